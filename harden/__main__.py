@@ -1,0 +1,3 @@
+from harden.cli import main
+
+main()

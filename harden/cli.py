@@ -1,0 +1,287 @@
+"""The command line: options in, one engine call, rendering out.
+
+Exit codes follow black and ruff: 0 nothing to do, 1 findings to fix (check, diff) or findings
+left after fixing (fix), 2 a usage or input error (any file: the others are still processed).
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from harden import __version__
+from harden.config import DEFAULT_MAX_FILE_SIZE, Settings
+from harden.model import FileResult, Severity
+
+EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+
+
+def _rule_list(value: str | None) -> frozenset[str]:
+    return frozenset(v.strip() for v in (value or "").split(",") if v.strip())
+
+
+def common_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    options = [
+        click.argument("paths", nargs=-1, required=True, metavar="PATH..."),
+        click.option("--select", metavar="RULE,...", help="Run only these rules."),
+        click.option("--ignore", metavar="RULE,...", help="Skip these rules."),
+        click.option("--safe-only", is_flag=True, help="Apply only fixes that cannot change runtime behaviour."),
+        click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True, help="Output format."),
+        click.option("--color", type=click.Choice(["auto", "always", "never"]), default="auto", show_default=True, help="Colour the output."),
+        click.option("--quiet", "-q", is_flag=True, help="Print only errors (and the diff, for `diff`)."),
+        click.option("--debug", is_flag=True, help="Show tracebacks for internal errors."),
+        click.option("--max-file-size", type=int, default=DEFAULT_MAX_FILE_SIZE, show_default=True, metavar="BYTES", help="Refuse larger files."),
+        click.option("--stdin-filename", metavar="NAME", help="File name for input read from `-` (decides Dockerfile or compose)."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def _settings(options: dict[str, Any]) -> Settings:
+    from harden import passes
+
+    known = {module.RULE.id for module in passes.all_passes()}
+    for name in ("select", "ignore"):
+        unknown = _rule_list(options[name]) - known
+        if unknown:
+            raise click.BadParameter(f"unknown rule {', '.join(sorted(unknown))} (see `harden rules`)", param_hint=f"--{name}")
+    return Settings(
+        select=_rule_list(options["select"]),
+        ignore=_rule_list(options["ignore"]),
+        safe_only=options["safe_only"],
+        max_file_size=options["max_file_size"],
+        stdin_filename=options["stdin_filename"],
+    )
+
+
+def _color(choice: str) -> bool | None:
+    return {"always": True, "never": False}.get(choice)
+
+
+def guarded(command: Callable[..., int]) -> Callable[..., None]:
+    """Turn the command's return into the exit status; internal errors become one line, exit 2."""
+
+    @functools.wraps(command)
+    def wrapper(**options: Any) -> None:
+        try:
+            status = command(**options)
+        except click.ClickException:
+            raise
+        except Exception as error:  # noqa: BLE001 - the one place that turns bugs into a clean line
+            if options.get("debug"):
+                raise
+            click.echo(f"harden: internal error: {type(error).__name__}: {error} (run with --debug for details)", err=True)
+            status = EXIT_ERROR
+        sys.exit(status)
+
+    return wrapper
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="harden")
+def main() -> None:
+    """harden rewrites Dockerfiles and Compose files to be secure, and shows a diff you can review.
+
+    \b
+    harden check PATH...   report what to harden
+    harden diff PATH...    show the reviewed diff, write nothing
+    harden fix PATH...     apply the fixes (or write a hardened copy with --output DIR)
+    harden rules           list the rules; harden explain RULE documents one
+    """
+
+
+def _run(paths: tuple[str, ...], settings: Settings, apply: bool) -> tuple[list[Any], list[Any], list[FileResult]]:
+    from harden import engine
+
+    if paths == ("-",):
+        return [], [], [_stdin_result(settings, apply)]
+    if "-" in paths:
+        raise click.BadParameter("`-` (standard input) cannot be combined with other paths", param_hint="PATH")
+    processed, skipped = engine.process(list(paths), settings, apply)
+    return processed, skipped, [result for _, result in processed]
+
+
+def _stdin_result(settings: Settings, apply: bool) -> FileResult:
+    from harden import engine
+    from harden.discover import kind_of
+
+    raw = sys.stdin.buffer.read(settings.max_file_size + 1)
+    name = settings.stdin_filename or "-"
+    kind = kind_of(Path(name).name) if settings.stdin_filename else None
+    if kind is None:
+        kind = "compose" if engine.looks_like_compose(raw) else "dockerfile"
+    if len(raw) > settings.max_file_size:
+        result = FileResult(path=name, kind=kind)
+        result.errors.append(f"{name}:1: input is over the {settings.max_file_size}-byte limit (--max-file-size)")
+        return result
+    return engine.harden_text(name, kind, raw, settings, apply)
+
+
+def _report_errors(skipped: list[Any], results: list[FileResult]) -> bool:
+    lines = [f"{s.display}: {s.message}" for s in skipped] + [e for r in results for e in r.errors]
+    for line in lines:
+        click.echo(line, err=True)
+    return bool(lines)
+
+
+def _status(errors: bool, findings: list[Any]) -> int:
+    if errors:
+        return EXIT_ERROR
+    return EXIT_FINDINGS if any(f.severity is not Severity.INFO for f in findings) else EXIT_OK
+
+
+@main.command()
+@common_options
+@guarded
+def check(paths: tuple[str, ...], output_format: str, quiet: bool, color: str, **options: Any) -> int:
+    """Report what to harden in PATH... (files or directories; `-` reads standard input).
+
+    Exits 0 when there is nothing to fix, 1 when there is, 2 on a usage or input error.
+    """
+    from harden import report
+
+    settings = _settings(options)
+    _, skipped, results = _run(paths, settings, apply=False)
+    errors = _report_errors(skipped, results)
+    if output_format == "json":
+        click.echo(report.as_json(results, [f"{s.display}: {s.message}" for s in skipped]), nl=False)
+    elif not quiet:
+        click.echo(report.text(results), nl=False, color=_color(color))
+        click.echo(report.summary(results))
+    return _status(errors, [f for r in results for f in r.findings])
+
+
+@main.command()
+@common_options
+@guarded
+def diff(paths: tuple[str, ...], output_format: str, quiet: bool, color: str, **options: Any) -> int:
+    """Print the reviewed diff for PATH...: what each change does and might break, then a
+    unified diff that `git apply` and `patch -p1` accept. Writes nothing; exits like check."""
+    from harden import diff as diffs
+    from harden import report
+
+    settings = _settings(options)
+    _, skipped, results = _run(paths, settings, apply=True)
+    errors = _report_errors(skipped, results)
+    use_color = _color(color)
+    if use_color is None:
+        use_color = sys.stdout.isatty()
+    if output_format == "json":
+        texts = {r.path: diffs.reviewed(r) for r in results}
+        click.echo(report.as_json(results, [f"{s.display}: {s.message}" for s in skipped], texts), nl=False)
+    else:
+        for result in results:
+            text = diffs.reviewed(result, color=use_color)
+            if text:
+                click.echo(text, nl=False, color=use_color)
+    return _status(errors, [f for r in results for f in r.findings])
+
+
+@main.command()
+@common_options
+@click.option("--output", "output_dir", type=click.Path(file_okay=False, path_type=Path), help="Write a complete hardened copy under DIR instead of changing files in place.")
+@guarded
+def fix(paths: tuple[str, ...], output_format: str, quiet: bool, color: str, output_dir: Path | None, **options: Any) -> int:
+    """Apply the fixes to PATH... in place (or, with --output DIR, write every discovered file,
+    changed or not, under DIR at its path relative to the PATH it was found under). `-` reads
+    standard input and writes the result to standard output.
+
+    Exits 0 when nothing is left to fix, 1 when findings remain, 2 on a usage or input error.
+    """
+    from harden import engine, report
+
+    settings = _settings(options)
+    processed, skipped, results = _run(paths, settings, apply=True)
+    errors = _report_errors(skipped, results)
+    if paths == ("-",):
+        result = results[0]
+        if not result.errors:
+            sys.stdout.buffer.write(engine.encode(result, result.output))
+        return _status(errors, _remaining(results))
+    written = 0
+    for source, result in processed:
+        if result.errors:
+            continue
+        try:
+            if output_dir is not None:
+                engine.write_copy(source, result, output_dir)
+                written += 1
+            elif result.changed:
+                engine.write_in_place(source, result)
+                written += 1
+        except OSError as error:
+            click.echo(f"{source.display}: not written: {error}", err=True)
+            errors = True
+            continue
+        if result.applied and not quiet and output_format == "text":
+            rules = ", ".join(dict.fromkeys(f.rule.id for f in result.applied))
+            click.echo(f"hardened {source.display} ({rules})", err=True)
+    if output_format == "json":
+        click.echo(report.as_json(results, [f"{s.display}: {s.message}" for s in skipped]), nl=False)
+    elif not quiet:
+        changed = sum(1 for r in results if r.changed)
+        where = f" into {output_dir}" if output_dir is not None else ""
+        click.echo(f"{changed} of {len(results)} files hardened; {written} written{where}.", err=True)
+        remaining = _remaining(results)
+        if remaining:
+            click.echo(report.text([_only(r, remaining) for r in results]), nl=False, err=True)
+    return _status(errors, _remaining(results))
+
+
+def _remaining(results: list[FileResult]) -> list[Any]:
+    """Findings that `fix` left: those the passes still report on the written output."""
+    return [f for r in results if not r.errors for f in r.remaining]
+
+
+def _only(result: FileResult, keep: list[Any]) -> FileResult:
+    ids = {id(f) for f in keep}
+    return FileResult(path=result.path, kind=result.kind, findings=[f for f in result.remaining if id(f) in ids])
+
+
+@main.command()
+@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def rules(output_format: str) -> None:
+    """List every rule: its id, the most its fix does (safe, review or display), the control it
+    serves and the files it applies to."""
+    import json
+
+    from harden import passes
+
+    modules = passes.all_passes()
+    if output_format == "json":
+        rows = [
+            {"id": m.RULE.id, "applicability": str(m.RULE.applicability), "control": m.RULE.control, "kinds": list(m.RULE.kinds), "title": m.RULE.title, "peers": m.RULE.peers}
+            for m in modules
+        ]
+        click.echo(json.dumps(rows, indent=2))
+        return
+    width = max(len(m.RULE.id) for m in modules)
+    for module in modules:
+        rule = module.RULE
+        click.echo(f"{rule.id:<{width}}  {rule.applicability!s:<8} {rule.control:<16} {','.join(rule.kinds):<11} {rule.title}")
+
+
+@main.command()
+@click.argument("rule_id", metavar="RULE")
+def explain(rule_id: str) -> None:
+    """Print a rule's documentation: what it changes, why, what might break, an example."""
+    import inspect
+
+    from harden import passes
+
+    module = passes.rule(rule_id)
+    if module is None:
+        raise click.BadParameter(f"unknown rule {rule_id!r} (see `harden rules`)", param_hint="RULE")
+    rule = module.RULE
+    click.echo(f"{rule.id}: {rule.title}")
+    click.echo(f"control: {rule.control}    fix: {rule.applicability}    files: {', '.join(rule.kinds)}")
+    if rule.peers:
+        click.echo(f"equivalents: {rule.peers}")
+    click.echo()
+    click.echo(inspect.cleandoc(module.__doc__ or ""))

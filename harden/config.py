@@ -1,0 +1,34 @@
+"""Settings: what the command line (and, later, configuration files) chose.
+
+One frozen object, built once by the CLI and read by the engine and the passes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from harden.model import Applicability
+
+DEFAULT_MAX_FILE_SIZE = 1024 * 1024  # 1 MiB: larger files are refused (exit 2), see README
+
+
+@dataclass(frozen=True)
+class Settings:
+    select: frozenset[str] = frozenset()  # empty: every rule
+    ignore: frozenset[str] = frozenset()
+    safe_only: bool = False  # apply only `safe` fixes
+    max_file_size: int = DEFAULT_MAX_FILE_SIZE
+    user_name: str = "app"  # the user non-root-user creates
+    numeric_uid: int = 65532  # the user for scratch and unknown bases (distroless' nonroot uid)
+    stdin_filename: str | None = None
+    extra: dict[str, object] = field(default_factory=dict)
+
+    def rule_enabled(self, rule_id: str) -> bool:
+        if self.select and rule_id not in self.select:
+            return False
+        return rule_id not in self.ignore
+
+    def applies(self, applicability: Applicability) -> bool:
+        if applicability is Applicability.DISPLAY:
+            return False
+        return applicability is Applicability.SAFE or not self.safe_only

@@ -1,0 +1,178 @@
+"""The reviewed diff: commentary, a semantic summary and a unified diff `git apply` accepts.
+
+For each changed file: `#` commentary lines (ignored by `git apply` and `patch`, which skip
+text before `diff --git`) that list each change with its rule, reason, applicability and what
+might break; the semantic summary computed with deepdiff between the parsed input and output;
+then a git-style unified diff with `a/` and `b/` paths.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+from typing import Any
+
+from harden.model import Claim, FileResult, Finding
+
+CONTEXT_LINES = 3
+
+
+@dataclass(frozen=True)
+class Change:
+    """One semantic change: `kind` is added, removed or changed."""
+
+    kind: str
+    path: Claim
+    old: Any = None
+    new: Any = None
+
+    def describe(self) -> str:
+        sign = {"added": "+", "removed": "-", "changed": "~"}[self.kind]
+        where = ".".join(str(p) for p in self.path[:-1]) if self.path else ""
+        leaf = self.path[-1] if self.path else ""
+        if self.kind == "changed":
+            return f"{sign} {where}.{leaf}: {_short(self.old)} -> {_short(self.new)}" if where else f"{sign} {leaf}"
+        value = self.new if self.kind == "added" else self.old
+        if isinstance(leaf, int) or _is_count(value):
+            shown = _short(value) if isinstance(leaf, int) else str(leaf)
+            return f"{sign} {where}: {shown}"
+        return f"{sign} {where}.{leaf}: {_short(value)}" if where else f"{sign} {leaf}: {_short(value)}"
+
+
+def _is_count(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _short(value: object) -> str:
+    text = value if isinstance(value, str) else repr(value)
+    text = " ".join(text.split())
+    return text if len(text) <= 100 else text[:97] + "..."
+
+
+def semantic_changes(before: Any, after: Any) -> list[Change]:
+    """Every difference between two parsed documents, as key paths (deepdiff's tree view)."""
+    from deepdiff import DeepDiff
+
+    report = DeepDiff(before, after, view="tree", ignore_order=False, verbose_level=2)
+    kinds = {
+        "dictionary_item_added": "added",
+        "iterable_item_added": "added",
+        "attribute_added": "added",
+        "set_item_added": "added",
+        "dictionary_item_removed": "removed",
+        "iterable_item_removed": "removed",
+        "attribute_removed": "removed",
+        "set_item_removed": "removed",
+        "values_changed": "changed",
+        "type_changes": "changed",
+        "repetition_change": "changed",
+    }
+    changes: list[Change] = []
+    for report_type, levels in report.items():
+        kind = kinds.get(report_type, "changed")
+        for level in levels:
+            path = tuple(level.path(output_format="list"))
+            old = None if kind == "added" else level.t1
+            new = None if kind == "removed" else level.t2
+            changes.append(Change(kind, path, old, new))
+    changes.sort(key=lambda c: (tuple(str(p) for p in c.path), c.kind))
+    return changes
+
+
+def commentary(result: FileResult) -> list[str]:
+    lines = [f"# harden: {result.path}"]
+    for finding in result.applied:
+        lines.extend(_describe(finding))
+    if result.summary:
+        lines.append("#   semantic summary:")
+        lines.extend(f"#     {line}" for line in result.summary)
+    for note in result.notes:
+        lines.append(f"#   note: {note}")
+    return lines
+
+
+def _describe(finding: Finding) -> list[str]:
+    fix = finding.fix
+    applicability = fix.applicability if fix else "display"
+    subject = f"{finding.subject}: " if finding.subject else ""
+    lines = [f"#   {finding.rule.id} [{applicability}] ({finding.rule.control}) {subject}{finding.message}"]
+    if fix and fix.might_break:
+        lines.append(f"#     might break: {fix.might_break}")
+    return lines
+
+
+def unified(result: FileResult, display_prefix: str = "") -> str:
+    """The git-style unified diff of one file (empty when nothing changed)."""
+    if not result.changed:
+        return ""
+    bom = "\ufeff" if result.bom else ""
+    before = split_lines(bom + result.original)
+    after = split_lines(bom + result.output)
+    path = display_prefix + result.path.replace("\\", "/")
+    out = [f"diff --git a/{path} b/{path}\n", f"--- a/{path}\n", f"+++ b/{path}\n"]
+    for group in difflib.SequenceMatcher(None, before, after, autojunk=False).get_grouped_opcodes(CONTEXT_LINES):
+        first, last = group[0], group[-1]
+        out.append(f"@@ -{_range(first[1], last[2])} +{_range(first[3], last[4])} @@\n")
+        for tag, i1, i2, j1, j2 in group:
+            if tag == "equal":
+                out.extend(_lines(" ", before[i1:i2]))
+                continue
+            out.extend(_lines("-", before[i1:i2]))
+            out.extend(_lines("+", after[j1:j2]))
+    return "".join(out)
+
+
+def split_lines(text: str) -> list[str]:
+    """Lines with their endings, split at "\n" only (str.splitlines also splits at form feeds
+    and Unicode separators, which git does not)."""
+    lines = text.split("\n")
+    out = [line + "\n" for line in lines[:-1]]
+    if lines[-1]:
+        out.append(lines[-1])
+    return out
+
+
+def _range(start: int, end: int) -> str:
+    length = end - start
+    if length == 0:
+        return f"{start},0"
+    if length == 1:
+        return f"{start + 1}"
+    return f"{start + 1},{length}"
+
+
+def _lines(sign: str, lines: list[str]) -> list[str]:
+    out = []
+    for line in lines:
+        if line.endswith("\n"):
+            out.append(sign + line)
+        else:
+            out.append(sign + line + "\n\\ No newline at end of file\n")
+    return out
+
+
+def reviewed(result: FileResult, color: bool = False) -> str:
+    """Commentary followed by the unified diff, optionally coloured for a terminal."""
+    body = unified(result)
+    if not body:
+        return ""
+    text = "\n".join(commentary(result)) + "\n" + body
+    if not color:
+        return text
+    import click
+
+    styled = []
+    for line in text.splitlines(keepends=True):
+        if line.startswith("#"):
+            styled.append(click.style(line, fg="cyan"))
+        elif line.startswith(("+++", "---", "diff --git")):
+            styled.append(click.style(line, bold=True))
+        elif line.startswith("@@"):
+            styled.append(click.style(line, fg="magenta"))
+        elif line.startswith("+"):
+            styled.append(click.style(line, fg="green"))
+        elif line.startswith("-"):
+            styled.append(click.style(line, fg="red"))
+        else:
+            styled.append(line)
+    return "".join(styled)

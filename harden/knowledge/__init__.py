@@ -1,0 +1,184 @@
+"""What harden knows about well-known images: data in `images/*.toml`, one file per image.
+
+Passes ask two questions of an image reference: which entry describes it (`lookup`), and which
+Linux distribution family it is built on (`distro_family`), for the user-creation snippet.
+Every entry names its evidence: the official Dockerfile or entrypoint line, or documentation.
+Data, not code: adding an image is adding a TOML file (the format is in images/README.md).
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+
+IMAGES_DIR = Path(__file__).parent / "images"
+
+
+@dataclass(frozen=True)
+class ImageFacts:
+    name: str  # the file's stem, e.g. "postgres"
+    repositories: tuple[str, ...]  # normalised repository names, e.g. "library/postgres"
+    role: str  # database | cache | broker | search | web | proxy | app | runtime | tool | monitoring
+    distro: str  # debian | alpine | rhel | rhel-minimal | distroless | scratch | windows | ""
+    default_user: str  # the user the container starts as ("root", "node", "1000", ...)
+    unprivileged_user: str  # a non-root user the image ships, "" if none
+    runtime_user: str  # the user the main process ends up as, after any step-down
+    drops_privileges: str  # "gosu", "su-exec", "setpriv", "s6-overlay", "master-worker" or ""
+    nonroot_works: bool  # `user: <unprivileged_user>` in compose keeps it working
+    cap_add: dict[str, str]  # capability -> why the image needs it (after cap_drop: ALL)
+    writable_paths: tuple[str, ...]  # written at runtime outside volumes (tmpfs for read_only)
+    data_paths: tuple[str, ...]  # where it keeps data (expected to be volumes)
+    secret_file_vars: dict[str, str]  # FOO -> FOO_FILE the image reads the secret from
+    ports: tuple[int, ...]
+    public_entry_point: bool  # users reach it directly: never bind it to loopback
+    setuid_needed: bool  # its entrypoint needs setuid binaries: no-new-privileges breaks it
+    evidence: tuple[str, ...]
+    notes: str = ""
+    variants: dict[str, dict[str, object]] = field(default_factory=dict)  # tag regex -> overrides
+
+
+def normalise_repository(reference: str) -> str:
+    """`python:3.12`, `docker.io/library/python@sha256:..` -> `library/python`;
+    `ghcr.io/org/app:1` -> `ghcr.io/org/app`."""
+    name = reference.split("@", 1)[0]
+    last = name.rsplit("/", 1)[-1]
+    if ":" in last:
+        name = name[: len(name) - len(last)] + last.split(":", 1)[0]
+    parts = name.split("/")
+    if len(parts) > 1 and ("." in parts[0] or ":" in parts[0] or parts[0] == "localhost"):
+        host = parts[0].lower()
+        if host in ("docker.io", "index.docker.io", "registry-1.docker.io"):
+            parts = parts[1:]
+        else:
+            return "/".join([host, *parts[1:]])
+    if len(parts) == 1:
+        parts = ["library", parts[0]]
+    return "/".join(parts)
+
+
+def tag_of(reference: str) -> str:
+    name = reference.split("@", 1)[0]
+    last = name.rsplit("/", 1)[-1]
+    return last.split(":", 1)[1] if ":" in last else ""
+
+
+@cache
+def _entries() -> dict[str, ImageFacts]:
+    by_repository: dict[str, ImageFacts] = {}
+    for path in sorted(IMAGES_DIR.glob("*.toml")):
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        facts = _facts(path.stem, data)
+        for repository in facts.repositories:
+            by_repository[repository] = facts
+    return by_repository
+
+
+def _facts(name: str, data: dict[str, object]) -> ImageFacts:
+    def strings(key: str) -> tuple[str, ...]:
+        value = data.get(key, [])
+        assert isinstance(value, list), f"{name}.toml: {key} must be a list"
+        return tuple(str(v) for v in value)
+
+    def mapping(key: str) -> dict[str, str]:
+        value = data.get(key, {})
+        assert isinstance(value, dict), f"{name}.toml: {key} must be a table"
+        return {str(k): str(v) for k, v in value.items()}
+
+    variants = data.get("variants", {})
+    assert isinstance(variants, dict)
+    ports = data.get("ports", [])
+    assert isinstance(ports, list)
+    return ImageFacts(
+        name=name,
+        repositories=tuple(normalise_repository(r) for r in strings("repositories")),
+        role=str(data.get("role", "app")),
+        distro=str(data.get("distro", "")),
+        default_user=str(data.get("default_user", "root")),
+        unprivileged_user=str(data.get("unprivileged_user", "")),
+        runtime_user=str(data.get("runtime_user", data.get("default_user", "root"))),
+        drops_privileges=str(data.get("drops_privileges", "")),
+        nonroot_works=bool(data.get("nonroot_works", False)),
+        cap_add=mapping("cap_add"),
+        writable_paths=strings("writable_paths"),
+        data_paths=strings("data_paths"),
+        secret_file_vars=mapping("secret_file_vars"),
+        ports=tuple(int(p) for p in ports),
+        public_entry_point=bool(data.get("public_entry_point", False)),
+        setuid_needed=bool(data.get("setuid_needed", False)),
+        evidence=strings("evidence"),
+        notes=str(data.get("notes", "")),
+        variants={str(k): dict(v) for k, v in variants.items()},
+    )
+
+
+def lookup(reference: str) -> ImageFacts | None:
+    """The entry for an image reference, with the overrides of the first variant whose tag
+    pattern matches (e.g. `-alpine` tags are built on Alpine)."""
+    facts = _entries().get(normalise_repository(reference))
+    if facts is None:
+        return None
+    tag = tag_of(reference)
+    for pattern, overrides in facts.variants.items():
+        if re.search(pattern, tag):
+            fields = {k: (tuple(v) if isinstance(v, list) else v) for k, v in overrides.items()}
+            return _replace(facts, fields)
+    return facts
+
+
+def _replace(facts: ImageFacts, fields: dict[str, object]) -> ImageFacts:
+    from dataclasses import replace
+
+    return replace(facts, **fields)  # type: ignore[arg-type]
+
+
+_ALPINE_TAG = re.compile(r"(^|[-_.])alpine")
+_DEBIAN_TAG = re.compile(
+    r"(^|[-_.])(bookworm|bullseye|buster|stretch|trixie|sid|slim|jammy|focal|noble|bionic|xenial|"
+    r"oracular|plucky|questing)"
+)
+_WINDOWS_TAG = re.compile(r"(^|[-_.])(windowsservercore|nanoserver|ltsc\d+|servercore)")
+_FAMILY_BY_REPOSITORY = {
+    "library/alpine": "alpine",
+    "library/busybox": "alpine",
+    "library/debian": "debian",
+    "library/ubuntu": "debian",
+    "library/fedora": "rhel",
+    "library/centos": "rhel",
+    "library/rockylinux": "rhel",
+    "library/almalinux": "rhel",
+    "library/oraclelinux": "rhel",
+    "library/amazonlinux": "rhel",
+    "library/photon": "rhel",
+}
+
+
+def distro_family(reference: str) -> str | None:
+    """debian | alpine | rhel | rhel-minimal | distroless | scratch | windows, or None."""
+    if reference == "scratch":
+        return "scratch"
+    repository = normalise_repository(reference)
+    tag = tag_of(reference)
+    if repository.startswith(("mcr.microsoft.com/windows", "mcr.microsoft.com/powershell")) or _WINDOWS_TAG.search(
+        tag
+    ):
+        return "windows"
+    if "distroless" in repository or repository.startswith("cgr.dev/chainguard/"):
+        return "distroless"
+    if "ubi" in repository.rsplit("/", 1)[-1] and repository.startswith(("registry.access.redhat.com", "registry.redhat.io")):
+        last = repository.rsplit("/", 1)[-1]
+        return "rhel-minimal" if ("minimal" in last or "micro" in last) else "rhel"
+    if repository.startswith(("registry.fedoraproject.org", "quay.io/centos", "public.ecr.aws/amazonlinux")):
+        return "rhel"
+    if _ALPINE_TAG.search(tag) or repository.endswith("/alpine"):
+        return "alpine"
+    if repository in _FAMILY_BY_REPOSITORY:
+        return _FAMILY_BY_REPOSITORY[repository]
+    facts = lookup(reference)
+    if facts and facts.distro:
+        return facts.distro
+    if _DEBIAN_TAG.search(tag):
+        return "debian"
+    return None

@@ -1,0 +1,77 @@
+"""Rendering findings as text (`path:line:col: rule message`, as ruff and hadolint do) or JSON."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from harden.model import FileResult, Finding, Severity
+
+
+def finding_line(path: str, finding: Finding) -> str:
+    fixable = f" [{finding.fix.applicability} fix]" if finding.fix else ""
+    subject = f"{finding.subject}: " if finding.subject and finding.rule.kinds == ("compose",) else ""
+    return f"{path}:{finding.line}:{finding.column}: {finding.rule.id} {subject}{finding.message}{fixable}"
+
+
+def text(results: list[FileResult]) -> str:
+    lines = [finding_line(r.path, f) for r in results for f in r.findings]
+    return "\n".join(lines) + ("\n" if lines else "")
+
+
+def summary(results: list[FileResult]) -> str:
+    findings = [f for r in results for f in r.findings]
+    if not findings:
+        return f"No findings in {_files(len(results))}."
+    failing = [f for f in findings if f.severity is not Severity.INFO]
+    fixable = [f for f in findings if f.fix]
+    safe = [f for f in fixable if f.fix and f.fix.applicability == "safe"]
+    files = len({r.path for r in results if r.findings})
+    text = f"Found {len(findings)} finding{'s' if len(findings) != 1 else ''} in {_files(files)}"
+    text += f" ({len(failing)} to fix, {len(findings) - len(failing)} for information)."
+    if fixable:
+        text += f"\n{len(fixable)} fixable with `harden fix` ({len(safe)} with --safe-only); `harden diff` shows them."
+    return text
+
+
+def _files(count: int) -> str:
+    return f"{count} file{'s' if count != 1 else ''}"
+
+
+def finding_json(finding: Finding) -> dict[str, Any]:
+    fix = finding.fix
+    return {
+        "rule": finding.rule.id,
+        "message": finding.message,
+        "line": finding.line,
+        "column": finding.column,
+        "severity": str(finding.severity),
+        "control": finding.rule.control,
+        "rationale": finding.rationale,
+        "subject": finding.subject,
+        "applicability": str(finding.applicability),
+        "fix": None
+        if fix is None
+        else {
+            "applicability": str(fix.applicability),
+            "might_break": fix.might_break,
+            "edits": [{"start": e.start, "end": e.end, "text": e.text} for e in fix.edits],
+        },
+    }
+
+
+def as_json(results: list[FileResult], errors: list[str], diffs: dict[str, str] | None = None) -> str:
+    files = []
+    for result in results:
+        entry: dict[str, Any] = {
+            "path": result.path,
+            "kind": result.kind,
+            "findings": [finding_json(f) for f in result.findings],
+            "applied": [f.rule.id for f in result.applied],
+            "summary": result.summary,
+            "errors": result.errors,
+        }
+        if diffs is not None:
+            entry["diff"] = diffs.get(result.path, "")
+        files.append(entry)
+    return json.dumps({"files": files, "errors": errors}, indent=2) + "\n"
