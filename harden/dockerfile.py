@@ -18,7 +18,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 
-from harden.model import Edit
+from harden.model import DocumentError, Edit
 
 KEYWORDS = frozenset(
     "ADD ARG CMD COPY ENTRYPOINT ENV EXPOSE FROM HEALTHCHECK LABEL MAINTAINER ONBUILD RUN "
@@ -31,16 +31,6 @@ _KEYWORD = re.compile(r"\s*([A-Za-z]+)(?=\s|$)")
 # BuildKit's `^(\d*)<<(-?)([^<]*)$` applied to each word, with the quotes the shell lexer removes.
 _HEREDOC = re.compile(r"(?:^|(?<=\s))\d*<<(-?)([\"']?)([^\s<\"']+)\2(?=\s|$)")
 _ARG_REF = re.compile(r"\$(?:\{([A-Za-z_][A-Za-z0-9_]*)(?::?([-+])([^}]*))?\}|([A-Za-z_][A-Za-z0-9_]*))")
-
-
-class DocumentError(Exception):
-    """Input harden cannot read; `line` is 1-based."""
-
-    def __init__(self, line: int, message: str, column: int = 0) -> None:
-        super().__init__(message)
-        self.line = line
-        self.column = column
-        self.message = message
 
 
 @dataclass(frozen=True)

@@ -25,8 +25,7 @@ from typing import Any
 from harden import passes
 from harden.config import Settings
 from harden.discover import SERVICES_KEY, Skipped, Source, discover
-from harden.dockerfile import DocumentError
-from harden.model import Claim, Edit, FileResult, Finding
+from harden.model import Claim, DocumentError, Edit, FileResult, Finding
 
 MAX_ROUNDS = 5
 BOM = "\ufeff"

@@ -14,6 +14,16 @@ from enum import Enum
 Claim = tuple[str | int, ...]  # a deepdiff path as a list of keys, e.g. ("services", "db", "cap_drop")
 
 
+class DocumentError(Exception):
+    """Input harden cannot read; `line` and `column` are 1-based (column 0: unknown)."""
+
+    def __init__(self, line: int, message: str, column: int = 0) -> None:
+        super().__init__(message)
+        self.line = line
+        self.column = column
+        self.message = message
+
+
 class Applicability(str, Enum):
     """How far a fix may be trusted (ruff's safe / unsafe / display)."""
 
