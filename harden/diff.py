@@ -30,6 +30,8 @@ class Change:
         sign = {"added": "+", "removed": "-", "changed": "~"}[self.kind]
         where = ".".join(str(p) for p in self.path[:-1]) if self.path else ""
         leaf = self.path[-1] if self.path else ""
+        if self.kind == "changed" and _is_count(self.old) and _is_count(self.new) and isinstance(leaf, str):
+            return f"{'+' if self.new > self.old else '-'} {where}: {leaf}"  # one more (or fewer) of an item
         if self.kind == "changed":
             return f"{sign} {where}.{leaf}: {_short(self.old)} -> {_short(self.new)}" if where else f"{sign} {leaf}"
         value = self.new if self.kind == "added" else self.old

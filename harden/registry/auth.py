@@ -85,7 +85,7 @@ def server_key(registry: str) -> str:
     return "docker.io" if key.lower() in _DOCKER_HOSTS else key
 
 
-HelperRunner = Callable[[str, str], "Credentials | None"]
+HelperRunner = Callable[[str, str], Credentials | None]
 
 
 def run_credential_helper(helper: str, server_url: str) -> Credentials | None:

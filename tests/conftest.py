@@ -1,0 +1,39 @@
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+CORPUS = ROOT.parent / "shared" / "corpus"
+sys.path.insert(0, str(ROOT / "tests"))
+
+
+def corpus_files(kind: str) -> list[Path]:
+    from harden.discover import kind_of
+
+    if not CORPUS.is_dir():
+        return []
+    return sorted(p for p in CORPUS.rglob("*") if p.is_file() and kind_of(p.name) == kind)
+
+
+def require(tool: str) -> str:
+    """The path of a real component the test needs; skipped locally, a failure when CI=true."""
+    found = shutil.which(tool)
+    if found:
+        return found
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"{tool} is not installed, and CI=true: .ci/run must install it")
+    pytest.skip(f"{tool} is not installed")
+
+
+@pytest.fixture
+def corpus() -> Path:
+    if not CORPUS.is_dir():
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"the shared corpus is missing at {CORPUS}")
+        pytest.skip("the shared corpus is not beside this checkout")
+    return CORPUS
