@@ -70,10 +70,10 @@ def discover(arguments: list[str]) -> tuple[list[Source], list[Skipped]]:
             skipped.append(Skipped(argument, "is a symbolic link to a directory: not followed"))
             continue
         if root.is_dir():
-            found = list(_walk(root, skipped))
+            found = _walk(root, skipped)
             if not found:
                 skipped.append(Skipped(argument, "no Dockerfile or Compose file found here"))
-            for source in found:
+            for source in _prefer_real_files(found):
                 if source.path.resolve() not in seen:
                     seen.add(source.path.resolve())
                     sources.append(source)
@@ -90,6 +90,13 @@ def discover(arguments: list[str]) -> tuple[list[Source], list[Skipped]]:
     return sources, skipped
 
 
+def _prefer_real_files(found: list[Source]) -> list[Source]:
+    """One source per real file: a link to a file that is also found by its own name is
+    dropped, so the file is read (and written) once, never through the link."""
+    real = {source.path.resolve() for source in found if not source.path.is_symlink()}
+    return [s for s in found if not (s.path.is_symlink() and s.path.resolve() in real)]
+
+
 def _explicit_kind(path: Path) -> str | None:
     if path.suffix.lower() in (".yaml", ".yml"):
         try:
@@ -104,7 +111,7 @@ def _explicit_kind(path: Path) -> str | None:
 def _walk(root: Path, skipped: list[Skipped]) -> list[Source]:
     found: list[Source] = []
     real_root = root.resolve()
-    ignores: list[tuple[Path, pathspec.PathSpec]] = []
+    ignores: list[tuple[Path, pathspec.GitIgnoreSpec]] = []
 
     def ignored(path: Path, is_dir: bool) -> bool:
         for base, spec in ignores:
@@ -122,7 +129,7 @@ def _walk(root: Path, skipped: list[Skipped]) -> list[Source]:
             import pathspec
 
             lines = gitignore.read_text(encoding="utf-8", errors="replace").splitlines()
-            ignores.append((directory, pathspec.PathSpec.from_lines("gitwildmatch", lines)))
+            ignores.append((directory, pathspec.GitIgnoreSpec.from_lines(lines)))
         try:
             entries = sorted(os.scandir(directory), key=lambda e: e.name)
         except OSError as error:

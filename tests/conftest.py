@@ -30,7 +30,7 @@ def require(tool: str) -> str:
     pytest.skip(f"{tool} is not installed")
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def corpus() -> Path:
     if not CORPUS.is_dir():
         if os.environ.get("CI") == "true":

@@ -1,0 +1,245 @@
+"""The command line: exit codes, every option, help texts, stdin, --output, bad input."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from harden.cli import main
+
+ROOT_DOCKERFILE = 'FROM python:3.12-slim\nCOPY app.py /app/\nEXPOSE 80\nCMD ["python", "/app/app.py"]\n'
+GOOD_DOCKERFILE = 'FROM python:3.12-slim\nUSER nobody\nCMD ["python"]\n'
+
+
+def invoke(*args: str, input: str | bytes | None = None) -> tuple[int, str, str]:
+    runner = CliRunner()
+    result = runner.invoke(main, list(args), input=input, catch_exceptions=False)
+    return result.exit_code, result.stdout, result.stderr
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    (tmp_path / "app").mkdir()
+    (tmp_path / "app" / "Dockerfile").write_text(ROOT_DOCKERFILE)
+    (tmp_path / "ok").mkdir()
+    (tmp_path / "ok" / "Dockerfile").write_text(GOOD_DOCKERFILE)
+    return tmp_path
+
+
+def test_check_exit_codes(project: Path) -> None:
+    assert invoke("check", str(project / "ok"))[0] == 0
+    code, out, _ = invoke("check", str(project))
+    assert code == 1
+    assert "app/Dockerfile:1:1: non-root-user" in out and "NET_BIND_SERVICE" in out
+    code, _, err = invoke("check", str(project / "missing"))
+    assert code == 2 and "no such file or directory" in err
+
+
+def test_check_reports_bad_files_and_still_processes_the_others(project: Path) -> None:
+    (project / "bad").mkdir()
+    (project / "bad" / "Dockerfile").write_bytes(b"\xff\xfe\x00garbage")
+    code, out, err = invoke("check", str(project))
+    assert code == 2
+    assert "bad/Dockerfile:1: binary file" in err
+    assert "app/Dockerfile:1:1: non-root-user" in out
+    assert "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"", "empty file"),
+        (b"\xc3\x28 FROM x\n", "not UTF-8"),
+        (b"# only a comment\nLABEL a=b\n", "before the first FROM"),
+        (b"# only a comment\n", "no FROM instruction"),
+    ],
+)
+def test_bad_input_is_one_line_exit_2_nothing_written(tmp_path: Path, content: bytes, message: str) -> None:
+    path = tmp_path / "Dockerfile"
+    path.write_bytes(content)
+    code, _, err = invoke("fix", str(path))
+    assert code == 2
+    lines = err.strip().splitlines()
+    assert any(line.startswith(f"{path}:") and message in line for line in lines), err
+    assert path.read_bytes() == content
+
+
+def test_size_limit(tmp_path: Path) -> None:
+    path = tmp_path / "Dockerfile"
+    path.write_text(ROOT_DOCKERFILE + "# padding\n" * 200)
+    code, _, err = invoke("check", "--max-file-size", "100", str(path))
+    assert code == 2 and "over the 100-byte limit" in err
+
+
+def test_directory_with_nothing_to_harden(tmp_path: Path) -> None:
+    (tmp_path / "README").write_text("hi")
+    code, _, err = invoke("check", str(tmp_path))
+    assert code == 2 and "no Dockerfile or Compose file found" in err
+
+
+def test_unreadable_file_is_reported(tmp_path: Path) -> None:
+    link = tmp_path / "Dockerfile"
+    link.symlink_to(tmp_path / "gone")
+    code, _, err = invoke("check", str(link))
+    assert code == 2 and "cannot read" in err
+
+
+def test_diff_writes_nothing_and_exits_like_check(project: Path) -> None:
+    before = (project / "app" / "Dockerfile").read_text()
+    code, out, _ = invoke("diff", "--color", "never", str(project / "app"))
+    assert code == 1
+    assert "# harden:" in out and "+USER app" in out and "might break" in out
+    assert (project / "app" / "Dockerfile").read_text() == before
+    assert invoke("diff", str(project / "ok"))[0] == 0
+
+
+def test_diff_color(project: Path) -> None:
+    _, out, _ = invoke("diff", "--color", "always", str(project / "app"))
+    assert "\x1b[32m+USER app" in out
+    _, out, _ = invoke("diff", "--color", "never", str(project / "app"))
+    assert "\x1b[" not in out
+
+
+def test_fix_in_place_then_nothing_left(project: Path) -> None:
+    code, _, err = invoke("fix", str(project))
+    assert code == 0, err
+    assert "USER app" in (project / "app" / "Dockerfile").read_text()
+    assert invoke("check", str(project))[0] == 0
+    code, _, _ = invoke("fix", str(project))
+    assert code == 0
+
+
+def test_fix_safe_only_applies_no_review_fix(project: Path) -> None:
+    code, _, _ = invoke("fix", "--safe-only", str(project))
+    assert code == 1  # the review fix is left, so findings remain
+    assert (project / "app" / "Dockerfile").read_text() == ROOT_DOCKERFILE
+
+
+def test_select_and_ignore(project: Path) -> None:
+    assert invoke("check", "--ignore", "non-root-user", str(project))[0] == 0
+    assert invoke("check", "--select", "non-root-user", str(project))[0] == 1
+    code, _, err = invoke("check", "--select", "no-such-rule", str(project))
+    assert code == 2 and "unknown rule" in err
+
+
+def test_fix_output_writes_a_complete_copy_and_leaves_input(project: Path, tmp_path: Path) -> None:
+    out = tmp_path / "OUT"
+    code, _, _ = invoke("fix", "--output", str(out), str(project))
+    assert code == 0
+    assert (out / "app" / "Dockerfile").read_text() != ROOT_DOCKERFILE
+    assert (out / "ok" / "Dockerfile").read_text() == GOOD_DOCKERFILE  # unchanged files are copied too
+    assert (project / "app" / "Dockerfile").read_text() == ROOT_DOCKERFILE
+    single = tmp_path / "SINGLE"
+    invoke("fix", "--output", str(single), str(project / "app" / "Dockerfile"))
+    assert (single / "Dockerfile").exists()  # a file argument: its base name
+
+
+def test_stdin_to_stdout() -> None:
+    code, out, _ = invoke("fix", "-", input=ROOT_DOCKERFILE)
+    assert code == 0 and "USER app" in out and out.startswith("FROM python")
+    code, out, _ = invoke("check", "-", input=GOOD_DOCKERFILE)
+    assert code == 0
+    code, out, _ = invoke("diff", "--stdin-filename", "Dockerfile", "-", input=ROOT_DOCKERFILE)
+    assert code == 1 and "a/Dockerfile" in out
+
+
+def test_json_format(project: Path) -> None:
+    code, out, _ = invoke("check", "--format", "json", str(project))
+    data = json.loads(out)
+    assert code == 1
+    finding = next(f for entry in data["files"] for f in entry["findings"])
+    assert finding["rule"] == "non-root-user" and finding["control"] == "CIS 4.1"
+    assert finding["fix"]["applicability"] == "review" and finding["line"] == 1
+    code, out, _ = invoke("diff", "--format", "json", str(project))
+    assert "+USER app" in json.loads(out)["files"][0]["diff"]
+
+
+def test_quiet(project: Path) -> None:
+    code, out, _ = invoke("check", "--quiet", str(project))
+    assert code == 1 and out == ""
+
+
+def test_debug_shows_tracebacks_only_when_asked(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from harden import engine
+
+    def boom(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("kaput")
+
+    monkeypatch.setattr(engine, "process", boom)
+    code, _, err = invoke("check", str(project))
+    assert code == 2 and "internal error: RuntimeError: kaput" in err and "Traceback" not in err
+    with pytest.raises(RuntimeError):
+        CliRunner().invoke(main, ["check", "--debug", str(project)], catch_exceptions=False)
+
+
+def test_rules_and_explain() -> None:
+    code, out, _ = invoke("rules")
+    assert code == 0 and "non-root-user" in out and "review" in out and "CIS 4.1" in out
+    rows = json.loads(invoke("rules", "--format", "json")[1])
+    assert {"id", "applicability", "control", "kinds"} <= set(rows[0])
+    code, out, _ = invoke("explain", "non-root-user")
+    assert code == 0 and "What might break" in out and "DL3002" in out
+    code, _, err = invoke("explain", "nope")
+    assert code == 2
+
+
+@pytest.mark.parametrize("command", ["check", "diff", "fix", "rules", "explain"])
+def test_every_command_has_plain_help(command: str) -> None:
+    code, out, _ = invoke(command, "--help")
+    assert code == 0 and len(out.splitlines()[2]) > 20
+    code, out, _ = invoke("--help")
+    assert command in out
+
+
+def test_usage_error_is_exit_2() -> None:
+    assert invoke("check")[0] == 2
+    assert invoke("check", "--format", "xml", ".")[0] == 2
+
+
+def test_python_dash_m_and_console_script(project: Path) -> None:
+    run = subprocess.run([sys.executable, "-m", "harden", "check", str(project)], capture_output=True, text=True)
+    assert run.returncode == 1 and "non-root-user" in run.stdout
+    script = Path(sys.executable).parent / "harden"
+    if script.exists():
+        run = subprocess.run([str(script), "--version"], capture_output=True, text=True)
+        assert run.returncode == 0 and "harden" in run.stdout
+
+
+def test_fix_preserves_mode_crlf_bom_and_missing_newline(tmp_path: Path) -> None:
+    path = tmp_path / "Dockerfile"
+    path.write_bytes(b"\xef\xbb\xbfFROM debian:bookworm\r\nCOPY a /a\r\nRUN true")
+    os.chmod(path, 0o640)
+    assert invoke("fix", str(path))[0] == 0
+    data = path.read_bytes()
+    assert data.startswith(b"\xef\xbb\xbfFROM debian:bookworm\r\nCOPY a /a\r\nRUN true\r\n")
+    assert data.endswith(b"USER app") and b"\nUSER" in data and data.count(b"\r\n") == 4
+    assert os.stat(path).st_mode & 0o777 == 0o640
+    assert not list(tmp_path.glob(".*harden"))  # no temporary file left behind
+
+
+def test_fix_never_writes_through_a_symlink(tmp_path: Path) -> None:
+    real = tmp_path / "real"
+    real.mkdir()
+    (real / "Dockerfile").write_text(ROOT_DOCKERFILE)
+    link = tmp_path / "Dockerfile"
+    link.symlink_to(real / "Dockerfile")
+    code, _, err = invoke("fix", str(link))
+    assert code == 2 and "symbolic link" in err
+    assert (real / "Dockerfile").read_text() == ROOT_DOCKERFILE and link.is_symlink()
+
+
+def test_output_dir_never_written_through_a_planted_link(project: Path, tmp_path: Path) -> None:
+    out = tmp_path / "OUT"
+    out.mkdir()
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (out / "app").symlink_to(elsewhere)
+    code, _, err = invoke("fix", "--output", str(out), str(project))
+    assert code == 2 and "symbolic link" in err
+    assert list(elsewhere.iterdir()) == []

@@ -1,0 +1,58 @@
+"""Discovery: names, .gitignore, .git, symbolic links, deterministic order."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from harden.discover import discover, kind_of
+
+
+def test_names() -> None:
+    for name in ("Dockerfile", "Dockerfile.prod", "api.Dockerfile", "Containerfile"):
+        assert kind_of(name) == "dockerfile", name
+    for name in ("compose.yaml", "compose.yml", "docker-compose.yml", "docker-compose.prod.yaml", "compose.override.yaml"):
+        assert kind_of(name) == "compose", name
+    for name in ("Dockerfile.j2", "README.md", "values.yaml", "Dockerfile.template"):
+        assert kind_of(name) is None, name
+
+
+def write(root: Path, relative: str, text: str = "FROM a\n") -> Path:
+    path = root / relative
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return path
+
+
+def test_walk_is_sorted_skips_git_and_honours_gitignore(tmp_path: Path) -> None:
+    write(tmp_path, "b/Dockerfile")
+    write(tmp_path, "a/Dockerfile")
+    write(tmp_path, "a/sub/Dockerfile.dev")
+    write(tmp_path, ".git/Dockerfile")
+    write(tmp_path, "build/Dockerfile")
+    write(tmp_path, "a/sub/ignored.Dockerfile")
+    write(tmp_path, ".gitignore", "build/\n")
+    write(tmp_path, "a/sub/.gitignore", "ignored.*\n")
+    write(tmp_path, "compose.yaml", "services: {}\n")
+    sources, skipped = discover([str(tmp_path)])
+    assert [s.relative for s in sources] == ["a/Dockerfile", "a/sub/Dockerfile.dev", "b/Dockerfile", "compose.yaml"]
+    assert skipped == []
+
+
+def test_symbolic_links(tmp_path: Path) -> None:
+    root = tmp_path / "repo"
+    outside = write(tmp_path, "outside/Dockerfile")
+    write(root, "real/Dockerfile")
+    (root / "linked-dir").symlink_to(tmp_path / "outside")
+    (root / "escape.Dockerfile").symlink_to(outside)
+    (root / "inside.Dockerfile").symlink_to(root / "real" / "Dockerfile")
+    sources, skipped = discover([str(root)])
+    assert [s.relative for s in sources] == ["real/Dockerfile"]  # the inside link is the same file
+    assert len(skipped) == 1 and "outside" in skipped[0].message
+
+
+def test_explicit_yaml_with_services_is_compose(tmp_path: Path) -> None:
+    stack = write(tmp_path, "stack.yaml", "services:\n  web:\n    image: nginx\n")
+    other = write(tmp_path, "values.yaml", "replicas: 2\n")
+    sources, skipped = discover([str(stack), str(other)])
+    assert [(s.kind, s.relative) for s in sources] == [("compose", "stack.yaml")]
+    assert "not a Dockerfile or Compose file" in skipped[0].message
