@@ -55,7 +55,9 @@ def semantic_changes(before: Any, after: Any) -> list[Change]:
     """Every difference between two parsed documents, as key paths (deepdiff's tree view)."""
     from deepdiff import DeepDiff
 
-    report = DeepDiff(before, after, view="tree", ignore_order=False, verbose_level=2)
+    # threshold_to_diff_deeper=0: never report a whole mapping as replaced because many of its
+    # keys changed; claims are matched against the deepest paths.
+    report = DeepDiff(before, after, view="tree", ignore_order=False, verbose_level=2, threshold_to_diff_deeper=0)
     kinds = {
         "dictionary_item_added": "added",
         "iterable_item_added": "added",

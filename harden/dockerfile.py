@@ -177,7 +177,8 @@ class DockerfileDocument:
         words = [instruction.keyword, *instruction.flags, " ".join(instruction.args.split())]
         text = " ".join(w for w in words if w)
         for heredoc in instruction.heredocs:
-            text += "\n" + self.text[heredoc.body_start : heredoc.body_end].replace("\r\n", "\n")
+            body = self.text[heredoc.body_start : heredoc.body_end].replace("\r\n", "\n")
+            text += "\n" + body.removesuffix("\n")  # the terminator's line ending is layout, not content
         return text
 
     # --- writing: helpers that build edits ---------------------------------------------
@@ -426,5 +427,7 @@ def _dockerfile_parse_keywords(text: str) -> Counter[str]:
 
     from dockerfile_parse import DockerfileParser
 
+    if not text.endswith("\n"):
+        text += "\n"  # dockerfile-parse drops a last line of one word without a line ending
     parser = DockerfileParser(fileobj=io.BytesIO(text.encode("utf-8")))
     return Counter(item["instruction"] for item in parser.structure if item["instruction"] != "COMMENT")
