@@ -225,18 +225,18 @@ class _Scanner:
     def __init__(self, path: str, text: str) -> None:
         self.path = path
         self.text = text
-        self.line_starts = [0] + [m.end() for m in re.finditer("\n", text)]
-        if self.line_starts[-1] == len(text) and len(self.line_starts) > 1:
-            self.line_starts.pop()  # no empty "line" after a final newline
-        self.lines = [self._line(i) for i in range(len(self.line_starts))]
-
-    def _line(self, index: int) -> str:
-        start = self.line_starts[index]
-        end = self.line_starts[index + 1] if index + 1 < len(self.line_starts) else len(self.text)
-        return self.text[start:end]
+        pieces = text.split("\n")
+        self.lines = [piece + "\n" for piece in pieces[:-1]]
+        if pieces[-1] or not self.lines:
+            self.lines.append(pieces[-1])
+        self.line_starts = []
+        position = 0
+        for line in self.lines:
+            self.line_starts.append(position)
+            position += len(line)
 
     def _line_end(self, index: int) -> int:
-        return self.line_starts[index + 1] if index + 1 < len(self.line_starts) else len(self.text)
+        return self.line_starts[index] + len(self.lines[index])
 
     def document(self) -> DockerfileDocument:
         directives, first = self._directives()
@@ -275,10 +275,11 @@ class _Scanner:
         instructions: list[Instruction] = []
         index = first
         count = len(self.lines)
+        lines = self.lines
         while index < count:
-            line = self.lines[index]
+            line = lines[index]
             stripped = line.strip()
-            if not stripped or stripped.startswith("#"):
+            if not stripped or stripped[0] == "#":
                 index += 1
                 continue
             match = _KEYWORD.match(line)
@@ -289,17 +290,20 @@ class _Scanner:
                 raise DocumentError(index + 1, f"unknown instruction {match.group(1)!r}")
             start_line = index
             parts = [line[match.end() :]]
-            while _continues(parts[-1], escape):
-                parts[-1] = _strip_continuation(parts[-1], escape)
+            body = parts[-1].rstrip(" \t\r\n")
+            while body.endswith(escape):
+                parts[-1] = body[: -len(escape)]
                 index += 1
                 # BuildKit drops comment lines and blank lines inside a continuation.
-                while index < count and (
-                    not self.lines[index].strip() or self.lines[index].lstrip().startswith("#")
-                ):
+                while index < count:
+                    skipped = lines[index].lstrip()
+                    if skipped and skipped[0] != "#":
+                        break
                     index += 1
                 if index >= count:
                     break
-                parts.append(self.lines[index])
+                parts.append(lines[index])
+                body = parts[-1].rstrip(" \t\r\n")
             logical = "".join(p.rstrip("\r\n") if i == len(parts) - 1 else p for i, p in enumerate(parts))
             logical = logical.replace("\r", "").replace("\n", "").strip()
             flags, args = _split_flags(logical)
@@ -362,15 +366,6 @@ class _Scanner:
         if not stages:
             raise DocumentError(1, "no FROM instruction: not a Dockerfile")
         return stages, global_args
-
-
-def _continues(line: str, escape: str) -> bool:
-    return line.rstrip(" \t\r\n").endswith(escape)
-
-
-def _strip_continuation(line: str, escape: str) -> str:
-    body = line.rstrip(" \t\r\n")
-    return body[: -len(escape)]
 
 
 def _split_flags(logical: str) -> tuple[tuple[str, ...], str]:

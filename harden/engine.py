@@ -93,7 +93,7 @@ def read_source(path: Path, limit: int) -> bytes:
 def harden_text(display: str, kind: str, raw: bytes, settings: Settings, apply: bool, context: passes.Context | None = None) -> FileResult:
     """Everything but I/O for one file: parse, run passes, and (if `apply`) fix and validate."""
     result = FileResult(path=display, kind=kind)
-    context = context or passes.Context(settings=settings)
+    context = context or passes.Context(settings=settings, need_edits=apply)
     module = document_module(kind)
     try:
         text, result.bom = decode(raw)

@@ -55,7 +55,7 @@ def finding_json(finding: Finding) -> dict[str, Any]:
         else {
             "applicability": str(fix.applicability),
             "might_break": fix.might_break,
-            "edits": [{"start": e.start, "end": e.end, "text": e.text} for e in fix.edits],
+            "edits": [{"start": e.start, "end": e.end, "text": e.text} for e in fix.edits],  # empty for check
         },
     }
 

@@ -30,6 +30,9 @@ class Context:
     """What a pass may read besides the document."""
 
     settings: Settings = field(default_factory=Settings)
+    # False for `check`, which reports that a fix exists and how safe it is but never applies
+    # it: a pass may then leave Fix.edits and Fix.claims empty and skip rendering templates.
+    need_edits: bool = True
     digests: dict[str, Any] = field(default_factory=dict)  # reference -> registry resolution
     related: tuple[Any, ...] = ()  # other documents of the same project (compose override files)
 

@@ -94,7 +94,7 @@ def check(document: DockerfileDocument, context: Context) -> list[Finding]:
         )
         return [_finding(anchor, message, Severity.INFO, None)]
 
-    lines, might_break = _snippet(document, chain, family, facts, last_unprivileged, context)
+    template, values, might_break = _snippet(family, facts, last_unprivileged, context)
     low_ports = _low_ports(chain)
     message = f"{where} runs as root" + (" (USER root)" if user_instruction else " (no USER)")
     if low_ports:
@@ -103,9 +103,12 @@ def check(document: DockerfileDocument, context: Context) -> list[Finding]:
             f"; it EXPOSEs port {ports} below 1024: binding it as a non-root user fails without "
             "NET_BIND_SERVICE (or move the service to a port above 1023)"
         )
+    if not context.need_edits:
+        return [_finding(anchor, message, Severity.WARNING, Fix((), Applicability.REVIEW, (), might_break))]
+    lines = render_lines(template, **values)
     insert_at = _insertion_line(document, stage)
     edit = document.insert_before(insert_at, [_indent(document, stage, insert_at) + line for line in lines])
-    claims = tuple(("stages", stage.label, _semantic_text(document, line)) for line in lines)
+    claims = tuple(("stages", stage.label, _semantic_text(line)) for line in lines)
     fix = Fix((edit,), Applicability.REVIEW, claims, might_break)
     return [_finding(anchor, message, Severity.WARNING, fix)]
 
@@ -175,47 +178,41 @@ def _step_down(document: DockerfileDocument, chain: list[Stage], facts: knowledg
 
 
 def _snippet(
-    document: DockerfileDocument,
-    chain: list[Stage],
-    family: str | None,
-    facts: knowledge.ImageFacts | None,
-    last_unprivileged: str | None,
-    context: Context,
-) -> tuple[list[str], str]:
-    settings = context.settings
+    family: str | None, facts: knowledge.ImageFacts | None, last_unprivileged: str | None, context: Context
+) -> tuple[str, dict[str, object], str]:
+    """(template, its values, what might break) for the user switch this stage needs."""
     owned = (
         "files copied or created earlier stay owned by root and read-only to {user}: add --chown={user} to "
         "the COPY of anything the application writes; a volume over a root-owned directory may not be writable"
     )
     if last_unprivileged:
-        return render_lines("dockerfile/user-existing.j2", user=last_unprivileged), (
+        return "dockerfile/user-existing.j2", {"user": last_unprivileged}, (
             f"steps run after the switch back to root ran as root; the process now runs as {last_unprivileged} again"
         )
     if family == "windows":
-        return render_lines("dockerfile/user-existing.j2", user="ContainerUser"), (
+        return "dockerfile/user-existing.j2", {"user": "ContainerUser"}, (
             "ContainerUser cannot write to C:\\Program Files or HKLM, or install software at runtime"
         )
     if facts and facts.unprivileged_user:
         user = facts.unprivileged_user
-        return render_lines("dockerfile/user-existing.j2", user=user), (
+        return "dockerfile/user-existing.j2", {"user": user}, (
             f"the image's own unprivileged user {user}: " + owned.format(user=user)
         )
     if family == "distroless":
-        return render_lines("dockerfile/user-existing.j2", user="nonroot"), (
-            "runs as nonroot (65532): " + owned.format(user="nonroot")
+        return "dockerfile/user-existing.j2", {"user": "nonroot"}, "runs as nonroot (65532): " + owned.format(
+            user="nonroot"
         )
     if family in ("debian", "alpine", "rhel"):
-        user = settings.user_name
-        template = f"dockerfile/user-{family}.j2"
-        return render_lines(template, user=user), (
+        user = context.settings.user_name
+        return f"dockerfile/user-{family}.j2", {"user": user}, (
             f"new system user {user} (no home directory): " + owned.format(user=user)
         )
-    uid = settings.numeric_uid
+    uid = context.settings.numeric_uid
     why = {
         "scratch": "scratch has no user database",
         "rhel-minimal": "ubi-minimal lacks shadow-utils (useradd)",
     }.get(family or "", "the base image's distribution is unknown")
-    return render_lines("dockerfile/user-numeric.j2", uid=uid), (
+    return "dockerfile/user-numeric.j2", {"uid": uid}, (
         f"numeric user {uid} ({why}); the process cannot read root-only files: " + owned.format(user=uid)
     )
 
@@ -250,6 +247,6 @@ def _indent(document: DockerfileDocument, stage: Stage, line: int) -> str:
     return stage.instructions[-1].indent if len(stage.instructions) > 1 else ""
 
 
-def _semantic_text(document: DockerfileDocument, line: str) -> str:
+def _semantic_text(line: str) -> str:
     keyword, _, rest = line.strip().partition(" ")
     return f"{keyword.upper()} {' '.join(rest.split())}".strip()

@@ -199,9 +199,9 @@ def _from_auth_entry(entry: Mapping[str, object]) -> Credentials | None:
         except (binascii.Error, UnicodeDecodeError):
             return None
         return Credentials(user, password) if sep and user else None
-    user, password = entry.get("username"), entry.get("password")
-    if isinstance(user, str) and isinstance(password, str) and user:
-        return Credentials(user, password)
+    name, secret = entry.get("username"), entry.get("password")
+    if isinstance(name, str) and isinstance(secret, str) and name:
+        return Credentials(name, secret)
     return None
 
 

@@ -42,15 +42,13 @@ class DigestCache:
         self._dirty: dict[str, Resolution] = {}
         self._lock = threading.Lock()
 
-    def get(
-        self, reference: str, platform: str | None = None, now: dt.datetime | None = None
-    ) -> Resolution | None:
+    def get(self, reference: str, platform: str | None = None, now: dt.datetime | None = None) -> Resolution | None:
         """A resolution younger than the TTL (marked `from_cache`), or None."""
         with self._lock:
             entry = self._load().get(_key(reference, platform))
         if entry is None:
             return None
-        if entry.resolved_at < (now or dt.datetime.now(dt.timezone.utc)) - self.ttl:
+        if entry.resolved_at < (now or dt.datetime.now(dt.UTC)) - self.ttl:
             return None
         return entry
 

@@ -207,8 +207,7 @@ class RegistryClient:
             if not ref.is_pinnable:
                 _refuse(
                     FailureKind.UNSUPPORTED_DIGEST,
-                    f"digest algorithm {ref.digest_algorithm} is recognised but only sha256 "
-                    "digests can be pinned",
+                    f"digest algorithm {ref.digest_algorithm} is recognised but only sha256 digests can be pinned",
                 )
             want = _parse_platform_or_refuse(platform)
             target = self._target(ref)
@@ -227,9 +226,7 @@ class RegistryClient:
 
     # -- manifests -------------------------------------------------------------------------
 
-    def _head(
-        self, ref: Reference, target: _Target, url: str, expected: str | None
-    ) -> Resolution | None:
+    def _head(self, ref: Reference, target: _Target, url: str, expected: str | None) -> Resolution | None:
         """Resolve with HEAD; None when the registry did not say enough (then GET)."""
         resp = self._request("HEAD", url, target, accept=ACCEPT)
         self._check_status(resp, ref, target)
@@ -246,9 +243,7 @@ class RegistryClient:
             )
         return Resolution(ref.canonical, digest, media_type, None, utcnow())
 
-    def _get_manifest(
-        self, ref: Reference, target: _Target, url: str, expected: str | None
-    ) -> tuple[bytes, str, str]:
+    def _get_manifest(self, ref: Reference, target: _Target, url: str, expected: str | None) -> tuple[bytes, str, str]:
         """GET a manifest and verify it: (body, media type, sha256 digest of the body)."""
         resp = self._request("GET", url, target, accept=ACCEPT)
         self._check_status(resp, ref, target)
@@ -269,8 +264,7 @@ class RegistryClient:
         if expected is not None and digest != expected:
             _refuse(
                 FailureKind.BAD_DIGEST,
-                f"the manifest of {ref} from {target.display} does not match the requested "
-                "digest: refused",
+                f"the manifest of {ref} from {target.display} does not match the requested digest: refused",
             )
         media_type = _media_type(resp) or _declared_media_type(body)
         if media_type not in MANIFEST_TYPES:
@@ -309,11 +303,7 @@ class RegistryClient:
                 if not isinstance(entry, dict) or not want.matches(entry.get("platform")):
                     continue
                 child, child_type = entry.get("digest"), entry.get("mediaType")
-                if (
-                    isinstance(child, str)
-                    and _is_sha256(child)
-                    and child_type in MANIFEST_TYPES - INDEX_TYPES
-                ):
+                if isinstance(child, str) and _is_sha256(child) and child_type in MANIFEST_TYPES - INDEX_TYPES:
                     return Resolution(ref.canonical, child, str(child_type), str(want), utcnow())
             _refuse(FailureKind.PLATFORM_NOT_FOUND, f"{ref} has no manifest for {want}")
         config = document.get("config")
@@ -372,8 +362,7 @@ class RegistryClient:
             if url.scheme == "http" and not self._plain_http_allowed(hostport, url.host):
                 _refuse(
                     FailureKind.INSECURE,
-                    f"mirror {hostport} for {ref.registry} uses plain HTTP; "
-                    "declare it insecure to allow that",
+                    f"mirror {hostport} for {ref.registry} uses plain HTTP; declare it insecure to allow that",
                 )
             base = mirror
             display = f"{ref.registry} (via mirror {hostport})"
@@ -384,11 +373,7 @@ class RegistryClient:
         return _Target(f"{scheme}://{ref.registry}", ref.repository, ref.registry, ref.registry)
 
     def _plain_http_allowed(self, hostport: str, host: str) -> bool:
-        return (
-            is_loopback(host)
-            or hostport.lower() in self._insecure
-            or host.strip("[]").lower() in self._insecure
-        )
+        return is_loopback(host) or hostport.lower() in self._insecure or host.strip("[]").lower() in self._insecure
 
     def _request(self, method: str, url: str, target: _Target, accept: str) -> httpx.Response:
         """Send with authentication: use what is known, answer one challenge, renew once."""
@@ -438,9 +423,7 @@ class RegistryClient:
             realm_url = httpx.URL("")
         if realm_url.scheme not in ("http", "https") or not realm_url.host:
             _refuse(FailureKind.UNAUTHORIZED, f"{target.display} sent an unusable token realm")
-        if realm_url.scheme == "http" and not self._plain_http_allowed(
-            _host_port(realm_url), realm_url.host
-        ):
+        if realm_url.scheme == "http" and not self._plain_http_allowed(_host_port(realm_url), realm_url.host):
             _refuse(
                 FailureKind.INSECURE,
                 f"{target.display} asks for tokens over plain HTTP from {_host_port(realm_url)}",
@@ -474,9 +457,7 @@ class RegistryClient:
         self._tokens.put(target.auth_key, scope, token, life)
         return f"Bearer {token}"
 
-    def _refuse_unauthorized(
-        self, target: _Target, status: int, code: str, has_creds: bool | None = None
-    ) -> NoReturn:
+    def _refuse_unauthorized(self, target: _Target, status: int, code: str, has_creds: bool | None = None) -> NoReturn:
         if has_creds is None:
             has_creds = self._credentials.lookup(target.auth_key) is not None
         what = f"HTTP {status}" + (f", {code}" if code else "")
@@ -515,9 +496,7 @@ class RegistryClient:
         problem = ""
         for attempt in range(max(1, policy.attempts)):
             try:
-                resp = self._http.request(
-                    method, url, headers=headers, params=params, data=data, auth=auth
-                )
+                resp = self._http.request(method, url, headers=headers, params=params, data=data, auth=auth)
                 problem = ""
             except httpx.TimeoutException:
                 resp, problem = None, "timed out"
@@ -563,7 +542,8 @@ def _refuse_media_type(ref: Reference, target: _Target, media_type: str) -> NoRe
 
 def _media_type(resp: httpx.Response) -> str:
     """The response's Content-Type without parameters (`; charset=...`)."""
-    return resp.headers.get("Content-Type", "").split(";", 1)[0].strip()
+    value: str = resp.headers.get("Content-Type", "")
+    return value.split(";", 1)[0].strip()
 
 
 def _declared_media_type(body: bytes) -> str:
@@ -578,18 +558,14 @@ def _declared_media_type(body: bytes) -> str:
 
 def _is_sha256(digest: str) -> bool:
     algorithm, _, encoded = digest.partition(":")
-    return (
-        algorithm == "sha256"
-        and len(encoded) == 64
-        and all(c in "0123456789abcdef" for c in encoded)
-    )
+    return algorithm == "sha256" and len(encoded) == 64 and all(c in "0123456789abcdef" for c in encoded)
 
 
 def _body_matches(digest: str, body: bytes) -> bool:
     """Whether `body` hashes to `digest` (sha256, sha384 or sha512); unknown algorithms fail."""
     algorithm, _, encoded = digest.partition(":")
     hasher = _HASHES.get(algorithm)
-    return hasher is not None and hasher(body).hexdigest() == encoded
+    return hasher is not None and bool(hasher(body).hexdigest() == encoded)
 
 
 def _json_object(body: bytes, ref: Reference, target: _Target) -> dict[str, object]:

@@ -127,7 +127,7 @@ class Lockfile:
 
     def stale_entries(self, ttl: dt.timedelta, now: dt.datetime | None = None) -> list[LockEntry]:
         """Entries resolved longer than `ttl` ago, sorted."""
-        limit = (now or dt.datetime.now(dt.timezone.utc)) - ttl
+        limit = (now or dt.datetime.now(dt.UTC)) - ttl
         return [e for e in self if e.resolved_at < limit]
 
     def is_stale(self, ttl: dt.timedelta, now: dt.datetime | None = None) -> bool:
@@ -223,10 +223,8 @@ def _entry(item: object, where: str) -> LockEntry:
     if not isinstance(resolved_at, dt.datetime):
         raise LockfileError(f"{where}: `resolved_at` must be a date-time such as 2025-05-01T12:00:00Z")
     if resolved_at.tzinfo is None:
-        resolved_at = resolved_at.replace(tzinfo=dt.timezone.utc)
-    return LockEntry(
-        values["reference"], digest, values["media_type"], platform or None, resolved_at
-    )
+        resolved_at = resolved_at.replace(tzinfo=dt.UTC)
+    return LockEntry(values["reference"], digest, values["media_type"], platform or None, resolved_at)
 
 
 def _is_hex(text: str) -> bool:
@@ -240,7 +238,7 @@ def _string(value: str) -> str:
 
 def _datetime(value: dt.datetime) -> str:
     """A TOML offset date-time in UTC, to the second: 2025-05-01T12:00:00Z."""
-    utc = value.astimezone(dt.timezone.utc) if value.tzinfo else value
+    utc = value.astimezone(dt.UTC) if value.tzinfo else value
     return utc.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 

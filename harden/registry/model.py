@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 
 __all__ = [
     "ACCEPT",
@@ -38,7 +38,7 @@ MANIFEST_TYPES = frozenset({OCI_INDEX, DOCKER_MANIFEST_LIST, OCI_MANIFEST, DOCKE
 ACCEPT = ", ".join([OCI_INDEX, DOCKER_MANIFEST_LIST, OCI_MANIFEST, DOCKER_MANIFEST])
 
 
-class FailureKind(str, Enum):
+class FailureKind(StrEnum):
     """Why a reference could not be resolved; stable strings for findings and tests."""
 
     INVALID_REFERENCE = "invalid_reference"  # the text is not a reference
@@ -54,9 +54,6 @@ class FailureKind(str, Enum):
     PLATFORM_NOT_FOUND = "platform_not_found"  # the image has no manifest for --platform
     INSECURE = "insecure"  # plain HTTP to a registry not declared insecure
     OFFLINE = "offline"  # offline mode and neither lockfile nor cache knows it
-
-    def __str__(self) -> str:
-        return self.value
 
 
 @dataclass(frozen=True)
@@ -96,4 +93,4 @@ class Failure:
 
 def utcnow() -> dt.datetime:
     """The current time in UTC, to the second (what lockfiles and caches record)."""
-    return dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+    return dt.datetime.now(dt.UTC).replace(microsecond=0)

@@ -50,7 +50,7 @@ _IDENTIFIER_RE = re.compile(r"[a-f0-9]{64}")
 _KNOWN_ALGORITHMS = {"sha256": 64, "sha384": 96, "sha512": 128}
 
 
-class ReferenceError(ValueError):  # noqa: A001 - the name the rest of harden uses
+class ReferenceError(ValueError):  # shadows the weakref builtin on purpose: the spec's name
     """The text is not a valid image reference; the message says why."""
 
 
@@ -145,8 +145,7 @@ def parse(text: str) -> Reference:
         raise ReferenceError(f"invalid image reference {text!r}: surrounding whitespace")
     if _IDENTIFIER_RE.fullmatch(text):
         raise ReferenceError(
-            f"invalid image reference {text!r}: a 64-character hexadecimal string is an image ID, "
-            "not a repository name"
+            f"invalid image reference {text!r}: a 64-character hexadecimal string is an image ID, not a repository name"
         )
     match = _REFERENCE_RE.fullmatch(text)
     if match is None:
@@ -165,9 +164,7 @@ def parse(text: str) -> Reference:
 def _split_domain(name: str) -> tuple[str, str]:
     """Docker's rule for where the registry ends and the repository begins (splitDockerDomain)."""
     first, slash, rest = name.partition("/")
-    is_domain = slash and (
-        any(c in first for c in ".:") or first == "localhost" or first.lower() != first
-    )
+    is_domain = slash and (any(c in first for c in ".:") or first == "localhost" or first.lower() != first)
     registry, repository = (first, rest) if is_domain else (DEFAULT_REGISTRY, name)
     if registry.lower() in _DOCKER_ALIASES:
         registry = DEFAULT_REGISTRY
@@ -183,9 +180,7 @@ def _check_digest(digest: str) -> None:
     algorithm, _, encoded = digest.partition(":")
     length = _KNOWN_ALGORITHMS.get(algorithm)
     if length is not None and not re.fullmatch(rf"[a-f0-9]{{{length}}}", encoded):
-        raise ReferenceError(
-            f"invalid digest {digest[:20]}...: {algorithm} needs {length} lower-case hex characters"
-        )
+        raise ReferenceError(f"invalid digest {digest[:20]}...: {algorithm} needs {length} lower-case hex characters")
 
 
 def _explain(text: str) -> str:

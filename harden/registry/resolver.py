@@ -1,0 +1,210 @@
+"""Resolve many references at once: each unique one once, from lockfile, cache or network.
+
+The engine collects every `FROM` and `image:` of every file and calls `resolve_many` once.
+References are parsed and keyed by `Reference.canonical` (plus the platform), so
+`python:3.12`, `docker.io/library/python:3.12` and `index.docker.io/library/python:3.12`
+cost one lookup between them. In order, a key is answered by:
+
+1. the lockfile (unless `refresh`): the reproducible input, whatever its age;
+2. the disk cache (unless `refresh`), if younger than its TTL;
+3. the network, concurrently on a bounded thread pool (`jobs`), unless `offline`, in which
+   case the reference fails with kind `offline`.
+
+So a cold run makes one manifest request per unique reference, and a warm run none.
+New resolutions go to the cache; `updated_lockfile()` gives the lockfile to write.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import threading
+import time
+from collections.abc import Callable, Collection, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor, as_completed
+
+from harden.registry.auth import CredentialStore
+from harden.registry.cache import DEFAULT_TTL, DigestCache
+from harden.registry.client import RegistryClient, RetryPolicy, parse_platform
+from harden.registry.lockfile import Lockfile
+from harden.registry.model import Failure, FailureKind, Resolution
+from harden.registry.reference import Reference, ReferenceError, parse
+
+__all__ = ["ProgressCallback", "Resolver"]
+
+ProgressCallback = Callable[[int, int, int], None]
+"""Called as `progress(resolved, total, from_cache)` after the cache pass and each lookup."""
+
+
+class Resolver:
+    """Resolve image references to digests for one harden run.
+
+    `cache=True` uses the default disk cache (`$XDG_CACHE_HOME/harden`), `False` none, or
+    pass a `DigestCache`. `platform="linux/arm64"` pins that platform's manifest instead
+    of the index (a malformed platform raises ValueError here, as a usage error).
+    `sleep` and `retry` exist so tests can make backoff instant.
+    """
+
+    def __init__(
+        self,
+        *,
+        mirrors: Mapping[str, str] | None = None,
+        insecure: Collection[str] = (),
+        jobs: int = 8,
+        cache: DigestCache | bool = True,
+        ttl: dt.timedelta = DEFAULT_TTL,
+        lockfile: Lockfile | None = None,
+        offline: bool = False,
+        refresh: bool = False,
+        platform: str | None = None,
+        credentials: CredentialStore | None = None,
+        timeout: float = 10.0,
+        retry: RetryPolicy | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        progress: ProgressCallback | None = None,
+    ) -> None:
+        self.platform = str(parse_platform(platform)) if platform else None
+        self.jobs = max(1, jobs)
+        self.offline = offline
+        self.refresh = refresh
+        self.lockfile = lockfile
+        self.progress = progress
+        if isinstance(cache, DigestCache):
+            self.cache: DigestCache | None = cache
+        else:
+            self.cache = DigestCache(ttl=ttl) if cache else None
+        self._make_client: Callable[[], RegistryClient] = functools.partial(
+            RegistryClient,
+            mirrors=dict(mirrors or {}),
+            insecure=tuple(insecure),
+            credentials=credentials,
+            timeout=timeout,
+            retry=retry,
+            sleep=sleep,
+        )
+        self._client: RegistryClient | None = None
+        self._client_lock = threading.Lock()
+        self._resolved: dict[tuple[str, str], Resolution] = {}
+
+    @property
+    def requests_made(self) -> int:
+        """HTTP requests sent by this resolver so far (0 if it never needed the network)."""
+        return self._client.requests_made if self._client is not None else 0
+
+    def resolve(self, text: str) -> Resolution | Failure:
+        """Resolve one reference (see `resolve_many`)."""
+        return self.resolve_many([text])[text]
+
+    def resolve_many(self, refs: Iterable[str]) -> dict[str, Resolution | Failure]:
+        """Map each distinct input text to its `Resolution` or `Failure`.
+
+        Never raises for a bad reference or a registry problem: those are `Failure`s.
+        """
+        results: dict[str, Resolution | Failure] = {}
+        keys: dict[str, str] = {}  # input text -> canonical key
+        unique: dict[str, Reference] = {}
+        for text in refs:
+            if text in results or text in keys:
+                continue
+            try:
+                ref = parse(text)
+            except ReferenceError as error:
+                results[text] = Failure(text, FailureKind.INVALID_REFERENCE, str(error))
+                continue
+            keys[text] = ref.canonical
+            unique.setdefault(ref.canonical, ref)
+
+        answers: dict[str, Resolution | Failure] = {}
+        pending: list[Reference] = []
+        for key, ref in unique.items():
+            known = self._known(key)
+            if known is not None:
+                answers[key] = known
+            elif self.offline:
+                answers[key] = Failure(
+                    key,
+                    FailureKind.OFFLINE,
+                    "offline: not in the lockfile or the cache; run without --offline to resolve it",
+                )
+            else:
+                pending.append(ref)
+        total, cached = len(unique), len(answers)
+        if self.progress is not None and total:
+            self.progress(cached, total, cached)
+        if pending:
+            answers.update(self._resolve_network(pending, total, cached))
+        if self.cache is not None:
+            self.cache.save()
+        for text, key in keys.items():
+            results[text] = answers[key]
+        return results
+
+    def updated_lockfile(self, prune: bool = False) -> Lockfile:
+        """The lockfile to write: the loaded one updated with this run's resolutions.
+
+        With `prune`, only the entries this run used are kept.
+        """
+        base = Lockfile(path=self.lockfile.path if self.lockfile else None)
+        if self.lockfile is not None and not prune:
+            base = base.merge(self.lockfile)
+        return base.merge(self._resolved.values())
+
+    def close(self) -> None:
+        """Close the HTTP client, if one was opened."""
+        if self._client is not None:
+            self._client.close()
+
+    def __enter__(self) -> Resolver:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _known(self, key: str) -> Resolution | None:
+        """The lockfile's or the cache's answer for `key`, unless refreshing."""
+        if self.refresh:
+            return None
+        found: Resolution | None = None
+        if self.lockfile is not None:
+            entry = self.lockfile.get(key, self.platform)
+            found = entry.to_resolution() if entry is not None else None
+        if found is None and self.cache is not None:
+            found = self.cache.get(key, self.platform)
+        if found is not None:
+            self._resolved[(key, self.platform or "")] = found
+        return found
+
+    def _resolve_network(self, pending: list[Reference], total: int, done: int) -> dict[str, Resolution | Failure]:
+        client = self._get_client()
+        answers: dict[str, Resolution | Failure] = {}
+        with ThreadPoolExecutor(max_workers=min(self.jobs, len(pending))) as pool:
+            futures = {pool.submit(self._lookup, client, ref): ref for ref in pending}
+            for future in as_completed(futures):
+                ref = futures[future]
+                result = future.result()
+                answers[ref.canonical] = result
+                if isinstance(result, Resolution):
+                    self._resolved[(ref.canonical, self.platform or "")] = result
+                    if self.cache is not None:
+                        self.cache.put(result)
+                done += 1
+                if self.progress is not None:
+                    self.progress(done, total, total - len(pending))
+        return answers
+
+    def _lookup(self, client: RegistryClient, ref: Reference) -> Resolution | Failure:
+        """One network resolution; an unexpected error becomes a Failure, not a crash."""
+        try:
+            return client.resolve(ref, self.platform)
+        except Exception as error:  # one image must never stop the others
+            return Failure(
+                ref.canonical,
+                FailureKind.SERVER_ERROR,
+                f"unexpected error while resolving: {type(error).__name__}",
+            )
+
+    def _get_client(self) -> RegistryClient:
+        with self._client_lock:
+            if self._client is None:
+                self._client = self._make_client()
+            return self._client

