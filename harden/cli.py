@@ -31,12 +31,34 @@ def common_options(command: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--select", metavar="RULE,...", help="Run only these rules."),
         click.option("--ignore", metavar="RULE,...", help="Skip these rules."),
         click.option("--safe-only", is_flag=True, help="Apply only fixes that cannot change runtime behaviour."),
-        click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True, help="Output format."),
-        click.option("--color", type=click.Choice(["auto", "always", "never"]), default="auto", show_default=True, help="Colour the output."),
+        click.option(
+            "--format",
+            "output_format",
+            type=click.Choice(["text", "json"]),
+            default="text",
+            show_default=True,
+            help="Output format.",
+        ),
+        click.option(
+            "--color",
+            type=click.Choice(["auto", "always", "never"]),
+            default="auto",
+            show_default=True,
+            help="Colour the output.",
+        ),
         click.option("--quiet", "-q", is_flag=True, help="Print only errors (and the diff, for `diff`)."),
         click.option("--debug", is_flag=True, help="Show tracebacks for internal errors."),
-        click.option("--max-file-size", type=int, default=DEFAULT_MAX_FILE_SIZE, show_default=True, metavar="BYTES", help="Refuse larger files."),
-        click.option("--stdin-filename", metavar="NAME", help="File name for input read from `-` (decides Dockerfile or compose)."),
+        click.option(
+            "--max-file-size",
+            type=int,
+            default=DEFAULT_MAX_FILE_SIZE,
+            show_default=True,
+            metavar="BYTES",
+            help="Refuse larger files.",
+        ),
+        click.option(
+            "--stdin-filename", metavar="NAME", help="File name for input read from `-` (decides Dockerfile or compose)."
+        ),
     ]
     for option in reversed(options):
         command = option(command)
@@ -185,7 +207,12 @@ def diff(paths: tuple[str, ...], output_format: str, quiet: bool, color: str, **
 
 @main.command()
 @common_options
-@click.option("--output", "output_dir", type=click.Path(file_okay=False, path_type=Path), help="Write a complete hardened copy under DIR instead of changing files in place.")
+@click.option(
+    "--output",
+    "output_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Write a complete hardened copy under DIR instead of changing files in place.",
+)
 @guarded
 def fix(paths: tuple[str, ...], output_format: str, quiet: bool, color: str, output_dir: Path | None, **options: Any) -> int:
     """Apply the fixes to PATH... in place (or, with --output DIR, write every discovered file,
@@ -256,7 +283,14 @@ def rules(output_format: str) -> None:
     modules = passes.all_passes()
     if output_format == "json":
         rows = [
-            {"id": m.RULE.id, "applicability": str(m.RULE.applicability), "control": m.RULE.control, "kinds": list(m.RULE.kinds), "title": m.RULE.title, "peers": m.RULE.peers}
+            {
+                "id": m.RULE.id,
+                "applicability": str(m.RULE.applicability),
+                "control": m.RULE.control,
+                "kinds": list(m.RULE.kinds),
+                "title": m.RULE.title,
+                "peers": m.RULE.peers,
+            }
             for m in modules
         ]
         click.echo(json.dumps(rows, indent=2))

@@ -21,7 +21,14 @@ if TYPE_CHECKING:
     import pathspec
 
 DOCKERFILE_PATTERNS = ("Dockerfile", "Dockerfile.*", "*.Dockerfile", "Containerfile", "Containerfile.*")
-COMPOSE_PATTERNS = ("compose.yaml", "compose.yml", "compose.*.yaml", "compose.*.yml", "docker-compose*.yaml", "docker-compose*.yml")
+COMPOSE_PATTERNS = (
+    "compose.yaml",
+    "compose.yml",
+    "compose.*.yaml",
+    "compose.*.yml",
+    "docker-compose*.yaml",
+    "docker-compose*.yml",
+)
 SERVICES_KEY = re.compile(rb"^services\s*:", re.MULTILINE)
 
 

@@ -21,8 +21,26 @@ from dataclasses import dataclass, field
 from harden.model import DocumentError, Edit
 
 KEYWORDS = frozenset(
-    "ADD ARG CMD COPY ENTRYPOINT ENV EXPOSE FROM HEALTHCHECK LABEL MAINTAINER ONBUILD RUN "
-    "SHELL STOPSIGNAL USER VOLUME WORKDIR".split()
+    [
+        "ADD",
+        "ARG",
+        "CMD",
+        "COPY",
+        "ENTRYPOINT",
+        "ENV",
+        "EXPOSE",
+        "FROM",
+        "HEALTHCHECK",
+        "LABEL",
+        "MAINTAINER",
+        "ONBUILD",
+        "RUN",
+        "SHELL",
+        "STOPSIGNAL",
+        "USER",
+        "VOLUME",
+        "WORKDIR",
+    ]
 )
 HEREDOC_KEYWORDS = frozenset({"RUN", "COPY", "ADD"})
 _DIRECTIVE = re.compile(r"#\s*([A-Za-z][A-Za-z0-9_-]*)\s*=\s*(.*?)\s*$")
@@ -245,9 +263,12 @@ class _Scanner:
             raise DocumentError(1, f"invalid escape directive {escape!r}: must be \\ or `")
         instructions = self._instructions(first, escape)
         stages, global_args = self._stages(instructions)
-        newline = "\r\n" if "\r\n" in self.text[: self._line_end(0) + 1] or (
-            "\r\n" in self.text and self.text.count("\r\n") * 2 > self.text.count("\n")
-        ) else "\n"
+        newline = (
+            "\r\n"
+            if "\r\n" in self.text[: self._line_end(0) + 1]
+            or ("\r\n" in self.text and self.text.count("\r\n") * 2 > self.text.count("\n"))
+            else "\n"
+        )
         return DockerfileDocument(
             path=self.path,
             text=self.text,

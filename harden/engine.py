@@ -90,7 +90,9 @@ def read_source(path: Path, limit: int) -> bytes:
         raise InputError(1, f"cannot read: {error.strerror or error}") from None
 
 
-def harden_text(display: str, kind: str, raw: bytes, settings: Settings, apply: bool, context: passes.Context | None = None) -> FileResult:
+def harden_text(
+    display: str, kind: str, raw: bytes, settings: Settings, apply: bool, context: passes.Context | None = None
+) -> FileResult:
     """Everything but I/O for one file: parse, run passes, and (if `apply`) fix and validate."""
     result = FileResult(path=display, kind=kind)
     context = context or passes.Context(settings=settings, need_edits=apply)

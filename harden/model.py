@@ -9,7 +9,7 @@ Edit text uses "\\n"; the engine writes the file's own line ending.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 
 Claim = tuple[str | int, ...]  # a deepdiff path as a list of keys, e.g. ("services", "db", "cap_drop")
 
@@ -24,26 +24,20 @@ class DocumentError(Exception):
         self.message = message
 
 
-class Applicability(str, Enum):
+class Applicability(StrEnum):
     """How far a fix may be trusted (ruff's safe / unsafe / display)."""
 
     SAFE = "safe"  # cannot change what the container does
     REVIEW = "review"  # hardens, but may change behaviour: a human reads what might break
     DISPLAY = "display"  # reported only; harden does not change it
 
-    def __str__(self) -> str:
-        return self.value
 
-
-class Severity(str, Enum):
+class Severity(StrEnum):
     """SARIF's levels; `info` findings never make `check` fail."""
 
     ERROR = "error"
     WARNING = "warning"
     INFO = "info"
-
-    def __str__(self) -> str:
-        return self.value
 
 
 @dataclass(frozen=True)

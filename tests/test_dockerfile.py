@@ -29,7 +29,7 @@ def test_instruction_spans_agree_with_buildkit(path) -> None:  # type: ignore[no
 
 
 def test_heredoc_bodies_are_opaque() -> None:
-    text = "FROM alpine\nRUN <<EOF\nUSER root\nFROM x\nEOF\nCOPY <<-A <<B /x/\n\tCMD a\n\tA\nbody\nB\nCMD [\"sh\"]\n"
+    text = 'FROM alpine\nRUN <<EOF\nUSER root\nFROM x\nEOF\nCOPY <<-A <<B /x/\n\tCMD a\n\tA\nbody\nB\nCMD ["sh"]\n'
     document = DockerfileDocument.parse("Dockerfile", text)
     assert [i.keyword for i in document.instructions] == ["FROM", "RUN", "COPY", "CMD"]
     assert len(document.instructions[2].heredocs) == 2

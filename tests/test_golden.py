@@ -47,6 +47,18 @@ def test_every_pass_docstring_example_is_a_golden_case() -> None:
 
 def test_every_distribution_family_has_a_case() -> None:
     names = {c.name for c in CASES if c.rule == "non-root-user"}
-    for family in ("debian", "alpine", "busybox", "rhel-ubi", "ubi-minimal", "amazonlinux", "distroless", "scratch",
-                   "unknown-base", "node-user", "windows", "gosu"):
+    for family in (
+        "debian",
+        "alpine",
+        "busybox",
+        "rhel-ubi",
+        "ubi-minimal",
+        "amazonlinux",
+        "distroless",
+        "scratch",
+        "unknown-base",
+        "node-user",
+        "windows",
+        "gosu",
+    ):
         assert family in names

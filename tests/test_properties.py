@@ -14,8 +14,19 @@ from harden import engine
 from harden.config import Settings
 from harden.diff import split_lines
 
-IMAGES = ["debian:bookworm", "alpine:3.20", "python:3.12-slim", "node:20", "scratch", "registry.example.com/x/y:1",
-          "registry.access.redhat.com/ubi9/ubi", "gcr.io/distroless/static", "busybox", "postgres:16", "${BASE}"]
+IMAGES = [
+    "debian:bookworm",
+    "alpine:3.20",
+    "python:3.12-slim",
+    "node:20",
+    "scratch",
+    "registry.example.com/x/y:1",
+    "registry.access.redhat.com/ubi9/ubi",
+    "gcr.io/distroless/static",
+    "busybox",
+    "postgres:16",
+    "${BASE}",
+]
 
 
 @st.composite
@@ -78,8 +89,9 @@ def dockerfiles(draw: st.DrawFn) -> bytes:
 def only_insertions(before: str, after: str) -> bool:
     ending = "\r\n" if "\r\n" in before else "\n"
     assert before.endswith("\n") == after.endswith("\n")  # a missing final newline stays missing
-    old, new = split_lines(before + ("" if before.endswith("\n") else ending)), split_lines(
-        after + ("" if after.endswith("\n") else ending)
+    old, new = (
+        split_lines(before + ("" if before.endswith("\n") else ending)),
+        split_lines(after + ("" if after.endswith("\n") else ending)),
     )
     opcodes = difflib.SequenceMatcher(None, old, new, autojunk=False).get_opcodes()
     return all(tag in ("equal", "insert") for tag, *_ in opcodes)

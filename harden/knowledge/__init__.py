@@ -161,9 +161,7 @@ def distro_family(reference: str) -> str | None:
         return "scratch"
     repository = normalise_repository(reference)
     tag = tag_of(reference)
-    if repository.startswith(("mcr.microsoft.com/windows", "mcr.microsoft.com/powershell")) or _WINDOWS_TAG.search(
-        tag
-    ):
+    if repository.startswith(("mcr.microsoft.com/windows", "mcr.microsoft.com/powershell")) or _WINDOWS_TAG.search(tag):
         return "windows"
     if "distroless" in repository or repository.startswith("cgr.dev/chainguard/"):
         return "distroless"

@@ -186,34 +186,42 @@ def _snippet(
         "the COPY of anything the application writes; a volume over a root-owned directory may not be writable"
     )
     if last_unprivileged:
-        return "dockerfile/user-existing.j2", {"user": last_unprivileged}, (
-            f"steps run after the switch back to root ran as root; the process now runs as {last_unprivileged} again"
+        return (
+            "dockerfile/user-existing.j2",
+            {"user": last_unprivileged},
+            (f"steps run after the switch back to root ran as root; the process now runs as {last_unprivileged} again"),
         )
     if family == "windows":
-        return "dockerfile/user-existing.j2", {"user": "ContainerUser"}, (
-            "ContainerUser cannot write to C:\\Program Files or HKLM, or install software at runtime"
+        return (
+            "dockerfile/user-existing.j2",
+            {"user": "ContainerUser"},
+            ("ContainerUser cannot write to C:\\Program Files or HKLM, or install software at runtime"),
         )
     if facts and facts.unprivileged_user:
         user = facts.unprivileged_user
-        return "dockerfile/user-existing.j2", {"user": user}, (
-            f"the image's own unprivileged user {user}: " + owned.format(user=user)
+        return (
+            "dockerfile/user-existing.j2",
+            {"user": user},
+            (f"the image's own unprivileged user {user}: " + owned.format(user=user)),
         )
     if family == "distroless":
-        return "dockerfile/user-existing.j2", {"user": "nonroot"}, "runs as nonroot (65532): " + owned.format(
-            user="nonroot"
-        )
+        return "dockerfile/user-existing.j2", {"user": "nonroot"}, "runs as nonroot (65532): " + owned.format(user="nonroot")
     if family in ("debian", "alpine", "rhel"):
         user = context.settings.user_name
-        return f"dockerfile/user-{family}.j2", {"user": user}, (
-            f"new system user {user} (no home directory): " + owned.format(user=user)
+        return (
+            f"dockerfile/user-{family}.j2",
+            {"user": user},
+            (f"new system user {user} (no home directory): " + owned.format(user=user)),
         )
     uid = context.settings.numeric_uid
     why = {
         "scratch": "scratch has no user database",
         "rhel-minimal": "ubi-minimal lacks shadow-utils (useradd)",
     }.get(family or "", "the base image's distribution is unknown")
-    return "dockerfile/user-numeric.j2", {"uid": uid}, (
-        f"numeric user {uid} ({why}); the process cannot read root-only files: " + owned.format(user=uid)
+    return (
+        "dockerfile/user-numeric.j2",
+        {"uid": uid},
+        (f"numeric user {uid} ({why}); the process cannot read root-only files: " + owned.format(user=uid)),
     )
 
 

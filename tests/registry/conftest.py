@@ -29,7 +29,6 @@ from oci_helpers import (
 )
 
 
-
 def registry_binary() -> str:
     if os.path.exists(REGISTRY_BIN):
         return REGISTRY_BIN
@@ -112,9 +111,7 @@ def basic_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Images]
         pytest.skip("htpasswd is not installed")
     work = tmp_path_factory.mktemp("basic-registry")
     subprocess.run([htpasswd, "-Bbc", str(work / "htpasswd"), USER, PASSWORD], check=True, capture_output=True)
-    reg = start_registry(
-        work, f"auth:\n  htpasswd:\n    realm: test\n    path: {work / 'htpasswd'}\n", binary=binary
-    )
+    reg = start_registry(work, f"auth:\n  htpasswd:\n    realm: test\n    path: {work / 'htpasswd'}\n", binary=binary)
     try:
         with httpx.Client(timeout=10, auth=(USER, PASSWORD)) as c:
             digests = {"private/app:1.0": push_image(c, reg.base, "private/app", "1.0")["digest"]}

@@ -107,9 +107,7 @@ def push_blob(c: httpx.Client, base: str, repo: str, data: bytes) -> dict[str, A
     return {"digest": sha(data), "size": len(data)}
 
 
-def push_manifest(
-    c: httpx.Client, base: str, repo: str, ref: str | None, obj: dict[str, Any], media_type: str
-) -> dict[str, Any]:
+def push_manifest(c: httpx.Client, base: str, repo: str, ref: str | None, obj: dict[str, Any], media_type: str) -> dict[str, Any]:
     body = json.dumps(obj, separators=(",", ":")).encode()
     r = c.put(f"{base}/v2/{repo}/manifests/{ref or sha(body)}", content=body, headers={"Content-Type": media_type})
     assert r.status_code == 201 and r.headers["Docker-Content-Digest"] == sha(body), r.text
@@ -177,9 +175,7 @@ def push_index(
         child = push_image(c, base, repo, None, o, a, docker=docker)
         children.append(dict(child, platform={"os": o, "architecture": a}))
     media_type = DOCKER_LIST if docker else OCI_INDEX
-    index = push_manifest(
-        c, base, repo, tag, {"schemaVersion": 2, "mediaType": media_type, "manifests": children}, media_type
-    )
+    index = push_manifest(c, base, repo, tag, {"schemaVersion": 2, "mediaType": media_type, "manifests": children}, media_type)
     return index, {f"{o}/{a}": ch["digest"] for (o, a), ch in zip(platforms, children, strict=True)}
 
 
@@ -280,7 +276,7 @@ class Proxy:
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._httpd.daemon_threads = True
         self._upstream_client = upstream
-        threading.Thread(target=self._httpd.serve_forever, daemon=True).start()
+        threading.Thread(target=self._httpd.serve_forever, args=(0.05,), daemon=True).start()
         return self
 
     def stop(self) -> None:
@@ -408,7 +404,7 @@ class TokenIssuer:
         )
 
     def __enter__(self) -> TokenIssuer:
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+        threading.Thread(target=self.httpd.serve_forever, args=(0.05,), daemon=True).start()
         return self
 
     def __exit__(self, *exc: object) -> None:
