@@ -472,9 +472,7 @@ class RegistryClient:
             f"for {target.auth_key} (docker login {target.auth_key})",
         )
 
-    def _send(
-        self, method: str, url: str, target: _Target, headers: dict[str, str], auth: str | None
-    ) -> httpx.Response:
+    def _send(self, method: str, url: str, target: _Target, headers: dict[str, str], auth: str | None) -> httpx.Response:
         if auth is not None:
             headers = {**headers, "Authorization": auth}
         return self._send_raw(method, httpx.URL(url), target, headers=headers)
@@ -535,8 +533,7 @@ def _refuse_media_type(ref: Reference, target: _Target, media_type: str) -> NoRe
     shown = media_type[:100] or "none"
     _refuse(
         FailureKind.UNKNOWN_MEDIA_TYPE,
-        f"{target.display} answered {ref} with media type {shown!r}, not an OCI or Docker "
-        "schema 2 manifest or index: refused",
+        f"{target.display} answered {ref} with media type {shown!r}, not an OCI or Docker schema 2 manifest or index: refused",
     )
 
 

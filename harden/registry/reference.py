@@ -152,9 +152,7 @@ def parse(text: str) -> Reference:
         raise ReferenceError(_explain(text))
     name, tag, digest = match.group(1), match.group(2), match.group(3)
     if len(name) > _NAME_MAX:
-        raise ReferenceError(
-            f"invalid image reference {text[:40]!r}...: the name is longer than {_NAME_MAX} characters"
-        )
+        raise ReferenceError(f"invalid image reference {text[:40]!r}...: the name is longer than {_NAME_MAX} characters")
     if digest is not None:
         _check_digest(digest)
     registry, repository = _split_domain(name)
