@@ -172,7 +172,8 @@ def _step_down(document: DockerfileDocument, chain: list[Stage], facts: knowledg
     if facts and facts.drops_privileges:
         how = facts.drops_privileges
         if how == "master-worker":
-            return f"{facts.name}'s master process drops its workers to user {facts.runtime_user}"
+            worker = facts.unprivileged_user or "an unprivileged user"
+            return f"{facts.name}'s master process runs its workers as {worker}"
         return f"{facts.name}'s entrypoint switches to user {facts.runtime_user} with {how}"
     return ""
 
