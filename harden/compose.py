@@ -1,0 +1,1116 @@
+"""Compose documents: ruamel.yaml locates, text splicing edits.
+
+Design
+------
+A Compose file is read once with ruamel.yaml's round-trip loader (`YAML(typ="rt")`, imported
+lazily). The tree it builds is only used to *read* and to *locate*: every mapping key, sequence
+item and collection knows its line and column (`.lc`), anchors, tags (`!reset`, `!override`) and
+merge keys (`<<`) are kept. Output is never produced by dumping the tree (a load-and-dump round
+trip is byte-identical for 0 of the 39 corpus files, RECIPES.md §3). Instead every edit builder
+returns `harden.model.Edit`s: text replacements over spans of the original text, computed from
+the positions ruamel reports plus a small line scanner for what ruamel does not report (where a
+block collection ends, where a scalar ends, where a flow collection closes). Everything not
+covered by an edit stays byte for byte: comments, blank lines, quoting, `${VAR}` and `$$`, CRLF.
+
+Decisions
+---------
+* Where a new key goes in a block mapping: right after the mapping's last *content* line (the
+  last line of its last entry, however deeply nested), so blank lines and comment lines that
+  follow it stay in the gap before the next key. In a flow mapping (`svc: {image: x}`) the
+  entry is added before the closing brace as `, key: value`, in flow style.
+* Style of new text is detected from the file (`Style`): mapping indent (most common step
+  between a key and its nested block mapping), sequence dash offset and item gap (first from
+  sibling block sequences of the same mapping, then the file's most common), quote character
+  (the more common of `"` and `'` in the file, `"` by default), and whether the file prefers flow
+  sequences (it does when scalar lists under keys are written `[a, b]` more often than as block
+  sequences). A new list is written in flow style when the owner mapping is itself flow, or when
+  the file prefers flow and no per-item comments were asked for; otherwise as a block sequence.
+* Scalars are written plain when that reads back as the same string (in YAML 1.1 *and* 1.2:
+  `yes`, `on`, `0777`, `1:20` are quoted), else quoted with the file's quote character.
+* Semantic view (`semantic()`): plain Python data; merge keys resolved (own keys win, then the
+  merged mappings in order), a key whose value is tagged `!reset` is absent (what Compose does
+  with it), `!override` values are kept as plain values, interpolation kept verbatim.
+* Refused input (`DocumentError`, 1-based line and column): invalid YAML, duplicate keys, more
+  than one document, a tab used for indentation, a top level that is not a mapping or has no
+  `services:` mapping (a file with only `include:` is accepted), a service that is not a
+  mapping, recursive aliases, and alias expansion over `MAX_ALIAS_EXPANSION` nodes beyond the
+  document's own (the "billion laughs" anchor bomb; legitimate files stay far below it), lone
+  CR line breaks.
+* Override files: `effective()` merges services across files in order: mappings merge key by
+  key, the sequences Compose appends (`APPEND_KEYS`: ports, volumes, cap_add, ...) are
+  appended without duplicates, any other value is replaced by the later file; `!reset` removes,
+  `!override` replaces. `where_set()` names the last file that sets a key of a service.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from harden.model import DocumentError, Edit
+
+MAX_ALIAS_EXPANSION = 10_000  # nodes that aliases may add to a document before it is refused
+SCHEMA_PATH = Path(__file__).parent / "schemas" / "compose-spec.json"
+APPEND_KEYS = frozenset(
+    {
+        "cap_add",
+        "cap_drop",
+        "configs",
+        "devices",
+        "dns",
+        "dns_search",
+        "env_file",
+        "expose",
+        "external_links",
+        "extra_hosts",
+        "ports",
+        "secrets",
+        "security_opt",
+        "tmpfs",
+        "volumes",
+        "volumes_from",
+    }
+)
+
+_LINE_BREAK = re.compile(r"\r\n|[\r\n\x85\u2028\u2029]")
+_BLOCK_HEADER = re.compile(r"(?:^|[\s:-])[|>][-+1-9]{0,2}[ \t]*(?:#.*)?$")
+_INDICATORS = set("-?:,[]{}#&*!|>'\"%@`")
+_NOT_STRING = re.compile(
+    r"""^(?:~|null|Null|NULL
+    |y|Y|yes|Yes|YES|n|N|no|No|NO|true|True|TRUE|false|False|FALSE|on|On|ON|off|Off|OFF
+    |[-+]?(?:0|[1-9][0-9_]*)|[-+]?0[0-7_]+|0o[0-7]+|[-+]?0x[0-9a-fA-F_]+|[-+]?0b[01_]+
+    |[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?
+    |[-+]?(?:[0-9][0-9_]*)?\.[0-9_]*(?:[eE][-+]?[0-9]+)?|[-+]?[0-9][0-9_]*(?:\.[0-9_]*)?[eE][-+]?[0-9]+
+    |[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN)
+    |[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}.*|=|<<)$""",
+    re.VERBOSE,
+)
+
+Owner = Any  # a Service, an anchor name, or a ruamel mapping of this document
+
+
+@dataclass(frozen=True)
+class Style:
+    """How the file writes YAML; new text copies it."""
+
+    indent: int = 2  # a nested block mapping's keys are this many columns right of its key
+    seq_offset: int = 2  # a block sequence's dashes are this many columns right of its key
+    seq_gap: int = 2  # an item's text starts this many columns right of its dash ("- x")
+    flow_sequences: bool = False  # scalar lists are written [a, b] more often than as blocks
+    quote: str = '"'  # the quote character the file uses most
+
+
+@dataclass
+class AnchorInfo:
+    """An anchored mapping (`x-defaults: &defaults`) and the services that merge it."""
+
+    name: str
+    node: Any  # the ruamel mapping
+    line: int  # 1-based line of the anchored mapping's first key
+    path: tuple[str | int, ...]  # where it is defined, e.g. ("x-defaults",)
+    merged_by: list[str] = field(default_factory=list)  # services with `<<: *name` (directly)
+
+
+class Service:
+    """One entry of `services:`; values are read with merges resolved."""
+
+    def __init__(self, document: ComposeDocument, name: str, node: Any, line: int, column: int) -> None:
+        self.document = document
+        self.name = name
+        self.node = node  # ruamel CommentedMap
+        self.line = line  # 1-based line of the service's key
+        self.column = column  # 1-based column of the service's key
+        self.merge_anchors: list[str] = [_anchor_name(m) or "" for m in _merges(node)]
+
+    def __repr__(self) -> str:
+        return f"Service({self.name!r}, line={self.line})"
+
+    @property
+    def image(self) -> str | None:
+        value = self.get("image")
+        return value if isinstance(value, str) else None
+
+    @property
+    def has_build(self) -> bool:
+        return self.get("build") is not None
+
+    def get(self, key: str) -> Any:
+        """The effective value (merges resolved, `!reset` is absent) as plain Python data."""
+        if key not in self.node:
+            return None
+        value = self.node[key]
+        if _tag(value) == "!reset":
+            return None
+        return _plain(value, {})
+
+    def own(self, key: str) -> bool:
+        """Whether the key is written on the service itself (not merged from an anchor)."""
+        return _own(self.node, key)
+
+    def merged_from(self, key: str) -> str | None:
+        """The anchor whose mapping supplies a merged key (None when own or absent)."""
+        if self.own(key):
+            return None
+        for merged in _merges(self.node):
+            if key in merged:
+                return _anchor_name(merged)
+        return None
+
+    def keys(self) -> list[str]:
+        """Effective keys, own keys first."""
+        return [str(k) for k in self.node]
+
+
+class ComposeDocument:
+    kind = "compose"
+
+    def __init__(self, path: str, text: str, data: Any) -> None:
+        self.path = path
+        self.text = text
+        self.newline = "\r\n" if "\r\n" in text[: text.find("\n") + 1 or len(text)] else "\n"
+        self.data = data
+        self.line_starts, self.lines = _split_lines(text)
+        self._semantic: dict[str, Any] | None = None
+        self._schema_errors: list[str] | None = None
+        self._anchors: dict[str, AnchorInfo] = {}
+        self.services: dict[str, Service] = {}
+        services = data.get("services") if data is not None else None
+        if services is not None:
+            for name, node in services.items():
+                kline, kcol = services.lc.key(name)
+                if not _is_map(node):
+                    raise DocumentError(kline + 1, f"service {name!r} is not a mapping", kcol + 1)
+                self.services[str(name)] = Service(self, str(name), node, kline + 1, kcol + 1)
+        self.style = _Walker(self).run()
+
+    def __repr__(self) -> str:
+        return f"ComposeDocument({self.path!r}, services={list(self.services)})"
+
+    # --- reading ---------------------------------------------------------------------
+
+    def semantic(self) -> dict[str, Any]:
+        """Plain Python data for deepdiff guards (merges resolved, `!reset` keys absent)."""
+        if self._semantic is None:
+            value = _plain(self.data, {})
+            self._semantic = value if isinstance(value, dict) else {}
+        return self._semantic
+
+    def anchors(self) -> dict[str, AnchorInfo]:
+        """Anchored mappings by name (the last definition wins, as for aliases after it)."""
+        return self._anchors
+
+    @property
+    def schema_errors(self) -> list[str]:
+        """Compose Specification schema errors of this document (computed once)."""
+        if self._schema_errors is None:
+            self._schema_errors = schema_errors(self.semantic())
+        return self._schema_errors
+
+    def schema_note(self) -> str | None:
+        """Why schema validation of outputs is skipped for this file, if it is."""
+        if not self.schema_errors:
+            return None
+        return (
+            "compose schema validation skipped: the input does not validate against the Compose "
+            f"Specification either ({self.schema_errors[0]})"
+        )
+
+    def offset(self, line: int, column: int) -> int:
+        """Text offset of a 0-based (line, column) as ruamel reports them."""
+        return self.line_starts[line] + column
+
+    def line_of(self, offset: int) -> int:
+        """0-based line of an offset."""
+        lo, hi = 0, len(self.line_starts) - 1
+        while lo < hi:
+            mid = (lo + hi + 1) // 2
+            if self.line_starts[mid] <= offset:
+                lo = mid
+            else:
+                hi = mid - 1
+        return lo
+
+    def mapping(self, owner: Owner) -> Any:
+        """The ruamel mapping of a Service, an anchor name or a mapping node itself."""
+        if isinstance(owner, Service):
+            return owner.node
+        if isinstance(owner, str):
+            info = self._anchors.get(owner)
+            if info is None:
+                raise KeyError(f"no anchored mapping named {owner!r}")
+            return info.node
+        if _is_map(owner):
+            return owner
+        raise TypeError(f"not a mapping owner: {owner!r}")
+
+    def key_span(self, node: Any, key: str) -> tuple[int, int]:
+        """Offsets of a key's text in a mapping (quotes included)."""
+        line, col = node.lc.key(key)
+        start = self.offset(line, col)
+        return start, self._scalar_end(start, flow=_is_flow(node), parent_col=col)
+
+    def scalar_span(self, node: Any, key: str | int) -> tuple[int, int]:
+        """Offsets of a scalar value's text in a mapping (by key) or sequence (by index).
+
+        The span covers the scalar itself, quotes included, after any tag or anchor; for an
+        alias (`*name`) it is the alias. Raises ValueError for a collection value.
+        """
+        start, indent = self._value_start(node, key)
+        value = node[key]
+        if _is_alias_value(self, node, key):
+            match = re.compile(r"\*[^\s,\[\]{}]+").match(self.text, start)
+            assert match is not None
+            return start, match.end()
+        if _is_map(value) or _is_seq(value):
+            raise ValueError(f"{key!r} is not a scalar")
+        return start, self._scalar_end(start, flow=_is_flow(node), parent_col=indent)
+
+    def scalar_style(self, node: Any, key: str | int) -> str:
+        """'"', "'", '|', '>' or '' (plain) for a scalar value."""
+        start, _ = self.scalar_span(node, key)
+        char = self.text[start : start + 1]
+        return char if char in ("'", '"', "|", ">") else ""
+
+    # --- edits -------------------------------------------------------------------------
+
+    def add_key(
+        self, owner: Owner, key: str, value: Any, comments: dict[str, str] | None = None
+    ) -> list[Edit]:
+        """Add `key: value` to a mapping (a Service, an anchor name or a mapping node).
+
+        `value`: str, bool, int, list of scalars, or dict of scalars. `comments` maps a list item
+        (or dict key, or the key itself for a scalar) to an end-of-line comment.
+        """
+        node = self.mapping(owner)
+        if _own(node, key):
+            raise ValueError(f"{key!r} is already set here; use replace_scalar or extend_sequence")
+        comments = comments or {}
+        if _is_flow(node):
+            return [self._add_flow_entry(node, key, value, comments)]
+        col = self._key_column(node)
+        seq_offset, seq_gap = self._sequence_style(node)
+        use_flow = isinstance(value, list) and not comments and self.style.flow_sequences
+        lines = _render_entry(key, value, col, self.style, seq_offset, seq_gap, use_flow, comments)
+        return [self._insert_lines(self._block_last_line(node), lines)]
+
+    def extend_sequence(
+        self, owner: Owner, key: str, items: list[Any], comments: dict[str, str] | None = None
+    ) -> list[Edit]:
+        """Append items to an existing block or flow sequence `key` of a mapping."""
+        node = self.mapping(owner)
+        if not _own(node, key):
+            raise ValueError(f"{key!r} is not set on this mapping")
+        seq = node[key]
+        if not _is_seq(seq) or _is_alias_value(self, node, key):
+            raise ValueError(f"{key!r} is not a sequence written here")
+        comments = comments or {}
+        if not items:
+            return []
+        if _is_flow(seq) or _is_flow(node):
+            return [self._extend_flow(seq, items, comments)]
+        dash_line, dash_col = self._dash_position(seq)
+        gap = seq.lc.item(0)[1] - dash_col if len(seq) else self.style.seq_gap
+        quote = self._item_quote(seq)
+        lines = []
+        for item in items:
+            text = _scalar(item, False, quote or self.style.quote, force=bool(quote))
+            lines.append(" " * dash_col + "-" + " " * max(gap - 1, 1) + text + _comment(comments, item))
+        return [self._insert_lines(self._block_last_line(seq, dash_col=dash_col, first_line=dash_line), lines)]
+
+    def replace_scalar(self, owner: Owner, key: str, new_text: str) -> list[Edit]:
+        """Replace a scalar value's text with `new_text` (a value; quoted as the old one was)."""
+        node = self.mapping(owner)
+        if not _own(node, key):
+            raise ValueError(f"{key!r} is not set on this mapping")
+        return [self._replace(node, key, new_text)]
+
+    def replace_item(self, owner: Owner, key: str, index: int, new_text: str) -> list[Edit]:
+        """Replace the scalar item `index` of the sequence `key`."""
+        node = self.mapping(owner)
+        if not _own(node, key) or _is_alias_value(self, node, key):
+            raise ValueError(f"{key!r} is not a sequence written here")
+        return [self._replace(node[key], index, new_text)]
+
+    # --- helpers -----------------------------------------------------------------------
+
+    def _replace(self, node: Any, key: str | int, new_text: str) -> Edit:
+        if _is_alias_value(self, node, key):
+            raise ValueError(f"{key!r} is an alias: edit the anchored value instead")
+        start, end = self.scalar_span(node, key)
+        old = self.text[start:end]
+        if old[:1] in ("|", ">"):
+            raise ValueError(f"{key!r} is a block scalar")
+        flow = _is_flow(node)
+        if old[:1] == '"':
+            text = _double_quoted(new_text)
+        elif old[:1] == "'" and "\n" not in new_text:
+            text = "'" + new_text.replace("'", "''") + "'"
+        else:
+            text = _scalar(new_text, flow, self.style.quote)
+        return Edit(start, end, text)
+
+    def _value_start(self, node: Any, key: str | int) -> tuple[int, int]:
+        """(offset of a value's first character after tag/anchor properties, parent column)."""
+        if _is_seq(node):
+            line, col = node.lc.item(key)
+            parent = col
+        else:
+            kline, kcol, line, col = node.lc.data[key]
+            parent = kcol
+            if (line, col) < (kline, kcol) or _is_alias_value(self, node, key):
+                # an alias: ruamel reports the anchored node's position; find `*name` after the key
+                match = re.compile(r"\s*:[ \t]*").match(self.text, self._key_end(node, key))
+                assert match is not None
+                return match.end(), parent
+        start = self.offset(line, col)
+        while self.text[start : start + 1] in ("!", "&"):
+            match = re.compile(r"[!&][^\s,\[\]{}]*[ \t]*").match(self.text, start)
+            assert match is not None
+            start = match.end()
+            if start < len(self.text) and self.text[start] in "\r\n":  # properties alone on the line
+                nxt = self.line_of(start) + 1
+                if nxt < len(self.lines):
+                    line_text = self.lines[nxt]
+                    start = self.line_starts[nxt] + len(line_text) - len(line_text.lstrip(" "))
+        return start, parent
+
+    def _key_end(self, node: Any, key: str | int) -> int:
+        line, col = node.lc.key(key)
+        start = self.offset(line, col)
+        return self._scalar_end(start, flow=True, parent_col=col)
+
+    def _scalar_end(self, start: int, flow: bool, parent_col: int) -> int:
+        text = self.text
+        char = text[start : start + 1]
+        if char == '"':
+            i = start + 1
+            while i < len(text):
+                if text[i] == "\\":
+                    i += 2
+                    continue
+                if text[i] == '"':
+                    return i + 1
+                i += 1
+            return len(text)
+        if char == "'":
+            i = start + 1
+            while i < len(text):
+                if text[i] == "'":
+                    if text[i + 1 : i + 2] == "'":
+                        i += 2
+                        continue
+                    return i + 1
+                i += 1
+            return len(text)
+        line = self.line_of(start)
+        if char in ("|", ">"):
+            header_indent = _indent(self.lines[line])
+            last = line
+            for i in range(line + 1, len(self.lines)):
+                body = self.lines[i]
+                if not body.strip():
+                    continue
+                if _indent(body) <= header_indent:
+                    break
+                last = i
+            return self.line_starts[last] + len(self.lines[last])
+        # plain scalar
+        end = self._plain_end(start, flow)
+        if flow:
+            return end
+        for i in range(line + 1, len(self.lines)):  # continuation lines of a multi-line plain scalar
+            body = self.lines[i]
+            stripped = body.strip()
+            if not stripped:
+                continue
+            if _indent(body) <= parent_col or stripped.startswith("#"):
+                break
+            line_start = self.line_starts[i]
+            if ": " in stripped or stripped.endswith(":") or stripped.startswith("- "):
+                break
+            end = self._plain_end(line_start + _indent(body), False)
+        return end
+
+    def _plain_end(self, start: int, flow: bool) -> int:
+        line = self.line_of(start)
+        line_end = self.line_starts[line] + len(self.lines[line])
+        text = self.text
+        i = start
+        end = start
+        while i < line_end:
+            c = text[i]
+            if c == "#" and i > start and text[i - 1] in " \t":
+                break
+            if flow and c in ",[]{}":
+                break
+            if flow and c == ":" and (i + 1 >= line_end or text[i + 1] in " \t,[]{}"):
+                break
+            if c not in " \t":
+                end = i + 1
+            i += 1
+        return end
+
+    def _key_column(self, node: Any) -> int:
+        if node.lc.data:
+            return int(min(col for _, col, *_ in node.lc.data.values()))
+        start = self.offset(node.lc.line, node.lc.col)
+        if self.text[start : start + 1] in ("&", "!"):  # properties before the block: keys start below
+            for i in range(node.lc.line + 1, len(self.lines)):
+                stripped = self.lines[i].strip()
+                if stripped and not stripped.startswith("#"):
+                    return _indent(self.lines[i])
+        return int(node.lc.col)
+
+    def _first_key_line(self, node: Any) -> int:
+        start = self.offset(node.lc.line, node.lc.col)
+        if self.text[start : start + 1] in ("&", "!"):
+            for i in range(node.lc.line + 1, len(self.lines)):
+                stripped = self.lines[i].strip()
+                if stripped and not stripped.startswith("#"):
+                    return i
+        return int(node.lc.line)
+
+    def _dash_position(self, seq: Any) -> tuple[int, int]:
+        """(line, column) of a block sequence's first dash."""
+        if len(seq):
+            line, col = seq.lc.item(0)
+            before = self.lines[line][:col].rstrip()
+            if before.endswith("-"):
+                return line, len(before) - 1
+        start = self.offset(seq.lc.line, seq.lc.col)
+        if self.text[start : start + 1] in ("&", "!"):
+            for i in range(seq.lc.line + 1, len(self.lines)):
+                stripped = self.lines[i].strip()
+                if stripped and not stripped.startswith("#"):
+                    return i, _indent(self.lines[i])
+        return int(seq.lc.line), int(seq.lc.col)
+
+    def _block_last_line(self, node: Any, dash_col: int | None = None, first_line: int | None = None) -> int:
+        """0-based index of the last content line of a block mapping (or sequence)."""
+        if dash_col is None:
+            col, first = self._key_column(node), self._first_key_line(node)
+            is_seq = False
+        else:
+            col, first = dash_col, first_line if first_line is not None else int(node.lc.line)
+            is_seq = True
+        return _last_content_line(self.lines, first, col, is_seq)
+
+    def _insert_lines(self, last_line: int, lines: list[str]) -> Edit:
+        block = "\n".join(lines)
+        if last_line + 1 < len(self.line_starts):
+            offset = self.line_starts[last_line + 1]
+            return Edit(offset, offset, block + "\n")
+        offset = len(self.text)  # the last line of the file, without a final newline
+        return Edit(offset, offset, "\n" + block)
+
+    def _sequence_style(self, node: Any) -> tuple[int, int]:
+        """(dash offset, item gap) of block sequences in this mapping, else the file's."""
+        col = None
+        for key, value in node.non_merged_items():
+            if _is_seq(value) and len(value) and not _is_flow(value) and not _is_alias_value(self, node, key):
+                col = col if col is not None else self._key_column(node)
+                line, dash = self._dash_position(value)
+                return dash - col, value.lc.item(0)[1] - dash
+        return self.style.seq_offset, self.style.seq_gap
+
+    def _item_quote(self, seq: Any) -> str:
+        """The quote character of the sequence's last item when it is quoted, else ''."""
+        if not len(seq):
+            return ""
+        try:
+            style = self.scalar_style(seq, len(seq) - 1)
+        except ValueError:
+            return ""
+        return style if style in ("'", '"') else ""
+
+    def _add_flow_entry(self, node: Any, key: str, value: Any, comments: dict[str, str]) -> Edit:
+        start = self.offset(node.lc.line, node.lc.col)
+        while self.text[start] != "{":
+            start += 1
+        end = _flow_end(self.text, start)
+        close = end - 1
+        inner_end = close
+        while inner_end > start + 1 and self.text[inner_end - 1] in " \t\r\n":
+            inner_end -= 1
+        entry = _scalar(key, True, self.style.quote) + ": " + _flow_value(value, self.style.quote)
+        empty = inner_end == start + 1
+        text = entry if empty else ", " + entry
+        if self.text[inner_end - 1] == ",":  # a trailing comma already there
+            text = " " + entry
+        note = _flow_comment(value, comments, key)
+        if note and self._line_tail_empty(end):
+            return Edit(inner_end, end, text + self.text[inner_end:end] + note)
+        return Edit(inner_end, inner_end, text)
+
+    def _extend_flow(self, seq: Any, items: list[Any], comments: dict[str, str]) -> Edit:
+        start = self.offset(seq.lc.line, seq.lc.col)
+        while self.text[start] != "[":
+            start += 1
+        end = _flow_end(self.text, start)
+        close = end - 1
+        inner_end = close
+        while inner_end > start + 1 and self.text[inner_end - 1] in " \t\r\n":
+            inner_end -= 1
+        quote = self._item_quote(seq)
+        rendered = ", ".join(_scalar(i, True, quote or self.style.quote, force=bool(quote)) for i in items)
+        if inner_end == start + 1:
+            text = rendered
+        elif self.text[inner_end - 1] == ",":
+            text = " " + rendered
+        else:
+            text = ", " + rendered
+        note = _flow_comment(items, comments, None)
+        if note and self._line_tail_empty(end):
+            return Edit(inner_end, end, text + self.text[inner_end:end] + note)
+        return Edit(inner_end, inner_end, text)
+
+    def _line_tail_empty(self, offset: int) -> bool:
+        line = self.line_of(offset)
+        tail = self.text[offset : self.line_starts[line] + len(self.lines[line])]
+        return not tail.strip()
+
+
+# --- parsing ---------------------------------------------------------------------------
+
+
+def parse(path: str, text: str) -> ComposeDocument:
+    """Parse one Compose file (text without BOM); DocumentError for what harden refuses."""
+    if text.startswith("\ufeff"):
+        raise ValueError("remove the byte order mark first (harden.engine.decode does)")
+    from ruamel.yaml import YAML
+    from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
+    yaml = YAML(typ="rt")
+    yaml.allow_duplicate_keys = False
+    try:
+        data = yaml.load(text)
+    except MarkedYAMLError as error:
+        raise _yaml_error(text, error) from None
+    except YAMLError as error:  # pragma: no cover - ruamel raises marked errors for input problems
+        raise DocumentError(1, f"invalid YAML: {error}") from None
+    except RecursionError:
+        raise DocumentError(1, "nesting too deep") from None
+    if re.search(r"\r(?!\n)", text):
+        raise DocumentError(1, "lone CR line breaks are not supported; use LF or CRLF")
+    if not _is_map(data):
+        kind = "empty" if data is None else "a sequence" if _is_seq(data) else "a scalar"
+        raise DocumentError(1, f"not a Compose file: the top level is {kind}, not a mapping")
+    services = data.get("services")
+    if services is None and "services" not in data:
+        if "include" in data:
+            return ComposeDocument(path, text, data)
+        raise DocumentError(1, "not a Compose file: no top-level services: mapping")
+    if not _is_map(services):
+        line, col = data.lc.key("services")
+        raise DocumentError(line + 1, "services: is not a mapping", col + 1)
+    return ComposeDocument(path, text, data)
+
+
+def _yaml_error(text: str, error: Any) -> DocumentError:
+    mark = error.problem_mark or error.context_mark
+    line, column = (mark.line + 1, mark.column + 1) if mark is not None else (1, 0)
+    problem = str(error.problem or error.context or "invalid YAML")
+    name = type(error).__name__
+    if name == "DuplicateKeyError":
+        match = re.search(r'duplicate key "([^"]*)"', problem)
+        key = match.group(1) if match else "?"
+        return DocumentError(line, f"duplicate key {key!r}", column)
+    if "another document" in problem or "expected a single document" in str(error):
+        return DocumentError(line, "more than one YAML document: a Compose file holds one", column)
+    tab = _first_tab_indent(text, line)
+    if tab is not None:
+        return DocumentError(tab, "tab used for indentation (YAML allows only spaces)", 1)
+    return DocumentError(line, f"invalid YAML: {problem}", column)
+
+
+def _first_tab_indent(text: str, until: int) -> int | None:
+    for number, line in enumerate(text.splitlines()[:until], 1):
+        head = line[: len(line) - len(line.lstrip(" \t"))]
+        if "\t" in head and line.strip():
+            return number
+    return None
+
+
+# --- validation ------------------------------------------------------------------------
+
+
+@cache
+def _validator() -> Any:
+    from jsonschema import Draft7Validator
+
+    schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+    return Draft7Validator(schema)
+
+
+def schema_errors(data: Any) -> list[str]:
+    """Compose Specification schema errors of plain data, as `path: message` lines."""
+    errors = sorted(_validator().iter_errors(_jsonable(data)), key=lambda e: list(map(str, e.absolute_path)))
+    return [f"{'.'.join(map(str, e.absolute_path)) or '(top level)'}: {e.message}" for e in errors]
+
+
+def validate_output(before: ComposeDocument, after: ComposeDocument) -> list[str]:
+    """Problems with an output (empty: fine). It parsed already (the engine re-parses);
+    it must validate against the Compose Specification schema unless the input did not."""
+    problems: list[str] = []
+    if set(before.services) - set(after.services):
+        problems.append("services disappeared: " + ", ".join(sorted(set(before.services) - set(after.services))))
+    if before.schema_errors:
+        return problems
+    problems.extend(f"compose schema: {e}" for e in after.schema_errors)
+    return problems
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_jsonable(v) for v in value]
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    return str(value)
+
+
+# --- override files --------------------------------------------------------------------
+
+
+def effective(documents: list[ComposeDocument]) -> dict[str, dict[str, Any]]:
+    """Services merged across files in order (`-f a -f b`), later files winning.
+
+    Mappings merge key by key; the sequences in APPEND_KEYS are appended without duplicates;
+    other values are replaced; `!reset` removes a key and `!override` replaces it whole.
+    """
+    merged: dict[str, dict[str, Any]] = {}
+    for document in documents:
+        for name, service in document.services.items():
+            base = merged.setdefault(name, {})
+            _overlay(base, service.node, top=True)
+    return merged
+
+
+def where_set(documents: list[ComposeDocument], service: str, key: str) -> ComposeDocument | None:
+    """The last document whose service `service` sets `key` (own or merged, `!reset` too)."""
+    for document in reversed(documents):
+        found = document.services.get(service)
+        if found is not None and key in found.node:
+            return document
+    return None
+
+
+def _overlay(base: dict[str, Any], node: Any, top: bool) -> None:
+    for key in node:
+        value = node[key]
+        tag = _tag(value)
+        if tag == "!reset":
+            base.pop(key, None)
+            continue
+        plain = _plain(value, {})
+        old = base.get(key)
+        if tag == "!override" or key not in base:
+            base[key] = plain
+        elif isinstance(old, dict) and _is_map(value):
+            _overlay(old, value, top=False)
+        elif isinstance(old, list) and isinstance(plain, list) and (key in APPEND_KEYS or not top):
+            old.extend(item for item in plain if item not in old)
+        else:
+            base[key] = plain
+
+
+# --- the tree ----------------------------------------------------------------------------
+
+
+def _is_map(value: Any) -> bool:
+    return isinstance(value, dict)
+
+
+def _is_seq(value: Any) -> bool:
+    return isinstance(value, list)
+
+
+def _is_flow(node: Any) -> bool:
+    fmt = getattr(node, "_yaml_format", None)
+    return bool(fmt is not None and fmt.flow_style())
+
+
+def _tag(value: Any) -> str | None:
+    tag = getattr(value, "_yaml_tag", None)
+    if tag is None:
+        return None
+    text = getattr(tag, "value", None)
+    return str(text) if text is not None else None
+
+
+def _anchor_name(node: Any) -> str | None:
+    anchor = getattr(node, "_yaml_anchor", None)
+    return str(anchor.value) if anchor is not None and anchor.value else None
+
+
+def _merges(node: Any) -> list[Any]:
+    merge = getattr(node, "_yaml_merge", None)
+    if merge is None:
+        return []
+    return list(getattr(merge, "value", merge))
+
+
+def _own(node: Any, key: Any) -> bool:
+    ok = getattr(node, "_ok", None)
+    return key in ok if ok is not None else key in node
+
+
+def _is_alias_value(document: ComposeDocument, node: Any, key: Any) -> bool:
+    """Whether a mapping value (or sequence item) is written as `*alias`."""
+    if _is_seq(node):
+        line, col = node.lc.item(key)
+        return document.text[document.offset(line, col) : document.offset(line, col) + 1] == "*" or (
+            (line, col) < (node.lc.line, node.lc.col)
+        )
+    data = node.lc.data.get(key)
+    if data is None:
+        return False
+    kline, kcol, vline, vcol = data
+    if (vline, vcol) < (kline, kcol):
+        return True
+    start = document.offset(vline, vcol)
+    if document.text[start : start + 1] == "*":
+        return True
+    value = node[key]
+    return bool((_is_map(value) or _is_seq(value)) and (value.lc.line, value.lc.col) < (kline, kcol))
+
+
+def _plain(value: Any, memo: dict[int, Any]) -> Any:
+    """ruamel round-trip data to plain Python (shared nodes stay shared)."""
+    if isinstance(value, dict):
+        known = memo.get(id(value))
+        if known is not None:
+            return known
+        result: dict[Any, Any] = {}
+        memo[id(value)] = result
+        for key in value:
+            item = value[key]
+            if _tag(item) == "!reset":
+                continue
+            result[_plain(key, memo)] = _plain(item, memo)
+        return result
+    if isinstance(value, list):
+        known = memo.get(id(value))
+        if known is not None:
+            return known
+        items: list[Any] = []
+        memo[id(value)] = items
+        items.extend(_plain(item, memo) for item in value)
+        return items
+    if value is None or type(value) in (str, int, float, bool):
+        return value
+    name = type(value).__name__
+    if name == "ScalarBoolean":
+        return bool(value)
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str):
+        return str(value)
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, float):
+        return float(value)
+    if name == "TaggedScalar":
+        return value.value
+    if isinstance(value, tuple):  # complex keys
+        return tuple(_plain(v, memo) for v in value)
+    if isinstance(value, (set, frozenset)) or name == "CommentedSet":
+        return sorted(map(str, value))
+    return value  # timestamps and other rare scalars stay what ruamel made of them
+
+
+class _Walker:
+    """One pass over the distinct nodes: alias expansion size, anchors, and the file's style."""
+
+    def __init__(self, document: ComposeDocument) -> None:
+        self.document = document
+        self.sizes: dict[int, int] = {}
+        self.active: set[int] = set()
+        self.distinct = 0
+        self.indents: Counter[int] = Counter()
+        self.offsets: Counter[tuple[int, int]] = Counter()
+        self.flow = 0
+        self.block = 0
+
+    def run(self) -> Style:
+        document = self.document
+        total = self.size(document.data, ())
+        if total - self.distinct > MAX_ALIAS_EXPANSION:  # pragma: no cover - caught in size()
+            raise DocumentError(1, "alias expansion too large")
+        for name, service in document.services.items():
+            for merged in _merges(service.node):
+                anchor = _anchor_name(merged)
+                if anchor and anchor in document._anchors and document._anchors[anchor].node is merged:
+                    document._anchors[anchor].merged_by.append(name)
+        text = document.text
+        doubles = len(re.findall(r'(?:^|[\s\[{,:-])"', text, re.M))
+        singles = len(re.findall(r"(?:^|[\s\[{,:-])'", text, re.M))
+        indent = self.indents.most_common(1)[0][0] if self.indents else 2
+        offset, gap = self.offsets.most_common(1)[0][0] if self.offsets else (2, 2)
+        return Style(
+            indent=indent,
+            seq_offset=offset,
+            seq_gap=gap,
+            flow_sequences=self.flow > self.block,
+            quote="'" if singles > doubles else '"',
+        )
+
+    def size(self, node: Any, path: tuple[str | int, ...]) -> int:
+        """Nodes of the fully expanded subtree; distinct nodes are visited once."""
+        if not (_is_map(node) or _is_seq(node)):
+            self.distinct += 1
+            return 1
+        known = self.sizes.get(id(node))
+        if known is not None:
+            return known
+        if id(node) in self.active:
+            line = int(node.lc.line) + 1
+            raise DocumentError(line, "recursive alias: a node contains itself", int(node.lc.col) + 1)
+        self.active.add(id(node))
+        self.distinct += 1
+        total = 1
+        if _is_map(node):
+            name = _anchor_name(node)
+            if name is not None:
+                line = self.document._first_key_line(node) if not _is_flow(node) else int(node.lc.line)
+                self.document._anchors[name] = AnchorInfo(name, node, line + 1, path)
+            own = node._ok if hasattr(node, "_ok") else set(node)
+            for key in node:
+                value = node[key]
+                if key in own:
+                    self._style(node, key, value)
+                total += 1 + self.size(value, (*path, str(key)))
+        else:
+            for index, value in enumerate(node):
+                total += self.size(value, (*path, index))
+        self.active.discard(id(node))
+        self.sizes[id(node)] = total
+        if total - self.distinct > MAX_ALIAS_EXPANSION:
+            line, col = int(node.lc.line) + 1, int(node.lc.col) + 1
+            raise DocumentError(
+                line,
+                f"aliases expand to over {MAX_ALIAS_EXPANSION} extra nodes (an anchor bomb?): refused",
+                col,
+            )
+        return total
+
+    def _style(self, node: Any, key: Any, value: Any) -> None:
+        if not (_is_map(value) or _is_seq(value)) or _is_flow(node):
+            return
+        data = node.lc.data.get(key)
+        if data is None:
+            return
+        kline, kcol, vline, vcol = data
+        if (vline, vcol) <= (kline, kcol) or (value.lc.line, value.lc.col) < (kline, kcol):
+            return  # an alias
+        if _is_flow(value):
+            if _is_seq(value) and all(not isinstance(v, (dict, list)) for v in value):
+                self.flow += 1
+            return
+        if _is_map(value):
+            if value.lc.data:
+                col = min(c for _, c, *_ in value.lc.data.values())
+                if col > kcol:
+                    self.indents[col - kcol] += 1
+            return
+        if len(value):
+            if all(not isinstance(v, (dict, list)) for v in value):
+                self.block += 1
+            line, col = value.lc.item(0)
+            before = self.document.lines[line][:col].rstrip()
+            if before.endswith("-"):
+                dash = len(before) - 1
+                if dash >= kcol:
+                    self.offsets[(dash - kcol, col - dash)] += 1
+
+
+# --- text --------------------------------------------------------------------------------
+
+
+def _split_lines(text: str) -> tuple[list[int], list[str]]:
+    """Line start offsets and line texts (without line breaks), breaking where ruamel does."""
+    starts = [0]
+    lines = []
+    position = 0
+    for match in _LINE_BREAK.finditer(text):
+        lines.append(text[position : match.start()])
+        position = match.end()
+        starts.append(position)
+    lines.append(text[position:])
+    return starts, lines
+
+
+def _indent(line: str) -> int:
+    return len(line) - len(line.lstrip(" "))
+
+
+def _last_content_line(lines: list[str], first: int, col: int, is_seq: bool) -> int:
+    """The last line of the block collection whose entries start at `col` from line `first`.
+
+    A block ends at the first line (not blank, not a comment, not inside a block scalar) that
+    is indented less than its entries, or, for a sequence, that is level with its dashes but
+    is not an item. Blank and comment lines at its end are not part of it.
+    """
+    last = first
+    scalar_indent = _indent(lines[first]) if _BLOCK_HEADER.search(lines[first]) else None
+    for i in range(first + 1, len(lines)):
+        line = lines[i]
+        stripped = line.strip()
+        if scalar_indent is not None:
+            if not stripped:
+                continue
+            if _indent(line) > scalar_indent:
+                last = i
+                continue
+            scalar_indent = None
+        if not stripped or stripped.startswith("#"):
+            continue
+        indent = _indent(line)
+        if indent == 0 and (stripped in ("---", "...") or stripped.startswith(("--- ", "... "))):
+            break
+        if indent < col:
+            break
+        if is_seq and indent == col and not (stripped == "-" or stripped.startswith(("- ", "-\t"))):
+            break
+        last = i
+        if _BLOCK_HEADER.search(line):
+            scalar_indent = indent
+    return last
+
+
+def _flow_end(text: str, start: int) -> int:
+    """Offset just past the bracket closing the flow collection opened at `start`."""
+    depth = 0
+    i = start
+    n = len(text)
+    while i < n:
+        c = text[i]
+        if c in "[{":
+            depth += 1
+        elif c in "]}":
+            depth -= 1
+            if depth == 0:
+                return i + 1
+        elif c in "\"'" and text[i - 1] in " \t\r\n[{,:":
+            quote = c
+            i += 1
+            while i < n:
+                if quote == '"' and text[i] == "\\":
+                    i += 2
+                    continue
+                if text[i] == quote:
+                    if quote == "'" and text[i + 1 : i + 2] == "'":
+                        i += 2
+                        continue
+                    break
+                i += 1
+        elif c == "#" and text[i - 1] in " \t\r\n":
+            while i < n and text[i] not in "\r\n":
+                i += 1
+            continue
+        i += 1
+    return n
+
+
+# --- rendering ---------------------------------------------------------------------------
+
+
+def plain_ok(value: str, flow: bool = False) -> bool:
+    """Whether `value` can be written as a plain scalar and read back as the same string."""
+    if not value or value != value.strip() or _NOT_STRING.match(value):
+        return False
+    if any(c in value for c in "\n\r\t") or any(ord(c) < 32 or ord(c) == 127 for c in value):
+        return False
+    first = value[0]
+    if first in _INDICATORS and not (first in "-?:" and len(value) > 1 and value[1] not in " ,[]{}"):
+        return False
+    if ": " in value or " #" in value or value.endswith(":"):
+        return False
+    return not (flow and any(c in value for c in ",[]{}"))
+
+
+def _double_quoted(value: str) -> str:
+    escaped = value.replace("\\", "\\\\").replace('"', '\\"')
+    escaped = escaped.replace("\n", "\\n").replace("\t", "\\t").replace("\r", "\\r")
+    escaped = "".join(c if ord(c) >= 32 and ord(c) != 127 else f"\\x{ord(c):02x}" for c in escaped)
+    return '"' + escaped + '"'
+
+
+def _scalar(value: Any, flow: bool, quote: str, force: bool = False) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return "null"
+    if isinstance(value, (int, float)):
+        return str(value)
+    text = str(value)
+    if not force and plain_ok(text, flow):
+        return text
+    if quote == "'" and not any(ord(c) < 32 for c in text):
+        return "'" + text.replace("'", "''") + "'"
+    return _double_quoted(text)
+
+
+def _comment(comments: dict[str, str], item: Any) -> str:
+    note = comments.get(str(item))
+    if not note:
+        return ""
+    return "  # " + " ".join(note.split())
+
+
+def _flow_value(value: Any, quote: str) -> str:
+    if isinstance(value, list):
+        return "[" + ", ".join(_scalar(v, True, quote) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{_scalar(k, True, quote)}: {_scalar(v, True, quote)}" for k, v in value.items()) + "}"
+    return _scalar(value, True, quote)
+
+
+def _flow_comment(value: Any, comments: dict[str, str], key: str | None) -> str:
+    if not comments:
+        return ""
+    items = value if isinstance(value, (list, dict)) else [key]
+    notes = [f"{item}: {' '.join(comments[str(item)].split())}" for item in items if comments.get(str(item))]
+    return "  # " + "; ".join(notes) if notes else ""
+
+
+def _render_entry(
+    key: str,
+    value: Any,
+    col: int,
+    style: Style,
+    seq_offset: int,
+    seq_gap: int,
+    use_flow: bool,
+    comments: dict[str, str],
+) -> list[str]:
+    pad = " " * col
+    head = pad + _scalar(key, False, style.quote) + ":"
+    if isinstance(value, list):
+        if use_flow or not value:
+            return [head + " " + _flow_value(value, style.quote) + _flow_comment(value, comments, None)]
+        dash = " " * (col + seq_offset) + "-" + " " * max(seq_gap - 1, 1)
+        return [head] + [dash + _scalar(item, False, style.quote) + _comment(comments, item) for item in value]
+    if isinstance(value, dict):
+        if not value:
+            return [head + " {}"]
+        inner = " " * (col + style.indent)
+        lines = [head]
+        for k, v in value.items():
+            lines.append(inner + _scalar(k, False, style.quote) + ": " + _scalar(v, False, style.quote) + _comment(comments, k))
+        return lines
+    return [head + " " + _scalar(value, False, style.quote) + _comment(comments, key)]
+
+
+def iter_services(documents: list[ComposeDocument]) -> Iterator[tuple[ComposeDocument, Service]]:
+    """Every (document, service) pair across documents, in order."""
+    for document in documents:
+        for service in document.services.values():
+            yield document, service
