@@ -229,6 +229,8 @@ class RegistryClient:
     def _head(self, ref: Reference, target: _Target, url: str, expected: str | None) -> Resolution | None:
         """Resolve with HEAD; None when the registry did not say enough (then GET)."""
         resp = self._request("HEAD", url, target, accept=ACCEPT)
+        if resp.status_code == 405:  # a registry without HEAD support: GET instead
+            return None
         self._check_status(resp, ref, target)
         media_type = _media_type(resp)
         if media_type and media_type not in MANIFEST_TYPES:

@@ -22,6 +22,7 @@ import threading
 import time
 from collections.abc import Callable, Collection, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor, as_completed
+from pathlib import Path
 
 from harden.registry.auth import CredentialStore
 from harden.registry.cache import DEFAULT_TTL, DigestCache
@@ -40,8 +41,10 @@ class Resolver:
     """Resolve image references to digests for one harden run.
 
     `cache=True` uses the default disk cache (`$XDG_CACHE_HOME/harden`), `False` none, or
-    pass a `DigestCache`. `platform="linux/arm64"` pins that platform's manifest instead
-    of the index (a malformed platform raises ValueError here, as a usage error).
+    pass a `DigestCache`. `lockfile` may be a loaded `Lockfile` or a path: an existing file
+    is read (a malformed one raises `LockfileError`), a missing one starts empty there.
+    `platform="linux/arm64"` pins that platform's manifest instead of the index (a malformed
+    platform raises ValueError here, as a usage error).
     `sleep` and `retry` exist so tests can make backoff instant.
     """
 
@@ -53,7 +56,7 @@ class Resolver:
         jobs: int = 8,
         cache: DigestCache | bool = True,
         ttl: dt.timedelta = DEFAULT_TTL,
-        lockfile: Lockfile | None = None,
+        lockfile: Lockfile | Path | None = None,
         offline: bool = False,
         refresh: bool = False,
         platform: str | None = None,
@@ -67,7 +70,7 @@ class Resolver:
         self.jobs = max(1, jobs)
         self.offline = offline
         self.refresh = refresh
-        self.lockfile = lockfile
+        self.lockfile = _load_lockfile(lockfile) if isinstance(lockfile, Path) else lockfile
         self.progress = progress
         if isinstance(cache, DigestCache):
             self.cache: DigestCache | None = cache
@@ -144,7 +147,7 @@ class Resolver:
 
         With `prune`, only the entries this run used are kept.
         """
-        base = Lockfile(path=self.lockfile.path if self.lockfile else None)
+        base = Lockfile(path=self.lockfile.path if self.lockfile is not None else None)
         if self.lockfile is not None and not prune:
             base = base.merge(self.lockfile)
         return base.merge(self._resolved.values())
@@ -208,3 +211,8 @@ class Resolver:
             if self._client is None:
                 self._client = self._make_client()
             return self._client
+
+
+def _load_lockfile(path: Path) -> Lockfile:
+    """The lockfile at `path`, or an empty one that will be saved there."""
+    return Lockfile.load(path) if path.exists() else Lockfile(path=path)

@@ -392,3 +392,10 @@ def test_token_renewal_happens_only_once(bearer_registry: BearerSetup, client: R
         assert client.requests_made == 3  # 401, token, 401
     finally:
         issuer.expired_first = 0
+
+
+def test_registry_without_head_support(images: Images, proxy: Proxy, client: RegistryClient) -> None:
+    proxy.canned = [(405, {})]
+    res = ok(client.resolve(parse(f"{proxy.hostport}/library/busybox:1.36")))
+    assert res.digest == images.digests["library/busybox:1.36"]
+    assert [m for m, _ in proxy.log] == ["HEAD", "GET"]

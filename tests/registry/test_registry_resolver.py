@@ -18,6 +18,7 @@ from harden.registry import (
     FailureKind,
     LockEntry,
     Lockfile,
+    LockfileError,
     Resolution,
     Resolver,
 )
@@ -233,3 +234,19 @@ def test_concurrent_resolution_is_bounded_and_parallel(images: Images) -> None:
         elapsed = time.monotonic() - start
     assert all(isinstance(v, Resolution) for v in results.values())
     assert elapsed < 1.0, elapsed  # sequentially: at least 1.5 s
+
+
+def test_lockfile_given_as_a_path(images: Images, proxy: Proxy, tmp_path: Path) -> None:
+    path = tmp_path / "harden.lock"
+    with resolver(proxy, lockfile=path, cache=False) as r:
+        assert r.lockfile is not None and len(r.lockfile) == 0
+        r.resolve("python:3.12")
+        assert r.updated_lockfile().save() == path
+    proxy.reset()
+    with resolver(proxy, lockfile=path, cache=False, offline=True) as r:
+        res = r.resolve("docker.io/library/python:3.12")
+    assert isinstance(res, Resolution) and res.digest == images.digests["library/python:3.12"]
+    assert proxy.log == []
+    path.write_text("version = 7\n")
+    with pytest.raises(LockfileError, match="unsupported version"):
+        Resolver(lockfile=path)
