@@ -181,8 +181,13 @@ class Lockfile:
 
 
 def find_lockfile(start_dir: Path) -> Path | None:
-    """The nearest `harden.lock` in `start_dir` or one of its parents, or None."""
+    """The nearest `harden.lock` in `start_dir` or one of its parents, or None.
+
+    A file may be given instead of a directory: the search starts beside it.
+    """
     here = start_dir.resolve()
+    if here.is_file():
+        here = here.parent
     for directory in (here, *here.parents):
         candidate = directory / LOCKFILE_NAME
         if candidate.is_file():

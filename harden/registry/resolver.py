@@ -99,30 +99,34 @@ class Resolver:
         return self.resolve_many([text])[text]
 
     def resolve_many(self, refs: Iterable[str]) -> dict[str, Resolution | Failure]:
-        """Map each distinct input text to its `Resolution` or `Failure`.
+        """Map each distinct input text, in input order, to its `Resolution` or `Failure`.
 
         Never raises for a bad reference or a registry problem: those are `Failure`s.
         """
-        results: dict[str, Resolution | Failure] = {}
+        invalid: dict[str, Failure] = {}
         keys: dict[str, str] = {}  # input text -> canonical key
         unique: dict[str, Reference] = {}
+        order: list[str] = []
         for text in refs:
-            if text in results or text in keys:
+            if text in invalid or text in keys:
                 continue
+            order.append(text)
             try:
                 ref = parse(text)
             except ReferenceError as error:
-                results[text] = Failure(text, FailureKind.INVALID_REFERENCE, str(error))
+                invalid[text] = Failure(text, FailureKind.INVALID_REFERENCE, str(error))
                 continue
             keys[text] = ref.canonical
             unique.setdefault(ref.canonical, ref)
 
         answers: dict[str, Resolution | Failure] = {}
         pending: list[Reference] = []
+        cached = 0
         for key, ref in unique.items():
             known = self._known(key)
             if known is not None:
                 answers[key] = known
+                cached += 1
             elif self.offline:
                 answers[key] = Failure(
                     key,
@@ -131,16 +135,14 @@ class Resolver:
                 )
             else:
                 pending.append(ref)
-        total, cached = len(unique), len(answers)
+        total = len(unique)
         if self.progress is not None and total:
-            self.progress(cached, total, cached)
+            self.progress(len(answers), total, cached)
         if pending:
-            answers.update(self._resolve_network(pending, total, cached))
+            answers.update(self._resolve_network(pending, total, len(answers), cached))
         if self.cache is not None:
             self.cache.save()
-        for text, key in keys.items():
-            results[text] = answers[key]
-        return results
+        return {text: invalid[text] if text in invalid else answers[keys[text]] for text in order}
 
     def updated_lockfile(self, prune: bool = False) -> Lockfile:
         """The lockfile to write: the loaded one updated with this run's resolutions.
@@ -177,7 +179,7 @@ class Resolver:
             self._resolved[(key, self.platform or "")] = found
         return found
 
-    def _resolve_network(self, pending: list[Reference], total: int, done: int) -> dict[str, Resolution | Failure]:
+    def _resolve_network(self, pending: list[Reference], total: int, done: int, cached: int) -> dict[str, Resolution | Failure]:
         client = self._get_client()
         answers: dict[str, Resolution | Failure] = {}
         with ThreadPoolExecutor(max_workers=min(self.jobs, len(pending))) as pool:
@@ -192,7 +194,7 @@ class Resolver:
                         self.cache.put(result)
                 done += 1
                 if self.progress is not None:
-                    self.progress(done, total, total - len(pending))
+                    self.progress(done, total, cached)
         return answers
 
     def _lookup(self, client: RegistryClient, ref: Reference) -> Resolution | Failure:

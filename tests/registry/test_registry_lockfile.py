@@ -98,6 +98,8 @@ def test_find_lockfile_walks_up(tmp_path: Path) -> None:
     assert find_lockfile(deep) is None or not str(find_lockfile(deep)).startswith(str(tmp_path))
     (tmp_path / "a" / LOCKFILE_NAME).write_text("version = 1\n")
     assert find_lockfile(deep) == (tmp_path / "a" / LOCKFILE_NAME).resolve()
+    (deep / "Dockerfile").write_text("FROM python:3.12\n")
+    assert find_lockfile(deep / "Dockerfile") == (tmp_path / "a" / LOCKFILE_NAME).resolve()
     (deep / LOCKFILE_NAME).write_text("version = 1\n")
     assert find_lockfile(deep) == (deep / LOCKFILE_NAME).resolve()
     (tmp_path / "a" / "b" / LOCKFILE_NAME).mkdir()  # a directory of that name is not a lockfile

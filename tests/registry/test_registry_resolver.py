@@ -250,3 +250,14 @@ def test_lockfile_given_as_a_path(images: Images, proxy: Proxy, tmp_path: Path) 
     path.write_text("version = 7\n")
     with pytest.raises(LockfileError, match="unsupported version"):
         Resolver(lockfile=path)
+
+
+def test_results_follow_input_order_and_offline_progress(images: Images, proxy: Proxy) -> None:
+    with resolver(proxy) as r:
+        r.resolve("alpine:3.20")
+    calls: list[tuple[int, int, int]] = []
+    refs = ["team/app:1.0", "Bad Ref", "alpine:3.20", "team/app:1.0", "python:3.12"]
+    with resolver(proxy, offline=True, progress=lambda *a: calls.append(a)) as r:
+        results = r.resolve_many(refs)
+    assert list(results) == ["team/app:1.0", "Bad Ref", "alpine:3.20", "python:3.12"]
+    assert calls == [(3, 3, 1)]  # all three settled: one from the cache, two offline failures
