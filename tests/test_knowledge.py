@@ -1,0 +1,273 @@
+"""The image knowledge base (harden/knowledge/images/*.toml): every entry loads, names its
+evidence, uses real capability names, and covers the images the corpus compose files pull."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import tomllib
+from pathlib import Path
+
+import pytest
+from ruamel.yaml import YAML
+
+from harden.knowledge import (
+    IMAGES_DIR,
+    ImageFacts,
+    _entries,
+    _facts,
+    _replace,
+    distro_family,
+    lookup,
+    normalise_repository,
+)
+
+CORPUS = Path("/work/shared/corpus")
+
+# capabilities(7), without the CAP_ prefix (as compose's cap_add spells them)
+LINUX_CAPABILITIES = {
+    "AUDIT_CONTROL",
+    "AUDIT_READ",
+    "AUDIT_WRITE",
+    "BLOCK_SUSPEND",
+    "BPF",
+    "CHECKPOINT_RESTORE",
+    "CHOWN",
+    "DAC_OVERRIDE",
+    "DAC_READ_SEARCH",
+    "FOWNER",
+    "FSETID",
+    "IPC_LOCK",
+    "IPC_OWNER",
+    "KILL",
+    "LEASE",
+    "LINUX_IMMUTABLE",
+    "MAC_ADMIN",
+    "MAC_OVERRIDE",
+    "MKNOD",
+    "NET_ADMIN",
+    "NET_BIND_SERVICE",
+    "NET_BROADCAST",
+    "NET_RAW",
+    "PERFMON",
+    "SETFCAP",
+    "SETGID",
+    "SETPCAP",
+    "SETUID",
+    "SYSLOG",
+    "SYS_ADMIN",
+    "SYS_BOOT",
+    "SYS_CHROOT",
+    "SYS_MODULE",
+    "SYS_NICE",
+    "SYS_PACCT",
+    "SYS_PTRACE",
+    "SYS_RAWIO",
+    "SYS_RESOURCE",
+    "SYS_TIME",
+    "SYS_TTY_CONFIG",
+    "WAKE_ALARM",
+}
+ROLES = {"database", "cache", "broker", "search", "web", "proxy", "app", "runtime", "tool", "monitoring"}
+DISTROS = {"debian", "alpine", "rhel", "rhel-minimal", "distroless", "scratch", "windows", ""}
+# the loader documents these; "chroot" (chroot --userspec) and "capsh" (capsh --user) are
+# step-downs that exist in real images (elasticsearch 7, pihole 6) but are not in its list
+STEP_DOWNS = {"gosu", "su-exec", "setpriv", "s6-overlay", "master-worker", "", "chroot", "capsh"}
+OVERRIDABLE = {f.name for f in dataclasses.fields(ImageFacts)} - {"name", "repositories", "variants"}
+
+
+def all_facts() -> list[ImageFacts]:
+    unique: dict[str, ImageFacts] = {}
+    for facts in _entries().values():
+        unique[facts.name] = facts
+    return [unique[name] for name in sorted(unique)]
+
+
+def variant_views(facts: ImageFacts) -> list[tuple[str, ImageFacts]]:
+    """The entry itself and the entry as each variant overrides it."""
+    views = [("<default>", facts)]
+    for pattern, overrides in facts.variants.items():
+        fields = {k: (tuple(v) if isinstance(v, list) else v) for k, v in overrides.items()}
+        views.append((pattern, _replace(facts, fields)))  # the same override path lookup() takes
+    return views
+
+
+def entry(image: str) -> ImageFacts:
+    facts = lookup(image)
+    assert facts is not None, f"no knowledge entry for {image}"
+    return facts
+
+
+def test_every_file_loads() -> None:
+    _entries.cache_clear()
+    entries = _entries()
+    files = sorted(p.stem for p in IMAGES_DIR.glob("*.toml"))
+    assert files, "no image entries"
+    assert sorted({f.name for f in entries.values()}) == files
+
+
+def test_no_repository_claimed_twice() -> None:
+    seen: dict[str, str] = {}
+    for path in sorted(IMAGES_DIR.glob("*.toml")):
+        facts = _facts(path.stem, tomllib.loads(path.read_text(encoding="utf-8")))
+        assert facts.repositories, f"{path.name}: no repositories"
+        for repository in facts.repositories:
+            assert repository not in seen, f"{repository} in both {seen.get(repository)} and {path.name}"
+            seen[repository] = path.name
+
+
+@pytest.mark.parametrize("facts", all_facts(), ids=lambda f: f.name)
+def test_entry_has_evidence(facts: ImageFacts) -> None:
+    assert any("http" in line for line in facts.evidence), f"{facts.name}: no evidence URL"
+
+
+@pytest.mark.parametrize("facts", all_facts(), ids=lambda f: f.name)
+def test_entry_fields_are_well_formed(facts: ImageFacts) -> None:
+    for pattern, overrides in facts.variants.items():
+        re.compile(pattern)
+        assert set(overrides) <= OVERRIDABLE, f"{facts.name} [{pattern}]: {set(overrides) - OVERRIDABLE}"
+    for where, view in variant_views(facts):
+        label = f"{facts.name} [{where}]"
+        assert view.role in ROLES, label
+        assert view.distro in DISTROS, label
+        assert view.drops_privileges in STEP_DOWNS, label
+        assert isinstance(view.cap_add, dict), label
+        for cap, why in view.cap_add.items():
+            assert not cap.upper().startswith("CAP_"), f"{label}: {cap} has the CAP_ prefix"
+            assert cap in LINUX_CAPABILITIES, f"{label}: {cap} is not a Linux capability"
+            assert str(why).strip(), f"{label}: {cap} has no reason"
+        assert "/tmp" in view.writable_paths, f"{label}: /tmp missing from writable_paths"
+        assert all(p.startswith("/") for p in (*view.writable_paths, *view.data_paths)), label
+        assert all(isinstance(p, int) and 0 < p < 65536 for p in view.ports), label
+        for var, file_var in view.secret_file_vars.items():
+            assert file_var.startswith(var) and file_var.endswith("FILE"), f"{label}: {var} -> {file_var}"
+        if view.drops_privileges in {"gosu", "su-exec", "setpriv", "chroot", "capsh"}:
+            assert {"SETUID", "SETGID"} <= set(view.cap_add), f"{label}: step-down without SETUID/SETGID"
+        if view.default_user not in {"root", "0"} and view.drops_privileges not in {"master-worker", "s6-overlay"}:
+            assert view.runtime_user == view.default_user, label
+
+
+def corpus_images() -> list[tuple[str, str]]:
+    """(compose file, image) for every service that pulls its image instead of building it."""
+    yaml = YAML(typ="safe")
+    found: list[tuple[str, str]] = []
+    for path in sorted(CORPUS.glob("**/compose.y*ml")):
+        document = yaml.load(path.read_text(encoding="utf-8")) or {}
+        for service in (document.get("services") or {}).values():
+            if isinstance(service, dict) and service.get("image") and "build" not in service:
+                found.append((str(path.relative_to(CORPUS)), str(service["image"])))
+    return found
+
+
+def test_corpus_has_images() -> None:
+    if not CORPUS.is_dir():
+        pytest.skip("corpus not available")
+    assert len(corpus_images()) > 30
+
+
+@pytest.mark.parametrize("compose,image", corpus_images() if CORPUS.is_dir() else [])
+def test_corpus_image_resolves(compose: str, image: str) -> None:
+    facts = lookup(image)
+    assert facts is not None, f"{compose}: no knowledge entry for {image} ({normalise_repository(image)})"
+    assert distro_family(image) is not None or facts.distro == "", f"{compose}: {image}"
+
+
+def test_concrete_facts() -> None:
+    # postgres: gosu everywhere (Alpine moved from su-exec to gosu in docker-library/postgres 3e9b4ea)
+    assert entry("postgres").drops_privileges == "gosu"
+    assert entry("postgres:16-alpine").drops_privileges == "gosu"
+    assert entry("postgres:16-alpine").distro == "alpine"
+    assert distro_family("postgres:16-alpine") == "alpine"
+    assert entry("postgres:17").data_paths == ("/var/lib/postgresql/data",)
+    assert entry("postgres:latest").data_paths == ("/var/lib/postgresql",)
+    assert entry("postgres").secret_file_vars["POSTGRES_PASSWORD"] == "POSTGRES_PASSWORD_FILE"
+    assert {"CHOWN", "SETUID", "SETGID"} <= set(entry("postgres").cap_add)
+
+    # redis: gosu up to 7, setpriv from 8 (redis/docker-library-redis)
+    assert entry("docker.io/library/redis:7").drops_privileges == "gosu"
+    assert entry("redis:7.2-alpine").drops_privileges == "gosu"
+    assert entry("redis").drops_privileges == "setpriv"
+    assert entry("redis:alpine").distro == "alpine"
+    assert entry("redis").nonroot_works
+
+    # nginx: master-worker, needs to chown its temp dirs and bind 80
+    nginx = entry("nginx")
+    assert nginx.public_entry_point
+    assert nginx.drops_privileges == "master-worker"
+    assert {"CHOWN", "SETUID", "SETGID", "NET_BIND_SERVICE"} <= set(nginx.cap_add)
+    assert {"/var/cache/nginx", "/var/run", "/tmp"} <= set(nginx.writable_paths)
+    assert entry("nginx:alpine").distro == "alpine"
+    unprivileged = entry("nginxinc/nginx-unprivileged:alpine")
+    assert unprivileged.ports == (8080,) and unprivileged.cap_add == {} and unprivileged.distro == "alpine"
+
+    # mysql: Oracle Linux by default, Debian for tags built before 2022-06-13
+    assert entry("mysql:8").distro == "rhel-minimal"
+    assert entry("mysql:8.0.19").distro == "debian"
+    assert entry("mysql:8.0-debian").distro == "debian"
+    assert entry("mysql").secret_file_vars["MYSQL_ROOT_PASSWORD"] == "MYSQL_ROOT_PASSWORD_FILE"
+    assert entry("mariadb:11.4-ubi").default_user == "mysql"
+    assert entry("rabbitmq:3-management-alpine").drops_privileges == "su-exec"
+
+    # images that never run as root need no capabilities
+    for image in ("grafana/grafana", "prom/prometheus", "memcached", "haproxy", "gitea/gitea:1.22-rootless"):
+        assert entry(image).cap_add == {}, image
+    # file capabilities on the binary: NET_BIND_SERVICE must stay in the bounding set
+    assert "NET_BIND_SERVICE" in entry("caddy").cap_add
+    assert "NET_BIND_SERVICE" in entry("visibilityspots/cloudflared").cap_add
+
+    # linuxserver images under every registry name
+    for name in ("linuxserver/plex", "lscr.io/linuxserver/plex:latest", "ghcr.io/linuxserver/plex"):
+        assert entry(name).drops_privileges == "s6-overlay", name
+    assert "NET_ADMIN" in entry("lscr.io/linuxserver/wireguard").cap_add
+
+    # elastic: 7.x steps down with chroot, 8+ runs as uid 1000
+    assert entry("elasticsearch:7.16.1").default_user == "root"
+    assert "SYS_CHROOT" in entry("elasticsearch:7.16.1").cap_add
+    assert entry("elasticsearch:8.15.0").default_user == "1000"
+
+    assert entry("dpage/pgadmin4:latest").setuid_needed
+    assert entry("pihole/pihole:latest").setuid_needed
+    assert entry("mcr.microsoft.com/mssql/server:2022-latest").default_user == "mssql"
+
+
+def test_public_entry_points() -> None:
+    public = {
+        "nginx",
+        "httpd",
+        "traefik:2.6",
+        "caddy",
+        "wordpress",
+        "nextcloud:apache",
+        "gitea/gitea",
+        "grafana/grafana",
+        "portainer/portainer-ce:alpine",
+        "pihole/pihole",
+        "kibana:7.16.1",
+        "dpage/pgadmin4",
+        "linuxserver/plex",
+    }
+    backends = {
+        "postgres",
+        "mysql",
+        "mariadb",
+        "mongo",
+        "redis",
+        "rabbitmq",
+        "elasticsearch:8.15.0",
+        "opensearchproject/opensearch",
+        "memcached",
+        "redislabs/redismod",
+        "mcr.microsoft.com/mssql/server",
+        "mcr.microsoft.com/azure-sql-edge:1.0.4",
+        "docker.redpanda.com/vectorized/redpanda:v22.2.2",
+    }
+    for image in public:
+        assert entry(image).public_entry_point, image
+    for image in backends:
+        assert not entry(image).public_entry_point, image
+    assert entry("wordpress:fpm").public_entry_point is False
+    assert entry("wordpress:6-fpm-alpine").distro == "alpine"
+
+
+def test_unknown_image() -> None:
+    assert lookup("example.com/nobody/nothing:1") is None
