@@ -33,9 +33,9 @@ Decisions
 * Refused input (`DocumentError`, 1-based line and column): invalid YAML, duplicate keys, more
   than one document, a tab used for indentation, a top level that is not a mapping or has no
   `services:` mapping (a file with only `include:` is accepted), a service that is not a
-  mapping, recursive aliases, and alias expansion over `MAX_ALIAS_EXPANSION` nodes beyond the
-  document's own (the "billion laughs" anchor bomb; legitimate files stay far below it), lone
-  CR line breaks.
+  mapping, and aliases that expand the document by more than max(MAX_ALIAS_EXPANSION,
+  ALIAS_EXPANSION_RATIO x its distinct nodes) nodes (the "billion laughs" anchor bomb; an
+  anchor merged into every service of a large file stays far below it), and lone CR line breaks.
 * Override files: `effective()` merges services across files in order: mappings merge key by
   key, the sequences Compose appends (`APPEND_KEYS`: ports, volumes, cap_add, ...) are
   appended without duplicates, any other value is replaced by the later file; `!reset` removes,
@@ -55,7 +55,10 @@ from typing import Any
 
 from harden.model import DocumentError, Edit
 
-MAX_ALIAS_EXPANSION = 10_000  # nodes that aliases may add to a document before it is refused
+# Alias expansion a document may have: aliases may add max(MAX_ALIAS_EXPANSION, ALIAS_EXPANSION_RATIO
+# x its distinct nodes) nodes to the expanded document. A billion-laughs bomb adds 10**9 to ~100.
+MAX_ALIAS_EXPANSION = 100_000
+ALIAS_EXPANSION_RATIO = 10
 SCHEMA_PATH = Path(__file__).parent / "schemas" / "compose-spec.json"
 APPEND_KEYS = frozenset(
     {
@@ -180,8 +183,12 @@ class ComposeDocument:
         self._schema_errors: list[str] | None = None
         self._anchors: dict[str, AnchorInfo] = {}
         self.services: dict[str, Service] = {}
-        services = data.get("services") if data is not None else None
-        if services is not None:
+        services: Any = data.get("services")
+        # mappings whose new keys are inserted after a line break (the outermost ones: the root,
+        # its values, services); nested ones before it, so that both orders of edits work
+        self._outer: set[int] = {id(data)} | {id(v) for v in data.values()}
+        if _is_map(services):
+            self._outer |= {id(v) for v in services.values()}
             for name, node in services.items():
                 kline, kcol = services.lc.key(name)
                 if not _is_map(node):
@@ -297,7 +304,7 @@ class ComposeDocument:
         seq_offset, seq_gap = self._sequence_style(node)
         use_flow = isinstance(value, list) and not comments and self.style.flow_sequences
         lines = _render_entry(key, value, col, self.style, seq_offset, seq_gap, use_flow, comments)
-        return [self._insert_lines(self._block_last_line(node), lines)]
+        return [self._insert_lines(self._block_last_line(node), lines, outer=id(node) in self._outer)]
 
     def extend_sequence(
         self, owner: Owner, key: str, items: list[Any], comments: dict[str, str] | None = None
@@ -321,7 +328,8 @@ class ComposeDocument:
         for item in items:
             text = _scalar(item, False, quote or self.style.quote, force=bool(quote))
             lines.append(" " * dash_col + "-" + " " * max(gap - 1, 1) + text + _comment(comments, item))
-        return [self._insert_lines(self._block_last_line(seq, dash_col=dash_col, first_line=dash_line), lines)]
+        last = self._block_last_line(seq, dash_col=dash_col, first_line=dash_line)
+        return [self._insert_lines(last, lines, outer=False)]
 
     def replace_scalar(self, owner: Owner, key: str, new_text: str) -> list[Edit]:
         """Replace a scalar value's text with `new_text` (a value; quoted as the old one was)."""
@@ -347,6 +355,9 @@ class ComposeDocument:
         if old[:1] in ("|", ">"):
             raise ValueError(f"{key!r} is a block scalar")
         flow = _is_flow(node)
+        if start == end:  # an empty value (`key:`)
+            space = "" if self.text[start - 1 : start] in (" ", "\t") else " "
+            return Edit(start, end, space + _scalar(new_text, flow, self.style.quote))
         if old[:1] == '"':
             text = _double_quoted(new_text)
         elif old[:1] == "'" and "\n" not in new_text:
@@ -363,6 +374,20 @@ class ComposeDocument:
         else:
             kline, kcol, line, col = node.lc.data[key]
             parent = kcol
+            value = node[key]
+            if value is None or (_tag(value) is not None and not (_is_map(value) or _is_seq(value))):
+                # an empty value (`key:`, `key: !reset`) is reported at the next token: find it here
+                colon = re.compile(r"[ \t]*:").match(self.text, self._key_end(node, key))
+                assert colon is not None
+                empty_at = colon.end()  # an empty value sits right after the colon or its tag
+                properties = re.compile(r"(?:[ \t]+[!&][^\s,\[\]{}]*)*").match(self.text, empty_at)
+                if properties is not None:
+                    empty_at = properties.end()
+                after = empty_at + len(self.text[empty_at:]) - len(self.text[empty_at:].lstrip(" \t"))
+                rest = self.text[after : after + 1]
+                if rest in ("", "#", "\r", "\n", ",", "}"):
+                    return empty_at, parent
+                line, col = self.line_of(after), after - self.line_starts[self.line_of(after)]
             if (line, col) < (kline, kcol) or _is_alias_value(self, node, key):
                 # an alias: ruamel reports the anchored node's position; find `*name` after the key
                 match = re.compile(r"\s*:[ \t]*").match(self.text, self._key_end(node, key))
@@ -408,6 +433,8 @@ class ComposeDocument:
                     return i + 1
                 i += 1
             return len(text)
+        if char in ("", "#", "\r", "\n", ",", "}", "]"):
+            return start  # an empty value
         line = self.line_of(start)
         if char in ("|", ">"):
             header_indent = _indent(self.lines[line])
@@ -501,13 +528,27 @@ class ComposeDocument:
             is_seq = True
         return _last_content_line(self.lines, first, col, is_seq)
 
-    def _insert_lines(self, last_line: int, lines: list[str]) -> Edit:
+    def _insert_lines(self, last_line: int, lines: list[str], outer: bool) -> Edit:
+        """Insert lines after `last_line`.
+
+        Several collections can end on the same line (a service and its last key's sequence).
+        New lines of the outermost mapping (`outer`) go after that line's break, as an insertion;
+        new lines of a nested collection replace the line break itself (an edit that ends where
+        the outer insertion starts), so they land first whatever order the engine gets them in.
+        Two nested collections ending on one line give overlapping edits: the engine applies one
+        and proposes the other again on the new text.
+        """
         block = "\n".join(lines)
+        end_of_text = self.line_starts[last_line] + len(self.lines[last_line])
         if last_line + 1 < len(self.line_starts):
             offset = self.line_starts[last_line + 1]
-            return Edit(offset, offset, block + "\n")
+            if outer:
+                return Edit(offset, offset, block + "\n")
+            return Edit(end_of_text, offset, "\n" + block + "\n")
         offset = len(self.text)  # the last line of the file, without a final newline
-        return Edit(offset, offset, "\n" + block)
+        if outer or offset == 0:
+            return Edit(offset, offset, "\n" + block)
+        return Edit(offset - 1, offset, self.text[offset - 1] + "\n" + block)
 
     def _sequence_style(self, node: Any) -> tuple[int, int]:
         """(dash offset, item gap) of block sequences in this mapping, else the file's."""
@@ -530,45 +571,41 @@ class ComposeDocument:
         return style if style in ("'", '"') else ""
 
     def _add_flow_entry(self, node: Any, key: str, value: Any, comments: dict[str, str]) -> Edit:
-        start = self.offset(node.lc.line, node.lc.col)
-        while self.text[start] != "{":
-            start += 1
-        end = _flow_end(self.text, start)
-        close = end - 1
-        inner_end = close
-        while inner_end > start + 1 and self.text[inner_end - 1] in " \t\r\n":
-            inner_end -= 1
         entry = _scalar(key, True, self.style.quote) + ": " + _flow_value(value, self.style.quote)
-        empty = inner_end == start + 1
-        text = entry if empty else ", " + entry
-        if self.text[inner_end - 1] == ",":  # a trailing comma already there
-            text = " " + entry
-        note = _flow_comment(value, comments, key)
-        if note and self._line_tail_empty(end):
-            return Edit(inner_end, end, text + self.text[inner_end:end] + note)
-        return Edit(inner_end, inner_end, text)
+        return self._flow_insert(node, "{", entry, _flow_comment(value, comments, key))
 
     def _extend_flow(self, seq: Any, items: list[Any], comments: dict[str, str]) -> Edit:
-        start = self.offset(seq.lc.line, seq.lc.col)
-        while self.text[start] != "[":
-            start += 1
-        end = _flow_end(self.text, start)
-        close = end - 1
-        inner_end = close
-        while inner_end > start + 1 and self.text[inner_end - 1] in " \t\r\n":
-            inner_end -= 1
         quote = self._item_quote(seq)
         rendered = ", ".join(_scalar(i, True, quote or self.style.quote, force=bool(quote)) for i in items)
-        if inner_end == start + 1:
-            text = rendered
-        elif self.text[inner_end - 1] == ",":
-            text = " " + rendered
+        return self._flow_insert(seq, "[", rendered, _flow_comment(items, comments, None))
+
+    def _flow_insert(self, node: Any, opener: str, entry: str, note: str) -> Edit:
+        """Add `entry` (one or more rendered entries) at the end of a flow collection.
+
+        One line: `, entry` before the closing bracket. A collection written one entry per line
+        with a trailing comma and the bracket on a line of its own gets a new line `entry,`. A
+        comment (`note`) is appended after the closing bracket when nothing follows it.
+        """
+        start = self.offset(node.lc.line, node.lc.col)
+        while self.text[start] != opener:
+            start += 1
+        end, last = _flow_end(self.text, start)
+        close = end - 1
+        close_line = self.line_of(close)
+        before_close = self.text[self.line_starts[close_line] : close]
+        if last == start + 1:  # empty
+            text = entry
+        elif self.text[last - 1] == ",":
+            if self.line_of(last) != close_line and not before_close.strip() and not note:
+                indent = _indent(self.lines[self.line_of(last - 1)])
+                offset = self.line_starts[close_line]
+                return Edit(offset, offset, " " * indent + entry + ",\n")
+            text = " " + entry
         else:
-            text = ", " + rendered
-        note = _flow_comment(items, comments, None)
-        if note and self._line_tail_empty(end):
-            return Edit(inner_end, end, text + self.text[inner_end:end] + note)
-        return Edit(inner_end, inner_end, text)
+            text = ", " + entry
+        if note and self._line_tail_empty(end) and self.line_of(last) == close_line:
+            return Edit(last, end, text + self.text[last:end] + note)
+        return Edit(last, last, text)
 
     def _line_tail_empty(self, offset: int) -> bool:
         line = self.line_of(offset)
@@ -595,7 +632,7 @@ def parse(path: str, text: str) -> ComposeDocument:
     except YAMLError as error:  # pragma: no cover - ruamel raises marked errors for input problems
         raise DocumentError(1, f"invalid YAML: {error}") from None
     except RecursionError:
-        raise DocumentError(1, "nesting too deep") from None
+        raise DocumentError(1, "nesting too deep for harden") from None
     if re.search(r"\r(?!\n)", text):
         raise DocumentError(1, "lone CR line breaks are not supported; use LF or CRLF")
     if not _is_map(data):
@@ -609,7 +646,10 @@ def parse(path: str, text: str) -> ComposeDocument:
     if not _is_map(services):
         line, col = data.lc.key("services")
         raise DocumentError(line + 1, "services: is not a mapping", col + 1)
-    return ComposeDocument(path, text, data)
+    try:
+        return ComposeDocument(path, text, data)
+    except RecursionError:
+        raise DocumentError(1, "nesting too deep for harden") from None
 
 
 def _yaml_error(text: str, error: Any) -> DocumentError:
@@ -734,7 +774,9 @@ def _is_seq(value: Any) -> bool:
 
 def _is_flow(node: Any) -> bool:
     fmt = getattr(node, "_yaml_format", None)
-    return bool(fmt is not None and fmt.flow_style())
+    if fmt is not None and fmt.flow_style():
+        return True
+    return (_is_map(node) or _is_seq(node)) and not len(node)  # `{}` and `[]` are flow
 
 
 def _tag(value: Any) -> str | None:
@@ -838,12 +880,20 @@ class _Walker:
         self.offsets: Counter[tuple[int, int]] = Counter()
         self.flow = 0
         self.block = 0
+        self.large: list[tuple[int, Any]] = []  # (expanded size, node) over MAX_ALIAS_EXPANSION, deepest first
 
     def run(self) -> Style:
         document = self.document
         total = self.size(document.data, ())
-        if total - self.distinct > MAX_ALIAS_EXPANSION:  # pragma: no cover - caught in size()
-            raise DocumentError(1, "alias expansion too large")
+        limit = max(MAX_ALIAS_EXPANSION, ALIAS_EXPANSION_RATIO * self.distinct)
+        if total - self.distinct > limit:
+            node = next((n for size, n in self.large if size > limit), document.data)
+            raise DocumentError(
+                int(node.lc.line) + 1,
+                f"aliases expand this document to {total} nodes from {self.distinct} (over {limit} more): "
+                "refused as an anchor bomb",
+                int(node.lc.col) + 1,
+            )
         for name, service in document.services.items():
             for merged in _merges(service.node):
                 anchor = _anchor_name(merged)
@@ -892,13 +942,8 @@ class _Walker:
                 total += self.size(value, (*path, index))
         self.active.discard(id(node))
         self.sizes[id(node)] = total
-        if total - self.distinct > MAX_ALIAS_EXPANSION:
-            line, col = int(node.lc.line) + 1, int(node.lc.col) + 1
-            raise DocumentError(
-                line,
-                f"aliases expand to over {MAX_ALIAS_EXPANSION} extra nodes (an anchor bomb?): refused",
-                col,
-            )
+        if total > MAX_ALIAS_EXPANSION:
+            self.large.append((total, node))
         return total
 
     def _style(self, node: Any, key: Any, value: Any) -> None:
@@ -956,7 +1001,8 @@ def _last_content_line(lines: list[str], first: int, col: int, is_seq: bool) -> 
 
     A block ends at the first line (not blank, not a comment, not inside a block scalar) that
     is indented less than its entries, or, for a sequence, that is level with its dashes but
-    is not an item. Blank and comment lines at its end are not part of it.
+    is not an item. Blank lines at its end are not part of it, nor are comment lines there
+    unless they are indented deeper than its entries (a commented-out item of the last entry).
     """
     last = first
     scalar_indent = _indent(lines[first]) if _BLOCK_HEADER.search(lines[first]) else None
@@ -970,9 +1016,13 @@ def _last_content_line(lines: list[str], first: int, col: int, is_seq: bool) -> 
                 last = i
                 continue
             scalar_indent = None
-        if not stripped or stripped.startswith("#"):
+        if not stripped:
             continue
         indent = _indent(line)
+        if stripped.startswith("#"):
+            if indent > col:
+                last = i  # a comment inside the last entry (a commented-out item or key)
+            continue
         if indent == 0 and (stripped in ("---", "...") or stripped.startswith(("--- ", "... "))):
             break
         if indent < col:
@@ -985,11 +1035,13 @@ def _last_content_line(lines: list[str], first: int, col: int, is_seq: bool) -> 
     return last
 
 
-def _flow_end(text: str, start: int) -> int:
-    """Offset just past the bracket closing the flow collection opened at `start`."""
+def _flow_end(text: str, start: int) -> tuple[int, int]:
+    """(offset just past the bracket closing the flow collection opened at `start`, offset just
+    past its last character that is not whitespace or comment)."""
     depth = 0
     i = start
     n = len(text)
+    last = start + 1
     while i < n:
         c = text[i]
         if c in "[{":
@@ -997,7 +1049,7 @@ def _flow_end(text: str, start: int) -> int:
         elif c in "]}":
             depth -= 1
             if depth == 0:
-                return i + 1
+                return i + 1, last
         elif c in "\"'" and text[i - 1] in " \t\r\n[{,:":
             quote = c
             i += 1
@@ -1015,8 +1067,10 @@ def _flow_end(text: str, start: int) -> int:
             while i < n and text[i] not in "\r\n":
                 i += 1
             continue
+        if c not in " \t\r\n":
+            last = min(i + 1, n)
         i += 1
-    return n
+    return n, last
 
 
 # --- rendering ---------------------------------------------------------------------------
@@ -1033,7 +1087,7 @@ def plain_ok(value: str, flow: bool = False) -> bool:
         return False
     if ": " in value or " #" in value or value.endswith(":"):
         return False
-    return not (flow and any(c in value for c in ",[]{}"))
+    return not (flow and any(c in value for c in ",[]{}:"))
 
 
 def _double_quoted(value: str) -> str:
