@@ -60,9 +60,19 @@ def common_options(command: Callable[..., Any]) -> Callable[..., Any]:
             "--stdin-filename", metavar="NAME", help="File name for input read from `-` (decides Dockerfile or compose)."
         ),
     ]
-    for option in reversed(options):
+    for option in reversed(options + REGISTRY_OPTIONS):
         command = option(command)
     return command
+
+
+REGISTRY_OPTIONS = [
+    click.option("--offline", is_flag=True, help="Pin only from the lockfile and the cache; never contact a registry."),
+    click.option("--lockfile", type=click.Path(dir_okay=False, path_type=Path), help="Use this lockfile (default: harden.lock found from PATH upwards)."),
+    click.option("--platform", metavar="OS/ARCH", help="Pin one platform's manifest instead of the multi-platform index."),
+    click.option("--registry-mirror", "mirrors", multiple=True, metavar="REGISTRY=URL", help="Send lookups for REGISTRY to URL (repeatable), e.g. docker.io=http://127.0.0.1:5000."),
+    click.option("--insecure-registry", "insecure", multiple=True, metavar="HOST[:PORT]", help="Allow plain HTTP to this registry (repeatable; loopback always may)."),
+    click.option("--jobs", type=click.IntRange(1, 64), default=8, show_default=True, help="Concurrent registry lookups."),
+]
 
 
 def _settings(options: dict[str, Any]) -> Settings:
@@ -73,12 +83,27 @@ def _settings(options: dict[str, Any]) -> Settings:
         unknown = _rule_list(options[name]) - known
         if unknown:
             raise click.BadParameter(f"unknown rule {', '.join(sorted(unknown))} (see `harden rules`)", param_hint=f"--{name}")
+    mirrors = []
+    for mirror in options.get("mirrors") or ():
+        registry, equals, url = mirror.partition("=")
+        if not equals or not registry or not url.startswith(("http://", "https://")):
+            raise click.BadParameter(f"{mirror!r} is not REGISTRY=URL (for example docker.io=http://127.0.0.1:5000)", param_hint="--registry-mirror")
+        mirrors.append((registry, url.rstrip("/")))
     return Settings(
-        select=_rule_list(options["select"]),
-        ignore=_rule_list(options["ignore"]),
-        safe_only=options["safe_only"],
-        max_file_size=options["max_file_size"],
-        stdin_filename=options["stdin_filename"],
+        select=_rule_list(options.get("select")),
+        ignore=_rule_list(options.get("ignore")),
+        safe_only=options.get("safe_only", False),
+        max_file_size=options.get("max_file_size", DEFAULT_MAX_FILE_SIZE),
+        stdin_filename=options.get("stdin_filename"),
+        offline=options.get("offline", False),
+        refresh=options.get("refresh", False),
+        platform=options.get("platform"),
+        mirrors=tuple(mirrors),
+        insecure=tuple(options.get("insecure") or ()),
+        jobs=options.get("jobs", 8),
+        lockfile=options.get("lockfile"),
+        search_from=tuple(Path(p) for p in options.get("paths", ()) if p != "-"),
+        progress=True,
     )
 
 
@@ -119,14 +144,17 @@ def main() -> None:
 
 
 def _run(paths: tuple[str, ...], settings: Settings, apply: bool) -> tuple[list[Any], list[Any], list[FileResult]]:
-    from harden import engine
-
     if paths == ("-",):
         return [], [], [_stdin_result(settings, apply)]
+    from harden import engine, pinning
+
     if "-" in paths:
         raise click.BadParameter("`-` (standard input) cannot be combined with other paths", param_hint="PATH")
-    processed, skipped = engine.process(list(paths), settings, apply)
-    return processed, skipped, [result for _, result in processed]
+    try:
+        run = engine.process(list(paths), settings, apply)
+    except pinning.PinningError as error:
+        raise click.ClickException(str(error)) from None
+    return run.processed, run.skipped, run.results
 
 
 def _stdin_result(settings: Settings, apply: bool) -> FileResult:
@@ -168,7 +196,7 @@ def check(paths: tuple[str, ...], output_format: str, quiet: bool, color: str, *
     """
     from harden import report
 
-    settings = _settings(options)
+    settings = _settings({**options, "paths": paths})
     _, skipped, results = _run(paths, settings, apply=False)
     errors = _report_errors(skipped, results)
     if output_format == "json":
@@ -188,7 +216,7 @@ def diff(paths: tuple[str, ...], output_format: str, quiet: bool, color: str, **
     from harden import diff as diffs
     from harden import report
 
-    settings = _settings(options)
+    settings = _settings({**options, "paths": paths})
     _, skipped, results = _run(paths, settings, apply=True)
     errors = _report_errors(skipped, results)
     use_color = _color(color)
@@ -221,18 +249,28 @@ def fix(paths: tuple[str, ...], output_format: str, quiet: bool, color: str, out
 
     Exits 0 when nothing is left to fix, 1 when findings remain, 2 on a usage or input error.
     """
+    return _apply(paths, _settings({**options, "paths": paths}), output_dir, quiet, output_format)
+
+
+def _apply(paths: tuple[str, ...], settings: Settings, output_dir: Path | None, quiet: bool, output_format: str, lock: bool = False) -> int:
+    """fix and pin: run with fixes applied, write the results, report what is left."""
     from harden import engine, report
 
-    settings = _settings(options)
-    processed, skipped, results = _run(paths, settings, apply=True)
-    errors = _report_errors(skipped, results)
     if paths == ("-",):
-        result = results[0]
+        result = _stdin_result(settings, apply=True)
+        errors = _report_errors([], [result])
         if not result.errors:
             sys.stdout.buffer.write(engine.encode(result, result.output))
-        return _status(errors, _remaining(results))
+        return _status(errors, _remaining([result]))
+    from harden import pinning
+
+    try:
+        run = engine.process(list(paths), settings, apply=True)
+    except pinning.PinningError as error:
+        raise click.ClickException(str(error)) from None
+    errors = _report_errors(run.skipped, run.results)
     written = 0
-    for source, result in processed:
+    for source, result in run.processed:
         if result.errors:
             continue
         try:
@@ -249,8 +287,11 @@ def fix(paths: tuple[str, ...], output_format: str, quiet: bool, color: str, out
         if result.applied and not quiet and output_format == "text":
             rules = ", ".join(dict.fromkeys(f.rule.id for f in result.applied))
             click.echo(f"hardened {source.display} ({rules})", err=True)
+    if lock:
+        errors = _write_lockfile(run, settings, quiet) or errors
+    results = run.results
     if output_format == "json":
-        click.echo(report.as_json(results, [f"{s.display}: {s.message}" for s in skipped]), nl=False)
+        click.echo(report.as_json(results, [f"{s.display}: {s.message}" for s in run.skipped]), nl=False)
     elif not quiet:
         changed = sum(1 for r in results if r.changed)
         where = f" into {output_dir}" if output_dir is not None else ""
@@ -261,6 +302,27 @@ def fix(paths: tuple[str, ...], output_format: str, quiet: bool, color: str, out
     return _status(errors, _remaining(results))
 
 
+def _write_lockfile(run: Any, settings: Settings, quiet: bool) -> bool:
+    """Write harden.lock: at --lockfile, else where one was found, else in the first directory
+    PATH (the current directory for files). Returns whether it failed."""
+    from harden import pinning
+    from harden.registry import LOCKFILE_NAME, Lockfile
+
+    path = pinning.lockfile_path(settings)
+    if path is None:
+        directories = [Path(p) for p in settings.search_from if Path(p).is_dir()]
+        path = (directories[0] if directories else Path.cwd()) / LOCKFILE_NAME
+    lockfile = run.resolver.updated_lockfile() if run.resolver is not None else Lockfile()
+    try:
+        lockfile.save(path)
+    except OSError as error:
+        click.echo(f"{path}: lockfile not written: {error}", err=True)
+        return True
+    if not quiet:
+        click.echo(f"wrote {path} ({len(lockfile)} images)", err=True)
+    return False
+
+
 def _remaining(results: list[FileResult]) -> list[Any]:
     """Findings that `fix` left: those the passes still report on the written output."""
     return [f for r in results if not r.errors for f in r.remaining]
@@ -269,6 +331,23 @@ def _remaining(results: list[FileResult]) -> list[Any]:
 def _only(result: FileResult, keep: list[Any]) -> FileResult:
     ids = {id(f) for f in keep}
     return FileResult(path=result.path, kind=result.kind, findings=[f for f in result.remaining if id(f) in ids])
+
+
+@main.command()
+@common_options
+@click.option("--lock", is_flag=True, help="Write harden.lock with every digest resolved (see --lockfile).")
+@click.option("--refresh", is_flag=True, help="Move existing pins to the digest their tag points to now.")
+@guarded
+def pin(paths: tuple[str, ...], output_format: str, quiet: bool, color: str, lock: bool, **options: Any) -> int:
+    """Pin every base image (FROM) and Compose image: to the digest its tag points to today,
+    in place; keep the tag for humans. Existing pins move only with --refresh. --lock records
+    the digests in harden.lock, the input of reproducible and --offline runs."""
+    settings = _settings({**options, "paths": paths})
+    pin_rules = frozenset({"pin-base-image", "pin-image"})
+    from dataclasses import replace
+
+    settings = replace(settings, select=(settings.select & pin_rules) or pin_rules)
+    return _apply(paths, settings, None, quiet, output_format, lock=lock)
 
 
 @main.command()

@@ -6,10 +6,12 @@ One frozen object, built once by the CLI and read by the engine and the passes.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from harden.model import Applicability
 
 DEFAULT_MAX_FILE_SIZE = 1024 * 1024  # 1 MiB: larger files are refused (exit 2), see README
+DEFAULT_LOCK_TTL_DAYS = 7  # `fix` refreshes pins from a lockfile older than this (a weekly bot run)
 
 
 @dataclass(frozen=True)
@@ -21,6 +23,17 @@ class Settings:
     user_name: str = "app"  # the user non-root-user creates
     numeric_uid: int = 65532  # the user for scratch and unknown bases (distroless' nonroot uid)
     stdin_filename: str | None = None
+    # digest pinning (harden.pinning)
+    offline: bool = False  # resolve only from the lockfile and the cache
+    refresh: bool = False  # move existing pins to the tag's current digest
+    platform: str | None = None  # pin one platform's manifest instead of the index
+    mirrors: tuple[tuple[str, str], ...] = ()  # registry -> base URL
+    insecure: tuple[str, ...] = ()  # registries allowed over plain HTTP
+    jobs: int = 8  # concurrent registry lookups
+    lockfile: Path | None = None  # explicit lockfile; else found from search_from upwards
+    search_from: tuple[Path, ...] = ()  # where to look for harden.lock (the PATH arguments)
+    lock_ttl_days: int = DEFAULT_LOCK_TTL_DAYS
+    progress: bool = False  # print a progress line while resolving (on a terminal)
     extra: dict[str, object] = field(default_factory=dict)
 
     def rule_enabled(self, rule_id: str) -> bool:

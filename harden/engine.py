@@ -42,16 +42,15 @@ class InputError(Exception):
 
 @dataclass
 class Run:
-    results: list[FileResult] = field(default_factory=list)
+    """What one command did: every file's result, what discovery skipped, the resolver used."""
+
+    processed: list[tuple[Source, FileResult]] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)
-    written: list[str] = field(default_factory=list)
+    resolver: Any = None  # harden.registry.Resolver, when any image reference was resolved
 
     @property
-    def errors(self) -> list[str]:
-        lines = [f"{s.display}: {s.message}" for s in self.skipped if s.message]
-        for result in self.results:
-            lines.extend(result.errors)
-        return lines
+    def results(self) -> list[FileResult]:
+        return [result for _, result in self.processed]
 
 
 def document_module(kind: str) -> ModuleType:
@@ -90,21 +89,46 @@ def read_source(path: Path, limit: int) -> bytes:
         raise InputError(1, f"cannot read: {error.strerror or error}") from None
 
 
-def harden_text(
-    display: str, kind: str, raw: bytes, settings: Settings, apply: bool, context: passes.Context | None = None
-) -> FileResult:
-    """Everything but I/O for one file: parse, run passes, and (if `apply`) fix and validate."""
+@dataclass
+class Loaded:
+    """A file read and parsed (document None when it could not be: see result.errors)."""
+
+    result: FileResult
+    document: Any = None
+
+
+def load(display: str, kind: str, raw: bytes) -> Loaded:
     result = FileResult(path=display, kind=kind)
-    context = context or passes.Context(settings=settings, need_edits=apply)
-    module = document_module(kind)
     try:
         text, result.bom = decode(raw)
         result.original = result.output = text
-        document = module.parse(display, text)
+        document = document_module(kind).parse(display, text)
     except (InputError, DocumentError) as error:
         result.errors.append(_location(display, error.line, error.column) + error.message)
+        return Loaded(result)
+    note = getattr(document, "schema_note", None)
+    if callable(note) and (text_note := note()):
+        result.notes.append(text_note)
+    return Loaded(result, document)
+
+
+def harden_text(
+    display: str, kind: str, raw: bytes, settings: Settings, apply: bool, context: passes.Context | None = None
+) -> FileResult:
+    """Everything for one file given as bytes: parse, resolve, run passes, fix and validate."""
+    loaded = load(display, kind, raw)
+    if context is None:
+        context = make_context([loaded], settings, apply)
+    return analyse(loaded, settings, apply, context)
+
+
+def analyse(loaded: Loaded, settings: Settings, apply: bool, context: passes.Context) -> FileResult:
+    """Run the passes on a loaded file and (if `apply`) fix and validate."""
+    result, document = loaded.result, loaded.document
+    if document is None:
         return result
-    selected = passes.passes_for(kind, settings)
+    module = document_module(result.kind)
+    selected = passes.passes_for(result.kind, settings)
     result.findings = result.remaining = _run_passes(selected, document, context)
     if apply:
         try:
@@ -113,8 +137,31 @@ def harden_text(
             result.output = result.original
             result.applied = []
             result.remaining = result.findings
-            result.errors.append(f"{display}:{refused.line}: {refused.message}; nothing written")
+            result.errors.append(f"{result.path}:{refused.line}: {refused.message}; nothing written")
     return result
+
+
+def make_context(loaded: list[Loaded], settings: Settings, apply: bool, run: Run | None = None) -> passes.Context:
+    """The read-only context of a run: settings, and the digests of every image reference that
+    the enabled passes ask for, resolved once for all files together."""
+    references: list[str] = []
+    for item in loaded:
+        if item.document is None:
+            continue
+        for module in passes.passes_for(item.result.kind, settings):
+            collect = getattr(module, "references", None)
+            if collect is not None:
+                references.extend(collect(item.document, settings))
+    digests: dict[str, Any] = {}
+    if references:
+        from harden import pinning
+
+        resolver = pinning.open_resolver(settings, apply)
+        with resolver:
+            digests = dict(resolver.resolve_many(references))
+            if run is not None:
+                run.resolver = resolver
+    return passes.Context(settings=settings, need_edits=apply, digests=digests)
 
 
 class _Refused(Exception):
@@ -219,19 +266,23 @@ def _location(display: str, line: int, column: int = 0) -> str:
 # --- files ------------------------------------------------------------------------------
 
 
-def process(arguments: list[str], settings: Settings, apply: bool) -> tuple[list[tuple[Source, FileResult]], list[Skipped]]:
+def process(arguments: list[str], settings: Settings, apply: bool) -> Run:
     sources, skipped = discover(arguments)
-    processed = []
+    run = Run(skipped=skipped)
+    loaded: list[Loaded] = []
     for source in sources:
         try:
             raw = read_source(source.path, settings.max_file_size)
         except InputError as error:
-            result = FileResult(path=source.display, kind=source.kind)
-            result.errors.append(_location(source.display, error.line) + error.message)
+            item = Loaded(FileResult(path=source.display, kind=source.kind))
+            item.result.errors.append(_location(source.display, error.line) + error.message)
         else:
-            result = harden_text(source.display, source.kind, raw, settings, apply)
-        processed.append((source, result))
-    return processed, skipped
+            item = load(source.display, source.kind, raw)
+        loaded.append(item)
+    context = make_context(loaded, settings, apply, run)
+    for source, item in zip(sources, loaded, strict=True):
+        run.processed.append((source, analyse(item, settings, apply, context)))
+    return run
 
 
 def encode(result: FileResult, text: str) -> bytes:

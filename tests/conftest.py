@@ -2,10 +2,14 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 import sys
 from pathlib import Path
 
 import pytest
+
+# Tests never read or write the user's digest cache: one private cache for the whole session.
+os.environ["XDG_CACHE_HOME"] = tempfile.mkdtemp(prefix="harden-test-cache-")
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT.parent / "shared" / "corpus"

@@ -39,14 +39,22 @@ def cases() -> list[Case]:
     return found
 
 
-def run(case: Case) -> tuple[bytes, str, object]:
-    """(output bytes, reviewed diff, result) of `harden fix --select <rule>` on the case."""
-    from harden import diff, engine, passes
+def settings_for(case: Case) -> object:
+    """`--select <rule> --offline`, the lockfile searched from the case's directory."""
+    from harden import passes
     from harden.config import Settings
 
     known = {m.RULE.id for m in passes.all_passes()}
     select = frozenset({case.rule}) if case.rule in known else frozenset()
-    result = engine.harden_text(case.input.name, case.kind, case.input.read_bytes(), Settings(select=select), apply=True)
+    return Settings(select=select, offline=True, search_from=(case.directory,))
+
+
+def run(case: Case) -> tuple[bytes, str, object]:
+    """(output bytes, reviewed diff, result) of `harden fix --select <rule>` on the case."""
+    from harden import diff, engine
+
+    settings = settings_for(case)
+    result = engine.harden_text(case.input.name, case.kind, case.input.read_bytes(), settings, apply=True)  # type: ignore[arg-type]
     return engine.encode(result, result.output), diff.reviewed(result), result
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import subprocess
@@ -13,18 +14,32 @@ from click.testing import CliRunner
 
 from harden.cli import main
 
+DIGEST = "sha256:" + "ab" * 32
 ROOT_DOCKERFILE = 'FROM python:3.12-slim\nCOPY app.py /app/\nEXPOSE 80\nCMD ["python", "/app/app.py"]\n'
-GOOD_DOCKERFILE = 'FROM python:3.12-slim\nUSER nobody\nCMD ["python"]\n'
+GOOD_DOCKERFILE = f'FROM python:3.12-slim@{DIGEST}\nUSER nobody\nCMD ["python"]\n'
+LOCKFILE = f"""version = 1
+
+[[image]]
+reference = "docker.io/library/python:3.12-slim"
+digest = "{DIGEST}"
+media_type = "application/vnd.oci.image.index.v1+json"
+resolved_at = {dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")}
+"""
+PIPELINE_COMMANDS = {"check", "diff", "fix", "pin"}
 
 
 def invoke(*args: str, input: str | bytes | None = None) -> tuple[int, str, str]:
-    runner = CliRunner()
-    result = runner.invoke(main, list(args), input=input, catch_exceptions=False)
+    """Run the CLI in-process; pipeline commands run --offline (tests never reach a registry)."""
+    arguments = list(args)
+    if arguments and arguments[0] in PIPELINE_COMMANDS and "--help" not in arguments:
+        arguments.insert(1, "--offline")
+    result = CliRunner().invoke(main, arguments, input=input, catch_exceptions=False)
     return result.exit_code, result.stdout, result.stderr
 
 
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
+    (tmp_path / "harden.lock").write_text(LOCKFILE)
     (tmp_path / "app").mkdir()
     (tmp_path / "app" / "Dockerfile").write_text(ROOT_DOCKERFILE)
     (tmp_path / "ok").mkdir()
@@ -118,11 +133,13 @@ def test_fix_in_place_then_nothing_left(project: Path) -> None:
 def test_fix_safe_only_applies_no_review_fix(project: Path) -> None:
     code, _, _ = invoke("fix", "--safe-only", str(project))
     assert code == 1  # the review fix is left, so findings remain
-    assert (project / "app" / "Dockerfile").read_text() == ROOT_DOCKERFILE
+    text = (project / "app" / "Dockerfile").read_text()
+    assert f"FROM python:3.12-slim@{DIGEST}\n" in text  # the safe pin is applied
+    assert "USER" not in text
 
 
 def test_select_and_ignore(project: Path) -> None:
-    assert invoke("check", "--ignore", "non-root-user", str(project))[0] == 0
+    assert invoke("check", "--ignore", "non-root-user,pin-base-image", str(project))[0] == 0
     assert invoke("check", "--select", "non-root-user", str(project))[0] == 1
     code, _, err = invoke("check", "--select", "no-such-rule", str(project))
     assert code == 2 and "unknown rule" in err
@@ -140,12 +157,13 @@ def test_fix_output_writes_a_complete_copy_and_leaves_input(project: Path, tmp_p
     assert (single / "Dockerfile").exists()  # a file argument: its base name
 
 
-def test_stdin_to_stdout() -> None:
-    code, out, _ = invoke("fix", "-", input=ROOT_DOCKERFILE)
-    assert code == 0 and "USER app" in out and out.startswith("FROM python")
+def test_stdin_to_stdout(project: Path) -> None:
+    lock = str(project / "harden.lock")
+    code, out, _ = invoke("fix", "--lockfile", lock, "-", input=ROOT_DOCKERFILE)
+    assert code == 0 and "USER app" in out and out.startswith(f"FROM python:3.12-slim@{DIGEST}\n")
     code, out, _ = invoke("check", "-", input=GOOD_DOCKERFILE)
     assert code == 0
-    code, out, _ = invoke("diff", "--stdin-filename", "Dockerfile", "-", input=ROOT_DOCKERFILE)
+    code, out, _ = invoke("diff", "--lockfile", lock, "--stdin-filename", "Dockerfile", "-", input=ROOT_DOCKERFILE)
     assert code == 1 and "a/Dockerfile" in out
 
 
@@ -153,7 +171,7 @@ def test_json_format(project: Path) -> None:
     code, out, _ = invoke("check", "--format", "json", str(project))
     data = json.loads(out)
     assert code == 1
-    finding = next(f for entry in data["files"] for f in entry["findings"])
+    finding = next(f for entry in data["files"] for f in entry["findings"] if f["rule"] == "non-root-user")
     assert finding["rule"] == "non-root-user" and finding["control"] == "CIS 4.1"
     assert finding["fix"]["applicability"] == "review" and finding["line"] == 1
     code, out, _ = invoke("diff", "--format", "json", str(project))
@@ -215,7 +233,7 @@ def test_fix_preserves_mode_crlf_bom_and_missing_newline(tmp_path: Path) -> None
     path = tmp_path / "Dockerfile"
     path.write_bytes(b"\xef\xbb\xbfFROM debian:bookworm\r\nCOPY a /a\r\nRUN true")
     os.chmod(path, 0o640)
-    assert invoke("fix", str(path))[0] == 0
+    assert invoke("fix", "--select", "non-root-user", str(path))[0] == 0
     data = path.read_bytes()
     assert data.startswith(b"\xef\xbb\xbfFROM debian:bookworm\r\nCOPY a /a\r\nRUN true\r\n")
     assert data.endswith(b"USER app") and b"\nUSER" in data and data.count(b"\r\n") == 4

@@ -29,7 +29,7 @@ def harden_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProce
 @pytest.fixture(scope="module")
 def hardened(tmp_path_factory: pytest.TempPathFactory, corpus: Path) -> Path:
     out = tmp_path_factory.mktemp("out")
-    run = harden_cli("fix", "--output", str(out), str(corpus))
+    run = harden_cli("fix", "--offline", "--output", str(out), str(corpus))
     assert run.returncode in (0, 1), run.stderr
     assert "Traceback" not in run.stderr
     return out
@@ -59,7 +59,7 @@ def test_every_output_parses_and_keeps_every_instruction(hardened: Path, corpus:
 
 def test_second_run_changes_nothing(hardened: Path, tmp_path: Path) -> None:
     again = tmp_path / "again"
-    run = harden_cli("fix", "--output", str(again), str(hardened))
+    run = harden_cli("fix", "--offline", "--output", str(again), str(hardened))
     assert run.returncode in (0, 1), run.stderr
     changed: list[Path] = []
     for path in hardened.rglob("*"):
@@ -74,7 +74,7 @@ def test_every_changed_line_is_attributed_to_a_fix(corpus: Path) -> None:
     unattributed = 0
     changed_files = 0
     for path in FILES:
-        result = engine.harden_text(str(path), "dockerfile", path.read_bytes(), Settings(), apply=True)
+        result = engine.harden_text(str(path), "dockerfile", path.read_bytes(), Settings(offline=True), apply=True)
         assert not result.errors, result.errors
         if not result.changed:
             continue
@@ -103,7 +103,7 @@ def test_reviewed_diff_applies_with_git(corpus: Path, tmp_path: Path) -> None:
     checked = 0
     for path in FILES:
         relative = path.relative_to(corpus).as_posix()
-        result = engine.harden_text(relative, "dockerfile", path.read_bytes(), Settings(), apply=True)
+        result = engine.harden_text(relative, "dockerfile", path.read_bytes(), Settings(offline=True), apply=True)
         text = diff.reviewed(result)
         if not text:
             continue
@@ -119,7 +119,7 @@ def test_cli_diff_pipes_into_git_apply(corpus: Path) -> None:
     relative = "official/python/3.13/slim-bookworm/Dockerfile"
     if not (corpus / relative).exists():
         relative = next(p.relative_to(corpus).as_posix() for p in FILES)
-    run = harden_cli("diff", relative, cwd=corpus)
+    run = harden_cli("diff", "--offline", relative, cwd=corpus)
     assert run.returncode == 1, run.stderr
     check = subprocess.run(["git", "apply", "--check", "-"], input=run.stdout.encode(), cwd=corpus, capture_output=True)
     assert check.returncode == 0, check.stderr

@@ -4,10 +4,9 @@ the reviewed diff is the expected one; and fixing the expected output changes no
 from __future__ import annotations
 
 import pytest
-from golden import Case, cases, run
+from golden import Case, cases, run, settings_for
 
 from harden import engine
-from harden.config import Settings
 
 CASES = cases()
 
@@ -24,7 +23,7 @@ def test_golden(case: Case) -> None:
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
 def test_fixing_the_expected_output_changes_nothing(case: Case) -> None:
-    result = engine.harden_text("expected", case.kind, case.expected.read_bytes(), Settings(), apply=True)
+    result = engine.harden_text("expected", case.kind, case.expected.read_bytes(), settings_for(case), apply=True)
     assert not result.errors
     assert result.output == result.original, [f.rule.id for f in result.applied]
 

@@ -1,0 +1,152 @@
+"""pin-base-image: every external `FROM` is pinned to a digest, and pins are kept fresh.
+
+What: `FROM python:3.12-slim` becomes `FROM python:3.12-slim@sha256:<digest>`, the digest the
+tag points to today, resolved from the registry (or the lockfile and cache; see `harden pin`).
+The tag stays so a human can still read it. `FROM builder` (a stage) and `FROM scratch` are
+not images. A FROM written as `${BASE}` is pinned in the default of `ARG BASE=...`; a FROM whose
+ARG has no default, or that builds the name from pieces (`python:${VERSION}`), gets a finding
+instead of a guess. With `--refresh` (or from `fix`, once the lockfile is older than its TTL)
+an existing `name:tag@sha256:old` moves to the tag's current digest.
+
+Why: a tag can be moved to different content at any time, by the publisher or by whoever
+controls the registry or a mirror; a digest cannot (OWASP Docker Security Cheat Sheet rule 13,
+CIS 4.2 in spirit; hadolint DL3006 and DL3007; Checkov CKV_DOCKER_7; Trivy DS001).
+
+What might break (fix safety: safe): nothing at pin time, the content is the same. Afterwards
+the image no longer follows the tag: security updates arrive only when the pin is refreshed, so
+run `harden pin --refresh` on a schedule (the pull-request bot does). `latest` or a missing tag
+is pinned too, with a message to choose a version tag.
+
+Example (fixtures/pin-base-image/basic):
+
+    FROM python:3.12-slim
+    CMD ["python"]
+
+becomes, with the lockfile beside it,
+
+    FROM python:3.12-slim@sha256:1d0447543fac833cc86eed3edb0988e1c6ea7dfb011f7448f93bf50a6f1486d0
+    CMD ["python"]
+"""
+
+from __future__ import annotations
+
+import re
+
+from harden.config import Settings
+from harden.dockerfile import DockerfileDocument, Instruction, Stage
+from harden.model import Applicability, Claim, Edit, Finding, Fix, Rule, Severity
+from harden.passes import Context
+from harden.passes.pin_support import RATIONALE, decide
+
+RULE = Rule(
+    id="pin-base-image",
+    title="Base images are pinned to a digest",
+    control="OWASP rule 13",
+    applicability=Applicability.SAFE,
+    kinds=("dockerfile",),
+    peers="hadolint DL3006/DL3007, Checkov CKV_DOCKER_7, Trivy DS001",
+)
+_WHOLE_ARG = re.compile(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?")
+
+
+def references(document: DockerfileDocument, settings: Settings) -> list[str]:
+    """The image references this pass needs resolved (ARG defaults substituted)."""
+    found = []
+    for stage in document.stages:
+        text = _image(document, stage)
+        if text is not None:
+            expanded = document.expand(text)
+            if expanded:
+                found.append(expanded)
+    return found
+
+
+def check(document: DockerfileDocument, context: Context) -> list[Finding]:
+    findings: list[Finding] = []
+    for stage in document.stages:
+        text = _image(document, stage)
+        if text is None:
+            continue
+        instruction = stage.instructions[0]
+        start = _word_offset(document, instruction, text)
+        line, column = document.line_of(start) + 1, start - document.line_starts[document.line_of(start)] + 1
+        if "$" not in text:
+            decision = decide(text, context.digests, context.settings.refresh)
+            if decision is not None:
+                fix = None
+                if decision.new_text:
+                    old = document.instruction_text(instruction)
+                    new = old.replace(text, decision.new_text, 1)
+                    claims: tuple[Claim, ...] = (("stages", stage.label, old), ("stages", stage.label, new))
+                    fix = Fix((Edit(start, start + len(text), decision.new_text),), Applicability.SAFE, claims, decision.might_break)
+                findings.append(Finding(RULE, decision.message, line, column, decision.severity, RATIONALE, fix))
+            continue
+        findings.extend(_templated(document, stage, text, line, column, context))
+    return findings
+
+
+def _image(document: DockerfileDocument, stage: Stage) -> str | None:
+    """The FROM text when it names an image (not a stage, not scratch)."""
+    text = stage.base
+    if document.stage_named(text, stage.index) is not None or text.lower() == "scratch":
+        return None
+    expanded = document.expand(text)
+    if expanded is not None and (expanded.lower() == "scratch" or document.stage_named(expanded, stage.index)):
+        return None
+    return text
+
+
+def _templated(
+    document: DockerfileDocument, stage: Stage, text: str, line: int, column: int, context: Context
+) -> list[Finding]:
+    expanded = document.expand(text)
+    if expanded is None:
+        message = (
+            f"FROM {text}: an ARG it uses has no default, so nobody can tell which image this is; "
+            "pass a pinned reference as a build argument"
+        )
+        return [Finding(RULE, message, line, column, Severity.INFO, RATIONALE)]
+    whole = _WHOLE_ARG.fullmatch(text)
+    argument = _global_arg(document, whole.group(1)) if whole else None
+    if whole is None or argument is None:
+        decision = decide(expanded, context.digests, context.settings.refresh)
+        if decision is None or decision.new_text is None:
+            return [Finding(RULE, decision.message, line, column, decision.severity, RATIONALE)] if decision else []
+        message = (
+            f"FROM {text} (= {expanded}) is built from several ARGs: harden cannot pin it in place; "
+            f"use {decision.new_text}"
+        )
+        return [Finding(RULE, message, line, column, Severity.WARNING, RATIONALE)]
+    decision = decide(expanded, context.digests, context.settings.refresh)
+    if decision is None:
+        return []
+    fix = None
+    if decision.new_text:
+        start = _word_offset(document, argument, expanded)
+        old = document.instruction_text(argument)
+        new = old.replace(expanded, decision.new_text, 1)
+        claims: tuple[Claim, ...] = (("global", old), ("global", new))
+        fix = Fix((Edit(start, start + len(expanded), decision.new_text),), Applicability.SAFE, claims, decision.might_break)
+    message = f"{decision.message} (in the default of ARG {whole.group(1)}, which FROM {text} uses)"
+    return [Finding(RULE, message, line, column, decision.severity, RATIONALE, fix)]
+
+
+def _global_arg(document: DockerfileDocument, name: str) -> Instruction | None:
+    """The last ARG before the first FROM that gives `name` a default."""
+    found = None
+    for instruction in document.instructions:
+        if instruction.keyword == "FROM":
+            break
+        if instruction.keyword == "ARG" and re.search(rf"(^|\s){re.escape(name)}=", instruction.args):
+            found = instruction
+    return found
+
+
+def _word_offset(document: DockerfileDocument, instruction: Instruction, word: str) -> int:
+    """Offset of `word` as a whole word in the instruction's source text (after the keyword)."""
+    source = document.text[instruction.start : instruction.end]
+    keyword_end = len(instruction.indent) + len(instruction.keyword)
+    match = re.compile(rf"(?<![^\s=\"']){re.escape(word)}(?![^\s\"'])").search(source, keyword_end)
+    if match is None:
+        raise ValueError(f"{word!r} not found in {source!r}")  # the scanner read it from this text
+    return instruction.start + match.start()

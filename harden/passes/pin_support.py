@@ -1,0 +1,78 @@
+"""What pinning one image reference means, shared by pin-base-image and pin-image.
+
+Pure: given the reference text as written, the digests the engine resolved for the run, and
+whether pins are being refreshed, decide the replacement text and what to tell the user.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from harden.model import Severity
+from harden.registry import Failure, FailureKind, ReferenceError, parse
+
+RATIONALE = (
+    "A tag is a promise that can change under you: whoever controls the registry (or its cache) "
+    "decides what `python:3.12` is today. A digest names exact content, so the image you tested "
+    "is the image you run, and a change shows up as a reviewable diff (OWASP Docker rule 13)."
+)
+
+
+@dataclass(frozen=True)
+class PinDecision:
+    message: str
+    severity: Severity
+    new_text: str | None = None  # the pinned reference; None: report only
+    might_break: str = ""
+
+
+def decide(text: str, digests: Mapping[str, Any], refresh: bool) -> PinDecision | None:
+    """None when there is nothing to say (already pinned and current, or not resolved)."""
+    try:
+        reference = parse(text)
+    except ReferenceError as error:
+        return PinDecision(f"{text!r} is not a valid image reference: {error}", Severity.WARNING)
+    if reference.digest and not reference.is_pinnable:
+        return PinDecision(
+            f"{text} is pinned with {reference.digest_algorithm}: harden recognises it but resolves and pins only sha256",
+            Severity.INFO,
+        )
+    if reference.digest and reference.tag is None:
+        return None  # pinned to content, with no tag to follow
+    outcome = digests.get(text)
+    if outcome is None:
+        return None
+    if isinstance(outcome, Failure):
+        if reference.digest:
+            return None  # already pinned; a failed refresh leaves it alone
+        why = (
+            "it is not in the lockfile or the cache (--offline)"
+            if outcome.kind is FailureKind.OFFLINE
+            else outcome.message
+        )
+        return PinDecision(f"{text} is not pinned to a digest, and harden could not resolve it: {why}", Severity.WARNING)
+    digest: str = outcome.digest
+    if reference.digest == digest:
+        return None
+    if reference.digest and not refresh:
+        return None
+    new_text = reference.pinned(digest)
+    scope = (
+        f" (the {outcome.platform} manifest, as --platform asked, not the multi-platform index)"
+        if outcome.platform
+        else ""
+    )
+    if reference.digest:
+        return PinDecision(
+            f"{reference.name_text}:{reference.tag} moved: {reference.digest} -> {digest}{scope}",
+            Severity.WARNING,
+            new_text,
+            "the image changes to what the unchanged tag points to now (a newer build): rebuild and test",
+        )
+    message = f"{text} is not pinned to a digest; pin it to {digest}{scope}"
+    if reference.tag in (None, "latest"):
+        which = "`latest`" if reference.tag else "no tag (that is, `latest`)"
+        message += f"; {which} follows every release: choose a version tag (for example {reference.name_text}:<version>) and pin that"
+    return PinDecision(message, Severity.WARNING, new_text, "nothing: the digest is what the tag points to today")

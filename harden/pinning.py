@@ -1,0 +1,64 @@
+"""Digest pinning for the engine: which lockfile, which resolver, and the refresh decision.
+
+The lockfile is `--lockfile FILE` when given; otherwise `harden.lock` is searched for from each
+PATH argument upwards, as ruff finds its configuration. `fix` refreshes pins (moves
+`name:tag@sha256:old` to the tag's current digest) with `--refresh`, or by itself when the
+lockfile is older than `lock_ttl_days` (default 7): the maintenance a scheduled bot runs.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from pathlib import Path
+
+from harden.config import Settings
+from harden.registry import Lockfile, LockfileError, Resolver, find_lockfile
+
+
+class PinningError(Exception):
+    """A lockfile harden cannot read: a usage or input error (exit 2)."""
+
+
+def lockfile_path(settings: Settings) -> Path | None:
+    if settings.lockfile is not None:
+        return settings.lockfile
+    for start in settings.search_from or (Path.cwd(),):
+        directory = start if start.is_dir() else start.parent
+        found = find_lockfile(directory.resolve())
+        if found is not None:
+            return found
+    return None
+
+
+def load_lockfile(settings: Settings) -> Lockfile | None:
+    path = lockfile_path(settings)
+    if path is None or not path.exists():
+        return None
+    try:
+        return Lockfile.load(path)
+    except (LockfileError, OSError) as error:
+        raise PinningError(f"{path}:1: cannot read lockfile: {error}") from None
+
+
+def open_resolver(settings: Settings, apply: bool) -> Resolver:
+    lockfile = load_lockfile(settings)
+    refresh = settings.refresh
+    if apply and lockfile is not None and not settings.offline:
+        refresh = refresh or lockfile.is_stale(dt.timedelta(days=settings.lock_ttl_days))
+    return Resolver(
+        mirrors=dict(settings.mirrors),
+        insecure=settings.insecure,
+        jobs=settings.jobs,
+        lockfile=lockfile,
+        offline=settings.offline,
+        refresh=refresh,
+        platform=settings.platform,
+        progress=_progress if settings.progress and sys.stderr.isatty() else None,
+    )
+
+
+def _progress(resolved: int, total: int, from_cache: int) -> None:
+    end = "\n" if resolved >= total else ""
+    sys.stderr.write(f"\rresolving {total} image references: {resolved} done ({from_cache} from lockfile or cache){end}")
+    sys.stderr.flush()
