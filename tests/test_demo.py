@@ -1,0 +1,28 @@
+"""The README's first quickstart command: `harden diff fixtures/demo` works offline, from the
+demo's lockfile, and shows both fixes with their commentary."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from harden import engine
+from harden.config import Settings
+
+DEMO = Path(__file__).resolve().parent.parent / "fixtures" / "demo"
+
+
+def test_demo_pins_from_its_lockfile_without_a_single_request() -> None:
+    run = engine.process([str(DEMO)], Settings(search_from=(DEMO,)), apply=True)
+    assert run.resolver is not None and run.resolver.requests_made == 0
+    applied = {f.rule.id for result in run.results for f in result.applied}
+    assert {"pin-base-image", "non-root-user"} <= applied
+    assert all(not result.errors for result in run.results)
+
+
+def test_quickstart_command_shows_the_reviewed_diff() -> None:
+    run = subprocess.run([sys.executable, "-m", "harden", "diff", str(DEMO)], capture_output=True, text=True)
+    assert run.returncode == 1, run.stderr
+    assert "# harden:" in run.stdout and "might break" in run.stdout
+    assert "+USER app" in run.stdout and "@sha256:" in run.stdout
