@@ -11,17 +11,18 @@ import os
 import shutil
 import subprocess
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 
 import httpx
 import pytest
-from oci_helpers import (
+
+from .oci_helpers import (
     PASSWORD,
     REGISTRY_BIN,
     USER,
     BearerAuth,
+    BearerSetup,
+    Images,
     Proxy,
-    RunningRegistry,
     TokenIssuer,
     push_image,
     push_index,
@@ -37,23 +38,6 @@ def registry_binary() -> str:
     if os.environ.get("CI") == "true":
         pytest.fail("docker-registry is not installed, and CI=true: install it (apt-get install docker-registry)")
     pytest.skip("docker-registry is not installed")
-
-
-@dataclass
-class Images:
-    """A running registry and the digests of what was pushed into it."""
-
-    registry: RunningRegistry
-    digests: dict[str, str] = field(default_factory=dict)  # "repo:tag" -> digest
-    platforms: dict[str, dict[str, str]] = field(default_factory=dict)  # "repo:tag" -> {platform: digest}
-
-    @property
-    def base(self) -> str:
-        return self.registry.base
-
-    @property
-    def hostport(self) -> str:
-        return self.registry.hostport
 
 
 def push_standard_images(c: httpx.Client, base: str) -> tuple[dict[str, str], dict[str, dict[str, str]]]:
@@ -118,12 +102,6 @@ def basic_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Images]
         yield Images(reg, digests)
     finally:
         reg.stop()
-
-
-@dataclass
-class BearerSetup:
-    images: Images
-    issuer: TokenIssuer
 
 
 @pytest.fixture(scope="module")

@@ -179,6 +179,23 @@ def push_index(
     return index, {f"{o}/{a}": ch["digest"] for (o, a), ch in zip(platforms, children, strict=True)}
 
 
+@dataclass
+class Images:
+    """A running registry and the digests of what was pushed into it."""
+
+    registry: RunningRegistry
+    digests: dict[str, str] = field(default_factory=dict)  # "repo:tag" -> digest
+    platforms: dict[str, dict[str, str]] = field(default_factory=dict)  # "repo:tag" -> {platform: digest}
+
+    @property
+    def base(self) -> str:
+        return self.registry.base
+
+    @property
+    def hostport(self) -> str:
+        return self.registry.hostport
+
+
 # -- a fault-injecting, counting proxy --------------------------------------------------------
 
 
@@ -427,3 +444,9 @@ class BearerAuth(httpx.Auth):
             t = httpx.get(p["realm"], params=params, auth=self.creds)
             request.headers["Authorization"] = "Bearer " + t.json()["token"]
             yield request
+
+
+@dataclass
+class BearerSetup:
+    images: Images
+    issuer: TokenIssuer

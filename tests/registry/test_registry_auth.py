@@ -10,7 +10,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import Images
 
 from harden.registry.auth import (
     DOCKER_HUB_SERVER,
@@ -23,6 +22,8 @@ from harden.registry.auth import (
 from harden.registry.client import RegistryClient
 from harden.registry.model import OCI_MANIFEST, Failure, Resolution
 from harden.registry.reference import parse
+
+from .oci_helpers import PASSWORD, USER, Images
 
 
 def b64(text: str) -> str:
@@ -192,8 +193,6 @@ def test_token_cache_expiry() -> None:
 
 
 def test_helper_against_basic_auth_registry(basic_registry: Images, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from oci_helpers import PASSWORD, USER
-
     log = tmp_path / "helper.log"
     answer = {"Username": USER, "Secret": PASSWORD}
     fake_helper(tmp_path / "bin", "harden-test", {basic_registry.hostport: answer}, log)

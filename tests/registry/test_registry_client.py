@@ -7,8 +7,6 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from conftest import BearerSetup, Images
-from oci_helpers import PASSWORD, USER, Proxy, free_port, running_proxy
 
 from harden.registry.auth import Credentials, CredentialStore
 from harden.registry.client import RegistryClient, RetryPolicy
@@ -22,6 +20,8 @@ from harden.registry.model import (
     Resolution,
 )
 from harden.registry.reference import parse
+
+from .oci_helpers import PASSWORD, USER, BearerSetup, Images, Proxy, free_port, running_proxy
 
 
 @pytest.fixture

@@ -9,8 +9,6 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import Images
-from oci_helpers import Proxy, free_port, running_proxy
 
 from harden.registry import (
     DigestCache,
@@ -24,6 +22,8 @@ from harden.registry import (
 )
 from harden.registry.auth import CredentialStore
 from harden.registry.model import OCI_INDEX, OCI_MANIFEST
+
+from .oci_helpers import Images, Proxy, free_port, running_proxy
 
 
 def corpus(local: str) -> list[str]:

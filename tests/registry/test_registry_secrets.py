@@ -10,10 +10,10 @@ import stat
 from pathlib import Path
 
 import pytest
-from conftest import BearerSetup, Images
-from oci_helpers import PASSWORD, USER, running_proxy
 
 from harden.registry import Credentials, CredentialStore, Failure, Resolution, Resolver
+
+from .oci_helpers import PASSWORD, USER, BearerSetup, Images, running_proxy
 
 
 def test_no_secret_anywhere(

@@ -1,0 +1,1 @@
+"""Registry tests: a package, so that its conftest never shadows tests/conftest.py."""
