@@ -30,6 +30,7 @@ import email.utils
 import hashlib
 import ipaddress
 import json
+import socket
 import threading
 import time
 from collections.abc import Callable, Collection, Mapping
@@ -175,6 +176,7 @@ class RegistryClient:
         self._sleep = sleep
         self._tokens = TokenCache()
         self._challenges: dict[str, Challenge] = {}
+        self._unresolvable: dict[str, str] = {}  # host -> why: DNS failed once this run
         self._lock = threading.Lock()
         self._count = 0
         self._http = httpx.Client(
@@ -493,8 +495,8 @@ class RegistryClient:
         """One request with bounded retries on 429, 5xx and connection errors."""
         policy = self._retry
         resp: httpx.Response | None = None
-        problem = ""
-        for attempt in range(max(1, policy.attempts)):
+        problem = self._unresolvable.get(url.host, "")
+        for attempt in range(0 if problem else max(1, policy.attempts)):
             try:
                 resp = self._http.request(method, url, headers=headers, params=params, data=data, auth=auth)
                 problem = ""
@@ -502,6 +504,12 @@ class RegistryClient:
                 resp, problem = None, "timed out"
             except httpx.TransportError as error:
                 resp, problem = None, f"connection failed ({type(error).__name__})"
+                if _name_not_resolved(error):
+                    # A host name that does not resolve will not resolve in a second either:
+                    # fail now, and fail every later request to that host at once.
+                    problem = "its host name does not resolve"
+                    self._unresolvable[url.host] = problem
+                    break
             if resp is not None and resp.status_code not in _RETRY_STATUSES:
                 return resp
             if attempt + 1 >= policy.attempts:
@@ -587,6 +595,18 @@ def _error_code(resp: httpx.Response) -> str:
     except (ValueError, AttributeError, IndexError, KeyError, TypeError):
         return ""
     return code[:40] if isinstance(code, str) and code.replace("_", "").isalnum() else ""
+
+
+def _name_not_resolved(error: BaseException) -> bool:
+    """Whether a transport error comes from DNS (socket.gaierror somewhere in its causes)."""
+    seen: BaseException | None = error
+    for _ in range(10):
+        if seen is None:
+            return False
+        if isinstance(seen, socket.gaierror):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 def _retry_after(resp: httpx.Response) -> float | None:
