@@ -22,7 +22,7 @@ from harden.config import Settings
 from harden.model import Finding, Rule
 
 # Module names under harden.passes, in the order they run.
-PASS_MODULES: tuple[str, ...] = ("pin_base_image", "non_root_user", "compose_non_root", "compose_cap_drop_all", "compose_no_new_privileges", "compose_read_only_rootfs", "compose_resource_limits", "compose_published_ports", "compose_privileged", "compose_host_namespaces", "compose_docker_socket", "compose_sensitive_mount", "compose_devices", "compose_docker_api_tcp")  # noqa: E501
+PASS_MODULES: tuple[str, ...] = ("pin_base_image", "compose_pin_image", "non_root_user", "compose_non_root", "compose_cap_drop_all", "compose_no_new_privileges", "compose_read_only_rootfs", "compose_resource_limits", "compose_published_ports", "compose_privileged", "compose_host_namespaces", "compose_docker_socket", "compose_sensitive_mount", "compose_devices", "compose_docker_api_tcp")  # noqa: E501
 
 
 @dataclass(frozen=True)

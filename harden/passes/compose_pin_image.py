@@ -1,0 +1,87 @@
+"""pin-image: every Compose `image:` is pinned to a digest, and pins are kept fresh.
+
+What: `image: redis:7` becomes `image: redis:7@sha256:<digest>`, the digest the tag points to
+today (from the registry, or from the lockfile and cache; see `harden pin`), keeping the tag
+for humans and the value's quoting. An image set in an anchored mapping (`x-defaults: &d`) is
+pinned there, once, for every service that merges it. `${VAR}` in an image cannot be resolved
+by harden: it gets a finding. With `--refresh`, `name:tag@sha256:old` moves to the current
+digest. A service that only has `build:` has no image to pin.
+
+Why: the same as pin-base-image: a tag can be moved to different content by whoever controls
+the registry or a mirror; a digest cannot (OWASP Docker Security Cheat Sheet rule 13; KICS
+"Image Version Not Explicit"; Checkov CKV_DOCKER_7 for Dockerfiles).
+
+What might break (fix safety: safe): nothing at pin time. The service then no longer follows
+the tag: security updates arrive when the pin is refreshed (`harden pin --refresh`, or the
+pull-request bot on a schedule).
+
+Example (fixtures/pin-image/basic):
+
+    services:
+      cache:
+        image: redis:7
+
+becomes, with the lockfile beside it,
+
+    services:
+      cache:
+        image: redis:7@sha256:00ed341fa17da659b63730e405322fbaa9be1e0edc43f9a46d6c173037feabce
+"""
+
+from __future__ import annotations
+
+from harden.compose import ComposeDocument, Service
+from harden.config import Settings
+from harden.model import Applicability, Claim, Finding, Fix, Rule, Severity
+from harden.passes import Context
+from harden.passes.pin_support import RATIONALE, decide
+
+RULE = Rule(
+    id="pin-image",
+    title="Compose images are pinned to a digest",
+    control="OWASP rule 13",
+    applicability=Applicability.SAFE,
+    kinds=("compose",),
+    peers="KICS Image Version Not Explicit, dclint service-image-require-explicit-tag",
+)
+
+
+def references(document: ComposeDocument, settings: Settings) -> list[str]:
+    return [s.image for s in document.services.values() if s.image and "$" not in s.image]
+
+
+def check(document: ComposeDocument, context: Context) -> list[Finding]:
+    findings: list[Finding] = []
+    done: set[str] = set()  # anchors already pinned
+    for service in document.services.values():
+        image = service.image
+        if not image:
+            continue
+        anchor = service.merged_from("image")
+        if anchor in done:
+            continue
+        if "$" in image:
+            message = f"image {image} is set from a variable: harden cannot tell which image it is or pin it"
+            findings.append(_finding(service, message, Severity.INFO, None))
+            continue
+        decision = decide(image, context.digests, context.settings.refresh)
+        if decision is None:
+            continue
+        fix = None
+        if decision.new_text:
+            owner: Service | str = service
+            claims: tuple[Claim, ...] = (("services", service.name, "image"),)
+            if anchor:
+                owner = anchor
+                info = document.anchors()[anchor]
+                users = [s.name for s in document.services.values() if s.merged_from("image") == anchor]
+                claims = (*((info.path + ("image",)),), *(("services", name, "image") for name in users))
+                done.add(anchor)
+            edits = document.replace_scalar(owner, "image", decision.new_text)
+            fix = Fix(tuple(edits), Applicability.SAFE, claims, decision.might_break)
+        findings.append(_finding(service, decision.message, decision.severity, fix))
+    return findings
+
+
+def _finding(service: Service, message: str, severity: Severity, fix: Fix | None) -> Finding:
+    return Finding(RULE, message, service.line, service.column, severity, RATIONALE, fix, subject=service.name)
