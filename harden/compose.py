@@ -85,7 +85,7 @@ _LINE_BREAK = re.compile(r"\r\n|[\r\n\x85\u2028\u2029]")
 # breaks but LF and CRLF. Checked with a small pattern for ASCII text, the full one only if needed.
 _FAST_ASCII_BAD = re.compile(r"[\x00-\x09\x0b\x0c\x0e-\x1f\x7f]")
 _FAST_BAD = r"[^\n\r\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]"
-_BLOCK_HEADER = re.compile(r"(?:^|[\s:-])[|>][-+1-9]{0,2}[ \t]*(?:#.*)?$")
+_BLOCK_HEADER = re.compile(r"(?:^|[\s:-])[|>]([-+1-9]{0,2})[ \t]*(?:#.*)?$")
 _INDICATORS = set("-?:,[]{}#&*!|>'\"%@`")
 _NOT_STRING = r"""^(?:~|null|Null|NULL
     |y|Y|yes|Yes|YES|n|N|no|No|NO|true|True|TRUE|false|False|FALSE|on|On|ON|off|Off|OFF
@@ -305,7 +305,7 @@ class ComposeDocument:
         seq_offset, seq_gap = self._sequence_style(node)
         use_flow = isinstance(value, list) and not comments and self.style.flow_sequences
         lines = _render_entry(key, value, col, self.style, seq_offset, seq_gap, use_flow, comments)
-        return [self._insert_lines(self._block_last_line(node), lines, outer=id(node) in self._outer)]
+        return [self._append_lines(node, lines, outer=id(node) in self._outer)]
 
     def extend_sequence(
         self, owner: Owner, key: str, items: list[Any], comments: dict[str, str] | None = None
@@ -329,8 +329,7 @@ class ComposeDocument:
         for item in items:
             text = _scalar(item, False, quote or self.style.quote, force=bool(quote))
             lines.append(" " * dash_col + "-" + " " * max(gap - 1, 1) + text + _comment(comments, item))
-        last = self._block_last_line(seq, dash_col=dash_col, first_line=dash_line)
-        return [self._insert_lines(last, lines, outer=False)]
+        return [self._append_lines(seq, lines, outer=False, dash_col=dash_col, first_line=dash_line)]
 
     def replace_scalar(self, owner: Owner, key: str, new_text: str) -> list[Edit]:
         """Replace a scalar value's text with `new_text` (a value; quoted as the old one was)."""
@@ -519,15 +518,36 @@ class ComposeDocument:
                     return i, _indent(self.lines[i])
         return int(seq.lc.line), int(seq.lc.col)
 
-    def _block_last_line(self, node: Any, dash_col: int | None = None, first_line: int | None = None) -> int:
-        """0-based index of the last content line of a block mapping (or sequence)."""
+    def _block_end(self, node: Any, dash_col: int | None = None, first_line: int | None = None) -> tuple[int, int, bool]:
+        """(last content line, first line of the last entry, whether the last line is in a block
+        scalar) of a block mapping (or sequence, given its dash column)."""
         if dash_col is None:
             col, first = self._key_column(node), self._first_key_line(node)
             is_seq = False
         else:
             col, first = dash_col, first_line if first_line is not None else int(node.lc.line)
             is_seq = True
-        return _last_content_line(self.lines, first, col, is_seq)
+        last, entry, in_scalar = _last_content_line(self.lines, first, col, is_seq)
+        if entry == first and _indent(self.lines[first]) != col:
+            entry = -1  # the entry shares its line with a dash (`- key: |`)
+        return last, entry, in_scalar
+
+    def _append_lines(
+        self, node: Any, lines: list[str], outer: bool, dash_col: int | None = None, first_line: int | None = None
+    ) -> Edit:
+        """Add lines at the end of a block collection.
+
+        After its last content line, except when that line ends a block scalar at the very end
+        of a file without a final newline: the line break the insertion needs would become part
+        of the scalar, so the lines go before the last entry instead.
+        """
+        last, entry, in_scalar = self._block_end(node, dash_col, first_line)
+        if in_scalar and last + 1 == len(self.line_starts) and self.text[-1:] not in ("\n", "\r"):
+            if entry < 0:
+                raise ValueError("cannot add after a block scalar that ends the file without a newline")
+            offset = self.line_starts[entry]
+            return Edit(offset, offset, "\n".join(lines) + "\n")
+        return self._insert_lines(last, lines, outer)
 
     def _insert_lines(self, last_line: int, lines: list[str], outer: bool) -> Edit:
         """Insert lines after `last_line`.
@@ -1129,14 +1149,16 @@ def schema_errors(data: Any) -> list[str]:
 
 
 def validate_output(before: ComposeDocument, after: ComposeDocument) -> list[str]:
-    """Problems with an output (empty: fine). It parsed already (the engine re-parses);
-    it must validate against the Compose Specification schema unless the input did not."""
+    """Problems with an output (empty: fine). It parsed already (the engine re-parses); no service
+    may disappear; it must validate against the Compose Specification schema unless the input did
+    not either (then `before.schema_note()` says so). The input is validated only when the output
+    fails: a valid output needs no comparison."""
     problems: list[str] = []
-    if set(before.services) - set(after.services):
-        problems.append("services disappeared: " + ", ".join(sorted(set(before.services) - set(after.services))))
-    if before.schema_errors:
-        return problems
-    problems.extend(f"compose schema: {e}" for e in after.schema_errors)
+    missing = set(before.services) - set(after.services)
+    if missing:
+        problems.append("services disappeared: " + ", ".join(sorted(missing)))
+    if after.schema_errors and not before.schema_errors:
+        problems.extend(f"compose schema: {e}" for e in after.schema_errors)
     return problems
 
 
@@ -1430,24 +1452,31 @@ def _indent(line: str) -> int:
     return len(line) - len(line.lstrip(" "))
 
 
-def _last_content_line(lines: list[str], first: int, col: int, is_seq: bool) -> int:
-    """The last line of the block collection whose entries start at `col` from line `first`.
+def _last_content_line(lines: list[str], first: int, col: int, is_seq: bool) -> tuple[int, int, bool]:
+    """(last line, first line of the last entry, whether the last line is in a block scalar) of
+    the block collection whose entries start at `col` from line `first`.
 
     A block ends at the first line (not blank, not a comment, not inside a block scalar) that
     is indented less than its entries, or, for a sequence, that is level with its dashes but
-    is not an item. Blank lines at its end are not part of it, nor are comment lines there
-    unless they are indented deeper than its entries (a commented-out item of the last entry).
+    is not an item. Blank lines at its end are not part of it (unless they end a block scalar
+    that keeps them, `|+`), nor are comment lines there unless they are indented deeper than
+    its entries (a commented-out item of the last entry).
     """
-    last = first
-    scalar_indent = _indent(lines[first]) if _BLOCK_HEADER.search(lines[first]) else None
+    last = entry = first
+    in_scalar = False
+    header = _BLOCK_HEADER.search(lines[first])
+    scalar_indent = _indent(lines[first]) if header else None
+    keep = bool(header and "+" in header.group(1))
     for i in range(first + 1, len(lines)):
         line = lines[i]
         stripped = line.strip()
         if scalar_indent is not None:
             if not stripped:
+                if keep:
+                    last, in_scalar = i, True
                 continue
             if _indent(line) > scalar_indent:
-                last = i
+                last, in_scalar = i, True
                 continue
             scalar_indent = None
         if not stripped:
@@ -1455,7 +1484,7 @@ def _last_content_line(lines: list[str], first: int, col: int, is_seq: bool) -> 
         indent = _indent(line)
         if stripped.startswith("#"):
             if indent > col:
-                last = i  # a comment inside the last entry (a commented-out item or key)
+                last, in_scalar = i, False  # a comment inside the last entry (a commented-out item or key)
             continue
         if indent == 0 and (stripped in ("---", "...") or stripped.startswith(("--- ", "... "))):
             break
@@ -1463,10 +1492,13 @@ def _last_content_line(lines: list[str], first: int, col: int, is_seq: bool) -> 
             break
         if is_seq and indent == col and not (stripped == "-" or stripped.startswith(("- ", "-\t"))):
             break
-        last = i
-        if _BLOCK_HEADER.search(line):
-            scalar_indent = indent
-    return last
+        last, in_scalar = i, False
+        if indent == col:
+            entry = i
+        header = _BLOCK_HEADER.search(line)
+        if header:
+            scalar_indent, keep = indent, "+" in header.group(1)
+    return last, entry, in_scalar
 
 
 def _flow_end(text: str, start: int) -> tuple[int, int]:

@@ -17,7 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from harden import compose
+from harden import compose, engine
 from harden.compose import ComposeDocument, Style, effective, parse, validate_output, where_set
 from harden.diff import semantic_changes
 from harden.engine import apply_edits, decode, encode
@@ -527,17 +527,40 @@ def documents(draw: st.DrawFn) -> str:
 
     names = draw(st.lists(NAMES, min_size=1, max_size=4, unique=True))
     pad, inner = " " * indent, " " * (2 * indent)
-    lines = ["# generated", "services:"]
+    lines = ["# generated"]
+    anchored = draw(st.booleans())
+    if anchored:
+        lines += ["x-defaults: &defaults", f"{pad}restart: always"]
+        if draw(st.booleans()):
+            lines += [f"{pad}logging:", f"{pad}{pad}driver: json-file"]
+        lines += [""] if blank else []
+    lines.append("services:")
     for name in names:
         if draw(st.booleans()) and draw(st.booleans()):
             items = draw(st.lists(VALUES, max_size=3, unique=True))
             lines.append(f"{pad}{name}: {{image: {q(draw(VALUES), True)}, dns: [{', '.join(q(v, True) for v in items)}]}}")
         else:
             lines.append(f"{pad}{name}:  # service {name}")
+            merge = anchored and draw(st.booleans())
+            if merge and draw(st.booleans()):
+                lines.append(f"{inner}<<: *defaults")
+                merge = False
             lines.append(f"{inner}image: {q(draw(VALUES))}")
-            for key in draw(st.lists(st.sampled_from(["dns", "expose", "environment", "command"]), unique=True)):
+            keys = ["dns", "expose", "environment", "command", "healthcheck", "entrypoint", "labels", "tmpfs", "ports"]
+            for key in draw(st.lists(st.sampled_from(keys), unique=True)):
                 items = draw(st.lists(VALUES, min_size=1, max_size=3, unique=True))
-                if key == "command" or draw(st.booleans()):
+                if key == "healthcheck":
+                    lines += [f"{inner}healthcheck:", f"{inner}{pad}test: [CMD, 'true']", f"{inner}{pad}interval: 10s"]
+                elif key == "entrypoint":  # a block scalar with comment-like and blank lines inside
+                    lines += [f"{inner}entrypoint: |", f"{inner}{pad}sh -c", f"{inner}{pad}# not a comment", ""]
+                    lines.append(f"{inner}{pad}exec app")
+                elif key == "labels":  # a tagged mapping
+                    lines += [f"{inner}labels: !override", f"{inner}{pad}a: b"]
+                elif key == "ports":
+                    lines.append(f"{inner}ports: !reset []")
+                elif key == "tmpfs":  # a flow sequence over several lines
+                    lines += [f"{inner}tmpfs: [", f"{inner}{pad}/run,", f"{inner}{pad}/var/run", f"{inner}]"]
+                elif key == "command" or draw(st.booleans()):
                     lines.append(f"{inner}{key}: [{', '.join(q(v, True) for v in items)}]")
                 elif key == "environment":
                     lines.append(f"{inner}{key}:")
@@ -547,8 +570,10 @@ def documents(draw: st.DrawFn) -> str:
                     lines.extend(f"{inner}{' ' * dash}- {q(v)}" for v in items)
                 if draw(st.booleans()):
                     lines.append(f"{inner}# a comment after {key}")
-                if draw(st.booleans()) and key != "command":
+                if draw(st.booleans()) and key not in ("command", "entrypoint"):
                     lines.append(f"{inner}{' ' * dash}# {key}: an indented comment")
+            if merge:
+                lines.append(f"{inner}<<: *defaults")
         if blank:
             lines.append("")
     text = "\n".join(lines) + ("\n" if draw(st.booleans()) else "")
@@ -561,17 +586,31 @@ def test_property_add_key_is_zero_noise_and_idempotent(text: str, caps: list[str
     document = parse("gen.yaml", text)
     edits: list[Edit] = []
     claims: Claims = []
+    allowed = 0
+    if "defaults" in document.anchors():
+        edits += document.add_key("defaults", "security_opt", ["no-new-privileges:true"])
+        claims += [("x-defaults", "security_opt")]
+        claims += [("services", n, "security_opt") for n in document.anchors()["defaults"].merged_by]
     for name, service in document.services.items():
         edits += document.add_key(service, "cap_drop", caps, comments={caps[0]: "why"})
         edits += document.add_key(service, "hostname", value)
         claims += [("services", name, "cap_drop"), ("services", name, "hostname")]
+        allowed += compose._is_flow(service.node)
         if service.own("dns") and value not in service.get("dns"):
             edits += document.extend_sequence(service, "dns", [value])
             claims.append(("services", name, "dns"))
+            allowed += compose._is_flow(service.node["dns"])
+        if service.own("tmpfs"):
+            edits += document.extend_sequence(service, "tmpfs", ["/tmp"])
+            claims.append(("services", name, "tmpfs"))
+            allowed += 1  # `/var/run` becomes `/var/run, /tmp`: no trailing comma to add a line after
+        if service.own("healthcheck"):
+            edits += document.add_key(service.node["healthcheck"], "retries", 3)
+            claims.append(("services", name, "healthcheck", "retries"))
+    for i, a in enumerate(edits):  # the builders never give overlapping edits here
+        assert not any(engine._overlaps(a, b) for b in edits[i + 1 :])
     output = apply(document, edits)
-    flow_services = sum(1 for s in document.services.values() if compose._is_flow(s.node))
-    flow_dns = sum(1 for s in document.services.values() if s.own("dns") and compose._is_flow(s.node["dns"]))
-    after = check_output(document, output, claims, allowed=flow_services + flow_dns)
+    after = check_output(document, output, claims, allowed=allowed)
     for name in document.services:
         assert after.services[name].get("cap_drop") == caps
         assert after.services[name].get("hostname") == value
