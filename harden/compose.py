@@ -1,23 +1,40 @@
-"""Compose documents: ruamel.yaml locates, text splicing edits.
+"""Compose documents: ruamel.yaml's tree locates, edits splice text.
 
 Design
 ------
-A Compose file is read once with ruamel.yaml's round-trip loader (`YAML(typ="rt")`, imported
-lazily). The tree it builds is only used to *read* and to *locate*: every mapping key, sequence
-item and collection knows its line and column (`.lc`), anchors, tags (`!reset`, `!override`) and
-merge keys (`<<`) are kept. Output is never produced by dumping the tree (a load-and-dump round
-trip is byte-identical for 0 of the 39 corpus files, RECIPES.md §3). Instead every edit builder
-returns `harden.model.Edit`s: text replacements over spans of the original text, computed from
-the positions ruamel reports plus a small line scanner for what ruamel does not report (where a
-block collection ends, where a scalar ends, where a flow collection closes). Everything not
-covered by an edit stays byte for byte: comments, blank lines, quoting, `${VAR}` and `$$`, CRLF.
+A Compose file is parsed once into ruamel.yaml's round-trip tree (CommentedMap/CommentedSeq,
+ruamel imported lazily). The tree is only used to *read* and to *locate*: every mapping key,
+sequence item and collection knows its line and column (`.lc`), and anchors, tags (`!reset`,
+`!override`) and merge keys (`<<`) are kept. Output is never produced by dumping the tree (a
+load-and-dump round trip is byte-identical for 0 of the 39 corpus files, RECIPES.md §3). Every
+edit builder returns `harden.model.Edit`s instead: replacements of spans of the original text,
+found from the positions in the tree plus a small line scanner for what the tree does not hold
+(where a block collection ends, where a scalar ends, where a flow collection closes). Everything
+outside an edit stays byte for byte: comments, blank lines, quoting, `${VAR}` and `$$`, CRLF.
+
+Speed: ruamel.yaml's pure-Python round-trip loader takes ~5 ms per corpus file, about the time
+compose-lint needs for a whole run. So `parse` first tries `_FastLoader`, a line-based reader
+for the block-YAML subset Compose files are written in, which builds *the same tree* (types,
+values, `.lc` positions, flow/block style, anchors, merges) in a tenth of the time. On anything
+outside its subset (block scalars, tags, multi-line scalars or flow collections, scalar anchors,
+floats, tabs, errors) it gives up and ruamel.yaml (with the plain scanner and parser: comments
+come from the text, not the tree) reads the file; ruamel is also the one that reports errors.
+The tests check the two trees are identical on the corpus, the fixtures, and fuzzed input, and
+that the fast loader never accepts what ruamel refuses. The tree has no comment attachments
+(`.ca`): read comments from `document.text`.
 
 Decisions
 ---------
 * Where a new key goes in a block mapping: right after the mapping's last *content* line (the
-  last line of its last entry, however deeply nested), so blank lines and comment lines that
-  follow it stay in the gap before the next key. In a flow mapping (`svc: {image: x}`) the
-  entry is added before the closing brace as `, key: value`, in flow style.
+  last line of its last entry, however deeply nested, and of comment lines indented deeper than
+  its keys), so blank lines and comments that follow stay in the gap before the next key. Lines
+  for an outermost mapping (a service, an anchor at the top level) are inserted after the line
+  break, those for a nested collection replace the line break: when both end on the same line,
+  the nested lines come first whatever order the engine applies the edits in. After a block
+  scalar that ends a file without a final newline, the lines go before the last entry.
+* In a flow mapping (`svc: {image: x}`) an entry is added before the closing brace as
+  `, key: value`, in flow style; a flow collection written one entry per line with a trailing
+  comma gets a new line. Comments asked for flow items follow the closing bracket.
 * Style of new text is detected from the file (`Style`): mapping indent (most common step
   between a key and its nested block mapping), sequence dash offset and item gap (first from
   sibling block sequences of the same mapping, then the file's most common), quote character
@@ -25,21 +42,26 @@ Decisions
   sequences (it does when scalar lists under keys are written `[a, b]` more often than as block
   sequences). A new list is written in flow style when the owner mapping is itself flow, or when
   the file prefers flow and no per-item comments were asked for; otherwise as a block sequence.
+  Items added to an existing sequence copy the quotes of its last item.
 * Scalars are written plain when that reads back as the same string (in YAML 1.1 *and* 1.2:
   `yes`, `on`, `0777`, `1:20` are quoted), else quoted with the file's quote character.
+  `replace_scalar` keeps the old value's quotes.
 * Semantic view (`semantic()`): plain Python data; merge keys resolved (own keys win, then the
   merged mappings in order), a key whose value is tagged `!reset` is absent (what Compose does
   with it), `!override` values are kept as plain values, interpolation kept verbatim.
 * Refused input (`DocumentError`, 1-based line and column): invalid YAML, duplicate keys, more
   than one document, a tab used for indentation, a top level that is not a mapping or has no
   `services:` mapping (a file with only `include:` is accepted), a service that is not a
-  mapping, and aliases that expand the document by more than max(MAX_ALIAS_EXPANSION,
-  ALIAS_EXPANSION_RATIO x its distinct nodes) nodes (the "billion laughs" anchor bomb; an
-  anchor merged into every service of a large file stays far below it), and lone CR line breaks.
-* Override files: `effective()` merges services across files in order: mappings merge key by
-  key, the sequences Compose appends (`APPEND_KEYS`: ports, volumes, cap_add, ...) are
-  appended without duplicates, any other value is replaced by the later file; `!reset` removes,
-  `!override` replaces. `where_set()` names the last file that sets a key of a service.
+  mapping, nesting deeper than MAX_DEPTH, aliases that expand the document by more than
+  max(MAX_ALIAS_EXPANSION, ALIAS_EXPANSION_RATIO x its distinct nodes) nodes (the "billion
+  laughs" anchor bomb: reported at the first node that passes the limit; an anchor merged into
+  every service of a large file stays far below it), and lone CR line breaks.
+* Validation (`validate_output`): no service may disappear, and the output must validate
+  against the Compose Specification schema (harden/schemas/compose-spec.json, Draft 7) unless
+  the input did not validate either (`schema_note()` then says so). The input is validated only
+  when the output fails.
+* Override files: `effective()` merges services across files in order, later files winning;
+  `where_set()` names the last file that sets a key of a service (see their docstrings).
 """
 
 from __future__ import annotations
@@ -58,7 +80,9 @@ from harden.model import DocumentError, Edit
 # x its distinct nodes) nodes to the expanded document. A billion-laughs bomb adds 10**9 to ~100.
 MAX_ALIAS_EXPANSION = 100_000
 ALIAS_EXPANSION_RATIO = 10
+MAX_DEPTH = 200  # nesting levels of collections
 SCHEMA_PATH = Path(__file__).parent / "schemas" / "compose-spec.json"
+MAPPING_KEYS = frozenset({"annotations", "environment", "labels", "sysctls"})  # merged by name
 APPEND_KEYS = frozenset(
     {
         "cap_add",
@@ -158,13 +182,14 @@ class Service:
         return _own(self.node, key)
 
     def merged_from(self, key: str) -> str | None:
-        """The anchor whose mapping supplies a merged key (None when own or absent)."""
+        """The anchor whose mapping writes a merged key (None when own or absent).
+
+        With nested merges (`&a` merges `&b`, which writes the key) it is the innermost anchor,
+        the one whose text holds the key; a merged mapping without an anchor gives None."""
         if self.own(key):
             return None
-        for merged in _merges(self.node):
-            if key in merged:
-                return _anchor_name(merged)
-        return None
+        owner = _key_owner(self.node, key, set())
+        return _anchor_name(owner) if owner is not None else None
 
     def keys(self) -> list[str]:
         """Effective keys, own keys first."""
@@ -1178,8 +1203,10 @@ def _jsonable(value: Any) -> Any:
 def effective(documents: list[ComposeDocument]) -> dict[str, dict[str, Any]]:
     """Services merged across files in order (`-f a -f b`), later files winning.
 
-    Mappings merge key by key; the sequences in APPEND_KEYS are appended without duplicates;
-    other values are replaced; `!reset` removes a key and `!override` replaces it whole.
+    Mappings merge key by key; MAPPING_KEYS (environment, labels, ...) merge by name whether
+    written as mappings or `NAME=value` lists (the result is a mapping); the sequences in
+    APPEND_KEYS (ports, volumes, cap_add, ...) are appended without duplicates; other values,
+    nested sequences included, are replaced; `!reset` removes a key, `!override` replaces it.
     """
     merged: dict[str, dict[str, Any]] = {}
     for document in documents:
@@ -1209,12 +1236,25 @@ def _overlay(base: dict[str, Any], node: Any, top: bool) -> None:
         old = base.get(key)
         if tag == "!override" or key not in base:
             base[key] = plain
+        elif top and key in MAPPING_KEYS and isinstance(old, (dict, list)) and isinstance(plain, (dict, list)):
+            base[key] = {**_as_mapping(old), **_as_mapping(plain)}
         elif isinstance(old, dict) and _is_map(value):
             _overlay(old, value, top=False)
-        elif isinstance(old, list) and isinstance(plain, list) and (key in APPEND_KEYS or not top):
+        elif top and key in APPEND_KEYS and isinstance(old, list) and isinstance(plain, list):
             old.extend(item for item in plain if item not in old)
         else:
             base[key] = plain
+
+
+def _as_mapping(value: Any) -> dict[str, Any]:
+    """`environment`-style values as a mapping: ["A=1", "B"] -> {"A": "1", "B": None}."""
+    if isinstance(value, dict):
+        return dict(value)
+    result: dict[str, Any] = {}
+    for item in value:
+        name, sep, rest = str(item).partition("=")
+        result[name] = rest if sep else None
+    return result
 
 
 # --- the tree ----------------------------------------------------------------------------
@@ -1253,6 +1293,19 @@ def _merges(node: Any) -> list[Any]:
     if merge is None:
         return []
     return list(getattr(merge, "value", merge))
+
+
+def _key_owner(node: Any, key: Any, seen: set[int]) -> Any:
+    """The mapping that writes `key` for `node`: itself, or the merged mapping it comes from."""
+    if _own(node, key):
+        return node
+    seen.add(id(node))
+    for merged in _merges(node):
+        if id(merged) not in seen and key in merged:
+            owner = _key_owner(merged, key, seen)
+            if owner is not None:
+                return owner
+    return None
 
 
 def _own(node: Any, key: Any) -> bool:
@@ -1379,6 +1432,8 @@ class _Walker:
         if id(node) in self.active:
             line = int(node.lc.line) + 1
             raise DocumentError(line, "recursive alias: a node contains itself", int(node.lc.col) + 1)
+        if len(self.active) >= MAX_DEPTH:
+            raise DocumentError(int(node.lc.line) + 1, f"nesting deeper than {MAX_DEPTH} levels", int(node.lc.col) + 1)
         self.active.add(id(node))
         self.distinct += 1
         total = 1

@@ -466,6 +466,7 @@ BAD = {
         3,  # x-c: 10**6 nodes
     ),
     "lone-cr": ("services:\r  web:\r    image: x\r", 1),
+    "deep-nesting": ("services:\n  a:\n    x: " + "[" * 5000 + "]" * 5000 + "\n", 1),
     "merge-of-null": ("a: &a\nb:\n  <<: *a\nservices:\n  web:\n    image: x\n", 1),  # ruamel.yaml crashes here
 }
 
@@ -734,3 +735,31 @@ def test_fast_loader_never_accepts_more_than_ruamel(text: str, data: st.DataObje
     if fast is not None:
         assert slow is not DocumentError, f"the fast loader accepted what ruamel refuses: {text!r}"
         assert signature(fast) == signature(slow), text
+
+
+def test_merged_from_names_the_anchor_that_writes_the_key() -> None:
+    text = (
+        "x-b: &b\n  restart: always\nx-a: &a\n  <<: *b\n  init: true\n"
+        "services:\n  s:\n    <<: [*a, {tty: true}]\n    image: x\n"
+    )
+    service = parse("c.yaml", text).services["s"]
+    assert service.merged_from("init") == "a"
+    assert service.merged_from("restart") == "b"  # via a, written in b
+    assert service.merged_from("tty") is None and service.get("tty") is True  # an inline mapping: no anchor
+    assert service.merged_from("image") is None and service.merged_from("missing") is None
+
+
+def test_effective_merges_environment_by_name_and_replaces_nested_lists() -> None:
+    base = parse(
+        "a.yaml",
+        "services:\n  s:\n    image: x\n    environment: [A=1, B=2]\n    healthcheck: {test: [CMD, a]}\n"
+        "    labels: {x: '1'}\n",
+    )
+    override = parse(
+        "b.yaml",
+        "services:\n  s:\n    environment: {B: '3', C: '4'}\n    healthcheck: {test: [CMD, b]}\n    labels: [y=2]\n",
+    )
+    merged = effective([base, override])["s"]
+    assert merged["environment"] == {"A": "1", "B": "3", "C": "4"}
+    assert merged["healthcheck"] == {"test": ["CMD", "b"]}
+    assert merged["labels"] == {"x": "1", "y": "2"}
