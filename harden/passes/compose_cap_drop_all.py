@@ -1,0 +1,227 @@
+"""cap-drop-all: every service drops all capabilities and adds back only what its image needs.
+
+What: for each service without `cap_drop: [ALL]` (own or merged), add `cap_drop: [ALL]` and a
+`cap_add:` with the capabilities the image knowledge lists for its entrypoint, each with an
+end-of-line comment that says why (postgres: CHOWN, DAC_OVERRIDE, FOWNER, SETGID, SETUID,
+because its entrypoint fixes the data directory's ownership and steps down to `postgres` with
+gosu). Lists the user wrote are extended, never replaced: a `cap_drop: [NET_RAW]` gets `ALL`
+added, a `cap_add: [NET_ADMIN]` keeps NET_ADMIN and gets the missing ones; the finding says
+so. When services merge an anchor (`<<: *defaults`) and all of them need the same value, the
+key goes into the anchored mapping once. A privileged service is left to `privileged`.
+
+Unknown images (no knowledge entry, or built from a Dockerfile under a name harden does not
+know): the fix is still offered, as `cap_drop: [ALL]` alone, and its message says what
+commonly breaks, so the reviewer can add it back. Decision: an unknown image gets the fix
+rather than a report, because most application images (a Python or Node server, a Go binary)
+need no capability at all, and the review step is where the rare entrypoint that switches
+user is caught; reporting only would leave every custom service with Docker's default set.
+
+Why: Docker gives every container 14 capabilities by default (CHOWN, DAC_OVERRIDE, FOWNER,
+FSETID, KILL, SETGID, SETUID, SETPCAP, NET_BIND_SERVICE, NET_RAW, SYS_CHROOT, MKNOD,
+AUDIT_WRITE, SETFCAP); a compromised process can use them to read any file in the container,
+forge packets (NET_RAW) or create device nodes. Dropping the ones the service does not use
+takes them away from an attacker (CIS Docker Benchmark v1.6.0 5.4; KICS "Container
+Capabilities Unrestricted"; hadolint, Trivy and Checkov do not read Compose files).
+
+What might break (fix safety: review): an entrypoint that needs a capability the knowledge
+does not list fails with "Operation not permitted": typically one that chowns a volume or
+switches user (needs CHOWN, SETUID, SETGID; DAC_OVERRIDE and FOWNER when it fixes ownership of
+data directories), or a server that binds a port below 1024 with `network_mode: host`
+(NET_BIND_SERVICE). A binary with file capabilities (setcap) refuses to start when they are
+not in the bounding set.
+
+Example (fixtures/cap-drop-all/redis):
+
+    services:
+      cache:
+        image: redis:7
+        volumes:
+          - cache-data:/data
+    volumes:
+      cache-data:
+
+becomes
+
+    services:
+      cache:
+        image: redis:7
+        volumes:
+          - cache-data:/data
+        cap_drop:
+          - ALL
+        cap_add:
+          - CHOWN  # entrypoint chowns files in /data not owned by redis
+          - SETGID  # gosu redis
+          - SETUID  # gosu redis
+    volumes:
+      cache-data:
+"""
+
+from __future__ import annotations
+
+from harden import knowledge
+from harden.compose import ComposeDocument, Service
+from harden.model import Applicability, Finding, Fix, Rule, Severity
+from harden.passes import Context
+from harden.passes.compose_support import (
+    Want,
+    as_list,
+    facts,
+    image_label,
+    is_root,
+    per_service,
+    plan,
+    position,
+    truthy,
+    user_of,
+)
+
+RULE = Rule(
+    id="cap-drop-all",
+    title="Services drop all capabilities and add back only what the image needs",
+    control="CIS 5.4",
+    applicability=Applicability.REVIEW,
+    kinds=("compose",),
+    peers="KICS Container Capabilities Unrestricted",
+)
+RATIONALE = (
+    "Docker's default capability set lets a compromised process read any file in the container, forge network "
+    "packets and create device nodes. A service keeps only the capabilities its image needs."
+)
+# Capabilities a process uses only as root (or to become another user): a service that starts
+# as a non-root user (`user:`) cannot use them, so they are not added back for it. Others
+# (NET_BIND_SERVICE, NET_RAW, ...) stay: a binary with file capabilities needs them in the
+# bounding set even when a non-root user runs it.
+ROOT_ONLY = frozenset({"CHOWN", "DAC_OVERRIDE", "DAC_READ_SEARCH", "FOWNER", "FSETID", "SETGID", "SETUID"})
+COMMONLY_BROKEN = (
+    "an entrypoint that switches user (gosu, su-exec, s6-overlay) needs CHOWN, SETUID and SETGID, and DAC_OVERRIDE "
+    "and FOWNER when it fixes ownership of data directories"
+)
+
+
+def capability(name: object) -> str:
+    text = str(name).strip().upper()
+    return text[4:] if text.startswith("CAP_") else text
+
+
+def check(document: ComposeDocument, context: Context) -> list[Finding]:
+    findings: list[Finding] = []
+    wants: dict[str, list[Want]] = {}
+    notes: dict[str, str] = {}
+    might: dict[str, str] = {}
+    for service in document.services.values():
+        if truthy(service.get("privileged")):
+            continue
+        image = facts(service)
+        drop = service.get("cap_drop")
+        add = service.get("cap_add")
+        drop_list, add_list = as_list(drop), as_list(add)
+        if (drop is not None and drop_list is None) or (add is not None and add_list is None):
+            line, column = position(document, service, "cap_drop" if drop_list is None else "cap_add")
+            message = "cap_drop or cap_add is not a list (interpolated?); harden leaves capabilities alone"
+            findings.append(_finding(line, column, Severity.INFO, message, service.name))
+            continue
+        dropped = {capability(c) for c in drop_list or []}
+        added = {capability(c) for c in add_list or []}
+        needed = dict(sorted(image.cap_add.items())) if image else {}
+        user = service.get("user")
+        non_root = user is not None and str(user).strip() != "" and not is_root(str(user).strip())
+        if non_root:  # the entrypoint runs as that user: it cannot use what only root uses
+            needed = {cap: why for cap, why in needed.items() if cap not in ROOT_ONLY}
+        missing = {cap: why for cap, why in needed.items() if cap not in added}
+        if "ALL" in dropped:
+            if missing:
+                line, column = position(document, service, "cap_drop")
+                message = (
+                    f"cap_drop: [ALL] is set, but cap_add lacks {', '.join(missing)}, which {image.name if image else ''}"
+                    f" needs ({_whys(missing)}); harden does not change capabilities you set: the entrypoint may fail"
+                )
+                findings.append(_finding(line, column, Severity.WARNING, message, service.name))
+            continue
+        service_wants = [Want("cap_drop", ["ALL"], extend=drop_list is not None)]
+        if missing:
+            service_wants.append(Want("cap_add", list(missing), extend=add_list is not None, comments=missing))
+        wants[service.name] = service_wants
+        notes[service.name] = _note(service, image, drop_list, add_list, missing, non_root)
+        might[service.name] = _might_break(service, image, missing, non_root)
+    units, blocked = plan(document, wants, context.need_edits)
+    for unit in units:
+        names = [s.name for s in unit.services if s.name in wants]
+        where = f" (in anchor &{unit.anchor}, shared by {unit.subject})" if unit.anchored else ""
+        message = "the container keeps Docker's default capabilities: harden adds cap_drop: [ALL]" + where + "; " + "; ".join(
+            (f"{n}: " if len(names) > 1 else "") + notes[n] for n in names
+        )
+        fix = Fix(tuple(unit.edits), Applicability.REVIEW, tuple(unit.claims), per_service(might, names))
+        findings.append(_finding(unit.line, unit.column, Severity.WARNING, message, unit.subject, fix))
+    for name, reason in blocked.items():
+        service = document.services[name]
+        message = f"capabilities are not restricted, and harden cannot add cap_drop: [ALL] here: {reason}"
+        findings.append(_finding(service.line, service.column, Severity.WARNING, message, name))
+    findings.sort(key=lambda f: (f.line, f.column))
+    return findings
+
+
+def _finding(line: int, column: int, severity: Severity, message: str, subject: str, fix: Fix | None = None) -> Finding:
+    return Finding(RULE, message, line, column, severity, RATIONALE, fix, subject)
+
+
+def _whys(caps: dict[str, str]) -> str:
+    return "; ".join(f"{cap}: {why}" for cap, why in caps.items())
+
+
+def _note(
+    service: Service,
+    image: knowledge.ImageFacts | None,
+    drop_list: list[object] | None,
+    add_list: list[object] | None,
+    missing: dict[str, str],
+    non_root: bool,
+) -> str:
+    parts = []
+    if drop_list:
+        parts.append(f"your cap_drop ({', '.join(map(str, drop_list))}) is kept and ALL added to it")
+    if image is None:
+        parts.append(f"unknown image ({image_label(service)}): no cap_add; if it breaks, {COMMONLY_BROKEN}")
+    elif missing:
+        parts.append(f"cap_add {', '.join(missing)}, which {image.name} needs (each commented with why)")
+    else:
+        parts.append(f"{image.name} needs no capability back")
+    if image is not None and non_root and set(image.cap_add) & ROOT_ONLY:
+        parts.append(
+            f"it runs as user {service.get('user')}, so the capabilities only root uses "
+            f"({', '.join(sorted(set(image.cap_add) & ROOT_ONLY))}) are not added back"
+        )
+    if add_list:
+        parts.append(f"your cap_add ({', '.join(map(str, add_list))}) is kept")
+    return "; ".join(parts)
+
+
+def _might_break(service: Service, image: knowledge.ImageFacts | None, missing: dict[str, str], non_root: bool) -> str:
+    if image is None:
+        user = user_of(service, None)
+        if user is not None and not is_root(user):
+            return (
+                f"cap_drop ALL (unknown image, runs as {user}: a non-root process holds no "
+                "capabilities, so this rarely breaks anything but a binary with file capabilities)"
+            )
+        return (
+            f"cap_drop ALL, no cap_add (unknown image): {COMMONLY_BROKEN}; it fails with "
+            "'Operation not permitted' until you add them"
+        )
+    caps = ", ".join(missing)
+    text = "cap_drop ALL" + (f" + cap_add {caps}" if caps else "")
+    how = f"runs as user {service.get('user')}" if non_root else _how(image)
+    if how:
+        text += f" ({how})"
+    return text + "; anything else that needs a capability fails with 'Operation not permitted'"
+
+
+def _how(image: knowledge.ImageFacts) -> str:
+    how = image.drops_privileges
+    if how in ("gosu", "su-exec", "setpriv"):
+        return f"entrypoint drops to user {image.runtime_user} via {how}"
+    if how == "master-worker":
+        return f"master process switches its workers to user {image.unprivileged_user or 'an unprivileged user'}"
+    if how == "s6-overlay":
+        return "s6-overlay init switches to the PUID/PGID user"
+    return ""

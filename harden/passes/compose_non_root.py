@@ -1,0 +1,112 @@
+"""compose-non-root: a service runs as the unprivileged user its image ships.
+
+What: for a service with no `user:` (own or merged) whose image starts as root although the
+image knowledge says it works unchanged as its unprivileged user (`nonroot_works`: redis as
+`redis`, whose data directory the image already owns), add `user:` with that user. When
+services merge an anchor and all run the same image, it goes into the anchored mapping once.
+
+Not fixed, only reported: `user: root` (or 0) written by the user, and images that start as
+root to step down by themselves (postgres and mariadb with gosu, nginx's master process): a
+`user:` would break their entrypoint, so they are left to `cap-drop-all`, which takes away the
+capabilities root keeps. Unknown images are left alone: harden cannot tell whether they work as
+another user (their Dockerfiles are `non-root-user`'s concern).
+
+Why: A container process running as root is root on the host kernel: a single escape gives the
+attacker the host. Running as an unprivileged user limits what a compromise can do (CIS Docker
+Benchmark v1.6.0 4.1, the rationale `non-root-user` gives for Dockerfiles; KICS and dclint have
+no Compose rule for it; hadolint, Trivy and Checkov do not read Compose files).
+
+What might break (fix safety: review): files in volumes created earlier by root (a bind mount,
+or a volume from before) may not be writable by the user: chown them once; the entrypoint's
+own ownership fix-ups are skipped.
+
+Example (fixtures/compose-non-root/redis):
+
+    services:
+      cache:
+        image: redis:7.4
+        volumes:
+          - cache-data:/data
+    volumes:
+      cache-data:
+
+becomes
+
+    services:
+      cache:
+        image: redis:7.4
+        volumes:
+          - cache-data:/data
+        user: redis
+    volumes:
+      cache-data:
+"""
+
+from __future__ import annotations
+
+from harden.compose import ComposeDocument
+from harden.model import Applicability, Finding, Fix, Rule, Severity
+from harden.passes import Context
+from harden.passes.compose_support import Want, facts, is_root, per_service, plan, position
+from harden.passes.non_root_user import RATIONALE
+
+RULE = Rule(
+    id="compose-non-root",
+    title="Services run as the unprivileged user their image ships",
+    control="CIS 4.1",
+    applicability=Applicability.REVIEW,
+    kinds=("compose",),
+)
+
+
+def check(document: ComposeDocument, context: Context) -> list[Finding]:
+    findings: list[Finding] = []
+    wants: dict[str, list[Want]] = {}
+    users: dict[str, str] = {}
+    for service in document.services.values():
+        image = facts(service)
+        user = service.get("user")
+        if user is not None and str(user).strip():
+            if is_root(str(user).strip()):
+                line, column = position(document, service, "user")
+                message = f"user: {user} is set explicitly: the container runs as root; harden leaves a user you set"
+                findings.append(_finding(line, column, Severity.WARNING, message, service.name))
+            continue
+        if image is None or not is_root(image.default_user):
+            continue
+        if image.nonroot_works and image.unprivileged_user:
+            wants[service.name] = [Want("user", image.unprivileged_user)]
+            users[service.name] = image.unprivileged_user
+        elif image.drops_privileges:
+            message = (
+                f"starts as root; {image.name} steps down to {image.runtime_user} by itself "
+                f"({image.drops_privileges}), so harden adds no user:, which would break its entrypoint "
+                "(cap-drop-all restricts what root keeps)"
+            )
+            findings.append(_finding(service.line, service.column, Severity.INFO, message, service.name))
+    units, blocked = plan(document, wants, context.need_edits)
+    for unit in units:
+        names = [s.name for s in unit.services if s.name in wants]
+        chosen = ", ".join(sorted({users[n] for n in names}))
+        where = f" in anchor &{unit.anchor}, shared by {unit.subject}" if unit.anchored else ""
+        message = f"runs as root, but its image works as {chosen}: harden adds user: {chosen}{where}"
+        might = per_service(
+            {
+                n: f"runs as {users[n]} from the start: files in volumes created earlier by root may not be "
+                f"writable by {users[n]} (chown them once); the entrypoint's ownership fix-ups are skipped"
+                for n in names
+            },
+            names,
+        )
+        fix = Fix(tuple(unit.edits), Applicability.REVIEW, tuple(unit.claims), might)
+        findings.append(_finding(unit.line, unit.column, Severity.WARNING, message, unit.subject, fix))
+    for name, reason in blocked.items():
+        service = document.services[name]
+        message = f"runs as root, and harden cannot add user: here: {reason}"
+        findings.append(_finding(service.line, service.column, Severity.WARNING, message, name))
+    findings.sort(key=lambda f: (f.line, f.column))
+    return findings
+
+
+def _finding(line: int, column: int, severity: Severity, message: str, subject: str, fix: Fix | None = None) -> Finding:
+    return Finding(RULE, message, line, column, severity, RATIONALE, fix, subject)

@@ -1,0 +1,188 @@
+"""read-only-rootfs: services run with a read-only root filesystem.
+
+What: for each service without `read_only:` (own or merged), add `read_only: true` and a
+`tmpfs:` for every path the image writes at runtime outside its volumes: always `/tmp`, plus
+what the image knowledge lists (postgres `/var/run/postgresql`, nginx `/var/cache/nginx` and
+`/var/run`). A path already covered by a volume, a bind mount or an existing tmpfs stays as it
+is (named volumes already mounted stay writable); an existing `tmpfs:` list is extended, never
+replaced. When services merge an anchor and all need the same value, the key goes into the
+anchored mapping once (`read_only: true` usually does; `tmpfs` only when their images write
+the same paths).
+
+Not fixed, only reported: a service whose image keeps its data outside any volume (read_only
+would stop the database from writing; mount a volume there first), `read_only: false` written
+by the user (a choice harden respects), and a service that is already `read_only: true` but
+lacks a tmpfs for a path its image writes (it may fail to start).
+
+Why: a read-only root filesystem stops an attacker (or a bug) from changing the container's
+binaries and configuration, or dropping tools into it, and it makes every writable path an
+explicit decision (CIS Docker Benchmark v1.6.0 5.13; hadolint, Trivy and Checkov do not read
+Compose files).
+
+What might break (fix safety: review): anything the image writes outside its volumes and the
+tmpfs paths fails with "Read-only file system": for unknown images, pid files, caches,
+`/var/run`, generated configuration and uploads are the usual suspects. tmpfs contents are lost
+on restart and count against the container's memory.
+
+Example (fixtures/read-only-rootfs/postgres):
+
+    services:
+      db:
+        image: postgres:16
+        volumes:
+          - db-data:/var/lib/postgresql/data
+    volumes:
+      db-data:
+
+becomes
+
+    services:
+      db:
+        image: postgres:16
+        volumes:
+          - db-data:/var/lib/postgresql/data
+        read_only: true
+        tmpfs:
+          - /tmp
+          - /var/run/postgresql
+    volumes:
+      db-data:
+"""
+
+from __future__ import annotations
+
+from harden.compose import ComposeDocument
+from harden.model import Applicability, Finding, Fix, Rule, Severity
+from harden.passes import Context
+from harden.passes.compose_support import (
+    Mount,
+    Want,
+    as_list,
+    covered,
+    facts,
+    image_label,
+    mounts,
+    normalise_path,
+    per_service,
+    plan,
+    position,
+    truthy,
+)
+
+RULE = Rule(
+    id="read-only-rootfs",
+    title="Services run with a read-only root filesystem and tmpfs for what they write",
+    control="CIS 5.13",
+    applicability=Applicability.REVIEW,
+    kinds=("compose",),
+)
+RATIONALE = (
+    "A read-only root filesystem keeps an attacker from changing the container's binaries and configuration or "
+    "adding tools to it, and makes every writable path an explicit decision."
+)
+ALWAYS = ("/tmp",)
+
+
+def check(document: ComposeDocument, context: Context) -> list[Finding]:
+    findings: list[Finding] = []
+    wants: dict[str, list[Want]] = {}
+    notes: dict[str, str] = {}
+    might: dict[str, str] = {}
+    for service in document.services.values():
+        image = facts(service)
+        read_only = service.get("read_only")
+        tmpfs_value = service.get("tmpfs")
+        tmpfs_list = [tmpfs_value] if isinstance(tmpfs_value, str) else as_list(tmpfs_value)
+        tmpfs_paths = [str(t).split(":", 1)[0].strip() for t in tmpfs_list or []]
+        service_mounts = mounts(service)
+        volume_targets = [m.target for m in service_mounts]
+        writable = [m for m in service_mounts if not m.read_only]
+        paths = list(dict.fromkeys([*ALWAYS, *(image.writable_paths if image else ())]))
+        needed = [p for p in paths if not covered(p, [*(m.target for m in writable), *tmpfs_paths])]
+        if read_only is not None and not truthy(read_only):
+            if read_only is False or str(read_only).strip().lower() == "false":
+                line, column = position(document, service, "read_only")
+                message = "read_only: false is set explicitly; harden leaves it (a choice you made)"
+                findings.append(_finding(line, column, Severity.INFO, message, service.name))
+            continue
+        if truthy(read_only):
+            if image is not None and needed:
+                line, column = position(document, service, "read_only")
+                message = (
+                    f"read_only: true is set, but nothing keeps {', '.join(needed)} writable, which {image.name} "
+                    "writes at runtime: it may fail to start; add a tmpfs (or volume) for each"
+                )
+                findings.append(_finding(line, column, Severity.WARNING, message, service.name))
+            continue
+        data = [p for p in (image.data_paths if image else ()) if not _on_volume(p, volume_targets)]
+        if data:
+            message = (
+                f"root filesystem is writable; harden does not add read_only: {image.name if image else ''} keeps "
+                f"its data in {', '.join(data)}, which is not on a volume, so read_only would stop it writing "
+                "(and the data is lost with the container): mount a named volume there first"
+            )
+            findings.append(_finding(service.line, service.column, Severity.WARNING, message, service.name))
+            continue
+        if (tmpfs_value is not None and tmpfs_list is None) or (isinstance(tmpfs_value, str) and needed):
+            line, column = position(document, service, "tmpfs")
+            message = (
+                "root filesystem is writable; harden does not add read_only: tmpfs is written as a single value "
+                f"here and {', '.join(needed)} would need adding to it (make it a list)"
+            )
+            findings.append(_finding(line, column, Severity.WARNING, message, service.name))
+            continue
+        service_wants = [Want("read_only", True)]
+        if needed:
+            service_wants.append(Want("tmpfs", needed, extend=tmpfs_value is not None))
+        wants[service.name] = service_wants
+        kept = [m for m in writable if m.kind != "tmpfs" and m.target]
+        notes[service.name] = _note(image.name if image else None, image_label(service), needed, tmpfs_paths)
+        might[service.name] = _might_break(image is None, needed, kept)
+    units, blocked = plan(document, wants, context.need_edits)
+    for unit in units:
+        names = [s.name for s in unit.services if s.name in wants]
+        where = f" (in anchor &{unit.anchor}, shared by {unit.subject})" if "read_only" in unit.anchored else ""
+        message = "root filesystem is writable: harden adds read_only: true" + where + "; " + "; ".join(
+            (f"{n}: " if len(names) > 1 else "") + notes[n] for n in names
+        )
+        fix = Fix(tuple(unit.edits), Applicability.REVIEW, tuple(unit.claims), per_service(might, names))
+        findings.append(_finding(unit.line, unit.column, Severity.WARNING, message, unit.subject, fix))
+    for name, reason in blocked.items():
+        service = document.services[name]
+        message = f"root filesystem is writable, and harden cannot add read_only here: {reason}"
+        findings.append(_finding(service.line, service.column, Severity.WARNING, message, name))
+    findings.sort(key=lambda f: (f.line, f.column))
+    return findings
+
+
+def _finding(line: int, column: int, severity: Severity, message: str, subject: str, fix: Fix | None = None) -> Finding:
+    return Finding(RULE, message, line, column, severity, RATIONALE, fix, subject)
+
+
+def _on_volume(path: str, targets: list[str]) -> bool:
+    """A data path is on a volume when a mount covers it or lies inside it (postgres' data
+    directory /var/lib/postgresql/data inside /var/lib/postgresql)."""
+    path = normalise_path(path)
+    return bool(covered(path, targets)) or any(normalise_path(t).startswith(path + "/") for t in targets)
+
+
+def _note(name: str | None, label: str, needed: list[str], existing: list[str]) -> str:
+    tmpfs = f"tmpfs {', '.join(needed)}" if needed else "no tmpfs needed"
+    if existing and needed:
+        tmpfs += f" (added to your tmpfs {', '.join(existing)})"
+    if name is None:
+        return f"{tmpfs}; unknown image ({label}): harden does not know what else it writes"
+    return f"{tmpfs}, where {name} writes at runtime"
+
+
+def _might_break(unknown: bool, needed: list[str], kept: list[Mount]) -> str:
+    text = "read_only" + (f" with tmpfs {', '.join(needed)}" if needed else "")
+    if kept:
+        where = ", ".join(f"volume {m.source} ({m.target})" if m.kind == "volume" and m.source else m.target for m in kept)
+        text += f"; data stays writable in {where}"
+    if unknown:
+        return text + (
+            "; unknown image: writes anywhere else (pid files, caches, /var/run, generated config, uploads) fail "
+            "with 'Read-only file system': add a tmpfs or volume for each"
+        )
+    return text + "; tmpfs contents are lost on restart"

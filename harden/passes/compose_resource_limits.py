@@ -1,0 +1,141 @@
+"""resource-limits: services limit their processes, and their memory and CPU are reported.
+
+What: for each service without a PIDs limit (`pids_limit:` or `deploy.resources.limits.pids`,
+own or merged), add `pids_limit: 1024` (setting `pids_limit` in `[tool.harden]` changes it);
+when services merge an anchor, it goes into the anchored mapping once. A service without a
+memory limit (`mem_limit:` or `deploy.resources.limits.memory`) or a CPU limit (`cpus:`,
+`cpu_quota:` or `deploy.resources.limits.cpus`) is reported, not fixed: a right value depends
+on the workload and the host, and a wrong one kills the service (OOM) or slows it down. A
+PIDs limit of 0 or -1 (unlimited) written by the user is reported.
+
+The default, 1024: the limit counts threads as well as processes (each is a task in the pids
+cgroup). The busiest common defaults stay well below it: Apache httpd's event MPM (up to 400
+worker threads), PostgreSQL's 100 connections plus background workers, MySQL's 151 connection
+threads plus its own, a Tomcat JVM (200 request threads plus GC and compiler threads). A fork
+bomb still stops after 1024 tasks instead of exhausting the host's PID space, which would stop
+every other container and the host's own services from starting processes.
+
+Why: without limits one compromised or runaway service can starve the host and every other
+container of processes (CIS Docker Benchmark v1.6.0 5.29), memory (5.11) or CPU (5.12) (KICS
+"Pids Limit Not Set", "Memory Not Limited", "Cpus Not Limited"; hadolint, Trivy and Checkov do
+not read Compose files).
+
+What might break (fix safety: review): a service that runs more than 1024 threads and processes
+(a large JVM with big thread pools, a pre-forking server tuned above 1024 workers, a build
+runner) fails to create more with "Resource temporarily unavailable"; raise its limit.
+
+Example (fixtures/resource-limits/pids):
+
+    services:
+      api:
+        image: example/api:2
+        mem_limit: 512m
+        cpus: 1.5
+
+becomes
+
+    services:
+      api:
+        image: example/api:2
+        mem_limit: 512m
+        cpus: 1.5
+        pids_limit: 1024
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from harden.compose import ComposeDocument, Service
+from harden.model import Applicability, Finding, Fix, Rule, Severity
+from harden.passes import Context
+from harden.passes.compose_support import Want, per_service, plan, position
+
+RULE = Rule(
+    id="resource-limits",
+    title="Services limit their PIDs; memory and CPU limits are reported",
+    control="CIS 5.29, 5.11, 5.12",
+    applicability=Applicability.REVIEW,
+    kinds=("compose",),
+    peers="KICS Pids Limit Not Set, Memory Not Limited, Cpus Not Limited",
+)
+RATIONALE = (
+    "Without limits a compromised or runaway service can exhaust the host's processes, memory or CPU, and with "
+    "them every other container on the host."
+)
+DEFAULT_PIDS_LIMIT = 1024
+
+
+def check(document: ComposeDocument, context: Context) -> list[Finding]:
+    findings: list[Finding] = []
+    limit = _default(context)
+    wants: dict[str, list[Want]] = {}
+    for service in document.services.values():
+        limits = _limits(service)
+        pids = service.get("pids_limit")
+        if pids is None:
+            pids = limits.get("pids")
+        if pids is None:
+            wants[service.name] = [Want("pids_limit", limit)]
+        elif _number(pids) is not None and (_number(pids) or 0) <= 0:
+            key = "pids_limit" if service.get("pids_limit") is not None else "deploy"
+            line, column = position(document, service, key)
+            message = f"PIDs are unlimited ({pids}) (CIS 5.29); harden leaves a limit you set: a fork bomb can exhaust the host"
+            findings.append(_finding(line, column, Severity.WARNING, message, service.name))
+        missing = []
+        if service.get("mem_limit") is None and limits.get("memory") is None:
+            missing.append("memory (mem_limit, CIS 5.11)")
+        if service.get("cpus") is None and service.get("cpu_quota") is None and limits.get("cpus") is None:
+            missing.append("CPU (cpus, CIS 5.12)")
+        if missing:
+            severity = Severity.WARNING if service.get("mem_limit") is None and limits.get("memory") is None else (
+                Severity.INFO
+            )
+            message = (
+                f"no {' or '.join(missing)} limit: one runaway container can starve the host and the others; harden "
+                "sets none (the right value depends on the workload): measure it (docker stats) and set a limit "
+                "with headroom"
+            )
+            findings.append(_finding(service.line, service.column, severity, message, service.name))
+    units, blocked = plan(document, wants, context.need_edits)
+    for unit in units:
+        names = [s.name for s in unit.services if s.name in wants]
+        where = f" in anchor &{unit.anchor}, shared by {unit.subject}" if unit.anchored else ""
+        message = f"no PIDs limit (CIS 5.29): harden adds pids_limit: {limit}{where}"
+        text = f"pids_limit {limit}: more than {limit} processes and threads fail with 'Resource temporarily unavailable'"
+        might = per_service(dict.fromkeys(names, text), names)
+        fix = Fix(tuple(unit.edits), Applicability.REVIEW, tuple(unit.claims), might)
+        findings.append(_finding(unit.line, unit.column, Severity.WARNING, message, unit.subject, fix))
+    for name, reason in blocked.items():
+        service = document.services[name]
+        message = f"no PIDs limit (CIS 5.29), and harden cannot add one here: {reason}"
+        findings.append(_finding(service.line, service.column, Severity.WARNING, message, name))
+    findings.sort(key=lambda f: (f.line, f.column))
+    return findings
+
+
+def _finding(line: int, column: int, severity: Severity, message: str, subject: str, fix: Fix | None = None) -> Finding:
+    return Finding(RULE, message, line, column, severity, RATIONALE, fix, subject)
+
+
+def _default(context: Context) -> int:
+    value = context.settings.extra.get("pids_limit", DEFAULT_PIDS_LIMIT)
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else DEFAULT_PIDS_LIMIT
+
+
+def _limits(service: Service) -> dict[str, Any]:
+    deploy = service.get("deploy")
+    resources = deploy.get("resources") if isinstance(deploy, dict) else None
+    limits = resources.get("limits") if isinstance(resources, dict) else None
+    return limits if isinstance(limits, dict) else {}
+
+
+def _number(value: object) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    try:
+        return int(str(value).strip())
+    except ValueError:
+        return None

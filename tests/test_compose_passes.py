@@ -1,0 +1,470 @@
+"""The compose passes: golden fixtures, placement (anchors), what is never touched, idempotency.
+
+Golden cases live in fixtures/<rule>/<case>/{input.yaml, expected.yaml}; expected.yaml is the
+output of `harden fix --select <rule>` on input.yaml (written by the passes, reviewed by hand).
+"""
+
+from __future__ import annotations
+
+import difflib
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from harden import compose, engine
+from harden.config import Settings
+from harden.model import Applicability, FileResult
+from harden.passes import Context
+from harden.passes import compose_support as support
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = ROOT / "fixtures"
+FIX_RULES = (
+    "cap-drop-all",
+    "read-only-rootfs",
+    "no-new-privileges",
+    "published-ports",
+    "resource-limits",
+    "compose-non-root",
+)
+DISPLAY_RULES = ("privileged", "host-namespaces", "docker-socket", "sensitive-mount", "devices", "docker-api-tcp")
+RULES = FIX_RULES + DISPLAY_RULES
+CASES = sorted(d for rule in RULES for d in (FIXTURES / rule).glob("*") if (d / "input.yaml").is_file())
+
+
+def run(text: str | bytes, *rules: str, **settings: Any) -> FileResult:
+    raw = text.encode() if isinstance(text, str) else text
+    chosen = Settings(select=frozenset(rules or RULES), offline=True, **settings)
+    return engine.harden_text("compose.yaml", "compose", raw, chosen, apply=True)
+
+
+def findings(text: str, rule: str) -> list[Any]:
+    return run(text, rule).findings
+
+
+def semantic(text: str) -> dict[str, Any]:
+    return compose.parse("compose.yaml", text).semantic()
+
+
+# --- golden fixtures -----------------------------------------------------------------------
+
+
+def test_every_rule_has_fixtures() -> None:
+    for rule in RULES:
+        assert any(case.parent.name == rule for case in CASES), rule
+
+
+@pytest.mark.parametrize("case", CASES, ids=[f"{c.parent.name}/{c.name}" for c in CASES])
+def test_golden(case: Path) -> None:
+    rule = case.parent.name
+    result = run((case / "input.yaml").read_bytes(), rule)
+    assert result.errors == []
+    assert engine.encode(result, result.output) == (case / "expected.yaml").read_bytes()
+
+
+@pytest.mark.parametrize("case", CASES, ids=[f"{c.parent.name}/{c.name}" for c in CASES])
+def test_golden_is_idempotent(case: Path) -> None:
+    rule = case.parent.name
+    result = run((case / "expected.yaml").read_bytes(), rule)
+    assert result.errors == []
+    assert result.output == result.original
+    assert not [f for f in result.findings if f.fix and f.fix.edits]
+
+
+@pytest.mark.parametrize("case", CASES, ids=[f"{c.parent.name}/{c.name}" for c in CASES])
+def test_all_rules_together_converge(case: Path) -> None:
+    """Every compose pass at once on each fixture: valid output, and a second run proposes nothing."""
+    first = run((case / "input.yaml").read_bytes())
+    assert first.errors == []
+    second = run(first.output)
+    assert second.errors == []
+    assert second.output == second.original, [f.rule.id for f in second.applied]
+
+
+@pytest.mark.parametrize("rule", DISPLAY_RULES)
+def test_display_findings_never_change_text(rule: str) -> None:
+    for case in (FIXTURES / rule).glob("*"):
+        text = (case / "input.yaml").read_text(encoding="utf-8")
+        result = run(text, rule)
+        assert result.output == text
+        assert result.findings, f"{case}: the display fixture reports nothing"
+        assert all(f.fix is None and f.applicability is Applicability.DISPLAY for f in result.findings)
+
+
+def test_fix_passes_keep_every_value_the_user_wrote() -> None:
+    """Whatever the passes do, each value of the input is still there: scalars equal, lists
+    extended at the end (published-ports' rebinding is the one replacement, checked apart)."""
+    for case in CASES:
+        if case.parent.name == "published-ports":
+            continue
+        text = (case / "input.yaml").read_text(encoding="utf-8")
+        result = run(text, *(r for r in FIX_RULES if r != "published-ports"))
+        _assert_kept(semantic(text), semantic(result.output), (case.name,))
+
+
+def _assert_kept(before: Any, after: Any, path: tuple[Any, ...]) -> None:
+    if isinstance(before, dict):
+        assert isinstance(after, dict), path
+        for key, value in before.items():
+            assert key in after, (*path, key)
+            _assert_kept(value, after[key], (*path, key))
+    elif isinstance(before, list):
+        assert isinstance(after, list) and after[: len(before)] == before, path
+    else:
+        assert before == after, path
+
+
+def test_docstring_examples_are_fixtures() -> None:
+    from harden import passes
+
+    for rule in RULES:
+        module = passes.rule(rule)
+        assert module is not None, rule
+        doc = module.__doc__ or ""
+        name = doc.split("fixtures/", 1)[1].split(")", 1)[0]
+        case = FIXTURES / name
+        assert (case / "input.yaml").is_file(), name
+        for line in (case / "input.yaml").read_text(encoding="utf-8").splitlines():
+            assert line.strip() in doc, (rule, line)
+        assert module.RULE.kinds == ("compose",)
+        assert module.RULE.control.startswith("CIS ")
+        assert "CIS Docker Benchmark v1.6.0" in " ".join(doc.split())
+
+
+# --- cap-drop-all --------------------------------------------------------------------------
+
+
+def test_cap_add_is_commented_with_why() -> None:
+    result = run("services:\n  db:\n    image: postgres:16\n", "cap-drop-all")
+    after = semantic(result.output)["services"]["db"]
+    assert after["cap_drop"] == ["ALL"]
+    assert after["cap_add"] == ["CHOWN", "DAC_OVERRIDE", "FOWNER", "SETGID", "SETUID"]
+    assert "      - SETUID  # gosu" in result.output
+    assert result.applied[0].fix.might_break.startswith("db: cap_drop ALL + cap_add CHOWN")  # type: ignore[union-attr]
+
+
+def test_unknown_image_gets_review_fix_that_says_what_breaks() -> None:
+    [finding] = findings("services:\n  app:\n    build: .\n", "cap-drop-all")
+    assert finding.fix is not None and finding.fix.applicability is Applicability.REVIEW
+    assert "unknown image" in finding.message
+    for capability in ("CHOWN", "SETUID", "SETGID"):
+        assert capability in finding.message and capability in finding.fix.might_break
+    assert finding.subject == "app"
+
+
+def test_cap_lists_set_by_the_user_are_extended_not_replaced() -> None:
+    text = "services:\n  pihole:\n    image: pihole/pihole:latest\n    cap_add:\n      - NET_ADMIN  # DHCP\n"
+    result = run(text, "cap-drop-all")
+    assert "      - NET_ADMIN  # DHCP\n" in result.output
+    assert semantic(result.output)["services"]["pihole"]["cap_add"][0] == "NET_ADMIN"
+    assert "your cap_add (NET_ADMIN) is kept" in result.applied[0].message
+
+
+def test_cap_drop_all_with_missing_cap_add_is_reported_not_changed() -> None:
+    text = "services:\n  db:\n    image: postgres:16\n    cap_drop: [ALL]\n"
+    result = run(text, "cap-drop-all")
+    assert result.output == text
+    [finding] = result.findings
+    assert finding.fix is None and "CHOWN" in finding.message
+
+
+def test_privileged_service_is_left_to_privileged() -> None:
+    assert findings("services:\n  x:\n    image: redis:7\n    privileged: true\n", "cap-drop-all") == []
+
+
+# --- placement -----------------------------------------------------------------------------
+
+ANCHORED = """\
+x-defaults: &defaults
+  restart: unless-stopped
+
+services:
+  api:
+    <<: *defaults
+    image: example/api:1
+  worker:
+    <<: *defaults
+    image: example/worker:1
+"""
+
+
+def test_same_value_for_every_service_goes_into_the_anchor_once() -> None:
+    result = run(ANCHORED, "cap-drop-all", "no-new-privileges", "resource-limits")
+    assert result.errors == []
+    assert result.output.count("cap_drop") == 1 and result.output.count("pids_limit") == 1
+    anchored = result.output.split("services:")[0]
+    assert "cap_drop" in anchored and "no-new-privileges:true" in anchored and "pids_limit: 1024" in anchored
+    data = semantic(result.output)
+    for name in ("api", "worker"):
+        assert data["services"][name]["cap_drop"] == ["ALL"]
+    [finding] = [f for f in result.applied if f.rule.id == "cap-drop-all"]
+    assert finding.subject == "api, worker" and "anchor &defaults" in finding.message
+    assert ("x-defaults", "cap_drop") in finding.fix.claims  # type: ignore[union-attr]
+
+
+def test_different_values_go_on_each_service() -> None:
+    text = ANCHORED.replace("example/worker:1", "redis:7")
+    result = run(text, "cap-drop-all")
+    services = semantic(result.output)["services"]
+    assert "cap_drop" in result.output.split("services:")[0]  # the same for both
+    assert "cap_add" not in services["api"] and services["worker"]["cap_add"] == ["CHOWN", "SETGID", "SETUID"]
+    assert "cap_add" not in result.output.split("services:")[0]
+
+
+def test_a_service_that_set_the_key_keeps_the_anchor_untouched() -> None:
+    text = ANCHORED.replace("    image: example/api:1\n", "    image: example/api:1\n    cap_drop: [ALL]\n")
+    result = run(text, "cap-drop-all")
+    assert "cap_drop" not in result.output.split("services:")[0]
+    assert semantic(result.output)["services"]["worker"]["cap_drop"] == ["ALL"]
+
+
+def test_anchor_used_as_a_plain_alias_elsewhere_is_not_edited() -> None:
+    text = ANCHORED + "x-copy: *defaults\n"
+    result = run(text, "no-new-privileges")
+    assert result.errors == []
+    data = semantic(result.output)
+    assert "security_opt" not in data["x-defaults"] and "security_opt" not in data["x-copy"]
+    assert data["services"]["api"]["security_opt"] == ["no-new-privileges:true"]
+
+
+def test_nested_merges_and_service_anchors() -> None:
+    text = """\
+x-base: &base
+  restart: always
+x-app: &app
+  <<: *base
+  init: true
+services:
+  web: &web
+    <<: *app
+    image: example/web:1
+  web2:
+    <<: *web
+    command: other
+"""
+    result = run(text)
+    assert result.errors == []
+    data = semantic(result.output)
+    for name in ("web", "web2"):
+        assert data["services"][name]["cap_drop"] == ["ALL"]
+        assert data["services"][name]["security_opt"] == ["no-new-privileges:true"]
+    again = run(result.output)
+    assert again.output == again.original
+
+
+def test_shared_list_is_extended_in_the_anchor_when_all_need_it() -> None:
+    text = """\
+x-defaults: &defaults
+  security_opt:
+    - label:disable
+services:
+  api:
+    <<: *defaults
+    image: example/api:1
+  worker:
+    <<: *defaults
+    image: example/worker:1
+"""
+    result = run(text, "no-new-privileges")
+    assert "    - label:disable\n    - no-new-privileges:true\n" in result.output
+    assert result.output.count("no-new-privileges") == 1
+
+
+def test_shared_list_is_not_overridden_for_one_service() -> None:
+    text = """\
+x-defaults: &defaults
+  security_opt:
+    - label:disable
+services:
+  dns:
+    <<: *defaults
+    image: pihole/pihole:latest
+  worker:
+    <<: *defaults
+    image: example/worker:1
+"""
+    result = run(text, "no-new-privileges")
+    assert result.output == text
+    blocked = [f for f in result.findings if f.subject == "worker"]
+    assert blocked and blocked[0].fix is None and "shared with dns" in blocked[0].message
+
+
+def test_extended_last_list_and_new_keys_land_in_order() -> None:
+    """A list that ends its service gets items while other passes add keys at the same place."""
+    text = "services:\n  app:\n    image: example/app:1\n    security_opt:\n      - label:disable\n    tmpfs:\n      - /run\n"
+    result = run(text)
+    assert result.errors == []
+    app = semantic(result.output)["services"]["app"]
+    assert app["security_opt"] == ["label:disable", "no-new-privileges:true"]
+    assert app["tmpfs"] == ["/run", "/tmp"]
+    assert app["cap_drop"] == ["ALL"] and app["read_only"] is True and app["pids_limit"] == 1024
+
+
+# --- read-only-rootfs ----------------------------------------------------------------------
+
+
+def test_paths_on_volumes_stay_writable_and_tmpfs_is_merged() -> None:
+    text = "services:\n  web:\n    image: nginx:1.27\n    volumes:\n      - cache:/var/cache/nginx\n    tmpfs: [/run]\n"
+    result = run(text, "read-only-rootfs")
+    web = semantic(result.output)["services"]["web"]
+    assert web["read_only"] is True
+    assert web["tmpfs"] == ["/run", "/tmp"]  # /var/run is /run; /var/cache/nginx is on a volume
+
+
+def test_data_outside_volumes_is_reported_not_made_read_only() -> None:
+    text = "services:\n  db:\n    image: postgres:16\n"
+    result = run(text, "read-only-rootfs")
+    assert result.output == text
+    assert "not on a volume" in result.findings[0].message
+
+
+# --- published-ports -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("item", "expected"),
+    [
+        ("5432:5432", "127.0.0.1:5432:5432"),
+        ("0.0.0.0:5432:5432", "127.0.0.1:5432:5432"),
+        ("5432-5433:5432-5433", "127.0.0.1:5432-5433:5432-5433"),
+        ("53:53/udp", "127.0.0.1:53:53/udp"),
+        ("[::]:6379:6379", "[::1]:6379:6379"),
+        ("::1:6000:6000", None),
+        (":::6000:6000", "[::1]:6000:6000"),
+        ("5432", "127.0.0.1::5432"),
+        (5432, "127.0.0.1::5432"),
+        ("${PORT:-5432}:5432", "127.0.0.1:${PORT:-5432}:5432"),
+        ("127.0.0.1:5432:5432", None),
+        ("${BIND:-0.0.0.0}:5432:5432", None),
+    ],
+)
+def test_short_port_syntax(item: object, expected: str | None) -> None:
+    port = support.parse_port(item, 0)
+    assert port is not None
+    exposed = port.all_interfaces and "$" not in (port.host_ip or "")
+    assert (port.loopback() if exposed else None) == expected
+
+
+def test_long_port_syntax() -> None:
+    port = support.parse_port({"target": 5432, "published": "5432", "protocol": "tcp"}, 3)
+    assert port is not None and port.long and port.all_interfaces and port.index == 3
+    assert support.parse_port({"target": 5432, "host_ip": "10.0.0.2"}, 0).all_interfaces is False  # type: ignore[union-attr]
+
+
+def test_public_entry_point_is_never_bound_to_loopback() -> None:
+    for image in ("nginx:1.27", "traefik:2.6", "caddy:2", "httpd:2.4", "example/unknown:1"):
+        text = f'services:\n  front:\n    image: {image}\n    ports:\n      - "80:80"\n      - 443:443\n'
+        assert findings(text, "published-ports") == [], image
+        assert '      - "80:80"\n' in run(text).output, image
+
+
+def test_backing_service_ports_rebound_quoting_kept() -> None:
+    text = "services:\n  db:\n    image: mysql:8.0\n    ports:\n      - '3306:3306'\n      - 33060:33060\n"
+    result = run(text, "published-ports")
+    assert "      - '127.0.0.1:3306:3306'\n      - 127.0.0.1:33060:33060\n" in result.output
+    assert result.applied[0].fix.claims == (("services", "db", "ports"),)  # type: ignore[union-attr]
+
+
+def test_host_network_publishes_nothing() -> None:
+    text = "services:\n  db:\n    image: redis:7\n    network_mode: host\n    ports:\n      - 6379:6379\n"
+    assert findings(text, "published-ports") == []
+
+
+# --- no-new-privileges, resource-limits, compose-non-root ------------------------------------
+
+
+def test_existing_no_new_privileges_in_any_spelling_is_enough() -> None:
+    for option in ("no-new-privileges", "no-new-privileges:true", "no-new-privileges=true"):
+        text = f"services:\n  app:\n    image: example/app\n    security_opt: [{option}]\n"
+        assert findings(text, "no-new-privileges") == [], option
+
+
+def test_pids_limit_default_can_be_configured() -> None:
+    result = run("services:\n  app:\n    image: example/app\n", "resource-limits", extra={"pids_limit": 256})
+    assert "    pids_limit: 256\n" in result.output
+
+
+def test_memory_and_cpu_limits_are_reported_without_fix() -> None:
+    result = run("services:\n  app:\n    image: example/app\n    pids_limit: 100\n", "resource-limits")
+    [finding] = result.findings
+    assert finding.fix is None and "memory" in finding.message and "CPU" in finding.message
+
+
+def test_user_added_only_where_the_image_works_as_non_root() -> None:
+    text = "services:\n  cache:\n    image: redis:7\n  db:\n    image: postgres:16\n  app:\n    build: .\n"
+    result = run(text, "compose-non-root")
+    services = semantic(result.output)["services"]
+    assert services["cache"]["user"] == "redis"
+    assert "user" not in services["db"] and "user" not in services["app"]
+    from harden.passes import compose_non_root, non_root_user
+
+    assert compose_non_root.RATIONALE is non_root_user.RATIONALE
+
+
+# --- display rules -------------------------------------------------------------------------
+
+
+def test_docker_socket_read_only_still_reported() -> None:
+    text = "services:\n  t:\n    image: traefik:3\n    volumes:\n      - /var/run/docker.sock:/var/run/docker.sock:ro\n"
+    [finding] = findings(text, "docker-socket")
+    assert ":ro does not help" in finding.message and "socket proxy" in finding.message
+
+
+def test_docker_api_through_a_socket_proxy_is_not_reported() -> None:
+    text = (FIXTURES / "docker-api-tcp" / "socket-proxy" / "input.yaml").read_text(encoding="utf-8")
+    assert [f.subject for f in findings(text, "docker-api-tcp")] == ["ci"]
+
+
+def test_sensitive_mount_ignores_read_only_files_and_named_volumes() -> None:
+    text = "services:\n  a:\n    image: x\n    volumes:\n      - /etc/localtime:/etc/localtime:ro\n      - data:/etc\n"
+    assert findings(text, "sensitive-mount") == []
+
+
+def test_host_namespace_from_anchor_points_at_the_anchor() -> None:
+    text = (FIXTURES / "host-namespaces" / "all" / "input.yaml").read_text(encoding="utf-8")
+    [ipc] = [f for f in findings(text, "host-namespaces") if f.message.startswith("ipc")]
+    assert (ipc.line, ipc.subject) == (2, "monitor")
+
+
+# --- the corpus ----------------------------------------------------------------------------
+
+
+def test_corpus_compose_files(corpus: Path) -> None:
+    """All compose passes on the corpus: no error, converged, every fix says what might break
+    for its services, and the only lines changed (not added) are port entries bound to loopback."""
+    from conftest import corpus_files
+
+    files = corpus_files("compose")
+    assert files
+    for path in files:
+        text = path.read_text(encoding="utf-8-sig")
+        result = run(path.read_bytes())
+        assert result.errors == [], path
+        again = run(result.output)
+        assert again.output == again.original, (path, [f.rule.id for f in again.applied])
+        for finding in result.applied:
+            assert finding.fix is not None and finding.fix.might_break, (path, finding.rule.id)
+            first = finding.fix.might_break.split(": ", 1)[0]
+            assert set(first.split(", ")) <= set(finding.subject.split(", ")), (path, finding.fix.might_break)
+        removed = [
+            line[1:].strip()
+            for line in difflib.unified_diff(text.splitlines(), result.output.splitlines(), lineterm="", n=0)
+            if line.startswith("-") and not line.startswith("---")
+        ]
+        for line in removed:
+            port = support.parse_port(line.removeprefix("- ").strip("'\""), 0)
+            assert port is not None and port.all_interfaces, (path, line)
+
+
+def test_every_pass_is_pure() -> None:
+    """Passes read only the document and the context: the same input, twice, same findings."""
+    from harden import passes
+
+    text = (FIXTURES / "cap-drop-all" / "postgres" / "input.yaml").read_text(encoding="utf-8")
+    document = compose.parse("compose.yaml", text)
+    for rule in RULES:
+        module = passes.rule(rule)
+        assert module is not None
+        assert module.check(document, Context()) == module.check(document, Context())
+    assert document.text == text
