@@ -239,10 +239,11 @@ def _low_ports(chain: list[Stage]) -> list[int]:
 
 
 def _insertion_line(document: DockerfileDocument, stage: Stage) -> int:
-    """Before the first CMD/ENTRYPOINT after the stage's last build step, above the comment
-    attached to it; or at the end of the stage."""
+    """Before the first CMD/ENTRYPOINT after the stage's last build step (or USER), above the
+    comment attached to it; or at the end of the stage."""
     instructions = stage.instructions
-    last_step = max((i for i, ins in enumerate(instructions) if ins.keyword in _BUILD_STEPS), default=0)
+    # After the last build step, and after the last USER: a later `USER root` would win.
+    last_step = max((i for i, ins in enumerate(instructions) if ins.keyword in _BUILD_STEPS | {"USER"}), default=0)
     for instruction in instructions[last_step + 1 :]:
         if instruction.keyword in ("CMD", "ENTRYPOINT"):
             return document.attached_comment_start(instruction)
