@@ -468,3 +468,27 @@ def test_every_pass_is_pure() -> None:
         assert module is not None
         assert module.check(document, Context()) == module.check(document, Context())
     assert document.text == text
+
+
+@pytest.mark.parametrize("case", CASES, ids=[f"{c.parent.name}/{c.name}" for c in CASES])
+def test_check_reports_the_fixes_fix_makes(case: Path) -> None:
+    """`check` (no edits rendered) and `fix` see the same findings, subjects and fix safety."""
+    from harden import passes
+
+    document = compose.parse("compose.yaml", (case / "input.yaml").read_text(encoding="utf-8"))
+    module = passes.rule(case.parent.name)
+    assert module is not None
+
+    def summary(need_edits: bool) -> list[tuple[Any, ...]]:
+        found = module.check(document, Context(need_edits=need_edits))
+        return [(f.line, f.column, f.subject, f.message, f.applicability, f.fix and f.fix.claims) for f in found]
+
+    assert summary(False) == summary(True)
+
+
+def test_keys_reset_or_empty_are_left_alone() -> None:
+    text = "services:\n  app:\n    image: example/app\n    cap_drop: !reset []\n    security_opt:\n"
+    result = run(text, "cap-drop-all", "no-new-privileges")
+    assert result.errors == [] and result.output == text
+    assert len(result.findings) == 2
+    assert all(f.fix is None and "without a value" in f.message for f in result.findings)

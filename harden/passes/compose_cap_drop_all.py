@@ -148,8 +148,11 @@ def check(document: ComposeDocument, context: Context) -> list[Finding]:
     for unit in units:
         names = [s.name for s in unit.services if s.name in wants]
         where = f" (in anchor &{unit.anchor}, shared by {unit.subject})" if unit.anchored else ""
-        message = "the container keeps Docker's default capabilities: harden adds cap_drop: [ALL]" + where + "; " + "; ".join(
-            (f"{n}: " if len(names) > 1 else "") + notes[n] for n in names
+        message = (
+            "the container keeps Docker's default capabilities: harden adds cap_drop: [ALL]"
+            + where
+            + "; "
+            + "; ".join((f"{n}: " if len(names) > 1 else "") + notes[n] for n in names)
         )
         fix = Fix(tuple(unit.edits), Applicability.REVIEW, tuple(unit.claims), per_service(might, names))
         findings.append(_finding(unit.line, unit.column, Severity.WARNING, message, unit.subject, fix))

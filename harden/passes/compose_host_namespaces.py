@@ -47,10 +47,7 @@ RULE = Rule(
     control="CIS 5.10, 5.16, 5.17, 5.21, 5.31",
     applicability=Applicability.DISPLAY,
     kinds=("compose",),
-    peers=(
-        "KICS Shared Host Network Namespace, Host Namespace is Shared, Shared Host IPC Namespace, "
-        "Shared Host User Namespace"
-    ),
+    peers=("KICS Shared Host Network Namespace, Host Namespace is Shared, Shared Host IPC Namespace, Shared Host User Namespace"),
 )
 RATIONALE = (
     "Namespaces are what separate a container from the host. Sharing one with the host gives a compromised "
@@ -76,8 +73,7 @@ _KEYS: dict[str, tuple[str, Severity, str, str]] = {
     "ipc": (
         "CIS 5.17",
         Severity.WARNING,
-        "shares the host's IPC namespace: it can read and write the shared memory and message queues of host "
-        "processes",
+        "shares the host's IPC namespace: it can read and write the shared memory and message queues of host processes",
         'share with one container instead (ipc: shareable there, ipc: "service:NAME" here), or not at all',
     ),
     "uts": (

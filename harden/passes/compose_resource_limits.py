@@ -88,9 +88,7 @@ def check(document: ComposeDocument, context: Context) -> list[Finding]:
         if service.get("cpus") is None and service.get("cpu_quota") is None and limits.get("cpus") is None:
             missing.append("CPU (cpus, CIS 5.12)")
         if missing:
-            severity = Severity.WARNING if service.get("mem_limit") is None and limits.get("memory") is None else (
-                Severity.INFO
-            )
+            severity = Severity.WARNING if service.get("mem_limit") is None and limits.get("memory") is None else Severity.INFO
             message = (
                 f"no {' or '.join(missing)} limit: one runaway container can starve the host and the others; harden "
                 "sets none (the right value depends on the workload): measure it (docker stats) and set a limit "

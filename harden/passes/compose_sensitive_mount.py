@@ -52,8 +52,7 @@ RATIONALE = (
 )
 
 _SENSITIVE = frozenset(
-    {"/", "/boot", "/dev", "/etc", "/lib", "/lib64", "/proc", "/sys", "/usr", "/bin", "/sbin", "/root",
-     "/var/lib/docker"}
+    {"/", "/boot", "/dev", "/etc", "/lib", "/lib64", "/proc", "/sys", "/usr", "/bin", "/sbin", "/root", "/var/lib/docker"}
 )
 _SENSITIVE_TREES = ("/proc", "/sys", "/boot", "/dev", "/var/lib/docker")
 _SYSTEM_TREES = ("/etc", "/usr", "/lib", "/root")
@@ -70,13 +69,10 @@ def check(document: ComposeDocument, context: Context) -> list[Finding]:
             access = "read-only" if mount.read_only else "writable"
             if source in _SENSITIVE:
                 severity = Severity.WARNING
-                risk = (
-                    f"mounts the host's {source} ({access}): "
-                    + (
-                        "it reads what the host keeps there (keys, password hashes, other processes' details)"
-                        if mount.read_only
-                        else "it can change what the host runs"
-                    )
+                risk = f"mounts the host's {source} ({access}): " + (
+                    "it reads what the host keeps there (keys, password hashes, other processes' details)"
+                    if mount.read_only
+                    else "it can change what the host runs"
                 )
             elif _under(source, _SENSITIVE_TREES):
                 severity = Severity.INFO if mount.read_only else Severity.WARNING

@@ -25,8 +25,23 @@ from harden.model import Claim, Edit
 
 ROOT_USERS = frozenset({"root", "0", "root:root", "0:0", "root:0", "0:root"})
 _MODES = frozenset(
-    {"ro", "rw", "z", "Z", "cached", "delegated", "consistent", "nocopy", "shared", "slave", "private",
-     "rshared", "rslave", "rprivate", "copy"}
+    {
+        "ro",
+        "rw",
+        "z",
+        "Z",
+        "cached",
+        "delegated",
+        "consistent",
+        "nocopy",
+        "shared",
+        "slave",
+        "private",
+        "rshared",
+        "rslave",
+        "rprivate",
+        "copy",
+    }
 )
 
 
@@ -183,9 +198,7 @@ def owner_node(document: ComposeDocument, service: Service, key: str) -> Any:
     return None
 
 
-def position(document: ComposeDocument, service: Service, key: str | None = None, item: int | None = None) -> tuple[
-    int, int
-]:
+def position(document: ComposeDocument, service: Service, key: str | None = None, item: int | None = None) -> tuple[int, int]:
     if key is not None:
         node = owner_node(document, service, key)
         if node is not None:
@@ -347,9 +360,7 @@ def _aliased(document: ComposeDocument, target: Any) -> bool:
     return count > 1
 
 
-def plan(
-    document: ComposeDocument, wants: dict[str, list[Want]], build: bool = True
-) -> tuple[list[Unit], dict[str, str]]:
+def plan(document: ComposeDocument, wants: dict[str, list[Want]], build: bool = True) -> tuple[list[Unit], dict[str, str]]:
     """Place every service's wants: (units of edits, {service: why nothing was placed}).
 
     `build` False (`harden check`, Context.need_edits): where things go and what they claim is
@@ -424,7 +435,11 @@ def _ordered(wants: list[Want]) -> list[Want]:
 
 def _extend_problem(document: ComposeDocument, service: Service, wants: dict[str, list[Want]]) -> str:
     for want in wants[service.name]:
-        if not want.extend or service.own(want.key):
+        if not want.extend:
+            if service.own(want.key):  # written, but with no value: `key:` or `key: !reset`
+                return f"{want.key} is written here without a value (empty or !reset): harden leaves it"
+            continue
+        if service.own(want.key):
             continue
         anchor = owning_anchor(document, service, want.key)
         if anchor is None:
