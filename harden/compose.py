@@ -758,7 +758,7 @@ class _Unsupported(Exception):
 
 _KEY = re.compile(
     r"""(?:"(?P<dq>[^"\\]*)"|'(?P<sq>(?:[^']|'')*)'"""
-    r"""|(?P<plain>[^\s#'"\[\]{},&*!|>%@`?:-][^\t]*?|-[^\s,\[\]{}][^\t]*?))[ ]*:(?=[ ]|$)"""
+    r"""|(?P<plain>[^\s#'"\[\]{},&*!|>%@`?:-][^\t]*?|-[^\s,\[\]{}:#][^\t]*?))[ ]*:(?=[ ]|$)"""
 )
 _PLAIN_FLOW_END = re.compile(r"[,\[\]{}]|:(?=[\s,\[\]{}]|$)| #")
 _ANCHOR = re.compile(r"[&*]([^\s,\[\]{}]+)")
@@ -774,8 +774,8 @@ class _FastLoader:
     It builds exactly the tree ruamel.yaml's round-trip loader builds (CommentedMap and
     CommentedSeq with the same `.lc` positions, flow/block style, anchors and merge keys) for the
     subset it knows: block mappings and sequences, single-line plain and quoted scalars, flow
-    collections on one line, anchors on collections, aliases, `<<` merge keys, comments. Anything
-    else (block scalars, multi-line scalars, tags, scalar anchors, complex keys, floats, tabs,
+    collections on one line, anchors on collections and strings, aliases, `<<` merge keys,
+    comments. Anything else (block scalars, multi-line scalars, tags, complex keys, floats, tabs,
     directives, errors) raises _Unsupported and the caller uses ruamel.yaml, which is also the
     one that reports errors. tests/test_compose_document.py checks the two trees are identical.
     """
@@ -785,11 +785,13 @@ class _FastLoader:
         from ruamel.yaml.mergevalue import MergeValue
         from ruamel.yaml.nodes import ScalarNode
         from ruamel.yaml.resolver import VersionedResolver
+        from ruamel.yaml.scalarstring import PlainScalarString
         from ruamel.yaml.serializer import templated_id
 
         self.lines = lines
         self.map_type, self.seq_type, self.merge_type = CommentedMap, CommentedSeq, MergeValue
         self.resolver, self.scalar_node, self.templated_id = VersionedResolver(), ScalarNode, templated_id
+        self.plain_string = PlainScalarString
         self.anchors: dict[str, Any] = {}
         self.starts: dict[int, tuple[int, int]] = {}  # id(node) -> its start mark, for aliases
         self.open: set[int] = set()  # collections under construction (an alias to one: recursion)
@@ -803,6 +805,8 @@ class _FastLoader:
             i = self._next_content(i + 1)
         if i is None or _indent(self.lines[i]) != 0 or self.lines[i].startswith(("-", "%", "---", "...")):
             raise _Unsupported
+        if any(line.startswith(("---", "...")) for line in self.lines[i:]):
+            raise _Unsupported  # document markers: several documents, or an end
         data, i = self._mapping(i, 0, i, 0, None)
         if i is not None:
             raise _Unsupported  # something after the document (`...`, `---`, an error)
@@ -943,9 +947,9 @@ class _FastLoader:
         if first in "[{":
             value, end = self._flow(i, j, anchor, start)
             mark = start or (i, j)
-        elif anchor is not None:
-            raise _Unsupported  # an anchored scalar (ruamel keeps it as a ScalarString subclass)
         elif first == "*":
+            if anchor is not None:
+                raise _Unsupported
             match = _ANCHOR.match(line, j)
             if match is None or match.group(1) not in self.anchors:
                 raise _Unsupported
@@ -956,7 +960,7 @@ class _FastLoader:
         elif first in "\"'":
             value, end = self._quoted(line, j)
             mark = (i, j)
-        elif first in "!|>%@`,]}?:" or (first == "-" and rest[1:2] in ("", " ")):
+        elif first in "!&|>%@`,]}?:" or (first == "-" and rest[1:2] in ("", " ")):
             raise _Unsupported
         else:
             cut = line.find(" #", j)
@@ -964,6 +968,12 @@ class _FastLoader:
             if ": " in text or text.endswith(":") or "\t" in text:
                 raise _Unsupported
             value, end, mark = self._plain(text), j + len(text), (i, j)
+        if anchor is not None and first not in "[{":
+            if type(value) is not str:
+                raise _Unsupported  # an anchored number, boolean or null (a Scalar* type in ruamel)
+            value = self.plain_string(value, anchor=anchor)  # what ruamel makes of an anchored string
+            self.anchors[anchor] = value
+            self.starts[id(value)] = mark = start or mark
         tail = line[end:]
         if tail.strip(" ") and not (tail.lstrip(" ").startswith("#") and tail[0] == " "):
             raise _Unsupported
