@@ -16,8 +16,6 @@ import json
 import threading
 from pathlib import Path
 
-import platformdirs
-
 from harden.registry.lockfile import atomic_write
 from harden.registry.model import MANIFEST_TYPES, Resolution
 
@@ -29,6 +27,8 @@ _VERSION = 1
 
 def default_cache_path() -> Path:
     """`<user cache dir>/registry/digests.json`; computed when called, never at import."""
+    import platformdirs  # imported here: only a run that uses the cache needs it
+
     return Path(platformdirs.user_cache_dir("harden")) / "registry" / "digests.json"
 
 

@@ -23,13 +23,16 @@ import time
 from collections.abc import Callable, Collection, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from harden.registry.auth import CredentialStore
 from harden.registry.cache import DEFAULT_TTL, DigestCache
-from harden.registry.client import RegistryClient, RetryPolicy, parse_platform
 from harden.registry.lockfile import Lockfile
 from harden.registry.model import Failure, FailureKind, Resolution
 from harden.registry.reference import Reference, ReferenceError, parse
+
+if TYPE_CHECKING:
+    from harden.registry.client import RegistryClient, RetryPolicy
 
 __all__ = ["ProgressCallback", "Resolver"]
 
@@ -66,7 +69,12 @@ class Resolver:
         sleep: Callable[[float], None] = time.sleep,
         progress: ProgressCallback | None = None,
     ) -> None:
-        self.platform = str(parse_platform(platform)) if platform else None
+        if platform:
+            from harden.registry.client import parse_platform
+
+            self.platform: str | None = str(parse_platform(platform))
+        else:
+            self.platform = None
         self.jobs = max(1, jobs)
         self.offline = offline
         self.refresh = refresh
@@ -76,8 +84,9 @@ class Resolver:
             self.cache: DigestCache | None = cache
         else:
             self.cache = DigestCache(ttl=ttl) if cache else None
+        # The client (and httpx with it) is imported when the first network lookup needs it.
         self._make_client: Callable[[], RegistryClient] = functools.partial(
-            RegistryClient,
+            _new_client,
             mirrors=dict(mirrors or {}),
             insecure=tuple(insecure),
             credentials=credentials,
@@ -213,6 +222,12 @@ class Resolver:
             if self._client is None:
                 self._client = self._make_client()
             return self._client
+
+
+def _new_client(**options: Any) -> RegistryClient:
+    from harden.registry.client import RegistryClient
+
+    return RegistryClient(**options)
 
 
 def _load_lockfile(path: Path) -> Lockfile:
