@@ -67,6 +67,7 @@ Decisions
 from __future__ import annotations
 
 import re
+import warnings
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -216,7 +217,10 @@ class ComposeDocument:
         if _is_map(services):
             self._outer |= {id(v) for v in services.values()}
             for name, node in services.items():
-                kline, kcol = services.lc.key(name)
+                owner = _key_owner(services, name, set())  # services merged in (`<<: *more`) are listed too
+                kline, kcol = owner.lc.key(name)
+                if not isinstance(name, str):
+                    raise DocumentError(kline + 1, f"service name {name!r} is not a string", kcol + 1)
                 if not _is_map(node):
                     raise DocumentError(kline + 1, f"service {name!r} is not a mapping", kcol + 1)
                 self.services[str(name)] = Service(self, str(name), node, kline + 1, kcol + 1)
@@ -630,7 +634,10 @@ class ComposeDocument:
 
         One line: `, entry` before the closing bracket. A collection written one entry per line
         with a trailing comma and the bracket on a line of its own gets a new line `entry,`. A
-        comment (`note`) is appended after the closing bracket when nothing follows it.
+        comment (`note`) is appended after the closing bracket when nothing follows it. In an
+        empty collection (`{}`, `[]`) the edit replaces the closing bracket, so that two edits
+        filling it overlap (the engine applies one, then proposes the other on the new text)
+        instead of running together; within one fix, add to an empty collection in one call.
         """
         start = self.offset(node.lc.line, node.lc.col)
         while self.text[start] != opener:
@@ -640,8 +647,9 @@ class ComposeDocument:
         close_line = self.line_of(close)
         before_close = self.text[self.line_starts[close_line] : close]
         if last == start + 1:  # empty
-            text = entry
-        elif self.text[last - 1] == ",":
+            tail = note if note and self._line_tail_empty(end) else ""
+            return Edit(last, end, entry + self.text[last:end] + tail)
+        if self.text[last - 1] == ",":
             if self.line_of(last) != close_line and not before_close.strip() and not note:
                 indent = _indent(self.lines[self.line_of(last - 1)])
                 offset = self.line_starts[close_line]
@@ -713,7 +721,9 @@ def _ruamel_load(text: str) -> Any:
     yaml.Scanner, yaml.Parser = Scanner, Parser
     yaml.allow_duplicate_keys = False
     try:
-        return yaml.load(text)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # a reused anchor: later definitions win, as in Compose
+            return yaml.load(text)
     except MarkedYAMLError as error:
         raise _yaml_error(text, error) from None
     except YAMLError as error:  # pragma: no cover - ruamel raises marked errors for input problems
@@ -1521,20 +1531,27 @@ def _last_content_line(lines: list[str], first: int, col: int, is_seq: bool) -> 
     """(last line, first line of the last entry, whether the last line is in a block scalar) of
     the block collection whose entries start at `col` from line `first`.
 
-    A block ends at the first line (not blank, not a comment, not inside a block scalar) that
-    is indented less than its entries, or, for a sequence, that is level with its dashes but
-    is not an item. Blank lines at its end are not part of it (unless they end a block scalar
-    that keeps them, `|+`), nor are comment lines there unless they are indented deeper than
-    its entries (a commented-out item of the last entry).
+    A block ends at the first line (not blank, not a comment, not inside a block scalar, a
+    multi-line quoted scalar or a multi-line flow collection) that is indented less than its
+    entries, or, for a sequence, that is level with its dashes but is not an item. Blank lines
+    at its end are not part of it (unless they end a block scalar that keeps them, `|+`), nor
+    are comment lines there unless they are indented deeper than its entries (a commented-out
+    item of the last entry).
     """
     last = entry = first
     in_scalar = False
     header = _BLOCK_HEADER.search(lines[first])
     scalar_indent = _indent(lines[first]) if header else None
     keep = bool(header and "+" in header.group(1))
+    quote, depth = _line_state(lines[first], "", 0)
     for i in range(first + 1, len(lines)):
         line = lines[i]
         stripped = line.strip()
+        if quote or depth:  # inside a quoted scalar or flow collection that spans lines
+            quote, depth = _line_state(line, quote, depth)
+            if stripped:
+                last, in_scalar = i, False
+            continue
         if scalar_indent is not None:
             if not stripped:
                 if keep:
@@ -1560,10 +1577,56 @@ def _last_content_line(lines: list[str], first: int, col: int, is_seq: bool) -> 
         last, in_scalar = i, False
         if indent == col:
             entry = i
+        quote, depth = _line_state(line, quote, depth)
         header = _BLOCK_HEADER.search(line)
-        if header:
+        if header and not (quote or depth):
             scalar_indent, keep = indent, "+" in header.group(1)
     return last, entry, in_scalar
+
+
+def _line_state(line: str, quote: str, depth: int) -> tuple[str, int]:
+    """The open quote ('', '"' or "'") and flow depth at the end of a line, from those at its start.
+
+    A quote or bracket opens a scalar or collection only where a token starts (after `key: `,
+    `- `, `? `, at the start of the line, or after `[`, `{`, `,` or `:` inside a flow collection),
+    so `echo "hi` and `a[0]` in plain scalars open nothing."""
+    if not quote and not depth and not any(c in line for c in "\"'[{"):
+        return quote, depth
+    i, n = 0, len(line)
+    previous = ""  # the previous significant character on this line
+    while i < n:
+        c = line[i]
+        if quote:
+            if quote == '"' and c == "\\":
+                i += 2
+                continue
+            if c == quote:
+                if quote == "'" and line[i + 1 : i + 2] == "'":
+                    i += 2
+                    continue
+                quote, previous = "", c
+            i += 1
+            continue
+        if c in " \t":
+            i += 1
+            continue
+        spaced = i == 0 or line[i - 1] in " \t"
+        if c == "#" and spaced:
+            break
+        if c in "&!" and spaced:  # properties (`&anchor`, `!tag`) do not change where a token starts
+            while i < n and line[i] not in " \t":
+                i += 1
+            continue
+        starts = (spaced and previous in ("", ":", "-", "?")) or (depth > 0 and previous in ("[", "{", ",", ":"))
+        if c in "\"'" and starts:
+            quote = c
+        elif c in "[{" and (starts or depth > 0):
+            depth += 1
+        elif c in "]}" and depth > 0:
+            depth -= 1
+        previous = c
+        i += 1
+    return quote, depth
 
 
 def _flow_end(text: str, start: int) -> tuple[int, int]:

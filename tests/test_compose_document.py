@@ -764,3 +764,47 @@ def test_effective_merges_environment_by_name_and_replaces_nested_lists() -> Non
     assert merged["environment"] == {"A": "1", "B": "3", "C": "4"}
     assert merged["healthcheck"] == {"test": ["CMD", "b"]}
     assert merged["labels"] == {"x": "1", "y": "2"}
+
+
+def test_edits_after_multi_line_quoted_scalars_and_flow_collections() -> None:
+    text = (
+        "services:\n  web:\n    command: 'nginx -g \"daemon o\n\n      ff;\"'\n  db:\n    ports:\n      - '  # x\n"
+        "8000:8000'\n    dns: [a,\n  b]\n  last:\n    environment: {A: \"x\n# y\"}\n"
+    )
+    document = parse("c.yaml", text)
+    edits: list[Edit] = []
+    claims: Claims = []
+    for name, service in document.services.items():
+        edits += document.add_key(service, "read_only", True)
+        claims.append(("services", name, "read_only"))
+    output = apply(document, edits)
+    check_output(document, output, claims)
+    assert output.count("    read_only: true\n") == 3
+
+
+def test_two_edits_filling_one_empty_flow_collection_overlap() -> None:
+    document = parse("c.yaml", "services:\n  a: {}\n  b:\n    image: x\n    dns: []\n")
+    first = document.add_key(document.services["a"], "image", "x")
+    second = document.add_key(document.services["a"], "read_only", True)
+    assert engine._overlaps(first[0], second[0])  # the engine applies one per round
+    assert apply(document, first) == "services:\n  a: {image: x}\n  b:\n    image: x\n    dns: []\n"
+    extended = document.extend_sequence(document.services["b"], "dns", ["1.1.1.1"], comments={"1.1.1.1": "why"})
+    assert apply(document, extended).endswith("    dns: [1.1.1.1]  # 1.1.1.1: why\n")
+
+
+def test_services_merged_into_services_and_names_that_are_not_strings() -> None:
+    text = "x-more: &more\n  extra:\n    image: x\nservices:\n  <<: *more\n  web:\n    image: y\n"
+    document = parse("c.yaml", text)
+    assert list(document.services) == ["web", "extra"] and document.services["extra"].line == 2
+    with pytest.raises(DocumentError) as caught:
+        parse("c.yaml", "services:\n  :\n    image: x\n")
+    assert caught.value.line == 2 and "not a string" in caught.value.message
+
+
+def test_reused_anchors_warn_nobody(capsys: pytest.CaptureFixture[str]) -> None:
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        document = parse("c.yaml", "x: &a {k: 1}\ny: &a {k: 2}\nservices:\n  s:\n    <<: *a\n    image: |\n      x\n")
+    assert document.services["s"].get("k") == 2
