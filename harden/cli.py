@@ -67,10 +67,26 @@ def common_options(command: Callable[..., Any]) -> Callable[..., Any]:
 
 REGISTRY_OPTIONS = [
     click.option("--offline", is_flag=True, help="Pin only from the lockfile and the cache; never contact a registry."),
-    click.option("--lockfile", type=click.Path(dir_okay=False, path_type=Path), help="Use this lockfile (default: harden.lock found from PATH upwards)."),
+    click.option(
+        "--lockfile",
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="Use this lockfile (default: harden.lock found from PATH upwards).",
+    ),
     click.option("--platform", metavar="OS/ARCH", help="Pin one platform's manifest instead of the multi-platform index."),
-    click.option("--registry-mirror", "mirrors", multiple=True, metavar="REGISTRY=URL", help="Send lookups for REGISTRY to URL (repeatable), e.g. docker.io=http://127.0.0.1:5000."),
-    click.option("--insecure-registry", "insecure", multiple=True, metavar="HOST[:PORT]", help="Allow plain HTTP to this registry (repeatable; loopback always may)."),
+    click.option(
+        "--registry-mirror",
+        "mirrors",
+        multiple=True,
+        metavar="REGISTRY=URL",
+        help="Send lookups for REGISTRY to URL (repeatable), e.g. docker.io=http://127.0.0.1:5000.",
+    ),
+    click.option(
+        "--insecure-registry",
+        "insecure",
+        multiple=True,
+        metavar="HOST[:PORT]",
+        help="Allow plain HTTP to this registry (repeatable; loopback always may).",
+    ),
     click.option("--jobs", type=click.IntRange(1, 64), default=8, show_default=True, help="Concurrent registry lookups."),
 ]
 
@@ -78,8 +94,10 @@ REGISTRY_OPTIONS = [
 def _settings(options: dict[str, Any]) -> Settings:
     from harden import passes
 
-    known = {module.RULE.id for module in passes.all_passes()}
     for name in ("select", "ignore"):
+        if not options.get(name):
+            continue  # validating rule ids imports every pass: only when some are named
+        known = {module.RULE.id for module in passes.all_passes()}
         unknown = _rule_list(options[name]) - known
         if unknown:
             raise click.BadParameter(f"unknown rule {', '.join(sorted(unknown))} (see `harden rules`)", param_hint=f"--{name}")
@@ -87,7 +105,9 @@ def _settings(options: dict[str, Any]) -> Settings:
     for mirror in options.get("mirrors") or ():
         registry, equals, url = mirror.partition("=")
         if not equals or not registry or not url.startswith(("http://", "https://")):
-            raise click.BadParameter(f"{mirror!r} is not REGISTRY=URL (for example docker.io=http://127.0.0.1:5000)", param_hint="--registry-mirror")
+            raise click.BadParameter(
+                f"{mirror!r} is not REGISTRY=URL (for example docker.io=http://127.0.0.1:5000)", param_hint="--registry-mirror"
+            )
         mirrors.append((registry, url.rstrip("/")))
     return Settings(
         select=_rule_list(options.get("select")),
@@ -252,7 +272,9 @@ def fix(paths: tuple[str, ...], output_format: str, quiet: bool, color: str, out
     return _apply(paths, _settings({**options, "paths": paths}), output_dir, quiet, output_format)
 
 
-def _apply(paths: tuple[str, ...], settings: Settings, output_dir: Path | None, quiet: bool, output_format: str, lock: bool = False) -> int:
+def _apply(
+    paths: tuple[str, ...], settings: Settings, output_dir: Path | None, quiet: bool, output_format: str, lock: bool = False
+) -> int:
     """fix and pin: run with fixes applied, write the results, report what is left."""
     from harden import engine, report
 

@@ -186,7 +186,9 @@ class DockerfileDocument:
         bodies, so a corrupted continuation or heredoc shows up as a changed instruction.
         """
         stages: dict[str, object] = {}
-        preamble = [i for i in self.instructions if i.keyword == "ARG" and i.start_line < self.stages[0].instructions[0].start_line]
+        preamble = [
+            i for i in self.instructions if i.keyword == "ARG" and i.start_line < self.stages[0].instructions[0].start_line
+        ]
         for stage in self.stages:
             texts: Counter[str] = Counter(self.instruction_text(i) for i in stage.instructions)
             stages[stage.label] = dict(texts)

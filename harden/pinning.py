@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 from harden.config import Settings
-from harden.registry import Lockfile, LockfileError, Resolver, find_lockfile
+from harden.registry import LOCKFILE_NAME, Lockfile, LockfileError, Resolver
 
 
 class PinningError(Exception):
@@ -21,14 +21,33 @@ class PinningError(Exception):
 
 
 def lockfile_path(settings: Settings) -> Path | None:
+    """`--lockfile`, else the first harden.lock found from a PATH argument upwards (in the
+    order of the arguments)."""
     if settings.lockfile is not None:
         return settings.lockfile
+    known: dict[Path, Path | None] = {}  # directory -> the lockfile found from it upwards
     for start in settings.search_from or (Path.cwd(),):
-        directory = start if start.is_dir() else start.parent
-        found = find_lockfile(directory.resolve())
+        found = _find_upwards((start if start.is_dir() else start.parent).resolve(), known)
         if found is not None:
             return found
     return None
+
+
+def _find_upwards(directory: Path, known: dict[Path, Path | None]) -> Path | None:
+    """find_lockfile, remembering every directory on the way: many PATHs share parents."""
+    visited = []
+    found: Path | None = None
+    for candidate in (directory, *directory.parents):
+        if candidate in known:
+            found = known[candidate]
+            break
+        visited.append(candidate)
+        if (candidate / LOCKFILE_NAME).is_file():
+            found = candidate / LOCKFILE_NAME
+            break
+    for candidate in visited:
+        known[candidate] = found
+    return found
 
 
 def load_lockfile(settings: Settings) -> Lockfile | None:

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from ruamel.yaml import YAML
 
+from harden import knowledge
 from harden.knowledge import (
     IMAGES_DIR,
     ImageFacts,
@@ -99,7 +100,8 @@ def entry(image: str) -> ImageFacts:
 
 
 def test_every_file_loads() -> None:
-    _entries.cache_clear()
+    knowledge._index.cache_clear()
+    knowledge._load.cache_clear()
     entries = _entries()
     files = sorted(p.stem for p in IMAGES_DIR.glob("*.toml"))
     assert files, "no image entries"

@@ -24,7 +24,10 @@ def test_wheel_carries_templates_and_finds_them(tmp_path: Path) -> None:
     assert any(n.startswith("harden/knowledge/images/") and n.endswith(".toml") for n in names)
     site = tmp_path / "site"
     zipfile.ZipFile(wheel).extractall(site)
-    probe = "from harden.templates import templates_dir, render_lines; print(templates_dir()); print(render_lines('dockerfile/user-existing.j2', user='x'))"
+    probe = (
+        "from harden.templates import templates_dir, render_lines; print(templates_dir()); "
+        "print(render_lines('dockerfile/user-existing.j2', user='x'))"
+    )
     env = {**os.environ, "PYTHONPATH": str(site)}
     run = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env, cwd=tmp_path)
     assert run.returncode == 0, run.stderr

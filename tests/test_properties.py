@@ -107,5 +107,7 @@ def test_fix_inserts_lines_only_agrees_with_buildkit_and_is_idempotent(raw: byte
     after = [c.cmd.upper() for c in dockerfile.parse_string(result.output)]
     assert not Counter(before) - Counter(after)
     assert set(Counter(after) - Counter(before)) <= {"RUN", "USER"}
-    again = engine.harden_text("Dockerfile", "dockerfile", engine.encode(result, result.output), Settings(offline=True), apply=True)
+    again = engine.harden_text(
+        "Dockerfile", "dockerfile", engine.encode(result, result.output), Settings(offline=True), apply=True
+    )
     assert again.output == result.output and not again.applied

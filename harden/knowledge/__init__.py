@@ -65,15 +65,31 @@ def tag_of(reference: str) -> str:
     return last.split(":", 1)[1] if ":" in last else ""
 
 
+_REPOSITORIES_LINE = re.compile(r"^repositories\s*=\s*(\[.*\])\s*$", re.MULTILINE)
+
+
 @cache
-def _entries() -> dict[str, ImageFacts]:
-    by_repository: dict[str, ImageFacts] = {}
+def _index() -> dict[str, Path]:
+    """Repository -> the file describing it, from each file's one-line `repositories = [...]`;
+    a file is parsed whole only when an image it covers is looked up (start-up time)."""
+    index: dict[str, Path] = {}
     for path in sorted(IMAGES_DIR.glob("*.toml")):
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-        facts = _facts(path.stem, data)
-        for repository in facts.repositories:
-            by_repository[repository] = facts
-    return by_repository
+        text = path.read_text(encoding="utf-8")
+        match = _REPOSITORIES_LINE.search(text)
+        names = tomllib.loads(f"r = {match.group(1)}")["r"] if match else _load(path).repositories
+        for name in names:
+            index[normalise_repository(str(name))] = path
+    return index
+
+
+@cache
+def _load(path: Path) -> ImageFacts:
+    return _facts(path.stem, tomllib.loads(path.read_text(encoding="utf-8")))
+
+
+def _entries() -> dict[str, ImageFacts]:
+    """Every entry, by repository (loads every file: for tests and listings)."""
+    return {repository: _load(path) for repository, path in _index().items()}
 
 
 def _facts(name: str, data: dict[str, object]) -> ImageFacts:
@@ -117,9 +133,10 @@ def _facts(name: str, data: dict[str, object]) -> ImageFacts:
 def lookup(reference: str) -> ImageFacts | None:
     """The entry for an image reference, with the overrides of the first variant whose tag
     pattern matches (e.g. `-alpine` tags are built on Alpine)."""
-    facts = _entries().get(normalise_repository(reference))
-    if facts is None:
+    path = _index().get(normalise_repository(reference))
+    if path is None:
         return None
+    facts = _load(path)
     tag = tag_of(reference)
     for pattern, overrides in facts.variants.items():
         if re.search(pattern, tag):

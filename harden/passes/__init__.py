@@ -21,8 +21,26 @@ from typing import Any, Protocol
 from harden.config import Settings
 from harden.model import Finding, Rule
 
-# Module names under harden.passes, in the order they run.
-PASS_MODULES: tuple[str, ...] = ("pin_base_image", "compose_pin_image", "non_root_user", "compose_non_root", "compose_cap_drop_all", "compose_no_new_privileges", "compose_read_only_rootfs", "compose_resource_limits", "compose_published_ports", "compose_privileged", "compose_host_namespaces", "compose_docker_socket", "compose_sensitive_mount", "compose_devices", "compose_docker_api_tcp")  # noqa: E501
+# (module under harden.passes, the document kind it reads), in the order the passes run.
+# The kind is written here too so that a run over Dockerfiles never imports the Compose
+# passes (start-up time); tests/test_passes_registry.py checks it against each RULE.
+PASS_MODULES: tuple[tuple[str, str], ...] = (
+    ("pin_base_image", "dockerfile"),
+    ("non_root_user", "dockerfile"),
+    ("compose_pin_image", "compose"),
+    ("compose_non_root", "compose"),
+    ("compose_cap_drop_all", "compose"),
+    ("compose_no_new_privileges", "compose"),
+    ("compose_read_only_rootfs", "compose"),
+    ("compose_resource_limits", "compose"),
+    ("compose_published_ports", "compose"),
+    ("compose_privileged", "compose"),
+    ("compose_host_namespaces", "compose"),
+    ("compose_docker_socket", "compose"),
+    ("compose_sensitive_mount", "compose"),
+    ("compose_devices", "compose"),
+    ("compose_docker_api_tcp", "compose"),
+)
 
 
 @dataclass(frozen=True)
@@ -46,11 +64,16 @@ class Pass(Protocol):
 
 @cache
 def all_passes() -> tuple[ModuleType, ...]:
-    return tuple(importlib.import_module(f"harden.passes.{name}") for name in PASS_MODULES)
+    return tuple(importlib.import_module(f"harden.passes.{name}") for name, _ in PASS_MODULES)
+
+
+@cache
+def _passes_of(kind: str) -> tuple[ModuleType, ...]:
+    return tuple(importlib.import_module(f"harden.passes.{name}") for name, of in PASS_MODULES if of == kind)
 
 
 def passes_for(kind: str, settings: Settings) -> list[ModuleType]:
-    return [p for p in all_passes() if kind in p.RULE.kinds and settings.rule_enabled(p.RULE.id)]
+    return [p for p in _passes_of(kind) if settings.rule_enabled(p.RULE.id)]
 
 
 def rule(rule_id: str) -> ModuleType | None:

@@ -78,7 +78,9 @@ def check(document: DockerfileDocument, context: Context) -> list[Finding]:
                     old = document.instruction_text(instruction)
                     new = old.replace(text, decision.new_text, 1)
                     claims: tuple[Claim, ...] = (("stages", stage.label, old), ("stages", stage.label, new))
-                    fix = Fix((Edit(start, start + len(text), decision.new_text),), Applicability.SAFE, claims, decision.might_break)
+                    fix = Fix(
+                        (Edit(start, start + len(text), decision.new_text),), Applicability.SAFE, claims, decision.might_break
+                    )
                 findings.append(Finding(RULE, decision.message, line, column, decision.severity, RATIONALE, fix))
             continue
         findings.extend(_templated(document, stage, text, line, column, context))
@@ -96,9 +98,7 @@ def _image(document: DockerfileDocument, stage: Stage) -> str | None:
     return text
 
 
-def _templated(
-    document: DockerfileDocument, stage: Stage, text: str, line: int, column: int, context: Context
-) -> list[Finding]:
+def _templated(document: DockerfileDocument, stage: Stage, text: str, line: int, column: int, context: Context) -> list[Finding]:
     expanded = document.expand(text)
     if expanded is None:
         message = (
@@ -112,10 +112,7 @@ def _templated(
         decision = decide(expanded, context.digests, context.settings.refresh)
         if decision is None or decision.new_text is None:
             return [Finding(RULE, decision.message, line, column, decision.severity, RATIONALE)] if decision else []
-        message = (
-            f"FROM {text} (= {expanded}) is built from several ARGs: harden cannot pin it in place; "
-            f"use {decision.new_text}"
-        )
+        message = f"FROM {text} (= {expanded}) is built from several ARGs: harden cannot pin it in place; use {decision.new_text}"
         return [Finding(RULE, message, line, column, Severity.WARNING, RATIONALE)]
     decision = decide(expanded, context.digests, context.settings.refresh)
     if decision is None:

@@ -47,11 +47,7 @@ def decide(text: str, digests: Mapping[str, Any], refresh: bool) -> PinDecision 
     if isinstance(outcome, Failure):
         if reference.digest:
             return None  # already pinned; a failed refresh leaves it alone
-        why = (
-            "it is not in the lockfile or the cache (--offline)"
-            if outcome.kind is FailureKind.OFFLINE
-            else outcome.message
-        )
+        why = "it is not in the lockfile or the cache (--offline)" if outcome.kind is FailureKind.OFFLINE else outcome.message
         return PinDecision(f"{text} is not pinned to a digest, and harden could not resolve it: {why}", Severity.WARNING)
     digest: str = outcome.digest
     if reference.digest == digest:
@@ -59,11 +55,7 @@ def decide(text: str, digests: Mapping[str, Any], refresh: bool) -> PinDecision 
     if reference.digest and not refresh:
         return None
     new_text = reference.pinned(digest)
-    scope = (
-        f" (the {outcome.platform} manifest, as --platform asked, not the multi-platform index)"
-        if outcome.platform
-        else ""
-    )
+    scope = f" (the {outcome.platform} manifest, as --platform asked, not the multi-platform index)" if outcome.platform else ""
     if reference.digest:
         return PinDecision(
             f"{reference.name_text}:{reference.tag} moved: {reference.digest} -> {digest}{scope}",
@@ -74,5 +66,7 @@ def decide(text: str, digests: Mapping[str, Any], refresh: bool) -> PinDecision 
     message = f"{text} is not pinned to a digest; pin it to {digest}{scope}"
     if reference.tag in (None, "latest"):
         which = "`latest`" if reference.tag else "no tag (that is, `latest`)"
-        message += f"; {which} follows every release: choose a version tag (for example {reference.name_text}:<version>) and pin that"
+        message += (
+            f"; {which} follows every release: choose a version tag (for example {reference.name_text}:<version>) and pin that"
+        )
     return PinDecision(message, Severity.WARNING, new_text, "nothing: the digest is what the tag points to today")

@@ -95,8 +95,6 @@ def test_every_reference_is_pinned_or_explained(mirror: tuple[Images, Settings, 
     lockfile = tmp_path / "harden.lock"
     run.resolver.updated_lockfile().save(lockfile)
     assert len(Lockfile.load(lockfile)) == unique
-    offline = engine.process(
-        [str(CORPUS)], replace(settings, offline=True, lockfile=lockfile, mirrors=()), apply=True
-    )
+    offline = engine.process([str(CORPUS)], replace(settings, offline=True, lockfile=lockfile, mirrors=()), apply=True)
     assert offline.resolver is not None and offline.resolver.requests_made == 0
     assert sum(r.output.count("@sha256:") - r.original.count("@sha256:") for r in offline.results) == pinned_lines
