@@ -487,10 +487,7 @@ class ComposeDocument:
                 continue
             if _indent(body) <= parent_col or stripped.startswith("#"):
                 break
-            line_start = self.line_starts[i]
-            if ": " in stripped or stripped.endswith(":") or stripped.startswith("- "):
-                break
-            end = self._plain_end(line_start + _indent(body), False)
+            end = self._plain_end(self.line_starts[i] + _indent(body), False)
         return end
 
     def _plain_end(self, start: int, flow: bool) -> int:
@@ -709,6 +706,35 @@ def _fast_ok(text: str) -> bool:
     return re.search(_FAST_BAD, text) is None
 
 
+@cache
+def _constructor() -> Any:
+    """ruamel.yaml's round-trip constructor, but items of tagged sequences (`!override [a]`)
+    get their positions too (ruamel builds those with the position-less safe constructor)."""
+    from ruamel.yaml.comments import CommentedSeq
+    from ruamel.yaml.constructor import RoundTripConstructor
+    from ruamel.yaml.nodes import SequenceNode
+
+    class Constructor(RoundTripConstructor):
+        def construct_unknown(self, node: Any) -> Any:
+            if not isinstance(node, SequenceNode):
+                yield from super().construct_unknown(node)
+                return
+            data = CommentedSeq()
+            data._yaml_set_line_col(node.start_mark.line, node.start_mark.column)
+            if node.flow_style is True:
+                data.fa.set_flow_style()
+            elif node.flow_style is False:
+                data.fa.set_block_style()
+            data.yaml_set_ctag(node.ctag)
+            yield data
+            if node.anchor:
+                data.yaml_set_anchor(node.anchor)
+            data.extend(self.construct_rt_sequence(node, data, deep=True))
+
+    Constructor.add_constructor(None, Constructor.construct_unknown)
+    return Constructor
+
+
 def _ruamel_load(text: str) -> Any:
     from ruamel.yaml import YAML
     from ruamel.yaml.error import MarkedYAMLError, YAMLError
@@ -719,6 +745,7 @@ def _ruamel_load(text: str) -> Any:
     # comments are read from the text, not from the tree: the plain scanner and parser are
     # 20% faster than the round-trip ones and give the same nodes and positions
     yaml.Scanner, yaml.Parser = Scanner, Parser
+    yaml.Constructor = _constructor()
     yaml.allow_duplicate_keys = False
     try:
         with warnings.catch_warnings():
@@ -1336,7 +1363,10 @@ def _own(node: Any, key: Any) -> bool:
 def _is_alias_value(document: ComposeDocument, node: Any, key: Any) -> bool:
     """Whether a mapping value (or sequence item) is written as `*alias`."""
     if _is_seq(node):
-        line, col = node.lc.item(key)
+        position = node.lc.item(key)
+        if position is None:
+            raise ValueError(f"no position for item {key}")
+        line, col = position
         return document.text[document.offset(line, col) : document.offset(line, col) + 1] == "*" or (
             (line, col) < (node.lc.line, node.lc.col)
         )
@@ -1496,7 +1526,7 @@ class _Walker:
                 if col > kcol:
                     self.indents[col - kcol] += 1
             return
-        if len(value):
+        if len(value) and value.lc.item(0) is not None:
             if all(not isinstance(v, (dict, list)) for v in value):
                 self.block += 1
             line, col = value.lc.item(0)

@@ -808,3 +808,21 @@ def test_reused_anchors_warn_nobody(capsys: pytest.CaptureFixture[str]) -> None:
         warnings.simplefilter("error")
         document = parse("c.yaml", "x: &a {k: 1}\ny: &a {k: 2}\nservices:\n  s:\n    <<: *a\n    image: |\n      x\n")
     assert document.services["s"].get("k") == 2
+
+
+def test_tagged_sequences_have_item_positions() -> None:
+    text = "services:\n  s:\n    image: x\n    dns: !override\n      - 1.1.1.1\n    command: !override [a, b]\n"
+    document = parse("c.yaml", text)
+    s = document.services["s"]
+    edits = document.extend_sequence(s, "dns", ["8.8.8.8"]) + document.replace_item(s, "command", 1, "c")
+    output = apply(document, edits)
+    assert output == text.replace("      - 1.1.1.1\n", "      - 1.1.1.1\n      - 8.8.8.8\n").replace("[a, b]", "[a, c]")
+    check_output(document, output, [("services", "s", "dns"), ("services", "s", "command")], allowed=1)
+
+
+def test_replacing_a_multi_line_plain_scalar_replaces_all_its_lines() -> None:
+    text = "services:\n  s:\n    image: x\n    command: echo one\n      - two three\n    user: root\n"
+    document = parse("c.yaml", text)
+    assert document.services["s"].get("command") == "echo one - two three"
+    output = apply(document, document.replace_scalar(document.services["s"], "command", "sleep 1"))
+    assert output == "services:\n  s:\n    image: x\n    command: sleep 1\n    user: root\n"
