@@ -396,10 +396,10 @@ def rules(output_format: str) -> None:
         ]
         click.echo(json.dumps(rows, indent=2))
         return
-    width = max(len(m.RULE.id) for m in modules)
-    for module in modules:
-        rule = module.RULE
-        click.echo(f"{rule.id:<{width}}  {rule.applicability!s:<8} {rule.control:<16} {','.join(rule.kinds):<11} {rule.title}")
+    rows = [(m.RULE.id, str(m.RULE.applicability), m.RULE.control, ",".join(m.RULE.kinds), m.RULE.title) for m in modules]
+    widths = [max(len(row[i]) for row in rows) for i in range(4)]
+    for row in rows:
+        click.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=False)) + "  " + row[4])
 
 
 @main.command()

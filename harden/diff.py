@@ -15,6 +15,9 @@ from typing import Any
 from harden.model import Claim, FileResult, Finding
 
 CONTEXT_LINES = 3
+# Sections of a semantic document whose values count equal items (a Dockerfile stage's
+# instructions are a multiset: {"USER app": 1}); elsewhere an int is a value (pids_limit: 1024).
+COUNTED_SECTIONS = ("stages", "global")
 
 
 @dataclass(frozen=True)
@@ -30,12 +33,13 @@ class Change:
         sign = {"added": "+", "removed": "-", "changed": "~"}[self.kind]
         where = ".".join(str(p) for p in self.path[:-1]) if self.path else ""
         leaf = self.path[-1] if self.path else ""
-        if self.kind == "changed" and _is_count(self.old) and _is_count(self.new) and isinstance(leaf, str):
+        counted = bool(self.path) and self.path[0] in COUNTED_SECTIONS
+        if counted and self.kind == "changed" and _is_count(self.old) and _is_count(self.new) and isinstance(leaf, str):
             return f"{'+' if self.new > self.old else '-'} {where}: {leaf}"  # one more (or fewer) of an item
         if self.kind == "changed":
             return f"{sign} {where}.{leaf}: {_short(self.old)} -> {_short(self.new)}" if where else f"{sign} {leaf}"
         value = self.new if self.kind == "added" else self.old
-        if isinstance(leaf, int) or _is_count(value):
+        if isinstance(leaf, int) or (counted and _is_count(value)):
             shown = _short(value) if isinstance(leaf, int) else str(leaf)
             return f"{sign} {where}: {shown}"
         return f"{sign} {where}.{leaf}: {_short(value)}" if where else f"{sign} {leaf}: {_short(value)}"
@@ -84,9 +88,20 @@ def semantic_changes(before: Any, after: Any) -> list[Change]:
 
 
 def commentary(result: FileResult) -> list[str]:
+    """The `#` lines before a file's diff: each change with its rule, reason, applicability
+    and what might break, grouped by service (or stage) when the findings name one."""
     lines = [f"# harden: {result.path}"]
+    groups: dict[str, list[Finding]] = {}
     for finding in result.applied:
-        lines.extend(_describe(finding))
+        groups.setdefault(finding.subject, []).append(finding)
+    for subject, findings in groups.items():
+        indent = "#   "
+        if subject:
+            count = len(findings)
+            lines.append(f"#   {subject}: {count} change{'s' if count != 1 else ''}")
+            indent = "#     "
+        for finding in findings:
+            lines.extend(_describe(finding, indent))
     if result.summary:
         lines.append("#   semantic summary:")
         lines.extend(f"#     {line}" for line in result.summary)
@@ -95,13 +110,13 @@ def commentary(result: FileResult) -> list[str]:
     return lines
 
 
-def _describe(finding: Finding) -> list[str]:
+def _describe(finding: Finding, indent: str) -> list[str]:
     fix = finding.fix
     applicability = fix.applicability if fix else "display"
-    subject = f"{finding.subject}: " if finding.subject else ""
-    lines = [f"#   {finding.rule.id} [{applicability}] ({finding.rule.control}) {subject}{finding.message}"]
+    lines = [f"{indent}{finding.rule.id} [{applicability}] ({finding.rule.control}) {finding.message}"]
     if fix and fix.might_break:
-        lines.append(f"#     might break: {fix.might_break}")
+        might_break = fix.might_break.removeprefix(f"{finding.subject}: ") if finding.subject else fix.might_break
+        lines.append(f"{indent}  might break: {might_break}")
     return lines
 
 
