@@ -396,9 +396,9 @@ def rules(output_format: str) -> None:
         ]
         click.echo(json.dumps(rows, indent=2))
         return
-    rows = [(m.RULE.id, str(m.RULE.applicability), m.RULE.control, ",".join(m.RULE.kinds), m.RULE.title) for m in modules]
-    widths = [max(len(row[i]) for row in rows) for i in range(4)]
-    for row in rows:
+    table = [(m.RULE.id, str(m.RULE.applicability), m.RULE.control, ",".join(m.RULE.kinds), m.RULE.title) for m in modules]
+    widths = [max(len(row[i]) for row in table) for i in range(4)]
+    for row in table:
         click.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=False)) + "  " + row[4])
 
 
