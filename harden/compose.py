@@ -651,7 +651,7 @@ class ComposeDocument:
                 indent = _indent(self.lines[self.line_of(last - 1)])
                 offset = self.line_starts[close_line]
                 return Edit(offset, offset, " " * indent + entry + ",\n")
-            text = " " + entry
+            text = " " + entry + ","  # keep the trailing comma style: `[a, b,]` -> `[a, b, c,]`
         else:
             text = ", " + entry
         if note and self._line_tail_empty(end) and self.line_of(last) == close_line:

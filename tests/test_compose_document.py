@@ -826,3 +826,12 @@ def test_replacing_a_multi_line_plain_scalar_replaces_all_its_lines() -> None:
     assert document.services["s"].get("command") == "echo one - two three"
     output = apply(document, document.replace_scalar(document.services["s"], "command", "sleep 1"))
     assert output == "services:\n  s:\n    image: x\n    command: sleep 1\n    user: root\n"
+
+
+def test_flow_collections_with_a_trailing_comma_keep_it() -> None:
+    document = parse("c.yaml", "services:\n  a: {image: x, dns: [a,],}\n")
+    a = document.services["a"]
+    edits = document.add_key(a, "read_only", True) + document.add_key(a, "init", True)
+    output = apply(document, edits)
+    assert output == "services:\n  a: {image: x, dns: [a,], read_only: true, init: true,}\n"
+    assert apply(document, document.extend_sequence(a, "dns", ["b"])) == "services:\n  a: {image: x, dns: [a, b,],}\n"
