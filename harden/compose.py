@@ -69,7 +69,6 @@ from __future__ import annotations
 import re
 import warnings
 from collections import Counter
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -302,7 +301,8 @@ class ComposeDocument:
         value = node[key]
         if _is_alias_value(self, node, key):
             match = re.compile(r"\*[^\s,\[\]{}]+").match(self.text, start)
-            assert match is not None
+            if match is None:  # an alias item of a sequence: the tree has the anchor's position only
+                raise ValueError(f"cannot locate the alias at {key!r}")
             return start, match.end()
         if _is_map(value) or _is_seq(value):
             raise ValueError(f"{key!r} is not a scalar")
@@ -1234,6 +1234,14 @@ def validate_output(before: ComposeDocument, after: ComposeDocument) -> list[str
     return problems
 
 
+def validation_note(before: ComposeDocument, after: ComposeDocument) -> str | None:
+    """Said in the reviewed diff when the output's schema errors were not held against it,
+    because the input did not validate either. A valid output never validates its input."""
+    if after.schema_errors and before.schema_errors:
+        return before.schema_note()
+    return None
+
+
 def _jsonable(value: Any) -> Any:
     if isinstance(value, dict):
         return {str(k): _jsonable(v) for k, v in value.items()}
@@ -1785,10 +1793,3 @@ def _render_entry(
             lines.append(inner + _scalar(k, False, style.quote) + ": " + _scalar(v, False, style.quote) + _comment(comments, k))
         return lines
     return [head + " " + _scalar(value, False, style.quote) + _comment(comments, key)]
-
-
-def iter_services(documents: list[ComposeDocument]) -> Iterator[tuple[ComposeDocument, Service]]:
-    """Every (document, service) pair across documents, in order."""
-    for document in documents:
-        for service in document.services.values():
-            yield document, service
