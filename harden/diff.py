@@ -56,34 +56,61 @@ def _short(value: object) -> str:
 
 
 def semantic_changes(before: Any, after: Any) -> list[Change]:
-    """Every difference between two parsed documents, as key paths (deepdiff's tree view)."""
+    """Every difference between two parsed documents, as key paths (deepdiff's tree view).
+
+    Mappings are walked while they are mappings on both sides and equal subtrees are skipped
+    with `==`, so deepdiff only compares the parts that differ (most of a file does not).
+    """
+    changes: list[Change] = []
+    _walk(before, after, (), changes)
+    changes.sort(key=lambda c: (tuple(str(p) for p in c.path), c.kind))
+    return changes
+
+
+def _walk(before: Any, after: Any, prefix: Claim, changes: list[Change]) -> None:
+    if before == after:
+        return
+    if isinstance(before, dict) and isinstance(after, dict):
+        for key in (*before, *(k for k in after if k not in before)):
+            if key not in after:
+                changes.append(Change("removed", (*prefix, key), before[key], None))
+            elif key not in before:
+                changes.append(Change("added", (*prefix, key), None, after[key]))
+            else:
+                _walk(before[key], after[key], (*prefix, key), changes)
+        return
+    changes.extend(_deepdiff(before, after, prefix))
+
+
+_KINDS = {
+    "dictionary_item_added": "added",
+    "iterable_item_added": "added",
+    "attribute_added": "added",
+    "set_item_added": "added",
+    "dictionary_item_removed": "removed",
+    "iterable_item_removed": "removed",
+    "attribute_removed": "removed",
+    "set_item_removed": "removed",
+    "values_changed": "changed",
+    "type_changes": "changed",
+    "repetition_change": "changed",
+}
+
+
+def _deepdiff(before: Any, after: Any, prefix: Claim) -> list[Change]:
     from deepdiff import DeepDiff
 
     # threshold_to_diff_deeper=0: never report a whole mapping as replaced because many of its
     # keys changed; claims are matched against the deepest paths.
     report = DeepDiff(before, after, view="tree", ignore_order=False, verbose_level=2, threshold_to_diff_deeper=0)
-    kinds = {
-        "dictionary_item_added": "added",
-        "iterable_item_added": "added",
-        "attribute_added": "added",
-        "set_item_added": "added",
-        "dictionary_item_removed": "removed",
-        "iterable_item_removed": "removed",
-        "attribute_removed": "removed",
-        "set_item_removed": "removed",
-        "values_changed": "changed",
-        "type_changes": "changed",
-        "repetition_change": "changed",
-    }
-    changes: list[Change] = []
+    changes = []
     for report_type, levels in report.items():
-        kind = kinds.get(report_type, "changed")
+        kind = _KINDS.get(report_type, "changed")
         for level in levels:
-            path = tuple(level.path(output_format="list"))
+            path = (*prefix, *level.path(output_format="list"))
             old = None if kind == "added" else level.t1
             new = None if kind == "removed" else level.t2
             changes.append(Change(kind, path, old, new))
-    changes.sort(key=lambda c: (tuple(str(p) for p in c.path), c.kind))
     return changes
 
 

@@ -106,9 +106,6 @@ def load(display: str, kind: str, raw: bytes) -> Loaded:
     except (InputError, DocumentError) as error:
         result.errors.append(_location(display, error.line, error.column) + error.message)
         return Loaded(result)
-    note = getattr(document, "schema_note", None)
-    if callable(note) and (text_note := note()):
-        result.notes.append(text_note)
     return Loaded(result, document)
 
 
@@ -208,6 +205,9 @@ def _fix(
     if not result.applied:
         return
     problems = module.validate_output(document, current)
+    note = getattr(module, "validation_note", None)  # e.g. compose: schema checks skipped, and why
+    if note is not None and (text := note(document, current)):
+        result.notes.append(text)
     if problems:
         rules = ", ".join(sorted({f.rule.id for f in result.applied}))
         raise _Refused(1, f"output of {rules} failed validation: {problems[0]}")
@@ -303,10 +303,10 @@ def write_atomic(target: Path, data: bytes, mode: int | None, root: Path | None 
             raise OSError(f"{target.parent} leads outside {root} through a symbolic link: not written")
     fd, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".harden")
     try:
+        # No fsync: the rename keeps readers and an interrupted harden from ever seeing half a
+        # file (what black and ruff guarantee too); durability across power loss is not claimed.
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
         os.chmod(temporary, stat.S_IMODE(mode) if mode is not None else 0o644)
         os.replace(temporary, target)
     except BaseException:
