@@ -398,8 +398,12 @@ class ComposeDocument:
     def _value_start(self, node: Any, key: str | int) -> tuple[int, int]:
         """(offset of a value's first character after tag/anchor properties, parent column)."""
         if _is_seq(node):
-            line, col = node.lc.item(key)
-            parent = col
+            position = node.lc.item(key)
+            if position is None:
+                raise ValueError(f"no position for item {key}")
+            line, col = position
+            before = self.lines[line][:col].rstrip()  # continuation lines are deeper than the dash
+            parent = len(before) - 1 if before.endswith("-") else col
         else:
             kline, kcol, line, col = node.lc.data[key]
             parent = kcol

@@ -835,3 +835,11 @@ def test_flow_collections_with_a_trailing_comma_keep_it() -> None:
     output = apply(document, edits)
     assert output == "services:\n  a: {image: x, dns: [a,], read_only: true, init: true,}\n"
     assert apply(document, document.extend_sequence(a, "dns", ["b"])) == "services:\n  a: {image: x, dns: [a, b,],}\n"
+
+
+def test_replacing_a_multi_line_plain_item() -> None:
+    text = "services:\n  s:\n    entrypoint:\n      - sh\n        || exit 1\n      - -c\n"
+    document = parse("c.yaml", text)
+    assert document.services["s"].get("entrypoint") == ["sh || exit 1", "-c"]
+    output = apply(document, document.replace_item(document.services["s"], "entrypoint", 0, "bash"))
+    assert output == "services:\n  s:\n    entrypoint:\n      - bash\n      - -c\n"
