@@ -66,6 +66,7 @@ Decisions
 
 from __future__ import annotations
 
+import bisect
 import re
 import warnings
 from collections import Counter
@@ -263,14 +264,7 @@ class ComposeDocument:
 
     def line_of(self, offset: int) -> int:
         """0-based line of an offset."""
-        lo, hi = 0, len(self.line_starts) - 1
-        while lo < hi:
-            mid = (lo + hi + 1) // 2
-            if self.line_starts[mid] <= offset:
-                lo = mid
-            else:
-                hi = mid - 1
-        return lo
+        return bisect.bisect_right(self.line_starts, offset) - 1
 
     def mapping(self, owner: Owner) -> Any:
         """The ruamel mapping of a Service, an anchor name or a mapping node itself."""

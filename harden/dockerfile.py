@@ -13,6 +13,7 @@ offsets are offsets into the file as the user wrote it.
 
 from __future__ import annotations
 
+import bisect
 import json
 import re
 from collections import Counter
@@ -125,14 +126,7 @@ class DockerfileDocument:
 
     def line_of(self, offset: int) -> int:
         """0-based line number of an offset."""
-        lo, hi = 0, len(self.line_starts) - 1
-        while lo < hi:
-            mid = (lo + hi + 1) // 2
-            if self.line_starts[mid] <= offset:
-                lo = mid
-            else:
-                hi = mid - 1
-        return lo
+        return bisect.bisect_right(self.line_starts, offset) - 1
 
     def stage_named(self, name: str, before: int) -> Stage | None:
         """The stage that `FROM name` (or `COPY --from=name`) refers to, if any."""
