@@ -843,3 +843,37 @@ def test_replacing_a_multi_line_plain_item() -> None:
     assert document.services["s"].get("entrypoint") == ["sh || exit 1", "-c"]
     output = apply(document, document.replace_item(document.services["s"], "entrypoint", 0, "bash"))
     assert output == "services:\n  s:\n    entrypoint:\n      - bash\n      - -c\n"
+
+
+EDIT_MUTATIONS = st.sampled_from(["#", " #", "# c", "\n", "\n\n", "  # x\n", "\n# y\n", " ", "  ", "[", "]", ",", '"', "'", "- "])
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@given(st.sampled_from(SNIPPETS + [p.read_text(encoding="utf-8") for p in sorted(FIXTURES.glob("*/before.yaml"))]), st.data())
+def test_edits_on_mutated_documents_are_zero_noise(text: str, data: st.DataObject) -> None:
+    """Whatever odd (but valid) shape a document takes, adding keys to every service adds lines only."""
+    for _ in range(data.draw(st.integers(0, 3))):
+        position = data.draw(st.integers(0, len(text)))
+        if data.draw(st.booleans()):
+            text = text[:position] + data.draw(EDIT_MUTATIONS) + text[position:]
+        else:
+            text = text[:position] + text[position + data.draw(st.integers(1, 3)) :]
+    try:
+        document = parse("m.yaml", text)
+    except DocumentError:
+        return
+    if document.schema_errors:
+        return
+    edits: list[Edit] = []
+    claims: Claims = []
+    for name, service in document.services.items():
+        for key, value in (("cap_drop", ["ALL"]), ("read_only", True)):
+            if service.own(key):
+                continue
+            new = document.add_key(service, key, value, comments={"ALL": "why"})
+            if any(engine._overlaps(a, b) for a in new for b in edits):
+                continue  # the engine would apply it in its next round
+            edits += new
+            claims.append(("services", name, key))
+    flow = sum(compose._is_flow(s.node) for s in document.services.values())
+    check_output(document, apply(document, edits), claims, allowed=flow)
