@@ -12,6 +12,7 @@ applied fixes claim (deepdiff, see diff.semantic_changes).
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import os
 import stat
@@ -22,7 +23,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from harden import passes
+from harden import passes, project
 from harden.config import Settings
 from harden.discover import SERVICES_KEY, Skipped, Source, discover
 from harden.model import Claim, DocumentError, Edit, FileResult, Finding
@@ -280,8 +281,12 @@ def process(arguments: list[str], settings: Settings, apply: bool) -> Run:
             item = load(source.display, source.kind, raw)
         loaded.append(item)
     context = make_context(loaded, settings, apply, run)
-    for source, item in zip(sources, loaded, strict=True):
-        run.processed.append((source, analyse(item, settings, apply, context)))
+    # compose.yaml and compose.override.yaml beside it are one project (harden/project.py)
+    paths = [s.path if s.kind == "compose" else None for s in sources]
+    projects = project.related(paths, [item.document for item in loaded])
+    for source, item, documents in zip(sources, loaded, projects, strict=True):
+        file_context = dataclasses.replace(context, related=documents) if documents else context
+        run.processed.append((source, analyse(item, settings, apply, file_context)))
     return run
 
 

@@ -67,11 +67,15 @@ from harden.passes.compose_support import (
     Want,
     as_list,
     facts,
+    here,
     image_label,
     is_root,
     per_service,
     plan,
     position,
+    route,
+    services,
+    set_in,
     truthy,
     user_of,
 )
@@ -109,7 +113,7 @@ def check(document: ComposeDocument, context: Context) -> list[Finding]:
     wants: dict[str, list[Want]] = {}
     notes: dict[str, str] = {}
     might: dict[str, str] = {}
-    for service in document.services.values():
+    for service in services(document, context):
         if truthy(service.get("privileged")):
             continue
         image = facts(service)
@@ -117,8 +121,11 @@ def check(document: ComposeDocument, context: Context) -> list[Finding]:
         add = service.get("cap_add")
         drop_list, add_list = as_list(drop), as_list(add)
         if (drop is not None and drop_list is None) or (add is not None and add_list is None):
-            line, column = position(document, service, "cap_drop" if drop_list is None else "cap_add")
-            message = "cap_drop or cap_add is not a list (interpolated?); harden leaves capabilities alone"
+            key = "cap_drop" if drop is not None and drop_list is None else "cap_add"
+            if not here(service, key):
+                continue
+            line, column = position(document, service, key)
+            message = f"{key} is not a list (interpolated?){set_in(service, key)}; harden leaves capabilities alone"
             findings.append(_finding(line, column, Severity.INFO, message, service.name))
             continue
         dropped = {capability(c) for c in drop_list or []}
@@ -130,10 +137,11 @@ def check(document: ComposeDocument, context: Context) -> list[Finding]:
             needed = {cap: why for cap, why in needed.items() if cap not in ROOT_ONLY}
         missing = {cap: why for cap, why in needed.items() if cap not in added}
         if "ALL" in dropped:
-            if missing:
+            if missing and here(service, "cap_drop"):
                 line, column = position(document, service, "cap_drop")
                 message = (
-                    f"cap_drop: [ALL] is set, but cap_add lacks {', '.join(missing)}, which {image.name if image else ''}"
+                    f"cap_drop: [ALL] is set{set_in(service, 'cap_drop')}, but cap_add lacks {', '.join(missing)}, "
+                    f"which {image.name if image else ''}"
                     f" needs ({_whys(missing)}); harden does not change capabilities you set: the entrypoint may fail"
                 )
                 findings.append(_finding(line, column, Severity.WARNING, message, service.name))
@@ -141,8 +149,13 @@ def check(document: ComposeDocument, context: Context) -> list[Finding]:
         service_wants = [Want("cap_drop", ["ALL"], extend=drop_list is not None)]
         if missing:
             service_wants.append(Want("cap_add", list(missing), extend=add_list is not None, comments=missing))
+        service_wants, elsewhere = route(service, service_wants)
+        if not service_wants:
+            continue
         wants[service.name] = service_wants
-        notes[service.name] = _note(service, image, drop_list, add_list, missing, non_root)
+        notes[service.name] = _note(service, image, drop_list, add_list, missing, non_root) + (
+            f"; {elsewhere}" if elsewhere else ""
+        )
         might[service.name] = _might_break(service, image, missing, non_root)
     units, blocked = plan(document, wants, context.need_edits)
     for unit in units:

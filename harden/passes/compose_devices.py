@@ -34,7 +34,7 @@ import re
 from harden.compose import ComposeDocument
 from harden.model import Applicability, Finding, Rule, Severity
 from harden.passes import Context
-from harden.passes.compose_support import as_list, position, split_colons
+from harden.passes.compose_support import as_list, position, services, split_colons, written_here
 
 RULE = Rule(
     id="devices",
@@ -53,8 +53,8 @@ _ALL_DEVICES = re.compile(r"^\s*a\s+\*:\*\s+[rwm]+\s*$")
 
 def check(document: ComposeDocument, context: Context) -> list[Finding]:
     findings = []
-    for service in document.services.values():
-        devices = as_list(service.get("devices")) or []
+    for service in services(document, context):
+        devices = as_list(written_here(service, "devices")) or []
         for index, item in enumerate(devices):
             host, permissions = _device(item)
             if not host:
@@ -67,7 +67,7 @@ def check(document: ComposeDocument, context: Context) -> list[Finding]:
                 "permissions (:r when it only reads)"
             )
             findings.append(Finding(RULE, message, line, column, Severity.WARNING, RATIONALE, None, service.name))
-        for index, rule_text in enumerate(as_list(service.get("device_cgroup_rules")) or []):
+        for index, rule_text in enumerate(as_list(written_here(service, "device_cgroup_rules")) or []):
             if not isinstance(rule_text, str):
                 continue
             line, column = position(document, service, "device_cgroup_rules", index)

@@ -45,7 +45,7 @@ from harden import knowledge
 from harden.compose import ComposeDocument, Service
 from harden.model import Applicability, Finding, Rule, Severity
 from harden.passes import Context
-from harden.passes.compose_support import ports, position
+from harden.passes.compose_support import here, ports, position, services
 
 RULE = Rule(
     id="docker-api-tcp",
@@ -66,9 +66,10 @@ _DOCKER_HOST = re.compile(r"^tcp://\[?([^\]/:]+)\]?(?::(\d+))?", re.IGNORECASE)
 
 def check(document: ComposeDocument, context: Context) -> list[Finding]:
     findings = []
-    proxies = {name for name, s in document.services.items() if s.image and "socket-proxy" in s.image}
-    for service in document.services.values():
-        for port in ports(service):
+    views = services(document, context)
+    proxies = {s.name for s in views if s.image and "socket-proxy" in s.image}
+    for service in views:
+        for port in ports(service, here=True):
             if _API_PORT in port.numbers("target") | port.numbers("published"):
                 line, column = position(document, service, "ports", port.index)
                 message = (
@@ -77,7 +78,7 @@ def check(document: ComposeDocument, context: Context) -> list[Finding]:
                     "certificates on 2376"
                 )
                 findings.append(_finding(line, column, Severity.ERROR, message, service))
-        if _daemon_without_tls(service):
+        if _daemon_without_tls(service) and here(service, "image"):
             line, column = position(document, service, "image")
             message = (
                 "starts a Docker daemon listening on tcp:// without --tlsverify: every container on its network "
@@ -87,7 +88,12 @@ def check(document: ComposeDocument, context: Context) -> list[Finding]:
             findings.append(_finding(line, column, Severity.ERROR, message, service))
         host = _environment(service).get("DOCKER_HOST") or ""
         match = _DOCKER_HOST.match(host.strip())
-        if match and (match.group(2) or str(_API_PORT)) == str(_API_PORT) and match.group(1) not in proxies:
+        if (
+            match
+            and (match.group(2) or str(_API_PORT)) == str(_API_PORT)
+            and match.group(1) not in proxies
+            and here(service, "environment")
+        ):
             line, column = position(document, service, "environment")
             message = (
                 f"talks to the Docker API over plain TCP (DOCKER_HOST={host.strip()}): unauthenticated and "

@@ -41,7 +41,7 @@ import re
 from harden.compose import ComposeDocument
 from harden.model import Applicability, Finding, Rule, Severity
 from harden.passes import Context
-from harden.passes.compose_support import mounts, normalise_path, position
+from harden.passes.compose_support import mounts, normalise_path, position, services
 
 RULE = Rule(
     id="docker-socket",
@@ -62,8 +62,8 @@ _SOCKET_DIRECTORIES = frozenset({"/run", "/var/run", "/var/run/docker", "/run/do
 
 def check(document: ComposeDocument, context: Context) -> list[Finding]:
     findings = []
-    for service in document.services.values():
-        for mount in mounts(service):
+    for service in services(document, context):
+        for mount in mounts(service, here=True):
             if mount.kind != "bind":
                 continue
             source = normalise_path(mount.source)

@@ -39,7 +39,7 @@ from __future__ import annotations
 from harden.compose import ComposeDocument
 from harden.model import Applicability, Finding, Rule, Severity
 from harden.passes import Context
-from harden.passes.compose_support import position
+from harden.passes.compose_support import here, position, services
 
 RULE = Rule(
     id="host-namespaces",
@@ -93,10 +93,10 @@ _KEYS: dict[str, tuple[str, Severity, str, str]] = {
 
 def check(document: ComposeDocument, context: Context) -> list[Finding]:
     findings = []
-    for service in document.services.values():
+    for service in services(document, context):
         for key, (control, severity, risk, instead) in _KEYS.items():
             value = service.get(key)
-            if not isinstance(value, str) or value.strip().lower() != "host":
+            if not isinstance(value, str) or value.strip().lower() != "host" or not here(service, key):
                 continue
             message = f"{key}: host ({control}) {risk}. harden does not remove it; safer: {instead}"
             line, column = position(document, service, key)

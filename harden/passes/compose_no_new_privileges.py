@@ -45,7 +45,7 @@ import re
 from harden.compose import ComposeDocument
 from harden.model import Applicability, Finding, Fix, Rule, Severity
 from harden.passes import Context
-from harden.passes.compose_support import Want, as_list, facts, per_service, plan, position
+from harden.passes.compose_support import Want, as_list, facts, here, per_service, plan, position, services, set_in
 
 RULE = Rule(
     id="no-new-privileges",
@@ -67,19 +67,24 @@ _SET = re.compile(r"^no-new-privileges(?:[:=](.*))?$")
 def check(document: ComposeDocument, context: Context) -> list[Finding]:
     findings: list[Finding] = []
     wants: dict[str, list[Want]] = {}
-    for service in document.services.values():
+    for service in services(document, context):
+        if not here(service, "security_opt"):
+            continue  # another file of the project sets it (or, unset, defines the service first)
         value = service.get("security_opt")
         options = as_list(value)
         if value is not None and options is None:
             line, column = position(document, service, "security_opt")
-            message = "security_opt is not a list; harden leaves it alone"
+            message = f"security_opt is not a list{set_in(service, 'security_opt')}; harden leaves it alone"
             findings.append(_finding(line, column, Severity.INFO, message, service.name))
             continue
         setting = next((m for m in (_SET.match(str(o).strip()) for o in options or []) if m), None)
         if setting is not None:
             if (setting.group(1) or "true").strip().lower() == "false":
                 line, column = position(document, service, "security_opt")
-                message = "no-new-privileges:false is set explicitly; harden leaves it (a choice you made)"
+                message = (
+                    f"no-new-privileges:false is set explicitly{set_in(service, 'security_opt')}; harden leaves it "
+                    "(a choice you made)"
+                )
                 findings.append(_finding(line, column, Severity.INFO, message, service.name))
             continue
         image = facts(service)

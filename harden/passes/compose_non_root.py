@@ -47,7 +47,7 @@ from __future__ import annotations
 from harden.compose import ComposeDocument
 from harden.model import Applicability, Finding, Fix, Rule, Severity
 from harden.passes import Context
-from harden.passes.compose_support import Want, facts, is_root, per_service, plan, position
+from harden.passes.compose_support import Want, facts, here, is_root, per_service, plan, position, services, set_in
 from harden.passes.non_root_user import RATIONALE
 
 RULE = Rule(
@@ -63,13 +63,18 @@ def check(document: ComposeDocument, context: Context) -> list[Finding]:
     findings: list[Finding] = []
     wants: dict[str, list[Want]] = {}
     users: dict[str, str] = {}
-    for service in document.services.values():
+    for service in services(document, context):
+        if not here(service, "user"):
+            continue  # another file of the project sets it (or, unset, defines the service first)
         image = facts(service)
         user = service.get("user")
         if user is not None and str(user).strip():
             if is_root(str(user).strip()):
                 line, column = position(document, service, "user")
-                message = f"user: {user} is set explicitly: the container runs as root; harden leaves a user you set"
+                message = (
+                    f"user: {user} is set explicitly{set_in(service, 'user')}: the container runs as root; harden "
+                    "leaves a user you set"
+                )
                 findings.append(_finding(line, column, Severity.WARNING, message, service.name))
             continue
         if image is None or not is_root(image.default_user):

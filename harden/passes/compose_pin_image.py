@@ -34,6 +34,7 @@ from harden.compose import ComposeDocument, Service
 from harden.config import Settings
 from harden.model import Applicability, Claim, Finding, Fix, Rule, Severity
 from harden.passes import Context
+from harden.passes.compose_support import here, services
 from harden.passes.pin_support import RATIONALE, decide
 
 RULE = Rule(
@@ -53,9 +54,9 @@ def references(document: ComposeDocument, settings: Settings) -> list[str]:
 def check(document: ComposeDocument, context: Context) -> list[Finding]:
     findings: list[Finding] = []
     done: set[str] = set()  # anchors already pinned
-    for service in document.services.values():
+    for service in services(document, context):
         image = service.image
-        if not image:
+        if not image or not here(service, "image"):  # an image set in a later file replaces this one
             continue
         anchor = service.merged_from("image")
         if anchor in done:

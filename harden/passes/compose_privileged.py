@@ -33,7 +33,7 @@ from __future__ import annotations
 from harden.compose import ComposeDocument
 from harden.model import Applicability, Finding, Rule, Severity
 from harden.passes import Context
-from harden.passes.compose_support import facts, position, truthy
+from harden.passes.compose_support import facts, here, position, services, truthy
 
 RULE = Rule(
     id="privileged",
@@ -51,8 +51,8 @@ RATIONALE = (
 
 def check(document: ComposeDocument, context: Context) -> list[Finding]:
     findings = []
-    for service in document.services.values():
-        if not truthy(service.get("privileged")):
+    for service in services(document, context):
+        if not truthy(service.get("privileged")) or not here(service, "privileged"):
             continue
         image = facts(service)
         needs = ", ".join(sorted(image.cap_add)) if image and image.cap_add else ""

@@ -58,7 +58,7 @@ from __future__ import annotations
 from harden.compose import ComposeDocument, Service
 from harden.model import Applicability, Edit, Finding, Fix, Rule, Severity
 from harden.passes import Context
-from harden.passes.compose_support import Port, facts, ports, position
+from harden.passes.compose_support import Port, facts, ports, position, services
 
 RULE = Rule(
     id="published-ports",
@@ -78,13 +78,13 @@ _ROLE_NAMES = {"database": "a database", "cache": "a cache", "broker": "a messag
 
 def check(document: ComposeDocument, context: Context) -> list[Finding]:
     findings: list[Finding] = []
-    for service in document.services.values():
+    for service in services(document, context):
         image = facts(service)
         if image is None or image.public_entry_point or image.role not in PRIVATE_ROLES:
             continue
         if str(service.get("network_mode") or "").strip() == "host":
             continue
-        exposed = [p for p in ports(service) if p.all_interfaces and "$" not in (p.host_ip or "")]
+        exposed = [p for p in ports(service, here=True) if p.all_interfaces and "$" not in (p.host_ip or "")]
         if not exposed:
             continue
         listed = ", ".join(_label(p) for p in exposed)

@@ -60,12 +60,16 @@ from harden.passes.compose_support import (
     as_list,
     covered,
     facts,
+    here,
     image_label,
     mounts,
     normalise_path,
     per_service,
     plan,
     position,
+    route,
+    services,
+    set_in,
     truthy,
 )
 
@@ -88,7 +92,7 @@ def check(document: ComposeDocument, context: Context) -> list[Finding]:
     wants: dict[str, list[Want]] = {}
     notes: dict[str, str] = {}
     might: dict[str, str] = {}
-    for service in document.services.values():
+    for service in services(document, context):
         image = facts(service)
         read_only = service.get("read_only")
         tmpfs_value = service.get("tmpfs")
@@ -100,22 +104,27 @@ def check(document: ComposeDocument, context: Context) -> list[Finding]:
         paths = list(dict.fromkeys([*ALWAYS, *(image.writable_paths if image else ())]))
         needed = [p for p in paths if not covered(p, [*(m.target for m in writable), *tmpfs_paths])]
         if read_only is not None and not truthy(read_only):
-            if read_only is False or str(read_only).strip().lower() == "false":
+            if (read_only is False or str(read_only).strip().lower() == "false") and here(service, "read_only"):
                 line, column = position(document, service, "read_only")
-                message = "read_only: false is set explicitly; harden leaves it (a choice you made)"
+                message = (
+                    f"read_only: false is set explicitly{set_in(service, 'read_only')}; harden leaves it (a choice you made)"
+                )
                 findings.append(_finding(line, column, Severity.INFO, message, service.name))
             continue
         if truthy(read_only):
-            if image is not None and needed:
+            if image is not None and needed and here(service, "read_only"):
                 line, column = position(document, service, "read_only")
                 message = (
-                    f"read_only: true is set, but nothing keeps {', '.join(needed)} writable, which {image.name} "
+                    f"read_only: true is set{set_in(service, 'read_only')}, but nothing keeps {', '.join(needed)} "
+                    f"writable, which {image.name} "
                     "writes at runtime: it may fail to start; add a tmpfs (or volume) for each"
                 )
                 findings.append(_finding(line, column, Severity.WARNING, message, service.name))
             continue
         data = [p for p in (image.data_paths if image else ()) if not _on_volume(p, volume_targets)]
         if data:
+            if not here(service, "read_only"):
+                continue
             message = (
                 f"root filesystem is writable; harden does not add read_only: {image.name if image else ''} keeps "
                 f"its data in {', '.join(data)}, which is not on a volume, so read_only would stop it writing "
@@ -124,19 +133,26 @@ def check(document: ComposeDocument, context: Context) -> list[Finding]:
             findings.append(_finding(service.line, service.column, Severity.WARNING, message, service.name))
             continue
         if (tmpfs_value is not None and tmpfs_list is None) or (isinstance(tmpfs_value, str) and needed):
+            if not here(service, "tmpfs"):
+                continue
             line, column = position(document, service, "tmpfs")
             message = (
                 "root filesystem is writable; harden does not add read_only: tmpfs is written as a single value "
-                f"here and {', '.join(needed)} would need adding to it (make it a list)"
+                f"{set_in(service, 'tmpfs').strip() or 'here'} and {', '.join(needed)} would need adding to it (make it a list)"
             )
             findings.append(_finding(line, column, Severity.WARNING, message, service.name))
             continue
         service_wants = [Want("read_only", True)]
         if needed:
             service_wants.append(Want("tmpfs", needed, extend=tmpfs_value is not None))
+        service_wants, elsewhere = route(service, service_wants)
+        if not service_wants:
+            continue
         wants[service.name] = service_wants
         kept = [m for m in writable if m.kind != "tmpfs" and m.target]
-        notes[service.name] = _note(image.name if image else None, image_label(service), needed, tmpfs_paths)
+        notes[service.name] = _note(image.name if image else None, image_label(service), needed, tmpfs_paths) + (
+            f"; {elsewhere}" if elsewhere else ""
+        )
         might[service.name] = _might_break(image is None, needed, kept)
     units, blocked = plan(document, wants, context.need_edits)
     for unit in units:

@@ -49,7 +49,7 @@ from typing import Any
 from harden.compose import ComposeDocument, Service
 from harden.model import Applicability, Finding, Fix, Rule, Severity
 from harden.passes import Context
-from harden.passes.compose_support import Want, per_service, plan, position
+from harden.passes.compose_support import Want, here, per_service, plan, position, route, services, set_in
 
 RULE = Rule(
     id="resource-limits",
@@ -70,24 +70,30 @@ def check(document: ComposeDocument, context: Context) -> list[Finding]:
     findings: list[Finding] = []
     limit = _default(context)
     wants: dict[str, list[Want]] = {}
-    for service in document.services.values():
+    for service in services(document, context):
         limits = _limits(service)
         pids = service.get("pids_limit")
         if pids is None:
             pids = limits.get("pids")
         if pids is None:
-            wants[service.name] = [Want("pids_limit", limit)]
+            service_wants = route(service, [Want("pids_limit", limit)])[0]
+            if service_wants:
+                wants[service.name] = service_wants
         elif _number(pids) is not None and (_number(pids) or 0) <= 0:
             key = "pids_limit" if service.get("pids_limit") is not None else "deploy"
-            line, column = position(document, service, key)
-            message = f"PIDs are unlimited ({pids}) (CIS 5.29); harden leaves a limit you set: a fork bomb can exhaust the host"
-            findings.append(_finding(line, column, Severity.WARNING, message, service.name))
+            if here(service, key):
+                line, column = position(document, service, key)
+                message = (
+                    f"PIDs are unlimited ({pids}){set_in(service, key)} (CIS 5.29); harden leaves a limit you set: a fork "
+                    "bomb can exhaust the host"
+                )
+                findings.append(_finding(line, column, Severity.WARNING, message, service.name))
         missing = []
         if service.get("mem_limit") is None and limits.get("memory") is None:
             missing.append("memory (mem_limit, CIS 5.11)")
         if service.get("cpus") is None and service.get("cpu_quota") is None and limits.get("cpus") is None:
             missing.append("CPU (cpus, CIS 5.12)")
-        if missing:
+        if missing and here(service):
             severity = Severity.WARNING if service.get("mem_limit") is None and limits.get("memory") is None else Severity.INFO
             message = (
                 f"no {' or '.join(missing)} limit: one runaway container can starve the host and the others; harden "

@@ -36,7 +36,7 @@ from __future__ import annotations
 from harden.compose import ComposeDocument
 from harden.model import Applicability, Finding, Rule, Severity
 from harden.passes import Context
-from harden.passes.compose_support import mounts, normalise_path, position
+from harden.passes.compose_support import mounts, normalise_path, position, services
 
 RULE = Rule(
     id="sensitive-mount",
@@ -61,8 +61,8 @@ _SOCKET_DIRECTORIES = frozenset({"/run", "/var/run"})
 
 def check(document: ComposeDocument, context: Context) -> list[Finding]:
     findings = []
-    for service in document.services.values():
-        for mount in mounts(service):
+    for service in services(document, context):
+        for mount in mounts(service, here=True):
             if mount.kind != "bind" or not mount.source.startswith("/"):
                 continue
             source = normalise_path(mount.source)

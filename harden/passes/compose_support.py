@@ -10,18 +10,24 @@
   goes into the anchored mapping once; otherwise on each service. A list the user set (on the
   service or in an anchor) is extended, never replaced; one that several services share through
   an anchor is extended only when all of them need the same items.
+- override files (`services`, `here`, `route`, `written_here`): a pass reads a service across
+  its Compose project (compose.yaml then compose.override.yaml, Context.related) and edits or
+  reports a key only in the file that sets it last, or, when no file sets it, in the first file
+  that defines the service; see the section at the end of this module.
 """
 
 from __future__ import annotations
 
+import posixpath
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from harden import knowledge
-from harden.compose import ComposeDocument, Service, _merges
+from harden.compose import APPEND_KEYS, MAPPING_KEYS, ComposeDocument, Service, _merges, _tag, effective, where_set
 from harden.model import Claim, Edit
+from harden.passes import Context
 
 ROOT_USERS = frozenset({"root", "0", "root:root", "0:0", "root:0", "0:root"})
 _MODES = frozenset(
@@ -143,9 +149,12 @@ def parse_volume(item: object, index: int) -> Mount | None:
     return Mount(source, target, kind, "ro" in mode.split(","), index)
 
 
-def mounts(service: Service) -> list[Mount]:
+def mounts(service: Service, here: bool = False) -> list[Mount]:
+    """The service's mounts (across its project's files); `here`: only those this file writes,
+    indexed as in this file (for positions and edits)."""
     found = []
-    for index, item in enumerate(as_list(service.get("volumes")) or []):
+    value = written_here(service, "volumes") if here else service.get("volumes")
+    for index, item in enumerate(as_list(value) or []):
         mount = parse_volume(item, index)
         if mount is not None:
             found.append(mount)
@@ -579,9 +588,11 @@ def parse_port(item: object, index: int) -> Port | None:
     return Port(index, host_ip, parts[-2], parts[-1], protocol, False, text)
 
 
-def ports(service: Service) -> list[Port]:
+def ports(service: Service, here: bool = False) -> list[Port]:
+    """The service's ports (across its project's files); `here`: as for `mounts`."""
     found = []
-    for index, item in enumerate(as_list(service.get("ports")) or []):
+    value = written_here(service, "ports") if here else service.get("ports")
+    for index, item in enumerate(as_list(value) or []):
         port = parse_port(item, index)
         if port is not None:
             found.append(port)
@@ -598,3 +609,147 @@ def per_service(texts: dict[str, str], names: Iterable[str]) -> str:
     for name in names:
         groups.setdefault(texts[name], []).append(name)
     return "; ".join(f"{', '.join(group)}: {text}" for text, group in groups.items())
+
+
+# --- override files ------------------------------------------------------------------------
+#
+# Compose merges a project's files in order (compose.yaml, then compose.override.yaml; or the
+# `-f a -f b` order): a key set in a later file wins. The engine hands a file's passes the
+# project's documents in that order (Context.related, the file itself included). A pass then
+# reads a service's values across the project (`services()`: views whose `get` is the effective
+# value, so an override fragment without `image:` finds its image in the base file), and each
+# key belongs to exactly one file (`here()`): the last file that sets it (where_set), or, when no
+# file sets it, the first file that defines the service. Only that file edits or reports the key.
+
+
+class Project:
+    """The documents Compose merges with the current one, in merge order."""
+
+    def __init__(self, documents: list[ComposeDocument], index: int) -> None:
+        self.documents = documents
+        self.index = index  # position of the current document
+        self.current = documents[index]
+        self.merged = effective(documents)
+
+    def value(self, service: str, key: str) -> Any:
+        return self.merged.get(service, {}).get(key)
+
+    def owner(self, service: str, key: str | None) -> ComposeDocument | None:
+        """The file that edits and reports `key` of the service (None: not in this project)."""
+        if key is not None:
+            found = where_set(self.documents, service, key)
+            if found is not None:
+                return found
+        return next((d for d in self.documents if service in d.services), None)
+
+    def setter(self, service: str, key: str) -> ComposeDocument | None:
+        """The file whose value of the key is the effective one (None: set nowhere)."""
+        return where_set(self.documents, service, key)
+
+    def live(self, service: str, key: str) -> bool:
+        """Whether this file's value of the key reaches the merged model: it is set here, and no
+        later file replaces it (sequences like ports and volumes, and environment-style mappings,
+        are merged, unless the later file writes `!reset` or `!override`)."""
+        found = self.current.services.get(service)
+        if found is None or key not in found.node or _tag(found.node[key]) == "!reset":
+            return False
+        for document in self.documents[self.index + 1 :]:
+            later = document.services.get(service)
+            if later is None or key not in later.node:
+                continue
+            if key not in APPEND_KEYS | MAPPING_KEYS or _tag(later.node[key]) in ("!reset", "!override"):
+                return False
+        return True
+
+
+class ProjectService(Service):
+    """A service of the current file that reads its values across the project's files. Its
+    node, position and own/merged keys are the current file's (where edits land)."""
+
+    def __init__(self, local: Service, project: Project) -> None:
+        super().__init__(local.document, local.name, local.node, local.line, local.column)
+        self.local = local
+        self.project = project
+
+    def get(self, key: str) -> Any:
+        return self.project.value(self.name, key)
+
+
+# The last project built, by the identity of its documents (it holds them, so no id is reused
+# while it is cached): the passes of one file run one after another on the same documents.
+_LAST: list[tuple[tuple[int, ...], Project]] = []
+
+
+def project_of(document: ComposeDocument, context: Context) -> Project | None:
+    """The project of the document (None: it is alone). The document's own entry in
+    Context.related is found by path: when a fix is applied, the passes run again on the new
+    text, which takes the place of the file as it was read."""
+    related = [d for d in context.related if isinstance(d, ComposeDocument)]
+    if len(related) < 2:
+        return None
+    index = next((i for i, d in enumerate(related) if d is document or d.path == document.path), None)
+    if index is None:
+        return None
+    related[index] = document
+    identity = (index, *(id(d) for d in related))
+    for key, project in list(_LAST):
+        if key == identity:
+            return project
+    project = Project(related, index)
+    _LAST[:] = [(identity, project)]
+    return project
+
+
+def services(document: ComposeDocument, context: Context) -> list[Service]:
+    """The document's services, as views across its project's files when it has one."""
+    project = project_of(document, context)
+    if project is None:
+        return list(document.services.values())
+    return [ProjectService(s, project) for s in document.services.values()]
+
+
+def here(service: Service, key: str | None = None) -> bool:
+    """Whether this file edits and reports `key` of the service (`None`: a finding about the
+    service as a whole, which its first file reports). Always true for a file alone."""
+    if not isinstance(service, ProjectService):
+        return True
+    return service.project.owner(service.name, key) is service.project.current
+
+
+def set_in(service: Service, key: str) -> str:
+    """' in FILE' when the effective value of the key is set in another file of the project."""
+    if not isinstance(service, ProjectService):
+        return ""
+    found = service.project.setter(service.name, key)
+    if found is None or found is service.project.current:
+        return ""
+    return f" in {file_label(found, service.project.current)}"
+
+
+def file_label(document: ComposeDocument, current: ComposeDocument) -> str:
+    """How a message names another file of the project: its name when it is beside the current
+    file (compose.override.yaml), else its path."""
+    directory, name = posixpath.split(document.path)
+    return name if directory == posixpath.dirname(current.path) else document.path
+
+
+def written_here(service: Service, key: str) -> Any:
+    """This file's value of the key, when it reaches the merged model (for findings and edits
+    about single items of ports, volumes, devices: each file handles the items it writes)."""
+    if not isinstance(service, ProjectService):
+        return service.get(key)
+    return service.local.get(key) if service.project.live(service.name, key) else None
+
+
+def route(service: Service, wants: list[Want]) -> tuple[list[Want], str]:
+    """(the wants this file writes, a note naming the files that write the others)."""
+    if not isinstance(service, ProjectService):
+        return wants, ""
+    mine = [w for w in wants if here(service, w.key)]
+    others = [w for w in wants if not here(service, w.key)]
+    where: dict[str, list[str]] = {}
+    for want in others:
+        owner = service.project.owner(service.name, want.key)
+        where.setdefault(file_label(owner, service.project.current) if owner else "another file", []).append(want.key)
+    note = "; ".join(f"harden writes {', '.join(keys)} in {path}" for path, keys in where.items())
+    return mine, note
