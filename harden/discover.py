@@ -70,7 +70,7 @@ def discover(arguments: list[str]) -> tuple[list[Source], list[Skipped]]:
     """Sources in argument order (each directory walked in sorted order), and what was skipped."""
     sources: list[Source] = []
     skipped: list[Skipped] = []
-    seen: set[Path] = set()
+    seen: set[tuple[int, int]] = set()  # (device, inode): one file named twice is read once
     for argument in arguments:
         root = Path(argument)
         if root.is_symlink() and root.is_dir():
@@ -81,20 +81,30 @@ def discover(arguments: list[str]) -> tuple[list[Source], list[Skipped]]:
             if not found:
                 skipped.append(Skipped(argument, "no Dockerfile or Compose file found here"))
             for source in _prefer_real_files(found):
-                if source.path.resolve() not in seen:
-                    seen.add(source.path.resolve())
+                if _first_time(source.path, seen):
                     sources.append(source)
         elif root.exists() or root.is_symlink():
             kind = kind_of(root.name) or _explicit_kind(root)
             if kind is None:
                 skipped.append(Skipped(argument, "not a Dockerfile or Compose file (a YAML file needs top-level services:)"))
                 continue
-            if root.resolve() not in seen:
-                seen.add(root.resolve())
+            if _first_time(root, seen):
                 sources.append(Source(root, display_path(root), kind, root.name))
         else:
             skipped.append(Skipped(argument, "no such file or directory"))
     return sources, skipped
+
+
+def _first_time(path: Path, seen: set[tuple[int, int]]) -> bool:
+    try:
+        status = path.stat()
+    except OSError:
+        return True  # the engine reports why it cannot be read
+    identity = (status.st_dev, status.st_ino)
+    if identity in seen:
+        return False
+    seen.add(identity)
+    return True
 
 
 def _prefer_real_files(found: list[Source]) -> list[Source]:

@@ -27,7 +27,11 @@ def lockfile_path(settings: Settings) -> Path | None:
         return settings.lockfile
     known: dict[Path, Path | None] = {}  # directory -> the lockfile found from it upwards
     for start in settings.search_from or (Path.cwd(),):
-        found = _find_upwards((start if start.is_dir() else start.parent).resolve(), known)
+        directory = start if start.is_dir() else start.parent
+        if directory in known:  # many PATHs share a directory: look once
+            found = known[directory]
+        else:
+            found = known[directory] = _find_upwards(directory.resolve(), known)
         if found is not None:
             return found
     return None
