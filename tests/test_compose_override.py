@@ -93,18 +93,18 @@ def test_key_set_in_override_is_not_added_to_base(outputs: dict[str, dict[str, F
 def test_override_fragment_takes_its_image_from_the_base(outputs: dict[str, dict[str, FileResult]]) -> None:
     results = outputs["image-from-base"]
     override = results["compose.override.yaml"]
-    # the fragment has no image: redis comes from compose.yaml, so its port is a cache's port
+    # the fragment has no image: postgres comes from compose.yaml, so its port is a database's port
     (ports,) = messages(results, "compose.override.yaml", "published-ports")
-    assert "redis is a cache" in ports
-    assert '"127.0.0.1:6379:6379"' in override.output
+    assert "postgres is a database" in ports
+    assert '"127.0.0.1:5432:5432"' in override.output
     # cap_drop is set in the override: ALL is added to that list; cap_add, set nowhere, goes to the
-    # base file with redis' capabilities, and each file's finding says where the other part goes
+    # base file with postgres' capabilities, and each file's finding says where the other part goes
     (drop,) = messages(results, "compose.override.yaml", "cap-drop-all")
     assert "harden writes cap_add in compose.yaml" in drop
     (base_drop,) = messages(results, "compose.yaml", "cap-drop-all")
     assert "harden writes cap_drop in compose.override.yaml" in base_drop
     assert "- ALL" in override.output and "cap_add" not in override.output
-    assert "SETUID  # gosu redis" in results["compose.yaml"].output
+    assert "SETUID  # gosu switches to user postgres" in results["compose.yaml"].output
     assert "cap_drop" not in results["compose.yaml"].output
 
 

@@ -63,6 +63,8 @@ from harden import knowledge
 from harden.compose import ComposeDocument, Service
 from harden.model import Applicability, Finding, Fix, Rule, Severity
 from harden.passes import Context
+from harden.passes.compose_non_root import RULE as NON_ROOT_RULE
+from harden.passes.compose_non_root import user_it_adds
 from harden.passes.compose_support import (
     Want,
     as_list,
@@ -132,6 +134,8 @@ def check(document: ComposeDocument, context: Context) -> list[Finding]:
         added = {capability(c) for c in add_list or []}
         needed = dict(sorted(image.cap_add.items())) if image else {}
         user = service.get("user")
+        if (user is None or not str(user).strip()) and _non_root_fix_applies(context):
+            user = user_it_adds(image)  # compose-non-root sets it in the same run
         non_root = user is not None and str(user).strip() != "" and not is_root(str(user).strip())
         if non_root:  # the entrypoint runs as that user: it cannot use what only root uses
             needed = {cap: why for cap, why in needed.items() if cap not in ROOT_ONLY}
@@ -177,6 +181,11 @@ def check(document: ComposeDocument, context: Context) -> list[Finding]:
     return findings
 
 
+def _non_root_fix_applies(context: Context) -> bool:
+    settings = context.settings
+    return settings.rule_enabled(NON_ROOT_RULE.id) and settings.applies(NON_ROOT_RULE.applicability)
+
+
 def _finding(line: int, column: int, severity: Severity, message: str, subject: str, fix: Fix | None = None) -> Finding:
     return Finding(RULE, message, line, column, severity, RATIONALE, fix, subject)
 
@@ -204,7 +213,7 @@ def _note(
         parts.append(f"{image.name} needs no capability back")
     if image is not None and non_root and set(image.cap_add) & ROOT_ONLY:
         parts.append(
-            f"it runs as user {service.get('user')}, so the capabilities only root uses "
+            f"it runs as user {service.get('user') or user_it_adds(image)}, so the capabilities only root uses "
             f"({', '.join(sorted(set(image.cap_add) & ROOT_ONLY))}) are not added back"
         )
     if add_list:
@@ -226,7 +235,7 @@ def _might_break(service: Service, image: knowledge.ImageFacts | None, missing: 
         )
     caps = ", ".join(missing)
     text = "cap_drop ALL" + (f" + cap_add {caps}" if caps else "")
-    how = f"runs as user {service.get('user')}" if non_root else _how(image)
+    how = f"runs as user {service.get('user') or user_it_adds(image)}" if non_root else _how(image)
     if how:
         text += f" ({how})"
     return text + "; anything else that needs a capability fails with 'Operation not permitted'"

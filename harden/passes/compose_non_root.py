@@ -44,6 +44,7 @@ becomes
 
 from __future__ import annotations
 
+from harden import knowledge
 from harden.compose import ComposeDocument
 from harden.model import Applicability, Finding, Fix, Rule, Severity
 from harden.passes import Context
@@ -57,6 +58,14 @@ RULE = Rule(
     applicability=Applicability.REVIEW,
     kinds=("compose",),
 )
+
+
+def user_it_adds(image: knowledge.ImageFacts | None) -> str | None:
+    """The user this rule sets for a service of `image` that sets none itself (None: no fix).
+    cap-drop-all asks too: a service about to run as this user needs no root-only capability."""
+    if image is None or not is_root(image.default_user):
+        return None
+    return image.unprivileged_user if image.nonroot_works and image.unprivileged_user else None
 
 
 def check(document: ComposeDocument, context: Context) -> list[Finding]:
@@ -79,9 +88,9 @@ def check(document: ComposeDocument, context: Context) -> list[Finding]:
             continue
         if image is None or not is_root(image.default_user):
             continue
-        if image.nonroot_works and image.unprivileged_user:
-            wants[service.name] = [Want("user", image.unprivileged_user)]
-            users[service.name] = image.unprivileged_user
+        if added := user_it_adds(image):
+            wants[service.name] = [Want("user", added)]
+            users[service.name] = added
         elif image.drops_privileges:
             message = (
                 f"starts as root; {image.name} steps down to {image.runtime_user} by itself "
