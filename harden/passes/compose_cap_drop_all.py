@@ -66,14 +66,16 @@ from harden.passes import Context
 from harden.passes.compose_non_root import RULE as NON_ROOT_RULE
 from harden.passes.compose_non_root import user_it_adds
 from harden.passes.compose_support import (
+    Unit,
     Want,
     as_list,
     facts,
     here,
     image_label,
+    in_anchor,
     is_root,
     per_service,
-    plan,
+    plan_findings,
     position,
     route,
     services,
@@ -161,22 +163,14 @@ def check(document: ComposeDocument, context: Context) -> list[Finding]:
             f"; {elsewhere}" if elsewhere else ""
         )
         might[service.name] = _might_break(service, image, missing, non_root)
-    units, blocked = plan(document, wants, context.need_edits)
-    for unit in units:
-        names = [s.name for s in unit.services if s.name in wants]
-        where = f" (in anchor &{unit.anchor}, shared by {unit.subject})" if unit.anchored else ""
-        message = (
-            "the container keeps Docker's default capabilities: harden adds cap_drop: [ALL]"
-            + where
-            + "; "
-            + "; ".join((f"{n}: " if len(names) > 1 else "") + notes[n] for n in names)
-        )
-        fix = Fix(tuple(unit.edits), Applicability.REVIEW, tuple(unit.claims), per_service(might, names))
-        findings.append(_finding(unit.line, unit.column, Severity.WARNING, message, unit.subject, fix))
-    for name, reason in blocked.items():
-        service = document.services[name]
-        message = f"capabilities are not restricted, and harden cannot add cap_drop: [ALL] here: {reason}"
-        findings.append(_finding(service.line, service.column, Severity.WARNING, message, name))
+
+    def describe(unit: Unit, names: list[str]) -> tuple[str, str]:
+        details = "; ".join((f"{n}: " if len(names) > 1 else "") + notes[n] for n in names)
+        message = f"the container keeps Docker's default capabilities: harden adds cap_drop: [ALL]{in_anchor(unit)}; {details}"
+        return message, per_service(might, names)
+
+    blocked = "capabilities are not restricted, and harden cannot add cap_drop: [ALL] here"
+    findings.extend(plan_findings(RULE, RATIONALE, document, wants, context, describe, blocked))
     findings.sort(key=lambda f: (f.line, f.column))
     return findings
 

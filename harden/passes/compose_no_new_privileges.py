@@ -45,7 +45,19 @@ import re
 from harden.compose import ComposeDocument
 from harden.model import Applicability, Finding, Fix, Rule, Severity
 from harden.passes import Context
-from harden.passes.compose_support import Want, as_list, facts, here, per_service, plan, position, services, set_in
+from harden.passes.compose_support import (
+    Unit,
+    Want,
+    as_list,
+    facts,
+    here,
+    in_anchor,
+    per_service,
+    plan_findings,
+    position,
+    services,
+    set_in,
+)
 
 RULE = Rule(
     id="no-new-privileges",
@@ -96,20 +108,15 @@ def check(document: ComposeDocument, context: Context) -> list[Finding]:
             findings.append(_finding(service.line, service.column, Severity.INFO, message, service.name))
             continue
         wants[service.name] = [Want("security_opt", [OPTION], extend=options is not None)]
-    units, blocked = plan(document, wants, context.need_edits)
-    for unit in units:
-        names = [s.name for s in unit.services if s.name in wants]
-        where = f" in anchor &{unit.anchor}, shared by {unit.subject}" if unit.anchored else ""
+
+    def describe(unit: Unit, names: list[str]) -> tuple[str, str]:
         extended = [n for n in names if document.services[n].get("security_opt") is not None]
         kept = f" (added to the existing security_opt of {', '.join(extended)})" if extended else ""
-        message = f"no-new-privileges is not set: harden adds security_opt {OPTION}{where}{kept}"
-        might = per_service(dict.fromkeys(names, NO_GAIN), names)
-        fix = Fix(tuple(unit.edits), Applicability.REVIEW, tuple(unit.claims), might)
-        findings.append(_finding(unit.line, unit.column, Severity.WARNING, message, unit.subject, fix))
-    for name, reason in blocked.items():
-        service = document.services[name]
-        message = f"no-new-privileges is not set, and harden cannot add it here: {reason}"
-        findings.append(_finding(service.line, service.column, Severity.WARNING, message, name))
+        message = f"no-new-privileges is not set: harden adds security_opt {OPTION}{in_anchor(unit)}{kept}"
+        return message, per_service(dict.fromkeys(names, NO_GAIN), names)
+
+    blocked = "no-new-privileges is not set, and harden cannot add it here"
+    findings.extend(plan_findings(RULE, RATIONALE, document, wants, context, describe, blocked))
     findings.sort(key=lambda f: (f.line, f.column))
     return findings
 

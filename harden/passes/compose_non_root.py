@@ -48,7 +48,19 @@ from harden import knowledge
 from harden.compose import ComposeDocument
 from harden.model import Applicability, Finding, Fix, Rule, Severity
 from harden.passes import Context
-from harden.passes.compose_support import Want, facts, here, is_root, per_service, plan, position, services, set_in
+from harden.passes.compose_support import (
+    Unit,
+    Want,
+    facts,
+    here,
+    in_anchor,
+    is_root,
+    per_service,
+    plan_findings,
+    position,
+    services,
+    set_in,
+)
 from harden.passes.non_root_user import RATIONALE
 
 RULE = Rule(
@@ -98,26 +110,19 @@ def check(document: ComposeDocument, context: Context) -> list[Finding]:
                 "(cap-drop-all restricts what root keeps)"
             )
             findings.append(_finding(service.line, service.column, Severity.INFO, message, service.name))
-    units, blocked = plan(document, wants, context.need_edits)
-    for unit in units:
-        names = [s.name for s in unit.services if s.name in wants]
+
+    def describe(unit: Unit, names: list[str]) -> tuple[str, str]:
         chosen = ", ".join(sorted({users[n] for n in names}))
-        where = f" in anchor &{unit.anchor}, shared by {unit.subject}" if unit.anchored else ""
-        message = f"runs as root, but its image works as {chosen}: harden adds user: {chosen}{where}"
-        might = per_service(
-            {
-                n: f"runs as {users[n]} from the start: files in volumes created earlier by root may not be "
-                f"writable by {users[n]} (chown them once); the entrypoint's ownership fix-ups are skipped"
-                for n in names
-            },
-            names,
-        )
-        fix = Fix(tuple(unit.edits), Applicability.REVIEW, tuple(unit.claims), might)
-        findings.append(_finding(unit.line, unit.column, Severity.WARNING, message, unit.subject, fix))
-    for name, reason in blocked.items():
-        service = document.services[name]
-        message = f"runs as root, and harden cannot add user: here: {reason}"
-        findings.append(_finding(service.line, service.column, Severity.WARNING, message, name))
+        message = f"runs as root, but its image works as {chosen}: harden adds user: {chosen}{in_anchor(unit)}"
+        might = {
+            n: f"runs as {users[n]} from the start: files in volumes created earlier by root may not be "
+            f"writable by {users[n]} (chown them once); the entrypoint's ownership fix-ups are skipped"
+            for n in names
+        }
+        return message, per_service(might, names)
+
+    blocked = "runs as root, and harden cannot add user: here"
+    findings.extend(plan_findings(RULE, RATIONALE, document, wants, context, describe, blocked))
     findings.sort(key=lambda f: (f.line, f.column))
     return findings
 

@@ -56,16 +56,18 @@ from harden.model import Applicability, Finding, Fix, Rule, Severity
 from harden.passes import Context
 from harden.passes.compose_support import (
     Mount,
+    Unit,
     Want,
     as_list,
     covered,
     facts,
     here,
     image_label,
+    in_anchor,
     mounts,
     normalise_path,
     per_service,
-    plan,
+    plan_findings,
     position,
     route,
     services,
@@ -154,22 +156,14 @@ def check(document: ComposeDocument, context: Context) -> list[Finding]:
             f"; {elsewhere}" if elsewhere else ""
         )
         might[service.name] = _might_break(image is None, needed, kept)
-    units, blocked = plan(document, wants, context.need_edits)
-    for unit in units:
-        names = [s.name for s in unit.services if s.name in wants]
-        where = f" (in anchor &{unit.anchor}, shared by {unit.subject})" if "read_only" in unit.anchored else ""
-        message = (
-            "root filesystem is writable: harden adds read_only: true"
-            + where
-            + "; "
-            + "; ".join((f"{n}: " if len(names) > 1 else "") + notes[n] for n in names)
-        )
-        fix = Fix(tuple(unit.edits), Applicability.REVIEW, tuple(unit.claims), per_service(might, names))
-        findings.append(_finding(unit.line, unit.column, Severity.WARNING, message, unit.subject, fix))
-    for name, reason in blocked.items():
-        service = document.services[name]
-        message = f"root filesystem is writable, and harden cannot add read_only here: {reason}"
-        findings.append(_finding(service.line, service.column, Severity.WARNING, message, name))
+
+    def describe(unit: Unit, names: list[str]) -> tuple[str, str]:
+        details = "; ".join((f"{n}: " if len(names) > 1 else "") + notes[n] for n in names)
+        message = f"root filesystem is writable: harden adds read_only: true{in_anchor(unit, 'read_only')}; {details}"
+        return message, per_service(might, names)
+
+    blocked = "root filesystem is writable, and harden cannot add read_only here"
+    findings.extend(plan_findings(RULE, RATIONALE, document, wants, context, describe, blocked))
     findings.sort(key=lambda f: (f.line, f.column))
     return findings
 

@@ -49,7 +49,18 @@ from typing import Any
 from harden.compose import ComposeDocument, Service
 from harden.model import Applicability, Finding, Fix, Rule, Severity
 from harden.passes import Context
-from harden.passes.compose_support import Want, here, per_service, plan, position, route, services, set_in
+from harden.passes.compose_support import (
+    Unit,
+    Want,
+    here,
+    in_anchor,
+    per_service,
+    plan_findings,
+    position,
+    route,
+    services,
+    set_in,
+)
 
 RULE = Rule(
     id="resource-limits",
@@ -101,19 +112,14 @@ def check(document: ComposeDocument, context: Context) -> list[Finding]:
                 "with headroom"
             )
             findings.append(_finding(service.line, service.column, severity, message, service.name))
-    units, blocked = plan(document, wants, context.need_edits)
-    for unit in units:
-        names = [s.name for s in unit.services if s.name in wants]
-        where = f" in anchor &{unit.anchor}, shared by {unit.subject}" if unit.anchored else ""
-        message = f"no PIDs limit (CIS 5.29): harden adds pids_limit: {limit}{where}"
-        text = f"pids_limit {limit}: more than {limit} processes and threads fail with 'Resource temporarily unavailable'"
-        might = per_service(dict.fromkeys(names, text), names)
-        fix = Fix(tuple(unit.edits), Applicability.REVIEW, tuple(unit.claims), might)
-        findings.append(_finding(unit.line, unit.column, Severity.WARNING, message, unit.subject, fix))
-    for name, reason in blocked.items():
-        service = document.services[name]
-        message = f"no PIDs limit (CIS 5.29), and harden cannot add one here: {reason}"
-        findings.append(_finding(service.line, service.column, Severity.WARNING, message, name))
+    text = f"pids_limit {limit}: more than {limit} processes and threads fail with 'Resource temporarily unavailable'"
+
+    def describe(unit: Unit, names: list[str]) -> tuple[str, str]:
+        message = f"no PIDs limit (CIS 5.29): harden adds pids_limit: {limit}{in_anchor(unit)}"
+        return message, per_service(dict.fromkeys(names, text), names)
+
+    blocked = "no PIDs limit (CIS 5.29), and harden cannot add one here"
+    findings.extend(plan_findings(RULE, RATIONALE, document, wants, context, describe, blocked))
     findings.sort(key=lambda f: (f.line, f.column))
     return findings
 

@@ -20,13 +20,13 @@ from __future__ import annotations
 
 import posixpath
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from harden import knowledge
 from harden.compose import APPEND_KEYS, MAPPING_KEYS, ComposeDocument, Service, _merges, _tag, effective, where_set
-from harden.model import Claim, Edit
+from harden.model import Applicability, Claim, Edit, Finding, Fix, Rule, Severity
 from harden.passes import Context
 
 ROOT_USERS = frozenset({"root", "0", "root:root", "0:0", "root:0", "0:root"})
@@ -753,3 +753,38 @@ def route(service: Service, wants: list[Want]) -> tuple[list[Want], str]:
         where.setdefault(file_label(owner, service.project.current) if owner else "another file", []).append(want.key)
     note = "; ".join(f"harden writes {', '.join(keys)} in {path}" for path, keys in where.items())
     return mine, note
+
+
+def plan_findings(
+    rule: Rule,
+    rationale: str,
+    document: ComposeDocument,
+    wants: dict[str, list[Want]],
+    context: Context,
+    describe: Callable[[Unit, list[str]], tuple[str, str]],
+    blocked: str,
+) -> list[Finding]:
+    """Place the wants (`plan`) and turn each unit into a review finding with its fix, and each
+    service nothing could be placed for into a finding that says `blocked: <why>`.
+
+    `describe(unit, names)` gives the unit's message and what might break; `names` are the
+    services of the unit that want something.
+    """
+    units, unplaced = plan(document, wants, context.need_edits)
+    findings = []
+    for unit in units:
+        names = [s.name for s in unit.services if s.name in wants]
+        message, might_break = describe(unit, names)
+        fix = Fix(tuple(unit.edits), Applicability.REVIEW, tuple(unit.claims), might_break)
+        findings.append(Finding(rule, message, unit.line, unit.column, Severity.WARNING, rationale, fix, unit.subject))
+    for name, reason in unplaced.items():
+        service = document.services[name]
+        message = f"{blocked}: {reason}"
+        findings.append(Finding(rule, message, service.line, service.column, Severity.WARNING, rationale, None, name))
+    return findings
+
+
+def in_anchor(unit: Unit, key: str | None = None) -> str:
+    """` in anchor &x, shared by a, b` when the unit's edit (of `key`) goes into an anchor."""
+    anchored = key in unit.anchored if key else bool(unit.anchored)
+    return f" in anchor &{unit.anchor}, shared by {unit.subject}" if anchored else ""
