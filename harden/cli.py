@@ -27,7 +27,15 @@ def _rule_list(value: str | None) -> frozenset[str]:
 
 def common_options(command: Callable[..., Any]) -> Callable[..., Any]:
     options = [
-        click.argument("paths", nargs=-1, required=True, metavar="PATH..."),
+        click.argument("paths", nargs=-1, metavar="PATH..."),
+        click.option(
+            "-f",
+            "--compose-file",
+            "compose_files",
+            multiple=True,
+            type=click.Path(dir_okay=False, path_type=Path),
+            help="A Compose file of one project, merged in the order given, as `docker compose -f` does (repeatable).",
+        ),
         click.option("--select", metavar="RULE,...", help="Run only these rules."),
         click.option("--ignore", metavar="RULE,...", help="Skip these rules."),
         click.option("--safe-only", is_flag=True, help="Apply only fixes that cannot change runtime behaviour."),
@@ -91,6 +99,14 @@ REGISTRY_OPTIONS = [
 ]
 
 
+def _paths(paths: tuple[str, ...], options: dict[str, Any]) -> tuple[str, ...]:
+    """PATH arguments plus the -f files; at least one is needed."""
+    files = tuple(str(f) for f in options.get("compose_files") or () if str(f) not in paths)
+    if not paths and not files:
+        raise click.UsageError("give at least one PATH (a file, a directory or - for standard input)")
+    return paths + files
+
+
 def _settings(options: dict[str, Any]) -> Settings:
     from harden import passes
 
@@ -124,6 +140,7 @@ def _settings(options: dict[str, Any]) -> Settings:
         lockfile=options.get("lockfile"),
         search_from=tuple(Path(p) for p in options.get("paths", ()) if p != "-"),
         progress=True,
+        compose_files=tuple(options.get("compose_files") or ()),
     )
 
 
@@ -216,6 +233,7 @@ def check(paths: tuple[str, ...], output_format: str, quiet: bool, color: str, *
     """
     from harden import report
 
+    paths = _paths(paths, options)
     settings = _settings({**options, "paths": paths})
     _, skipped, results = _run(paths, settings, apply=False)
     errors = _report_errors(skipped, results)
@@ -236,6 +254,7 @@ def diff(paths: tuple[str, ...], output_format: str, quiet: bool, color: str, **
     from harden import diff as diffs
     from harden import report
 
+    paths = _paths(paths, options)
     settings = _settings({**options, "paths": paths})
     _, skipped, results = _run(paths, settings, apply=True)
     errors = _report_errors(skipped, results)
@@ -269,6 +288,7 @@ def fix(paths: tuple[str, ...], output_format: str, quiet: bool, color: str, out
 
     Exits 0 when nothing is left to fix, 1 when findings remain, 2 on a usage or input error.
     """
+    paths = _paths(paths, options)
     return _apply(paths, _settings({**options, "paths": paths}), output_dir, quiet, output_format)
 
 
@@ -364,6 +384,7 @@ def pin(paths: tuple[str, ...], output_format: str, quiet: bool, color: str, loc
     """Pin every base image (FROM) and Compose image: to the digest its tag points to today,
     in place; keep the tag for humans. Existing pins move only with --refresh. --lock records
     the digests in harden.lock, the input of reproducible and --offline runs."""
+    paths = _paths(paths, options)
     settings = _settings({**options, "paths": paths})
     pin_rules = frozenset({"pin-base-image", "pin-image"})
     from dataclasses import replace

@@ -34,6 +34,7 @@ class Settings:
     search_from: tuple[Path, ...] = ()  # where to look for harden.lock (the PATH arguments)
     lock_ttl_days: int = DEFAULT_LOCK_TTL_DAYS
     progress: bool = False  # print a progress line while resolving (on a terminal)
+    compose_files: tuple[Path, ...] = ()  # `-f a -f b`: one Compose project, merged in this order
     extra: dict[str, object] = field(default_factory=dict)
 
     def rule_enabled(self, rule_id: str) -> bool:

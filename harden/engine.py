@@ -283,7 +283,7 @@ def process(arguments: list[str], settings: Settings, apply: bool) -> Run:
     context = make_context(loaded, settings, apply, run)
     # compose.yaml and compose.override.yaml beside it are one project (harden/project.py)
     paths = [s.path if s.kind == "compose" else None for s in sources]
-    projects = project.related(paths, [item.document for item in loaded])
+    projects = project.related(paths, [item.document for item in loaded], settings.compose_files)
     for source, item, documents in zip(sources, loaded, projects, strict=True):
         file_context = dataclasses.replace(context, related=documents) if documents else context
         run.processed.append((source, analyse(item, settings, apply, file_context)))

@@ -261,3 +261,18 @@ def test_output_dir_never_written_through_a_planted_link(project: Path, tmp_path
     code, _, err = invoke("fix", "--output", str(out), str(project))
     assert code == 2 and "symbolic link" in err
     assert list(elsewhere.iterdir()) == []
+
+
+def test_compose_files_given_with_f_are_one_project(tmp_path: Path) -> None:
+    """`-f a -f b`: b overrides a, as with `docker compose -f`; without -f they are separate."""
+    base = tmp_path / "compose.yaml"
+    base.write_text(
+        "services:\n  db:\n    image: postgres:16\n    volumes:\n      - data:/var/lib/postgresql/data\nvolumes:\n  data:\n"
+    )
+    prod = tmp_path / "compose.prod.yaml"
+    prod.write_text("services:\n  db:\n    read_only: false\n")
+    code, out, _ = invoke("check", "--select", "read-only-rootfs", "-f", str(base), "-f", str(prod))
+    assert code == 0 and "compose.prod.yaml:3:5: read-only-rootfs" in out and "compose.yaml:" not in out
+    code, out, _ = invoke("check", "--select", "read-only-rootfs", str(base))
+    assert code == 1 and "harden adds read_only: true" in out
+    assert invoke("check")[0] == 2
