@@ -17,7 +17,8 @@ def test_demo_pins_from_its_lockfile_without_a_single_request() -> None:
     run = engine.process([str(DEMO)], Settings(search_from=(DEMO,)), apply=True)
     assert run.resolver is not None and run.resolver.requests_made == 0
     applied = {f.rule.id for result in run.results for f in result.applied}
-    assert {"pin-base-image", "non-root-user"} <= applied
+    assert {"pin-base-image", "non-root-user", "pin-image", "cap-drop-all", "read-only-rootfs"} <= applied
+    assert {result.kind for result in run.results} == {"dockerfile", "compose"}
     assert all(not result.errors for result in run.results)
 
 
@@ -26,3 +27,4 @@ def test_quickstart_command_shows_the_reviewed_diff() -> None:
     assert run.returncode == 1, run.stderr
     assert "# harden:" in run.stdout and "might break" in run.stdout
     assert "+USER app" in run.stdout and "@sha256:" in run.stdout
+    assert "#   db: " in run.stdout and '+      - "127.0.0.1:5432:5432"' in run.stdout
