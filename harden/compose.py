@@ -310,9 +310,7 @@ class ComposeDocument:
 
     # --- edits -------------------------------------------------------------------------
 
-    def add_key(
-        self, owner: Owner, key: str, value: Any, comments: dict[str, str] | None = None
-    ) -> list[Edit]:
+    def add_key(self, owner: Owner, key: str, value: Any, comments: dict[str, str] | None = None) -> list[Edit]:
         """Add `key: value` to a mapping (a Service, an anchor name or a mapping node).
 
         `value`: str, bool, int, list of scalars, or dict of scalars. `comments` maps a list item
@@ -330,9 +328,7 @@ class ComposeDocument:
         lines = _render_entry(key, value, col, self.style, seq_offset, seq_gap, use_flow, comments)
         return [self._append_lines(node, lines, outer=id(node) in self._outer)]
 
-    def extend_sequence(
-        self, owner: Owner, key: str, items: list[Any], comments: dict[str, str] | None = None
-    ) -> list[Edit]:
+    def extend_sequence(self, owner: Owner, key: str, items: list[Any], comments: dict[str, str] | None = None) -> list[Edit]:
         """Append items to an existing block or flow sequence `key` of a mapping."""
         node = self.mapping(owner)
         if not _own(node, key):

@@ -151,6 +151,7 @@ def make_context(loaded: list[Loaded], settings: Settings, apply: bool, run: Run
             if collect is not None:
                 references.extend(collect(item.document, settings))
     digests: dict[str, Any] = {}
+    locked: dict[str, Any] = {}
     if references:
         from harden import pinning
 
@@ -159,7 +160,8 @@ def make_context(loaded: list[Loaded], settings: Settings, apply: bool, run: Run
             digests = dict(resolver.resolve_many(references))
             if run is not None:
                 run.resolver = resolver
-    return passes.Context(settings=settings, need_edits=apply, digests=digests)
+        locked = pinning.locked_entries(resolver, references)
+    return passes.Context(settings=settings, need_edits=apply, digests=digests, locked=locked)
 
 
 class _Refused(Exception):

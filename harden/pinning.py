@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 from harden.config import Settings
-from harden.registry import LOCKFILE_NAME, Lockfile, LockfileError, Resolver
+from harden.registry import LOCKFILE_NAME, LockEntry, Lockfile, LockfileError, ReferenceError, Resolver, parse
 
 
 class PinningError(Exception):
@@ -79,6 +79,22 @@ def open_resolver(settings: Settings, apply: bool) -> Resolver:
         platform=settings.platform,
         progress=_progress if settings.progress and sys.stderr.isatty() else None,
     )
+
+
+def locked_entries(resolver: Resolver, references: list[str]) -> dict[str, LockEntry]:
+    """The lockfile's entry for each reference that has one (for a refresh's commentary: when
+    the digest being replaced was resolved)."""
+    if resolver.lockfile is None:
+        return {}
+    entries = {}
+    for text in references:
+        try:
+            key = parse(text).canonical
+        except ReferenceError:
+            continue
+        if (entry := resolver.lockfile.get(key, resolver.platform)) is not None:
+            entries[text] = entry
+    return entries
 
 
 def _progress(resolved: int, total: int, from_cache: int) -> None:

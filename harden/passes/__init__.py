@@ -52,6 +52,7 @@ class Context:
     # it: a pass may then leave Fix.edits and Fix.claims empty and skip rendering templates.
     need_edits: bool = True
     digests: dict[str, Any] = field(default_factory=dict)  # reference -> registry resolution
+    locked: dict[str, Any] = field(default_factory=dict)  # reference -> its lockfile entry, if any
     related: tuple[Any, ...] = ()  # other documents of the same project (compose override files)
 
 

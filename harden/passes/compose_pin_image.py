@@ -65,7 +65,7 @@ def check(document: ComposeDocument, context: Context) -> list[Finding]:
             message = f"image {image} is set from a variable: harden cannot tell which image it is or pin it"
             findings.append(_finding(service, message, Severity.INFO, None))
             continue
-        decision = decide(image, context.digests, context.settings.refresh)
+        decision = decide(image, context.digests, context.settings.refresh, context.locked)
         if decision is None:
             continue
         fix = None

@@ -71,7 +71,7 @@ def check(document: DockerfileDocument, context: Context) -> list[Finding]:
         start = _word_offset(document, instruction, text)
         line, column = document.line_of(start) + 1, start - document.line_starts[document.line_of(start)] + 1
         if "$" not in text:
-            decision = decide(text, context.digests, context.settings.refresh)
+            decision = decide(text, context.digests, context.settings.refresh, context.locked)
             if decision is not None:
                 fix = None
                 if decision.new_text:
@@ -109,12 +109,12 @@ def _templated(document: DockerfileDocument, stage: Stage, text: str, line: int,
     whole = _WHOLE_ARG.fullmatch(text)
     argument = _global_arg(document, whole.group(1)) if whole else None
     if whole is None or argument is None:
-        decision = decide(expanded, context.digests, context.settings.refresh)
+        decision = decide(expanded, context.digests, context.settings.refresh, context.locked)
         if decision is None or decision.new_text is None:
             return [Finding(RULE, decision.message, line, column, decision.severity, RATIONALE)] if decision else []
         message = f"FROM {text} (= {expanded}) is built from several ARGs: harden cannot pin it in place; use {decision.new_text}"
         return [Finding(RULE, message, line, column, Severity.WARNING, RATIONALE)]
-    decision = decide(expanded, context.digests, context.settings.refresh)
+    decision = decide(expanded, context.digests, context.settings.refresh, context.locked)
     if decision is None:
         return []
     fix = None

@@ -28,7 +28,7 @@ class PinDecision:
     might_break: str = ""
 
 
-def decide(text: str, digests: Mapping[str, Any], refresh: bool) -> PinDecision | None:
+def decide(text: str, digests: Mapping[str, Any], refresh: bool, locked: Mapping[str, Any] | None = None) -> PinDecision | None:
     """None when there is nothing to say (already pinned and current, or not resolved)."""
     try:
         reference = parse(text)
@@ -57,8 +57,14 @@ def decide(text: str, digests: Mapping[str, Any], refresh: bool) -> PinDecision 
     new_text = reference.pinned(digest)
     scope = f" (the {outcome.platform} manifest, as --platform asked, not the multi-platform index)" if outcome.platform else ""
     if reference.digest:
+        entry = (locked or {}).get(text)
+        since = (
+            f" (the old digest was resolved {entry.resolved_at:%Y-%m-%d %H:%M} UTC)"
+            if entry is not None and entry.digest == reference.digest
+            else ""
+        )
         return PinDecision(
-            f"{reference.name_text}:{reference.tag} moved: {reference.digest} -> {digest}{scope}",
+            f"{reference.name_text}:{reference.tag} moved: {reference.digest} -> {digest}{scope}{since}",
             Severity.WARNING,
             new_text,
             "the image changes to what the unchanged tag points to now (a newer build): rebuild and test",
