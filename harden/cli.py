@@ -95,6 +95,15 @@ REGISTRY_OPTIONS = [
         metavar="HOST[:PORT]",
         help="Allow plain HTTP to this registry (repeatable; loopback always may).",
     ),
+    click.option(
+        "--cache-ttl",
+        "cache_ttl_hours",
+        type=click.FloatRange(0),
+        default=24.0,
+        show_default=True,
+        metavar="HOURS",
+        help="Trust digests in the cache ($XDG_CACHE_HOME/harden) this long; 0: always ask the registry.",
+    ),
     click.option("--jobs", type=click.IntRange(1, 64), default=8, show_default=True, help="Concurrent registry lookups."),
 ]
 
@@ -137,6 +146,7 @@ def _settings(options: dict[str, Any]) -> Settings:
         mirrors=tuple(mirrors),
         insecure=tuple(options.get("insecure") or ()),
         jobs=options.get("jobs", 8),
+        cache_ttl_hours=options.get("cache_ttl_hours", 24.0),
         lockfile=options.get("lockfile"),
         search_from=tuple(Path(p) for p in options.get("paths", ()) if p != "-"),
         progress=True,

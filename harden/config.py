@@ -33,6 +33,7 @@ class Settings:
     lockfile: Path | None = None  # explicit lockfile; else found from search_from upwards
     search_from: tuple[Path, ...] = ()  # where to look for harden.lock (the PATH arguments)
     lock_ttl_days: int = DEFAULT_LOCK_TTL_DAYS
+    cache_ttl_hours: float = 24.0  # how long a digest from the registry is trusted from the cache
     progress: bool = False  # print a progress line while resolving (on a terminal)
     compose_files: tuple[Path, ...] = ()  # `-f a -f b`: one Compose project, merged in this order
     extra: dict[str, object] = field(default_factory=dict)

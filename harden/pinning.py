@@ -77,6 +77,7 @@ def open_resolver(settings: Settings, apply: bool) -> Resolver:
         offline=settings.offline,
         refresh=refresh,
         platform=settings.platform,
+        ttl=dt.timedelta(hours=settings.cache_ttl_hours),
         progress=_progress if settings.progress and sys.stderr.isatty() else None,
     )
 

@@ -82,3 +82,16 @@ def test_refresh_commentary_says_old_new_and_when(registry: RunningRegistry, tmp
     assert finding.fix is not None and finding.fix.applicability == "safe"
     assert f"redis:7 moved: {old} -> {new}" in finding.message and "the old digest was resolved" in finding.message
     assert f"-FROM redis:7@{old}" in diff.reviewed(run.results[0])
+
+
+def test_cache_ttl_decides_whether_a_warm_run_asks_again(registry: RunningRegistry, tmp_path: Path) -> None:
+    with httpx.Client(timeout=10) as client:
+        push_index(client, registry.base, "library/alpine", "3.20")
+    (tmp_path / "Dockerfile").write_text("FROM alpine:3.20\n")
+    settings = Settings(select=frozenset({"pin-base-image"}), mirrors=(("docker.io", registry.base),), search_from=(tmp_path,))
+    cold = engine.process([str(tmp_path)], settings, apply=True)
+    assert cold.resolver.requests_made == 1
+    warm = engine.process([str(tmp_path)], settings, apply=True)
+    assert warm.resolver.requests_made == 0
+    expired = engine.process([str(tmp_path)], replace(settings, cache_ttl_hours=0), apply=True)
+    assert expired.resolver.requests_made == 1
