@@ -200,7 +200,7 @@ def _run(paths: tuple[str, ...], settings: Settings, apply: bool) -> tuple[list[
     try:
         run = engine.process(list(paths), settings, apply)
     except pinning.PinningError as error:
-        raise click.ClickException(str(error)) from None
+        raise _input_error(str(error)) from None
     return run.processed, run.skipped, run.results
 
 
@@ -225,6 +225,13 @@ def _report_errors(skipped: list[Any], results: list[FileResult]) -> bool:
     for line in lines:
         click.echo(line, err=True)
     return bool(lines)
+
+
+def _input_error(message: str) -> click.ClickException:
+    """A bad input file harden cannot go on without (a lockfile): exit 2, like any input error."""
+    error = click.ClickException(message)
+    error.exit_code = EXIT_ERROR
+    return error
 
 
 def _status(errors: bool, findings: list[Any]) -> int:
@@ -319,7 +326,7 @@ def _apply(
     try:
         run = engine.process(list(paths), settings, apply=True)
     except pinning.PinningError as error:
-        raise click.ClickException(str(error)) from None
+        raise _input_error(str(error)) from None
     errors = _report_errors(run.skipped, run.results)
     written = 0
     for source, result in run.processed:
@@ -357,21 +364,15 @@ def _apply(
 def _write_lockfile(run: Any, settings: Settings, quiet: bool) -> bool:
     """Write harden.lock: at --lockfile, else where one was found, else in the first directory
     PATH (the current directory for files). Returns whether it failed."""
-    from harden import pinning
-    from harden.registry import LOCKFILE_NAME, Lockfile
+    from harden import engine
 
-    path = pinning.lockfile_path(settings)
-    if path is None:
-        directories = [Path(p) for p in settings.search_from if Path(p).is_dir()]
-        path = (directories[0] if directories else Path.cwd()) / LOCKFILE_NAME
-    lockfile = run.resolver.updated_lockfile() if run.resolver is not None else Lockfile()
     try:
-        lockfile.save(path)
+        path, count = engine.write_lockfile(run, settings)
     except OSError as error:
-        click.echo(f"{path}: lockfile not written: {error}", err=True)
+        click.echo(f"lockfile not written: {error}", err=True)
         return True
     if not quiet:
-        click.echo(f"wrote {path} ({len(lockfile)} images)", err=True)
+        click.echo(f"wrote {path} ({count} images)", err=True)
     return False
 
 

@@ -321,6 +321,22 @@ def write_atomic(target: Path, data: bytes, mode: int | None, root: Path | None 
         raise
 
 
+def write_lockfile(run: Run, settings: Settings) -> tuple[Path, int]:
+    """Write harden.lock with every digest this run resolved: at --lockfile, else where one was
+    found, else in the first directory PATH (the current directory for files). (path, images)"""
+    from harden import pinning
+    from harden.registry import LOCKFILE_NAME, Lockfile
+
+    path = pinning.lockfile_path(settings)
+    if path is None:
+        directories = [p for p in settings.search_from if p.is_dir()]
+        path = (directories[0] if directories else Path.cwd()) / LOCKFILE_NAME
+    lockfile = run.resolver.updated_lockfile() if run.resolver is not None else Lockfile()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_atomic(path, lockfile.dumps().encode("utf-8"), path.stat().st_mode if path.exists() else None)
+    return path, len(lockfile)
+
+
 def write_in_place(source: Source, result: FileResult) -> None:
     mode = source.path.stat().st_mode
     write_atomic(source.path, encode(result, result.output), mode)

@@ -276,3 +276,19 @@ def test_compose_files_given_with_f_are_one_project(tmp_path: Path) -> None:
     code, out, _ = invoke("check", "--select", "read-only-rootfs", str(base))
     assert code == 1 and "harden adds read_only: true" in out
     assert invoke("check")[0] == 2
+
+
+def test_pin_lock_never_writes_through_a_linked_lockfile(project: Path, tmp_path: Path) -> None:
+    elsewhere = tmp_path / "elsewhere.lock"
+    elsewhere.write_text(LOCKFILE)
+    (project / "harden.lock").unlink()
+    (project / "harden.lock").symlink_to(elsewhere)
+    code, _, err = invoke("pin", "--lock", str(project / "app"))
+    assert code == 2 and "symbolic link" in err
+    assert elsewhere.read_text() == LOCKFILE
+
+
+def test_an_unreadable_lockfile_is_an_input_error(project: Path) -> None:
+    (project / "harden.lock").write_text("version = [\n")
+    code, _, err = invoke("check", str(project))
+    assert code == 2 and "harden.lock:1: cannot read lockfile" in err
