@@ -20,8 +20,9 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
+
+from timing import best_of
 
 ROOT = Path(__file__).resolve().parents[2]
 CORPUS = ROOT.parent / "shared" / "corpus"
@@ -34,15 +35,6 @@ for path in sys.argv[1:]:
     with open(path, encoding="utf-8") as handle:
         yaml.load(handle)
 """
-
-
-def best_of(command: list[str], runs: int = 3) -> float:
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
-        times.append(time.perf_counter() - start)
-    return min(times)
 
 
 def dclint() -> str | None:

@@ -13,10 +13,10 @@ Goal: harden within 2x of the floor.
 from __future__ import annotations
 
 import shutil
-import subprocess
 import sys
-import time
 from pathlib import Path
+
+from timing import best_of
 
 ROOT = Path(__file__).resolve().parents[2]
 CORPUS = ROOT.parent / "shared" / "corpus"
@@ -27,15 +27,6 @@ for path in sys.argv[1:]:
     with open(path, "rb") as handle:
         DockerfileParser(fileobj=io.BytesIO(handle.read())).structure
 """
-
-
-def best_of(command: list[str], runs: int = 3) -> float:
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
-        times.append(time.perf_counter() - start)
-    return min(times)
 
 
 def main() -> None:
