@@ -200,7 +200,7 @@ def _run(paths: tuple[str, ...], settings: Settings, apply: bool) -> tuple[list[
     try:
         run = engine.process(list(paths), settings, apply)
     except pinning.PinningError as error:
-        raise _input_error(str(error)) from None
+        raise InputError(str(error)) from None
     return run.processed, run.skipped, run.results
 
 
@@ -227,11 +227,10 @@ def _report_errors(skipped: list[Any], results: list[FileResult]) -> bool:
     return bool(lines)
 
 
-def _input_error(message: str) -> click.ClickException:
+class InputError(click.ClickException):
     """A bad input file harden cannot go on without (a lockfile): exit 2, like any input error."""
-    error = click.ClickException(message)
-    error.exit_code = EXIT_ERROR
-    return error
+
+    exit_code = EXIT_ERROR
 
 
 def _status(errors: bool, findings: list[Any]) -> int:
@@ -326,7 +325,7 @@ def _apply(
     try:
         run = engine.process(list(paths), settings, apply=True)
     except pinning.PinningError as error:
-        raise _input_error(str(error)) from None
+        raise InputError(str(error)) from None
     errors = _report_errors(run.skipped, run.results)
     written = 0
     for source, result in run.processed:

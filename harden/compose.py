@@ -279,12 +279,6 @@ class ComposeDocument:
             return owner
         raise TypeError(f"not a mapping owner: {owner!r}")
 
-    def key_span(self, node: Any, key: str) -> tuple[int, int]:
-        """Offsets of a key's text in a mapping (quotes included)."""
-        line, col = node.lc.key(key)
-        start = self.offset(line, col)
-        return start, self._scalar_end(start, flow=_is_flow(node), parent_col=col)
-
     def scalar_span(self, node: Any, key: str | int) -> tuple[int, int]:
         """Offsets of a scalar value's text in a mapping (by key) or sequence (by index).
 

@@ -16,10 +16,9 @@ import importlib
 from dataclasses import dataclass, field
 from functools import cache
 from types import ModuleType
-from typing import Any, Protocol
+from typing import Any
 
 from harden.config import Settings
-from harden.model import Finding, Rule
 
 # (module under harden.passes, the document kind it reads), in the order the passes run.
 # The kind is written here too so that a run over Dockerfiles never imports the Compose
@@ -53,14 +52,7 @@ class Context:
     need_edits: bool = True
     digests: dict[str, Any] = field(default_factory=dict)  # reference -> registry resolution
     locked: dict[str, Any] = field(default_factory=dict)  # reference -> its lockfile entry, if any
-    related: tuple[Any, ...] = ()  # other documents of the same project (compose override files)
-
-
-class Pass(Protocol):
-    RULE: Rule
-    __doc__: str | None
-
-    def check(self, document: Any, context: Context) -> list[Finding]: ...
+    related: tuple[Any, ...] = ()  # the Compose project's documents in merge order, this one included
 
 
 @cache
