@@ -6,6 +6,7 @@ left after fixing (fix), 2 a usage or input error (any file: the others are stil
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import sys
 from collections.abc import Callable
@@ -356,7 +357,8 @@ def _apply(
         click.echo(f"{changed} of {len(results)} files hardened; {written} written{where}.", err=True)
         remaining = _remaining(results)
         if remaining:
-            click.echo(report.text([_only(r, remaining) for r in results]), nl=False, err=True)
+            left = [dataclasses.replace(r, findings=r.remaining) for r in results if not r.errors]
+            click.echo(report.text(left), nl=False, err=True)
     return _status(errors, _remaining(results))
 
 
@@ -380,11 +382,6 @@ def _remaining(results: list[FileResult]) -> list[Any]:
     return [f for r in results if not r.errors for f in r.remaining]
 
 
-def _only(result: FileResult, keep: list[Any]) -> FileResult:
-    ids = {id(f) for f in keep}
-    return FileResult(path=result.path, kind=result.kind, findings=[f for f in result.remaining if id(f) in ids])
-
-
 @main.command()
 @common_options
 @click.option("--lock", is_flag=True, help="Write harden.lock with every digest resolved (see --lockfile).")
@@ -397,9 +394,7 @@ def pin(paths: tuple[str, ...], output_format: str, quiet: bool, color: str, loc
     paths = _paths(paths, options)
     settings = _settings({**options, "paths": paths})
     pin_rules = frozenset({"pin-base-image", "pin-image"})
-    from dataclasses import replace
-
-    settings = replace(settings, select=(settings.select & pin_rules) or pin_rules)
+    settings = dataclasses.replace(settings, select=(settings.select & pin_rules) or pin_rules)
     return _apply(paths, settings, None, quiet, output_format, lock=lock)
 
 

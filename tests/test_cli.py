@@ -207,7 +207,7 @@ def test_rules_and_explain() -> None:
     assert code == 2
 
 
-@pytest.mark.parametrize("command", ["check", "diff", "fix", "rules", "explain"])
+@pytest.mark.parametrize("command", ["check", "diff", "fix", "pin", "rules", "explain"])
 def test_every_command_has_plain_help(command: str) -> None:
     code, out, _ = invoke(command, "--help")
     assert code == 0 and len(out.splitlines()[2]) > 20

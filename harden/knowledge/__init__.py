@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from pathlib import Path
 
@@ -141,14 +141,8 @@ def lookup(reference: str) -> ImageFacts | None:
     for pattern, overrides in facts.variants.items():
         if re.search(pattern, tag):
             fields = {k: (tuple(v) if isinstance(v, list) else v) for k, v in overrides.items()}
-            return _replace(facts, fields)
+            return replace(facts, **fields)  # type: ignore[arg-type]
     return facts
-
-
-def _replace(facts: ImageFacts, fields: dict[str, object]) -> ImageFacts:
-    from dataclasses import replace
-
-    return replace(facts, **fields)  # type: ignore[arg-type]
 
 
 _ALPINE_TAG = re.compile(r"(^|[-_.])alpine")
