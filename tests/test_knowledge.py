@@ -17,10 +17,10 @@ from harden.knowledge import (
     ImageFacts,
     _entries,
     _facts,
-    _replace,
     distro_family,
     lookup,
     normalise_repository,
+    with_variant,
 )
 
 CORPUS = Path("/work/shared/corpus")
@@ -88,8 +88,7 @@ def variant_views(facts: ImageFacts) -> list[tuple[str, ImageFacts]]:
     """The entry itself and the entry as each variant overrides it."""
     views = [("<default>", facts)]
     for pattern, overrides in facts.variants.items():
-        fields = {k: (tuple(v) if isinstance(v, list) else v) for k, v in overrides.items()}
-        views.append((pattern, _replace(facts, fields)))  # the same override path lookup() takes
+        views.append((pattern, with_variant(facts, overrides)))  # the same override path lookup() takes
     return views
 
 

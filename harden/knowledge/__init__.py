@@ -140,9 +140,14 @@ def lookup(reference: str) -> ImageFacts | None:
     tag = tag_of(reference)
     for pattern, overrides in facts.variants.items():
         if re.search(pattern, tag):
-            fields = {k: (tuple(v) if isinstance(v, list) else v) for k, v in overrides.items()}
-            return replace(facts, **fields)  # type: ignore[arg-type]
+            return with_variant(facts, overrides)
     return facts
+
+
+def with_variant(facts: ImageFacts, overrides: dict[str, object]) -> ImageFacts:
+    """The entry as a tag variant's overrides change it (TOML lists become tuples)."""
+    fields = {k: (tuple(v) if isinstance(v, list) else v) for k, v in overrides.items()}
+    return replace(facts, **fields)  # type: ignore[arg-type]
 
 
 _ALPINE_TAG = re.compile(r"(^|[-_.])alpine")
