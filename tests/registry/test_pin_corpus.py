@@ -15,6 +15,7 @@ import pytest
 
 from harden import engine, passes
 from harden.config import Settings
+from harden.discover import discover
 from harden.registry import Lockfile, ReferenceError, parse
 
 from .conftest import registry_binary
@@ -26,9 +27,9 @@ PIN_RULES = frozenset({"pin-base-image", "pin-image"})
 
 def corpus_references() -> list[str]:
     """Every reference the pin passes ask for, over the whole corpus."""
-    run = engine.process([str(CORPUS)], Settings(select=PIN_RULES, offline=True), apply=False)
+    sources, _ = discover([str(CORPUS)])
     found = []
-    for source, _ in run.processed:
+    for source in sources:
         loaded = engine.load(source.display, source.kind, source.path.read_bytes())
         for module in passes.passes_for(source.kind, Settings(select=PIN_RULES)):
             found.extend(module.references(loaded.document, Settings()))
@@ -42,13 +43,14 @@ def mirror(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Images, S
     registry = start_registry(tmp_path_factory.mktemp("corpus-registry"), binary=registry_binary())
     images = Images(registry)
     unique: dict[str, tuple[str, str]] = {}
-    for text in corpus_references():
+    references = corpus_references()
+    for text in references:
         try:
             reference = parse(text)
         except ReferenceError:
             continue
         unique.setdefault(reference.canonical, (reference.repository, reference.lookup))
-    registries = sorted({parse(t).registry for t in corpus_references() if _parses(t)})
+    registries = sorted({parse(t).registry for t in references if _parses(t)})
     with httpx.Client(timeout=10) as client:
         for repository, tag in unique.values():
             images.digests[f"{repository}:{tag}"] = push_index(client, images.base, repository, tag)[0]["digest"]
