@@ -11,7 +11,6 @@ from pathlib import Path
 from harden.model import Applicability
 
 DEFAULT_MAX_FILE_SIZE = 1024 * 1024  # 1 MiB: larger files are refused (exit 2), see README
-DEFAULT_LOCK_TTL_DAYS = 7  # `fix` refreshes pins from a lockfile older than this (a weekly bot run)
 
 
 @dataclass(frozen=True)
@@ -32,7 +31,6 @@ class Settings:
     jobs: int = 8  # concurrent registry lookups
     lockfile: Path | None = None  # explicit lockfile; else found from search_from upwards
     search_from: tuple[Path, ...] = ()  # where to look for harden.lock (the PATH arguments)
-    lock_ttl_days: int = DEFAULT_LOCK_TTL_DAYS
     cache_ttl_hours: float = 24.0  # how long a digest from the registry is trusted from the cache
     progress: bool = False  # print a progress line while resolving (on a terminal)
     compose_files: tuple[Path, ...] = ()  # `-f a -f b`: one Compose project, merged in this order

@@ -155,7 +155,7 @@ def make_context(loaded: list[Loaded], settings: Settings, apply: bool, run: Run
     if references:
         from harden import pinning
 
-        resolver = pinning.open_resolver(settings, apply)
+        resolver = pinning.open_resolver(settings)
         with resolver:
             digests = dict(resolver.resolve_many(references))
             if run is not None:

@@ -1,9 +1,9 @@
-"""Digest pinning for the engine: which lockfile, which resolver, and the refresh decision.
+"""Digest pinning for the engine: which lockfile, and the resolver that reads it.
 
 The lockfile is `--lockfile FILE` when given; otherwise `harden.lock` is searched for from each
-PATH argument upwards, as ruff finds its configuration. `fix` refreshes pins (moves
-`name:tag@sha256:old` to the tag's current digest) with `--refresh`, or by itself when the
-lockfile is older than `lock_ttl_days` (default 7): the maintenance a scheduled bot runs.
+PATH argument upwards, as ruff finds its configuration. It is used whatever its age: a pin
+(`name:tag@sha256:old`) moves to the tag's current digest only when the user asks
+(`--refresh`), never by itself, so `check`, `diff` and `fix` always propose the same thing.
 """
 
 from __future__ import annotations
@@ -64,18 +64,14 @@ def load_lockfile(settings: Settings) -> Lockfile | None:
         raise PinningError(f"{path}:1: cannot read lockfile: {error}") from None
 
 
-def open_resolver(settings: Settings, apply: bool) -> Resolver:
-    lockfile = load_lockfile(settings)
-    refresh = settings.refresh
-    if apply and lockfile is not None and not settings.offline:
-        refresh = refresh or lockfile.is_stale(dt.timedelta(days=settings.lock_ttl_days))
+def open_resolver(settings: Settings) -> Resolver:
     return Resolver(
         mirrors=dict(settings.mirrors),
         insecure=settings.insecure,
         jobs=settings.jobs,
-        lockfile=lockfile,
+        lockfile=load_lockfile(settings),
         offline=settings.offline,
-        refresh=refresh,
+        refresh=settings.refresh,
         platform=settings.platform,
         ttl=dt.timedelta(hours=settings.cache_ttl_hours),
         progress=_progress if settings.progress and sys.stderr.isatty() else None,

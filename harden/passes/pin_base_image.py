@@ -5,8 +5,8 @@ tag points to today, resolved from the registry (or the lockfile and cache; see 
 The tag stays so a human can still read it. `FROM builder` (a stage) and `FROM scratch` are
 not images. A FROM written as `${BASE}` is pinned in the default of `ARG BASE=...`; a FROM whose
 ARG has no default, or that builds the name from pieces (`python:${VERSION}`), gets a finding
-instead of a guess. With `--refresh` (or from `fix`, once the lockfile is older than its TTL)
-an existing `name:tag@sha256:old` moves to the tag's current digest.
+instead of a guess. An existing `name:tag@sha256:old` moves to the tag's current digest only
+with `--refresh`: a lockfile is used whatever its age.
 
 Why: a tag can be moved to different content at any time, by the publisher or by whoever
 controls the registry or a mirror; a digest cannot (OWASP Docker Security Cheat Sheet rule 13,

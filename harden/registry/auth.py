@@ -20,10 +20,11 @@ import os
 import re
 import subprocess
 import threading
-import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from harden.clock import monotonic
 
 __all__ = [
     "Challenge",
@@ -213,7 +214,7 @@ class TokenCache:
     client, which renews once.
     """
 
-    def __init__(self, clock: Callable[[], float] = time.monotonic, margin: float = 10.0) -> None:
+    def __init__(self, clock: Callable[[], float] = monotonic, margin: float = 10.0) -> None:
         self._clock = clock
         self._margin = margin
         self._tokens: dict[tuple[str, str], tuple[str, float]] = {}

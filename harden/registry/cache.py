@@ -16,6 +16,7 @@ import json
 import threading
 from pathlib import Path
 
+from harden import clock
 from harden.registry.lockfile import atomic_write
 from harden.registry.model import MANIFEST_TYPES, Resolution
 
@@ -48,7 +49,7 @@ class DigestCache:
             entry = self._load().get(_key(reference, platform))
         if entry is None:
             return None
-        if entry.resolved_at < (now or dt.datetime.now(dt.UTC)) - self.ttl:
+        if entry.resolved_at < (now or clock.now()) - self.ttl:
             return None
         return entry
 

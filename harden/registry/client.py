@@ -39,6 +39,7 @@ from typing import NoReturn
 
 import httpx
 
+from harden import clock
 from harden.registry.auth import Challenge, CredentialStore, TokenCache, parse_challenge, server_key
 from harden.registry.model import (
     ACCEPT,
@@ -622,4 +623,4 @@ def _retry_after(resp: httpx.Response) -> float | None:
         return None
     if when.tzinfo is None:
         return None
-    return max(0.0, when.timestamp() - time.time())
+    return max(0.0, when.timestamp() - clock.now().timestamp())

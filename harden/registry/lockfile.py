@@ -25,7 +25,8 @@ pinned to its recorded digest without asking any registry. Format (version 1)::
   it the digest is what the tag itself points to (the multi-platform index for multi-arch images).
 - `digest` is always sha256; `media_type` is one of the four OCI/Docker manifest types.
 - `resolved_at` is a TOML offset date-time in UTC, to the second: when the digest was read
-  from the registry. `is_stale(ttl)` compares it with now, to decide on a refresh.
+  from the registry. It is shown when a pin moves; it never decides anything: a lockfile is
+  used whatever its age, and pins move only with `--refresh`.
 - Entries are sorted by (reference, platform), one key per line in a fixed order, with a
   blank line between entries, so a refresh changes exactly the lines of the images that moved.
 
@@ -124,15 +125,6 @@ class Lockfile:
         for item in other.entries.values() if isinstance(other, Lockfile) else other:
             merged.add(item)
         return merged
-
-    def stale_entries(self, ttl: dt.timedelta, now: dt.datetime | None = None) -> list[LockEntry]:
-        """Entries resolved longer than `ttl` ago, sorted."""
-        limit = (now or dt.datetime.now(dt.UTC)) - ttl
-        return [e for e in self if e.resolved_at < limit]
-
-    def is_stale(self, ttl: dt.timedelta, now: dt.datetime | None = None) -> bool:
-        """Whether any entry is older than `ttl` (an empty lockfile is not stale)."""
-        return bool(self.stale_entries(ttl, now))
 
     def dumps(self) -> str:
         """The file's text: header, version, then one sorted `[[image]]` table per entry."""

@@ -12,6 +12,8 @@ import datetime as dt
 from dataclasses import dataclass
 from enum import StrEnum
 
+from harden import clock
+
 __all__ = [
     "ACCEPT",
     "DOCKER_MANIFEST",
@@ -93,4 +95,4 @@ class Failure:
 
 def utcnow() -> dt.datetime:
     """The current time in UTC, to the second (what lockfiles and caches record)."""
-    return dt.datetime.now(dt.UTC).replace(microsecond=0)
+    return clock.now().replace(microsecond=0)

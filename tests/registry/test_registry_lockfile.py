@@ -1,4 +1,4 @@
-"""harden.lock: round trip, sorted diff-friendly output, validation, discovery, staleness."""
+"""harden.lock: round trip, sorted diff-friendly output, validation, discovery."""
 
 from __future__ import annotations
 
@@ -81,15 +81,6 @@ def test_merge_and_resolutions() -> None:
     assert back.digest == D2 and back.from_cache
     newer = Lockfile([LockEntry("ghcr.io/o/r:v1", D1, DOCKER_MANIFEST, None, T0)])
     assert merged.merge(newer).get("ghcr.io/o/r:v1").digest == D1  # type: ignore[union-attr]
-
-
-def test_staleness() -> None:
-    lock = Lockfile(entries())
-    now = T0 + dt.timedelta(hours=1)
-    assert lock.is_stale(dt.timedelta(days=1), now)
-    assert [e.digest for e in lock.stale_entries(dt.timedelta(days=1), now)] == [D1]
-    assert not lock.is_stale(dt.timedelta(days=3), now)
-    assert not Lockfile().is_stale(dt.timedelta(seconds=0))
 
 
 def test_find_lockfile_walks_up(tmp_path: Path) -> None:
