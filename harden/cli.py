@@ -11,13 +11,16 @@ import functools
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from harden import __version__
-from harden.config import DEFAULT_MAX_FILE_SIZE, Settings
+from harden.config import DEFAULT_MAX_FILE_SIZE, DEFAULT_TIMEOUT, Settings
 from harden.model import FileResult, Severity
+
+if TYPE_CHECKING:
+    from harden.engine import Run
 
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
@@ -106,6 +109,17 @@ REGISTRY_OPTIONS = [
         help="Trust digests in the cache ($XDG_CACHE_HOME/harden) this long; 0: always ask the registry.",
     ),
     click.option("--jobs", type=click.IntRange(1, 64), default=8, show_default=True, help="Concurrent registry lookups."),
+    click.option(
+        "--timeout",
+        type=click.FloatRange(min=0, min_open=True),
+        default=DEFAULT_TIMEOUT,
+        show_default=True,
+        metavar="SECONDS",
+        help="Give up on registry lookups after this long in all; what is not resolved by then is reported.",
+    ),
+    click.option(
+        "--refresh", is_flag=True, help="Move existing pins to the digest their tag points to now (pins never move otherwise)."
+    ),
 ]
 
 
@@ -132,7 +146,8 @@ def _settings(options: dict[str, Any]) -> Settings:
         registry, equals, url = mirror.partition("=")
         if not equals or not registry or not url.startswith(("http://", "https://")):
             raise click.BadParameter(
-                f"{mirror!r} is not REGISTRY=URL (for example docker.io=http://127.0.0.1:5000)", param_hint="--registry-mirror"
+                f"{_without_credentials(mirror)!r} is not REGISTRY=URL (for example docker.io=http://127.0.0.1:5000)",
+                param_hint="--registry-mirror",
             )
         mirrors.append((registry, url.rstrip("/")))
     return Settings(
@@ -147,12 +162,24 @@ def _settings(options: dict[str, Any]) -> Settings:
         mirrors=tuple(mirrors),
         insecure=tuple(options.get("insecure") or ()),
         jobs=options.get("jobs", 8),
+        timeout=options.get("timeout", DEFAULT_TIMEOUT),
         cache_ttl_hours=options.get("cache_ttl_hours", 24.0),
         lockfile=options.get("lockfile"),
         search_from=tuple(Path(p) for p in options.get("paths", ()) if p != "-"),
         progress=True,
         compose_files=tuple(options.get("compose_files") or ()),
     )
+
+
+def _without_credentials(text: str) -> str:
+    """`text` (a REGISTRY=URL option) with everything between the scheme (or `REGISTRY=`) and the
+    last `@` replaced by `***`: harden never prints a credential, even one the user typed."""
+    head, at, host = text.rpartition("@")
+    if not at:
+        return text
+    scheme = head.find("://")
+    keep = scheme + 3 if scheme >= 0 else head.find("=") + 1
+    return f"{head[:keep]}***@{host}"
 
 
 def _color(choice: str) -> bool | None:
@@ -191,41 +218,52 @@ def main() -> None:
     """
 
 
-def _run(paths: tuple[str, ...], settings: Settings, apply: bool) -> tuple[list[Any], list[Any], list[FileResult]]:
-    if paths == ("-",):
-        return [], [], [_stdin_result(settings, apply)]
+def _run(paths: tuple[str, ...], settings: Settings, apply: bool) -> Run:
+    """The one engine call of every command: the PATHs, or one file from standard input."""
     from harden import engine, pinning
 
-    if "-" in paths:
+    if "-" in paths and paths != ("-",):
         raise click.BadParameter("`-` (standard input) cannot be combined with other paths", param_hint="PATH")
     try:
-        run = engine.process(list(paths), settings, apply)
+        return _stdin_run(settings, apply) if paths == ("-",) else engine.process(list(paths), settings, apply)
     except pinning.PinningError as error:
         raise InputError(str(error)) from None
-    return run.processed, run.skipped, run.results
 
 
-def _stdin_result(settings: Settings, apply: bool) -> FileResult:
+def _stdin_run(settings: Settings, apply: bool) -> Run:
     from harden import engine
-    from harden.discover import kind_of
+    from harden.discover import Source, kind_of
 
     raw = sys.stdin.buffer.read(settings.max_file_size + 1)
     name = settings.stdin_filename or "-"
     kind = kind_of(Path(name).name) if settings.stdin_filename else None
     if kind is None:
         kind = "compose" if engine.looks_like_compose(raw) else "dockerfile"
+    run = engine.Run()
     if len(raw) > settings.max_file_size:
         result = FileResult(path=name, kind=kind)
         result.errors.append(f"{name}:1: input is over the {settings.max_file_size}-byte limit (--max-file-size)")
-        return result
-    return engine.harden_text(name, kind, raw, settings, apply)
+    else:
+        result = engine.harden_text(name, kind, raw, settings, apply, run)
+    run.processed.append((Source(Path(name), name, kind, name), result))
+    return run
 
 
-def _report_errors(skipped: list[Any], results: list[FileResult]) -> bool:
-    lines = [f"{s.display}: {s.message}" for s in skipped] + [e for r in results for e in r.errors]
+def _report_errors(run: Run) -> int:
+    """Print every error on standard error and, once per image reference, why it could not be
+    resolved. Returns the number of errors (an unresolved reference is a finding, not an error)."""
+    lines = [f"{s.display}: {s.message}" for s in run.skipped] + [e for r in run.results for e in r.errors]
     for line in lines:
         click.echo(line, err=True)
-    return bool(lines)
+    for failure in run.unresolved:
+        click.echo(f"harden: could not resolve {failure.reference}: {failure.message}", err=True)
+    return len(lines)
+
+
+def _json(run: Run, diffs: dict[str, str] | None = None) -> str:
+    from harden import report
+
+    return report.as_json(run.results, [f"{s.display}: {s.message}" for s in run.skipped], run.unresolved, diffs)
 
 
 class InputError(click.ClickException):
@@ -234,7 +272,7 @@ class InputError(click.ClickException):
     exit_code = EXIT_ERROR
 
 
-def _status(errors: bool, findings: list[Any]) -> int:
+def _status(errors: int, findings: list[Any]) -> int:
     if errors:
         return EXIT_ERROR
     return EXIT_FINDINGS if any(f.severity is not Severity.INFO for f in findings) else EXIT_OK
@@ -251,15 +289,14 @@ def check(paths: tuple[str, ...], output_format: str, quiet: bool, color: str, *
     from harden import report
 
     paths = _paths(paths, options)
-    settings = _settings({**options, "paths": paths})
-    _, skipped, results = _run(paths, settings, apply=False)
-    errors = _report_errors(skipped, results)
+    run = _run(paths, _settings({**options, "paths": paths}), apply=False)
+    errors = _report_errors(run)
     if output_format == "json":
-        click.echo(report.as_json(results, [f"{s.display}: {s.message}" for s in skipped]), nl=False)
+        click.echo(_json(run), nl=False)
     elif not quiet:
-        click.echo(report.text(results), nl=False, color=_color(color))
-        click.echo(report.summary(results))
-    return _status(errors, [f for r in results for f in r.findings])
+        click.echo(report.text(run.results), nl=False, color=_color(color))
+        click.echo(report.summary(run.results, errors))
+    return _status(errors, [f for r in run.results for f in r.findings])
 
 
 @main.command()
@@ -269,24 +306,21 @@ def diff(paths: tuple[str, ...], output_format: str, quiet: bool, color: str, **
     """Print the reviewed diff for PATH...: what each change does and might break, then a
     unified diff that `git apply` and `patch -p1` accept. Writes nothing; exits like check."""
     from harden import diff as diffs
-    from harden import report
 
     paths = _paths(paths, options)
-    settings = _settings({**options, "paths": paths})
-    _, skipped, results = _run(paths, settings, apply=True)
-    errors = _report_errors(skipped, results)
+    run = _run(paths, _settings({**options, "paths": paths}), apply=True)
+    errors = _report_errors(run)
     use_color = _color(color)
     if use_color is None:
         use_color = sys.stdout.isatty()
     if output_format == "json":
-        texts = {r.path: diffs.reviewed(r) for r in results}
-        click.echo(report.as_json(results, [f"{s.display}: {s.message}" for s in skipped], texts), nl=False)
+        click.echo(_json(run, {r.path: diffs.reviewed(r) for r in run.results}), nl=False)
     else:
-        for result in results:
+        for result in run.results:
             text = diffs.reviewed(result, color=use_color)
             if text:
                 click.echo(text, nl=False, color=use_color)
-    return _status(errors, [f for r in results for f in r.findings])
+    return _status(errors, [f for r in run.results for f in r.findings])
 
 
 @main.command()
@@ -315,19 +349,13 @@ def _apply(
     """fix and pin: run with fixes applied, write the results, report what is left."""
     from harden import engine, report
 
+    run = _run(paths, settings, apply=True)
+    errors = _report_errors(run)
     if paths == ("-",):
-        result = _stdin_result(settings, apply=True)
-        errors = _report_errors([], [result])
+        result = run.results[0]
         if not result.errors:
             sys.stdout.buffer.write(engine.encode(result, result.output))
-        return _status(errors, _remaining([result]))
-    from harden import pinning
-
-    try:
-        run = engine.process(list(paths), settings, apply=True)
-    except pinning.PinningError as error:
-        raise InputError(str(error)) from None
-    errors = _report_errors(run.skipped, run.results)
+        return _status(errors, _remaining(run.results))
     written = 0
     for source, result in run.processed:
         if result.errors:
@@ -341,20 +369,20 @@ def _apply(
                 written += 1
         except OSError as error:
             click.echo(f"{source.display}: not written: {error}", err=True)
-            errors = True
+            errors += 1
             continue
         if result.applied and not quiet and output_format == "text":
             rules = ", ".join(dict.fromkeys(f.rule.id for f in result.applied))
             click.echo(f"hardened {source.display} ({rules})", err=True)
     if lock:
-        errors = _write_lockfile(run, settings, quiet) or errors
+        errors += _write_lockfile(run, settings, quiet)
     results = run.results
     if output_format == "json":
-        click.echo(report.as_json(results, [f"{s.display}: {s.message}" for s in run.skipped]), nl=False)
+        click.echo(_json(run), nl=False)
     elif not quiet:
         changed = sum(1 for r in results if r.changed)
         where = f" into {output_dir}" if output_dir is not None else ""
-        click.echo(f"{changed} of {len(results)} files hardened; {written} written{where}.", err=True)
+        click.echo(f"{changed} of {len(results)} files hardened; {written} written{where}.{report.failed(errors)}", err=True)
         remaining = _remaining(results)
         if remaining:
             left = [dataclasses.replace(r, findings=r.remaining) for r in results if not r.errors]
@@ -362,19 +390,19 @@ def _apply(
     return _status(errors, _remaining(results))
 
 
-def _write_lockfile(run: Any, settings: Settings, quiet: bool) -> bool:
+def _write_lockfile(run: Run, settings: Settings, quiet: bool) -> int:
     """Write harden.lock: at --lockfile, else where one was found, else in the first directory
-    PATH (the current directory for files). Returns whether it failed."""
+    PATH (the current directory for files). Returns the number of errors (0 or 1)."""
     from harden import engine
 
     try:
         path, count = engine.write_lockfile(run, settings)
     except OSError as error:
         click.echo(f"lockfile not written: {error}", err=True)
-        return True
+        return 1
     if not quiet:
         click.echo(f"wrote {path} ({count} images)", err=True)
-    return False
+    return 0
 
 
 def _remaining(results: list[FileResult]) -> list[Any]:
@@ -385,7 +413,6 @@ def _remaining(results: list[FileResult]) -> list[Any]:
 @main.command()
 @common_options
 @click.option("--lock", is_flag=True, help="Write harden.lock with every digest resolved (see --lockfile).")
-@click.option("--refresh", is_flag=True, help="Move existing pins to the digest their tag points to now.")
 @guarded
 def pin(paths: tuple[str, ...], output_format: str, quiet: bool, color: str, lock: bool, **options: Any) -> int:
     """Pin every base image (FROM) and Compose image: to the digest its tag points to today,

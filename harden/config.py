@@ -11,6 +11,7 @@ from pathlib import Path
 from harden.model import Applicability
 
 DEFAULT_MAX_FILE_SIZE = 1024 * 1024  # 1 MiB: larger files are refused (exit 2), see README
+DEFAULT_TIMEOUT = 120.0  # seconds for all registry lookups of one run (a hostile registry cannot hang harden)
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,7 @@ class Settings:
     mirrors: tuple[tuple[str, str], ...] = ()  # registry -> base URL
     insecure: tuple[str, ...] = ()  # registries allowed over plain HTTP
     jobs: int = 8  # concurrent registry lookups
+    timeout: float = DEFAULT_TIMEOUT  # seconds for all registry lookups of the run (--timeout)
     lockfile: Path | None = None  # explicit lockfile; else found from search_from upwards
     search_from: tuple[Path, ...] = ()  # where to look for harden.lock (the PATH arguments)
     cache_ttl_hours: float = 24.0  # how long a digest from the registry is trusted from the cache

@@ -43,11 +43,14 @@ class InputError(Exception):
 
 @dataclass
 class Run:
-    """What one command did: every file's result, what discovery skipped, the resolver used."""
+    """What one command did: every file's result, what discovery skipped, the resolver used,
+    and the image references it could not resolve (one Failure per reference, however many
+    files name it: the CLI says why once for each)."""
 
     processed: list[tuple[Source, FileResult]] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)
     resolver: Any = None  # harden.registry.Resolver, when any image reference was resolved
+    unresolved: list[Any] = field(default_factory=list)  # harden.registry.Failure
 
     @property
     def results(self) -> list[FileResult]:
@@ -110,14 +113,11 @@ def load(display: str, kind: str, raw: bytes) -> Loaded:
     return Loaded(result, document)
 
 
-def harden_text(
-    display: str, kind: str, raw: bytes, settings: Settings, apply: bool, context: passes.Context | None = None
-) -> FileResult:
-    """Everything for one file given as bytes: parse, resolve, run passes, fix and validate."""
+def harden_text(display: str, kind: str, raw: bytes, settings: Settings, apply: bool, run: Run | None = None) -> FileResult:
+    """Everything for one file given as bytes: parse, resolve, run passes, fix and validate
+    (what the resolution could not do is recorded in `run`, when given)."""
     loaded = load(display, kind, raw)
-    if context is None:
-        context = make_context([loaded], settings, apply)
-    return analyse(loaded, settings, apply, context)
+    return analyse(loaded, settings, apply, make_context([loaded], settings, apply, run))
 
 
 def analyse(loaded: Loaded, settings: Settings, apply: bool, context: passes.Context) -> FileResult:
@@ -158,8 +158,9 @@ def make_context(loaded: list[Loaded], settings: Settings, apply: bool, run: Run
         resolver = pinning.open_resolver(settings)
         with resolver:
             digests = dict(resolver.resolve_many(references))
-            if run is not None:
-                run.resolver = resolver
+        if run is not None:
+            run.resolver = resolver
+            run.unresolved = pinning.unresolved(digests)
         locked = pinning.locked_entries(resolver, references)
     return passes.Context(settings=settings, need_edits=apply, digests=digests, locked=locked)
 

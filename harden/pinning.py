@@ -10,10 +10,22 @@ from __future__ import annotations
 
 import datetime as dt
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 
 from harden.config import Settings
-from harden.registry import LOCKFILE_NAME, LockEntry, Lockfile, LockfileError, ReferenceError, Resolver, parse
+from harden.registry import (
+    LOCKFILE_NAME,
+    Failure,
+    FailureKind,
+    LockEntry,
+    Lockfile,
+    LockfileError,
+    ReferenceError,
+    Resolution,
+    Resolver,
+    parse,
+)
 
 
 class PinningError(Exception):
@@ -76,6 +88,16 @@ def open_resolver(settings: Settings) -> Resolver:
         ttl=dt.timedelta(hours=settings.cache_ttl_hours),
         progress=_progress if settings.progress and sys.stderr.isatty() else None,
     )
+
+
+def unresolved(digests: Mapping[str, Resolution | Failure]) -> list[Failure]:
+    """One failure per reference that could not be resolved, in the order first named.
+    Invalid references are left out: their finding already says what is wrong."""
+    failures: dict[str, Failure] = {}
+    for outcome in digests.values():
+        if isinstance(outcome, Failure) and outcome.kind is not FailureKind.INVALID_REFERENCE:
+            failures.setdefault(outcome.reference, outcome)
+    return list(failures.values())
 
 
 def locked_entries(resolver: Resolver, references: list[str]) -> dict[str, LockEntry]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
 from harden.model import FileResult, Finding, Severity
@@ -19,9 +20,14 @@ def text(results: list[FileResult]) -> str:
     return "\n".join(lines) + ("\n" if lines else "")
 
 
-def summary(results: list[FileResult]) -> str:
+def summary(results: list[FileResult], errors: int = 0) -> str:
+    """The last line of `check`: counts of findings, and of errors when the run failed (a run
+    with errors never claims a clean result)."""
     findings = [f for r in results for f in r.findings]
     if not findings:
+        read = len([r for r in results if not r.errors])
+        if errors:
+            return (f"No findings in the {_files(read)} read." if read else "Nothing checked.") + failed(errors)
         return f"No findings in {_files(len(results))}."
     failing = [f for f in findings if f.severity is not Severity.INFO]
     fixable = [f for f in findings if f.fix]
@@ -31,7 +37,12 @@ def summary(results: list[FileResult]) -> str:
     text += f" ({len(failing)} to fix, {len(findings) - len(failing)} for information)."
     if fixable:
         text += f"\n{len(fixable)} fixable with `harden fix` ({len(safe)} with --safe-only); `harden diff` shows them."
-    return text
+    return text + failed(errors)
+
+
+def failed(errors: int) -> str:
+    """' The run failed: N errors (above).' or nothing."""
+    return f" The run failed: {errors} error{'s' if errors != 1 else ''} (above)." if errors else ""
 
 
 def _files(count: int) -> str:
@@ -60,7 +71,11 @@ def finding_json(finding: Finding) -> dict[str, Any]:
     }
 
 
-def as_json(results: list[FileResult], errors: list[str], diffs: dict[str, str] | None = None) -> str:
+def as_json(
+    results: list[FileResult], errors: list[str], unresolved: Sequence[Any] = (), diffs: dict[str, str] | None = None
+) -> str:
+    """Every file's findings, what was applied and its errors; run-wide errors and the image
+    references that could not be resolved (`harden.registry.Failure`), once each."""
     files = []
     for result in results:
         entry: dict[str, Any] = {
@@ -74,4 +89,5 @@ def as_json(results: list[FileResult], errors: list[str], diffs: dict[str, str] 
         if diffs is not None:
             entry["diff"] = diffs.get(result.path, "")
         files.append(entry)
-    return json.dumps({"files": files, "errors": errors}, indent=2) + "\n"
+    failures = [{"reference": f.reference, "kind": str(f.kind), "message": f.message} for f in unresolved]
+    return json.dumps({"files": files, "errors": errors, "unresolved": failures}, indent=2) + "\n"

@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from test_digests import CITED
+
 from harden import engine
 from harden.config import Settings
 
@@ -28,3 +30,6 @@ def test_quickstart_command_shows_the_reviewed_diff() -> None:
     assert "# harden:" in run.stdout and "might break" in run.stdout
     assert "+USER app" in run.stdout and "@sha256:" in run.stdout
     assert "#   db: " in run.stdout and '+      - "127.0.0.1:5432:5432"' in run.stdout
+    for image in ("python:3.12-slim", "postgres:16", "redis:7"):  # every pin, from the cited lockfile
+        digest = next(d for d, (tag, _) in CITED.items() if tag == image)
+        assert f"{image}@sha256:{digest}" in run.stdout, image

@@ -25,7 +25,7 @@ becomes, with the lockfile beside it,
 
     services:
       cache:
-        image: redis:7@sha256:00ed341fa17da659b63730e405322fbaa9be1e0edc43f9a46d6c173037feabce
+        image: redis:7@sha256:c6eabf748fc7a61dbb5a705c78bcf3d6377b1127a97d0ce965c11c44ba46896f
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ from harden.config import Settings
 from harden.model import Applicability, Claim, Finding, Fix, Rule, Severity
 from harden.passes import Context
 from harden.passes.compose_support import here, services
-from harden.passes.pin_support import RATIONALE, decide
+from harden.passes.pin_support import RATIONALE, decide, needs_resolution
 
 RULE = Rule(
     id="pin-image",
@@ -48,7 +48,8 @@ RULE = Rule(
 
 
 def references(document: ComposeDocument, settings: Settings) -> list[str]:
-    return [s.image for s in document.services.values() if s.image and "$" not in s.image]
+    images = [s.image for s in document.services.values() if s.image and "$" not in s.image]
+    return [image for image in images if needs_resolution(image, settings.refresh)]
 
 
 def check(document: ComposeDocument, context: Context) -> list[Finding]:

@@ -24,7 +24,7 @@ Example (fixtures/pin-base-image/basic):
 
 becomes, with the lockfile beside it,
 
-    FROM python:3.12-slim@sha256:1d0447543fac833cc86eed3edb0988e1c6ea7dfb011f7448f93bf50a6f1486d0
+    FROM python:3.12-slim@sha256:229a2c5bfa27522db7815ea81f9bed70af17ccb9de9fc7ad142b1877b5830d36
     CMD ["python"]
 """
 
@@ -36,7 +36,7 @@ from harden.config import Settings
 from harden.dockerfile import DockerfileDocument, Instruction, Stage
 from harden.model import Applicability, Claim, Edit, Finding, Fix, Rule, Severity
 from harden.passes import Context
-from harden.passes.pin_support import RATIONALE, decide
+from harden.passes.pin_support import RATIONALE, decide, needs_resolution
 
 RULE = Rule(
     id="pin-base-image",
@@ -56,7 +56,7 @@ def references(document: DockerfileDocument, settings: Settings) -> list[str]:
         text = _image(document, stage)
         if text is not None:
             expanded = document.expand(text)
-            if expanded:
+            if expanded and needs_resolution(expanded, settings.refresh):
                 found.append(expanded)
     return found
 

@@ -11,13 +11,26 @@ from dataclasses import dataclass
 from typing import Any
 
 from harden.model import Severity
-from harden.registry import Failure, FailureKind, ReferenceError, parse
+from harden.registry import Failure, ReferenceError, parse
 
 RATIONALE = (
     "A tag is a promise that can change under you: whoever controls the registry (or its cache) "
     "decides what `python:3.12` is today. A digest names exact content, so the image you tested "
     "is the image you run, and a change shows up as a reviewable diff (OWASP Docker rule 13)."
 )
+
+
+def needs_resolution(text: str, refresh: bool) -> bool:
+    """Whether the engine must resolve `text` for this run: an unpinned reference, or a pinned
+    `name:tag@digest` when pins are being refreshed. A reference that does not parse is not
+    resolved (its finding says why), and neither is a digest with no tag to follow."""
+    try:
+        reference = parse(text)
+    except ReferenceError:
+        return False
+    if reference.digest:
+        return refresh and reference.tag is not None and reference.is_pinnable
+    return True
 
 
 @dataclass(frozen=True)
@@ -45,10 +58,11 @@ def decide(text: str, digests: Mapping[str, Any], refresh: bool, locked: Mapping
     if outcome is None:
         return None
     if isinstance(outcome, Failure):
+        # Why it failed is said once per reference for the whole run (engine.Run.unresolved),
+        # however many files name it; the finding says what it means here.
         if reference.digest:
-            return None  # already pinned; a failed refresh leaves it alone
-        why = "it is not in the lockfile or the cache (--offline)" if outcome.kind is FailureKind.OFFLINE else outcome.message
-        return PinDecision(f"{text} is not pinned to a digest, and harden could not resolve it: {why}", Severity.WARNING)
+            return PinDecision(f"{text} could not be refreshed ({outcome.kind}): its pin is kept", Severity.WARNING)
+        return PinDecision(f"{text} is not pinned to a digest: harden could not resolve it ({outcome.kind})", Severity.WARNING)
     digest: str = outcome.digest
     if reference.digest == digest:
         return None
