@@ -418,8 +418,18 @@ class RegistryClient:
     def _plain_http_allowed(self, hostport: str, host: str) -> bool:
         return is_loopback(host) or hostport.lower() in self._insecure or host.strip("[]").lower() in self._insecure
 
-    def _check_hop(self, url: httpx.URL, target: _Target) -> None:
-        """Apply the plain-HTTP rule to where a redirect leads, as to the first request."""
+    def _check_hop(self, hop: httpx.Request, came_from: httpx.URL, target: _Target) -> None:
+        """Apply the plain-HTTP rule to where a redirect leads, as to the first request.
+
+        httpx drops `Authorization` when a redirect leaves the origin, but a 307 or 308 keeps
+        a POST's body, and the only POST is the refresh-token form: it may not leave its origin.
+        """
+        url = hop.url
+        if hop.method == "POST" and (url.scheme, url.host, url.port) != (came_from.scheme, came_from.host, came_from.port):
+            _refuse(
+                FailureKind.INSECURE,
+                f"{target.display} redirected a request carrying credentials to {_host_port(url)[:100]}: refused",
+            )
         if url.scheme == "https" or (url.scheme == "http" and self._plain_http_allowed(_host_port(url), url.host)):
             return
         if url.scheme != "http":
@@ -600,7 +610,7 @@ class RegistryClient:
                 hops += 1
                 if hops > _MAX_REDIRECTS:
                     _refuse(FailureKind.BAD_RESPONSE, f"{target.display} redirected more than {_MAX_REDIRECTS} times: refused")
-                self._check_hop(hop.url, target)
+                self._check_hop(hop, resp.request.url, target)
                 resp = self._http.send(hop, stream=True)
             try:
                 return read_answer(resp, limit, self._attempt_deadline)

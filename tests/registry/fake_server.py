@@ -30,6 +30,7 @@ class Seen:
     method: str
     path: str
     headers: dict[str, str]
+    body: bytes
 
 
 class Exchange:
@@ -40,6 +41,7 @@ class Exchange:
         self.method = handler.command
         self.path = handler.path
         self.headers = {k.lower(): v for k, v in handler.headers.items()}
+        self.body = handler.rfile.read(int(self.headers.get("content-length") or 0))
         self.stopping = stopping
 
     def reply(self, status: int, headers: dict[str, str] | None = None, body: bytes = b"") -> None:
@@ -124,7 +126,7 @@ class FakeServer:
 
             def _handle(self) -> None:
                 exchange = Exchange(self, server.stopping)
-                server.seen.append(Seen(exchange.method, exchange.path, exchange.headers))
+                server.seen.append(Seen(exchange.method, exchange.path, exchange.headers, exchange.body))
                 server.respond(exchange)
 
             do_GET = do_HEAD = do_POST = _handle

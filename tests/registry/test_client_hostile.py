@@ -298,6 +298,24 @@ def test_credentials_are_not_sent_to_another_host_after_a_redirect() -> None:
     assert all("authorization" not in s.headers for s in b.seen)
 
 
+def test_a_refresh_token_is_not_posted_to_another_host_after_a_redirect() -> None:
+    """httpx drops Authorization across origins, but a 307 keeps a POST's body: the refresh token."""
+    with fake_server(lambda ex: ex.reply_json(200, {"access_token": "t"})) as b:
+
+        def respond_a(ex: Exchange) -> None:
+            if ex.path.startswith("/token"):
+                ex.reply(307, {"Location": f"{b.base}/token"})
+            else:
+                ex.reply(401, {"WWW-Authenticate": f'Bearer realm="http://{ex.headers["host"]}/token",service="a"'})
+
+        with fake_server(respond_a) as a:
+            store = CredentialStore(static={a.hostport: Credentials("", "refresh-secret", identity_token=True)})
+            with client(credentials=store) as c:
+                f = failed(resolve_within(c, f"{a.hostport}/team/app:1"), FailureKind.INSECURE)
+    assert b.seen == []
+    assert b.hostport in f.message and "refresh-secret" not in f.message
+
+
 def test_a_redirect_loop_is_refused_not_raised() -> None:
     with fake_server(lambda ex: ex.reply(302, {"Location": ex.path})) as fake, client() as c:
         f = failed(resolve_within(c, f"{fake.hostport}/team/app:1"), FailureKind.BAD_RESPONSE)
