@@ -48,6 +48,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import ipaddress
+import re
 import socket
 import threading
 import time
@@ -80,6 +81,7 @@ _MAX_CONFIG_BYTES = 8 * 1024 * 1024
 _MAX_TOKEN_BYTES = 1024 * 1024  # Docker Hub's token answers are about 4 KiB
 _MAX_TOKEN_LIFE = 3600.0  # a token is kept at most this long, whatever `expires_in` says
 _MAX_REDIRECTS = 10  # as Docker (Go's net/http)
+_TOKEN_RE = re.compile(r"[\x21-\x7e]+")
 _CHILD_TYPES = frozenset(MANIFEST_TYPES - INDEX_TYPES)
 _HASHES = {"sha256": hashlib.sha256, "sha384": hashlib.sha384, "sha512": hashlib.sha512}
 _ARCH_ALIASES = {"x86_64": "amd64", "x86-64": "amd64", "aarch64": "arm64"}
@@ -514,6 +516,8 @@ class RegistryClient:
         token = answer.get("token") or answer.get("access_token") if isinstance(answer, dict) else None
         if not isinstance(token, str) or not token:
             _refuse(FailureKind.UNAUTHORIZED, f"the token service of {target.display} sent no token")
+        if not _TOKEN_RE.fullmatch(token):  # it goes into a header: visible ASCII only
+            _refuse(FailureKind.UNAUTHORIZED, f"the token service of {target.display} sent an unusable token")
         life = _token_life(answer.get("expires_in") if isinstance(answer, dict) else None)
         self._tokens.put(target.auth_key, scope, token, life)
         return f"Bearer {token}"

@@ -415,6 +415,20 @@ def test_a_token_lifetime_too_large_for_a_float_does_not_crash() -> None:
     assert isinstance(res, Resolution) and res.digest == A_DIGEST
 
 
+@pytest.mark.parametrize("token", ["t\u00f6k\u00e9n", "tok\r\nX-Injected: 1", "two words"])
+def test_a_token_that_cannot_be_a_header_value_is_refused(token: str) -> None:
+    def respond(ex: Exchange) -> None:
+        if ex.path.startswith("/token"):
+            ex.reply_json(200, {"token": token})
+        else:
+            ex.reply(401, {"WWW-Authenticate": f'Bearer realm="http://{ex.headers["host"]}/token"'})
+
+    with fake_server(respond) as fake, client() as c:
+        f = failed(resolve_within(c, f"{fake.hostport}/team/app:1"), FailureKind.UNAUTHORIZED)
+    assert "unusable token" in f.message
+    assert len(fake.seen) == 2  # the token was never sent
+
+
 @pytest.mark.parametrize("body", [b"[" * 100_000, b"\xff\xfe\xfd not UTF-8", b'{"errors": [{"code": "\xc3\x84\xc3\x96"}]}'])
 def test_hostile_error_bodies_are_a_plain_not_found(body: bytes) -> None:
     def respond(ex: Exchange) -> None:
