@@ -5,7 +5,9 @@ Credentials come from Docker's own configuration, so `docker login` is all a use
 For a registry, `credHelpers[host]` wins, then `credsStore`, then `auths[host].auth`
 (base64 of `user:password`). A helper is run as `docker-credential-<name> get` with the
 server URL on stdin and answers `{"Username": ..., "Secret": ...}` on stdout; the username
-`<token>` marks an identity (refresh) token.
+`<token>` marks an identity (refresh) token. A helper that does not answer within
+`HELPER_TIMEOUT` seconds is killed; the registry is then tried anonymously, and a refusal
+says that the helper hung (`CredentialStore.problem`).
 
 Secrets are held in `Credentials`, whose repr hides them, and are never printed, logged or
 written; tokens live only in the in-memory `TokenCache`.
@@ -27,7 +29,9 @@ from pathlib import Path
 from harden.clock import monotonic
 
 __all__ = [
+    "HELPER_TIMEOUT",
     "Challenge",
+    "CredentialHelperError",
     "CredentialStore",
     "Credentials",
     "TokenCache",
@@ -36,8 +40,9 @@ __all__ = [
 
 DOCKER_HUB_SERVER = "https://index.docker.io/v1/"  # the key `docker login` uses for Docker Hub
 _DOCKER_HOSTS = frozenset({"docker.io", "index.docker.io", "registry-1.docker.io"})
-_HELPER_TIMEOUT = 20.0
+HELPER_TIMEOUT = 20.0
 _PARAM_RE = re.compile(r'([\w-]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s,]*))')
+_SEPARATOR_RE = re.compile(r"[\s,]+")
 
 
 @dataclass(frozen=True)
@@ -65,14 +70,27 @@ class Challenge:
 
 
 def parse_challenge(header: str) -> Challenge | None:
-    """Parse `Bearer realm="...",service="...",scope="..."` (quoted commas allowed)."""
+    """Parse `Bearer realm="...",service="...",scope="..."` (quoted commas allowed).
+
+    The parameters are matched where the previous one ended, and text that is not a
+    parameter is skipped up to the next comma or space, so the work is linear in the
+    header's length (searching anywhere, a 64 KiB header without `=` took minutes).
+    """
     scheme, _, rest = header.strip().partition(" ")
     if not scheme:
         return None
-    params = {
-        m.group(1).lower(): (m.group(2).replace('\\"', '"') if m.group(2) is not None else m.group(3))
-        for m in _PARAM_RE.finditer(rest)
-    }
+    params: dict[str, str] = {}
+    pos = 0
+    while pos < len(rest):
+        m = _PARAM_RE.match(rest, pos)
+        if m is not None:
+            params[m.group(1).lower()] = m.group(2).replace('\\"', '"') if m.group(2) is not None else m.group(3)
+            pos = m.end()
+            continue
+        separator = _SEPARATOR_RE.search(rest, pos)
+        if separator is None:
+            break
+        pos = separator.end()
     return Challenge(scheme.lower(), params)
 
 
@@ -89,21 +107,29 @@ def server_key(registry: str) -> str:
 HelperRunner = Callable[[str, str], Credentials | None]
 
 
-def run_credential_helper(helper: str, server_url: str) -> Credentials | None:
+class CredentialHelperError(Exception):
+    """A credential helper that did not answer in time; the message names it, never a secret."""
+
+
+def run_credential_helper(helper: str, server_url: str, timeout: float = HELPER_TIMEOUT) -> Credentials | None:
     """Ask `docker-credential-<helper> get` for `server_url`'s credentials; None if it has none.
 
-    The helper's stderr and stdout are never echoed: they could contain the secret.
+    Raise `CredentialHelperError` when it does not answer within `timeout` seconds (it is
+    killed). The helper's stderr and stdout are never echoed: they could contain the secret.
     """
     try:
         done = subprocess.run(
             [f"docker-credential-{helper}", "get"],
             input=server_url.encode(),
             capture_output=True,
-            timeout=_HELPER_TIMEOUT,
+            timeout=timeout,
             check=False,
         )
-    except (OSError, subprocess.TimeoutExpired):
+    except OSError:
         return None
+    except subprocess.TimeoutExpired:
+        # `from None`: the exception holds whatever the helper printed, possibly the secret.
+        raise CredentialHelperError(f"docker-credential-{helper} did not answer within {timeout:g} s") from None
     if done.returncode != 0:
         return None
     try:
@@ -139,6 +165,7 @@ class CredentialStore:
         self._run_helper = helper_runner
         self._config: dict[str, object] | None = None
         self._found: dict[str, Credentials | None] = {}
+        self._problems: dict[str, str] = {}
         self._lock = threading.Lock()
 
     @staticmethod
@@ -154,6 +181,18 @@ class CredentialStore:
             if key not in self._found:
                 self._found[key] = self._static.get(key) or self._from_config(key)
             return self._found[key]
+
+    def problem(self, registry: str) -> str | None:
+        """Why `lookup` found nothing for `registry` when a credential helper failed (hung)."""
+        with self._lock:
+            return self._problems.get(server_key(registry))
+
+    def _ask_helper(self, key: str, helper: str, server_url: str) -> Credentials | None:
+        try:
+            return self._run_helper(helper, server_url)
+        except CredentialHelperError as error:
+            self._problems[key] = str(error)
+            return None
 
     def _load(self) -> dict[str, object]:
         if self._config is None:
@@ -172,10 +211,10 @@ class CredentialStore:
         if isinstance(helpers, dict):
             for name, helper in helpers.items():
                 if server_key(str(name)) == key and isinstance(helper, str) and helper:
-                    return self._run_helper(helper, server_url)
+                    return self._ask_helper(key, helper, server_url)
         store = config.get("credsStore")
         if isinstance(store, str) and store:
-            found = self._run_helper(store, server_url)
+            found = self._ask_helper(key, store, server_url)
             if found is not None:
                 return found
         auths = config.get("auths")

@@ -4,6 +4,10 @@ One JSON file, `<user cache dir>/registry/digests.json` (platformdirs, so
 `$XDG_CACHE_HOME/harden/...` on Linux and tests can isolate it), maps
 `"<canonical reference>|<platform>"` to digest, media type, platform and `resolved_at`.
 Entries older than the TTL (default 24 h) are ignored, so moved tags are picked up daily.
+A TTL of zero (or less) means the cache is never trusted; entries are still written, for
+later runs. An entry dated more than `MAX_CLOCK_SKEW` (5 minutes) in the future was written
+by a clock that was wrong, or by hand: it is ignored, and dropped when the file is next saved,
+so it cannot outlive any TTL.
 
 Only public facts are stored: no credential or token is ever written. Writes are atomic
 and merge with what another process may have saved meanwhile (the newest entry wins).
@@ -20,9 +24,10 @@ from harden import clock
 from harden.registry.lockfile import atomic_write
 from harden.registry.model import MANIFEST_TYPES, Resolution
 
-__all__ = ["DEFAULT_TTL", "DigestCache", "default_cache_path"]
+__all__ = ["DEFAULT_TTL", "MAX_CLOCK_SKEW", "DigestCache", "default_cache_path"]
 
 DEFAULT_TTL = dt.timedelta(hours=24)
+MAX_CLOCK_SKEW = dt.timedelta(minutes=5)
 _VERSION = 1
 
 
@@ -44,12 +49,13 @@ class DigestCache:
         self._lock = threading.Lock()
 
     def get(self, reference: str, platform: str | None = None, now: dt.datetime | None = None) -> Resolution | None:
-        """A resolution younger than the TTL (marked `from_cache`), or None."""
+        """A resolution younger than the TTL and not from the future (marked `from_cache`), or None."""
+        if self.ttl <= dt.timedelta(0):
+            return None
         with self._lock:
             entry = self._load().get(_key(reference, platform))
-        if entry is None:
-            return None
-        if entry.resolved_at < (now or clock.now()) - self.ttl:
+        now = now or clock.now()
+        if entry is None or not now - self.ttl <= entry.resolved_at <= now + MAX_CLOCK_SKEW:
             return None
         return entry
 
@@ -73,7 +79,8 @@ class DigestCache:
         with self._lock:
             if not self._dirty:
                 return
-            merged = _read(self.path)
+            latest = clock.now() + MAX_CLOCK_SKEW
+            merged = {key: entry for key, entry in _read(self.path).items() if entry.resolved_at <= latest}
             for key, entry in self._dirty.items():
                 old = merged.get(key)
                 if old is None or old.resolved_at <= entry.resolved_at:
@@ -131,7 +138,7 @@ def _parse(key: str, value: object) -> Resolution | None:
     digest, media_type = value.get("digest"), value.get("media_type")
     if not isinstance(digest, str) or not digest.startswith("sha256:") or len(digest) != 71:
         return None
-    if media_type not in MANIFEST_TYPES or (value.get("platform") or "") != platform:
+    if not isinstance(media_type, str) or media_type not in MANIFEST_TYPES or (value.get("platform") or "") != platform:
         return None
     try:
         resolved_at = dt.datetime.fromisoformat(str(value.get("resolved_at")))

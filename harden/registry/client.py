@@ -9,8 +9,28 @@ one of those four. Everything else is about never pinning a wrong digest:
 - without the digest header the manifest is fetched with GET and hashed; a digest header on
   a GET must match the body, or the answer is refused; a digest computed from a body that
   came without any header is confirmed by asking the registry for that digest;
+- a fetched manifest must be a JSON object with `schemaVersion` 2 whose `mediaType`, when
+  present, agrees with the `Content-Type`; anything else is refused;
 - with `platform="os/arch[/variant]"` the index is fetched and that platform's manifest
   digest returned (a single-platform image is checked against its config's os/arch).
+
+Why a digest from a HEAD answer is trusted without fetching the body: a pin is
+content-addressed. `image@sha256:...` makes Docker fetch the manifest with exactly that
+digest and verify the bytes against it, so a wrong digest in a HEAD answer can only make the
+pull fail; it can never make Docker run other content than what the registry serves for that
+digest, and a registry that lies could serve anything under the tag anyway. Fetching the body
+would cost one GET per reference, and Docker Hub counts GETs against its pull rate limit (not
+HEADs); Renovate and `crane digest` make the same choice. A HEAD digest is used when it is a
+well-formed sha256 digest and the Content-Type is one of the four manifest types; otherwise,
+and always for `platform`, the manifest is fetched and checked as above.
+
+Hostile or broken registries (see `harden.registry.transport`): every HTTP attempt must end
+within `timeout` seconds in total, connect, headers and body (a server that trickles one byte
+a second is cut off); bodies are streamed and refused beyond a limit (manifests 4 MiB,
+configs 8 MiB, token answers 1 MiB, error bodies read up to 64 KiB); redirects are followed
+by hand, at most 10, and the plain-HTTP rule applies to every hop, token realms included.
+httpx drops `Authorization` when a redirect leaves the origin, so credentials never follow
+a redirect to another host.
 
 Authentication follows the registry's `WWW-Authenticate` challenge: bearer tokens from the
 realm (anonymously or with credentials), or basic auth. Once a registry's challenge is known,
@@ -26,10 +46,9 @@ registry, HTTP statuses and registry error codes, never credentials or tokens.
 from __future__ import annotations
 
 import base64
-import email.utils
 import hashlib
 import ipaddress
-import json
+import re
 import socket
 import threading
 import time
@@ -51,6 +70,7 @@ from harden.registry.model import (
     utcnow,
 )
 from harden.registry.reference import Reference
+from harden.registry.transport import Answer, BodyRefused, Deadline, deadline_client, json_value, read_answer
 
 __all__ = ["DOCKER_HUB_ENDPOINT", "RegistryClient", "RetryPolicy", "parse_platform"]
 
@@ -58,6 +78,11 @@ DOCKER_HUB_ENDPOINT = "https://registry-1.docker.io"
 _RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 _MAX_MANIFEST_BYTES = 4 * 1024 * 1024  # the OCI spec's suggested manifest limit
 _MAX_CONFIG_BYTES = 8 * 1024 * 1024
+_MAX_TOKEN_BYTES = 1024 * 1024  # Docker Hub's token answers are about 4 KiB
+_MAX_TOKEN_LIFE = 3600.0  # a token is kept at most this long, whatever `expires_in` says
+_MAX_REDIRECTS = 10  # as Docker (Go's net/http)
+_TOKEN_RE = re.compile(r"[\x21-\x7e]+")
+_CHILD_TYPES = frozenset(MANIFEST_TYPES - INDEX_TYPES)
 _HASHES = {"sha256": hashlib.sha256, "sha384": hashlib.sha384, "sha512": hashlib.sha512}
 _ARCH_ALIASES = {"x86_64": "amd64", "x86-64": "amd64", "aarch64": "arm64"}
 
@@ -156,7 +181,13 @@ class RegistryClient:
 
     `mirrors` maps a registry name (`docker.io`) to the base URL that serves it
     (`http://127.0.0.1:5000`). Plain HTTP is used for loopback registries and the names in
-    `insecure` (host or host:port) only; anything else must be HTTPS.
+    `insecure` (host or host:port) only; anything else must be HTTPS, redirects included.
+
+    `timeout` is the deadline of each HTTP attempt as a whole: connecting, sending, the
+    headers and the entire body must be done within `timeout` seconds (httpx's own timeout is
+    per read, so a server trickling bytes would never time out). A request is tried at most
+    `retry.attempts` times, each attempt with its own `timeout`; `resolve(deadline=...)`
+    bounds a whole resolution. Name resolution (DNS) is not interruptible and not covered.
     """
 
     def __init__(
@@ -173,6 +204,7 @@ class RegistryClient:
         self._mirrors = {server_key(k): v.rstrip("/") for k, v in (mirrors or {}).items()}
         self._insecure = frozenset(i.lower() for i in insecure)
         self._credentials = credentials if credentials is not None else CredentialStore()
+        self._timeout = timeout
         self._retry = retry or RetryPolicy()
         self._sleep = sleep
         self._tokens = TokenCache()
@@ -180,13 +212,9 @@ class RegistryClient:
         self._unresolvable: dict[str, str] = {}  # host -> why: DNS failed once this run
         self._lock = threading.Lock()
         self._count = 0
-        self._http = httpx.Client(
-            timeout=httpx.Timeout(timeout),
-            follow_redirects=True,
-            transport=transport,
-            headers={"User-Agent": "harden"},
-            event_hooks={"request": [self._on_request]},
-        )
+        self._attempt_deadline = Deadline()  # per thread: the current HTTP attempt's end
+        self._resolve_deadline = Deadline()  # per thread: the current resolve's `deadline`
+        self._http = deadline_client(self._attempt_deadline, timeout=timeout, transport=transport, on_request=self._on_request)
 
     @property
     def requests_made(self) -> int:
@@ -204,38 +232,52 @@ class RegistryClient:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def resolve(self, ref: Reference, platform: str | None = None) -> Resolution | Failure:
-        """The digest `ref`'s tag (or digest) points to now; with `platform`, that platform's."""
+    def resolve(self, ref: Reference, platform: str | None = None, *, deadline: float | None = None) -> Resolution | Failure:
+        """The digest `ref`'s tag (or digest) points to now; with `platform`, that platform's.
+
+        `deadline` is a `harden.clock.monotonic()` time: no HTTP attempt outlives it and no
+        retry starts after it; the reference then fails as `timed_out`.
+        """
+        self._resolve_deadline.at = deadline
         try:
-            if not ref.is_pinnable:
-                _refuse(
-                    FailureKind.UNSUPPORTED_DIGEST,
-                    f"digest algorithm {ref.digest_algorithm} is recognised but only sha256 digests can be pinned",
-                )
-            want = _parse_platform_or_refuse(platform)
-            target = self._target(ref)
-            url = f"{target.base}/v2/{target.repository}/manifests/{ref.lookup}"
-            expected = ref.digest if ref.tag is None else None  # digest-only: verify that one
-            if want is None:
-                found = self._head(ref, target, url, expected)
-                if found is not None:
-                    return found
-            body, media_type, digest = self._get_manifest(ref, target, url, expected)
-            if want is None:
-                return Resolution(ref.canonical, digest, media_type, None, utcnow())
-            return self._select_platform(ref, target, want, body, media_type, digest)
+            return self._resolve(ref, platform)
         except _Refused as refused:
             return Failure(ref.canonical, refused.kind, refused.message)
+        finally:
+            self._resolve_deadline.at = None
+
+    def _resolve(self, ref: Reference, platform: str | None) -> Resolution:
+        if not ref.is_pinnable:
+            _refuse(
+                FailureKind.UNSUPPORTED_DIGEST,
+                f"digest algorithm {ref.digest_algorithm} is recognised but only sha256 digests can be pinned",
+            )
+        want = _parse_platform_or_refuse(platform)
+        target = self._target(ref)
+        url = f"{target.base}/v2/{target.repository}/manifests/{ref.lookup}"
+        expected = ref.digest if ref.tag is None else None  # digest-only: verify that one
+        if want is None:
+            found = self._head(ref, target, url, expected)
+            if found is not None:
+                return found
+        document, media_type, digest = self._get_manifest(ref, target, url, expected)
+        if want is None:
+            return Resolution(ref.canonical, digest, media_type, None, utcnow())
+        return self._select_platform(ref, target, want, document, media_type, digest)
 
     # -- manifests -------------------------------------------------------------------------
 
     def _head(self, ref: Reference, target: _Target, url: str, expected: str | None) -> Resolution | None:
-        """Resolve with HEAD; None when the registry did not say enough (then GET)."""
-        resp = self._request("HEAD", url, target, accept=ACCEPT)
+        """Resolve with HEAD; None when the registry did not say enough (then GET).
+
+        The digest is taken from the header without fetching the body: see the module
+        docstring for why that is safe.
+        """
+        resp = self._request("HEAD", url, target, accept=ACCEPT, limit=0)
         if resp.status_code == 405:  # a registry without HEAD support: GET instead
             return None
         self._check_status(resp, ref, target)
-        media_type = _media_type(resp)
+        media_type = resp.media_type
         if media_type and media_type not in MANIFEST_TYPES:
             _refuse_media_type(ref, target, media_type)
         digest = resp.headers.get("Docker-Content-Digest", "")
@@ -248,33 +290,30 @@ class RegistryClient:
             )
         return Resolution(ref.canonical, digest, media_type, None, utcnow())
 
-    def _get_manifest(self, ref: Reference, target: _Target, url: str, expected: str | None) -> tuple[bytes, str, str]:
-        """GET a manifest and verify it: (body, media type, sha256 digest of the body)."""
-        resp = self._request("GET", url, target, accept=ACCEPT)
+    def _get_manifest(
+        self, ref: Reference, target: _Target, url: str, expected: str | None
+    ) -> tuple[dict[str, object], str, str]:
+        """GET a manifest and verify it: (its JSON document, media type, sha256 digest of the body)."""
+        resp = self._request("GET", url, target, accept=ACCEPT, limit=_MAX_MANIFEST_BYTES)
         self._check_status(resp, ref, target)
         body = resp.content
-        if len(body) > _MAX_MANIFEST_BYTES:
-            _refuse(FailureKind.BAD_RESPONSE, f"manifest from {target.display} is too large")
         digest = "sha256:" + hashlib.sha256(body).hexdigest()
         claimed = resp.headers.get("Docker-Content-Digest", "")
-        if claimed:
-            if not _body_matches(claimed, body):
-                _refuse(
-                    FailureKind.BAD_DIGEST,
-                    f"the manifest of {ref} from {target.display} does not match its "
-                    "Docker-Content-Digest header: refused (corrupted in transit?)",
-                )
-        elif expected is None:
-            self._confirm_digest(ref, target, digest)
+        if claimed and not _body_matches(claimed, body):
+            _refuse(
+                FailureKind.BAD_DIGEST,
+                f"the manifest of {ref} from {target.display} does not match its "
+                "Docker-Content-Digest header: refused (corrupted in transit?)",
+            )
         if expected is not None and digest != expected:
             _refuse(
                 FailureKind.BAD_DIGEST,
                 f"the manifest of {ref} from {target.display} does not match the requested digest: refused",
             )
-        media_type = _media_type(resp) or _declared_media_type(body)
-        if media_type not in MANIFEST_TYPES:
-            _refuse_media_type(ref, target, media_type)
-        return body, media_type, digest
+        document, media_type = _manifest_document(body, resp.media_type, ref, target)
+        if not claimed and expected is None:
+            self._confirm_digest(ref, target, digest)
+        return document, media_type, digest
 
     def _confirm_digest(self, ref: Reference, target: _Target, digest: str) -> None:
         """Ask the registry whether it holds `digest`, computed from a body sent without one.
@@ -282,7 +321,7 @@ class RegistryClient:
         A body altered in transit hashes to a digest the registry does not know.
         """
         url = f"{target.base}/v2/{target.repository}/manifests/{digest}"
-        resp = self._request("HEAD", url, target, accept=ACCEPT)
+        resp = self._request("HEAD", url, target, accept=ACCEPT, limit=0)
         claimed = resp.headers.get("Docker-Content-Digest", digest)
         if resp.status_code != 200 or claimed != digest:
             _refuse(
@@ -296,44 +335,45 @@ class RegistryClient:
         ref: Reference,
         target: _Target,
         want: _Platform,
-        body: bytes,
+        document: dict[str, object],
         media_type: str,
         digest: str,
     ) -> Resolution:
         """Pick `want`'s manifest from an index, or check a single manifest's platform."""
-        document = _json_object(body, ref, target)
         if media_type in INDEX_TYPES:
             entries = document.get("manifests")
             for entry in entries if isinstance(entries, list) else []:
                 if not isinstance(entry, dict) or not want.matches(entry.get("platform")):
                     continue
                 child, child_type = entry.get("digest"), entry.get("mediaType")
-                if isinstance(child, str) and _is_sha256(child) and child_type in MANIFEST_TYPES - INDEX_TYPES:
-                    return Resolution(ref.canonical, child, str(child_type), str(want), utcnow())
+                if isinstance(child, str) and _is_sha256(child) and isinstance(child_type, str) and child_type in _CHILD_TYPES:
+                    return Resolution(ref.canonical, child, child_type, str(want), utcnow())
             _refuse(FailureKind.PLATFORM_NOT_FOUND, f"{ref} has no manifest for {want}")
         config = document.get("config")
         config_digest = config.get("digest") if isinstance(config, dict) else None
         if not isinstance(config_digest, str) or not _is_sha256(config_digest):
             _refuse(FailureKind.BAD_RESPONSE, f"the manifest of {ref} has no usable config digest")
         url = f"{target.base}/v2/{target.repository}/blobs/{config_digest}"
-        resp = self._request("GET", url, target, accept="*/*")
+        resp = self._request("GET", url, target, accept="*/*", limit=_MAX_CONFIG_BYTES)
         self._check_status(resp, ref, target)
-        if len(resp.content) > _MAX_CONFIG_BYTES or not _body_matches(config_digest, resp.content):
+        if not _body_matches(config_digest, resp.content):
             _refuse(FailureKind.BAD_DIGEST, f"the image config of {ref} does not match its digest")
-        image = _json_object(resp.content, ref, target)
+        image = resp.json()
+        if not isinstance(image, dict):
+            _refuse(FailureKind.BAD_RESPONSE, f"{target.display} sent invalid JSON for {ref}")
         if not want.matches(image):
             found = f"{image.get('os')}/{image.get('architecture')}"
             _refuse(
                 FailureKind.PLATFORM_NOT_FOUND,
-                f"{ref} is a single-platform image for {found}, not {want}",
+                f"{ref} is a single-platform image for {found[:100]}, not {want}",
             )
         return Resolution(ref.canonical, digest, media_type, str(want), utcnow())
 
-    def _check_status(self, resp: httpx.Response, ref: Reference, target: _Target) -> None:
+    def _check_status(self, resp: Answer, ref: Reference, target: _Target) -> None:
         """Turn every non-200 answer (after retries and auth) into a failure."""
         if resp.status_code == 200:
             return
-        code = _error_code(resp)
+        code = resp.error_code()
         suffix = f" ({code})" if code else ""
         if resp.status_code == 404:
             _refuse(
@@ -380,12 +420,34 @@ class RegistryClient:
     def _plain_http_allowed(self, hostport: str, host: str) -> bool:
         return is_loopback(host) or hostport.lower() in self._insecure or host.strip("[]").lower() in self._insecure
 
-    def _request(self, method: str, url: str, target: _Target, accept: str) -> httpx.Response:
+    def _check_hop(self, hop: httpx.Request, came_from: httpx.URL, target: _Target) -> None:
+        """Apply the plain-HTTP rule to where a redirect leads, as to the first request.
+
+        httpx drops `Authorization` when a redirect leaves the origin, but a 307 or 308 keeps
+        a POST's body, and the only POST is the refresh-token form: it may not leave its origin.
+        """
+        url = hop.url
+        if hop.method == "POST" and (url.scheme, url.host, url.port) != (came_from.scheme, came_from.host, came_from.port):
+            _refuse(
+                FailureKind.INSECURE,
+                f"{target.display} redirected a request carrying credentials to {_host_port(url)[:100]}: refused",
+            )
+        if url.scheme == "https" or (url.scheme == "http" and self._plain_http_allowed(_host_port(url), url.host)):
+            return
+        if url.scheme != "http":
+            _refuse(FailureKind.BAD_RESPONSE, f"{target.display} redirected to a {url.scheme[:20]!r} URL: refused")
+        _refuse(
+            FailureKind.INSECURE,
+            f"{target.display} redirected to plain HTTP at {_host_port(url)[:100]}: refused; "
+            "declare that host insecure to allow it",
+        )
+
+    def _request(self, method: str, url: str, target: _Target, accept: str, limit: int) -> Answer:
         """Send with authentication: use what is known, answer one challenge, renew once."""
         scope = f"repository:{target.repository}:pull"
         auth, fresh = self._known_authorization(target, scope)
         while True:
-            resp = self._send(method, url, target, {"Accept": accept}, auth)
+            resp = self._send(method, url, target, {"Accept": accept}, auth, limit)
             if resp.status_code != 401 or fresh:
                 return resp
             challenge = parse_challenge(resp.headers.get("WWW-Authenticate", ""))
@@ -431,7 +493,7 @@ class RegistryClient:
         if realm_url.scheme == "http" and not self._plain_http_allowed(_host_port(realm_url), realm_url.host):
             _refuse(
                 FailureKind.INSECURE,
-                f"{target.display} asks for tokens over plain HTTP from {_host_port(realm_url)}",
+                f"{target.display} asks for tokens over plain HTTP from {_host_port(realm_url)[:100]}",
             )
         params = {"scope": scope}
         if "service" in challenge.params:
@@ -439,10 +501,10 @@ class RegistryClient:
         if creds is not None and creds.identity_token:
             form = {**params, "grant_type": "refresh_token", "refresh_token": creds.secret}
             form["client_id"] = "harden"
-            resp = self._send_raw("POST", realm_url, target, data=form)
+            resp = self._send_raw("POST", realm_url, target, limit=_MAX_TOKEN_BYTES, data=form)
         else:
             basic = (creds.username, creds.secret) if creds is not None else None
-            resp = self._send_raw("GET", realm_url, target, params=params, auth=basic)
+            resp = self._send_raw("GET", realm_url, target, limit=_MAX_TOKEN_BYTES, params=params, auth=basic)
         if resp.status_code in (401, 403):
             self._refuse_unauthorized(target, resp.status_code, "token service", creds is not None)
         if resp.status_code != 200:
@@ -450,15 +512,13 @@ class RegistryClient:
                 FailureKind.UNAUTHORIZED,
                 f"the token service of {target.display} answered HTTP {resp.status_code}",
             )
-        try:
-            answer = resp.json()
-        except ValueError:
-            answer = None
+        answer = resp.json()
         token = answer.get("token") or answer.get("access_token") if isinstance(answer, dict) else None
         if not isinstance(token, str) or not token:
             _refuse(FailureKind.UNAUTHORIZED, f"the token service of {target.display} sent no token")
-        expires_in = answer.get("expires_in") if isinstance(answer, dict) else None
-        life = float(expires_in) if isinstance(expires_in, (int, float)) and expires_in > 0 else 60.0
+        if not _TOKEN_RE.fullmatch(token):  # it goes into a header: visible ASCII only
+            _refuse(FailureKind.UNAUTHORIZED, f"the token service of {target.display} sent an unusable token")
+        life = _token_life(answer.get("expires_in") if isinstance(answer, dict) else None)
         self._tokens.put(target.auth_key, scope, token, life)
         return f"Bearer {token}"
 
@@ -471,16 +531,18 @@ class RegistryClient:
                 FailureKind.UNAUTHORIZED,
                 f"{target.display} refused the configured credentials ({what})",
             )
-        _refuse(
-            FailureKind.UNAUTHORIZED,
-            f"{target.display} requires authentication ({what}); no credentials are configured "
-            f"for {target.auth_key} (docker login {target.auth_key})",
+        problem = self._credentials.problem(target.auth_key)
+        why = (
+            f"no credentials for {target.auth_key}: {problem}"
+            if problem
+            else (f"no credentials are configured for {target.auth_key} (docker login {target.auth_key})")
         )
+        _refuse(FailureKind.UNAUTHORIZED, f"{target.display} requires authentication ({what}); {why}")
 
-    def _send(self, method: str, url: str, target: _Target, headers: dict[str, str], auth: str | None) -> httpx.Response:
+    def _send(self, method: str, url: str, target: _Target, headers: dict[str, str], auth: str | None, limit: int) -> Answer:
         if auth is not None:
             headers = {**headers, "Authorization": auth}
-        return self._send_raw(method, httpx.URL(url), target, headers=headers)
+        return self._send_raw(method, httpx.URL(url), target, limit=limit, headers=headers)
 
     def _send_raw(
         self,
@@ -488,21 +550,28 @@ class RegistryClient:
         url: httpx.URL,
         target: _Target,
         *,
+        limit: int,
         headers: dict[str, str] | None = None,
         params: dict[str, str] | None = None,
         data: dict[str, str] | None = None,
         auth: tuple[str, str] | None = None,
-    ) -> httpx.Response:
-        """One request with bounded retries on 429, 5xx and connection errors."""
+    ) -> Answer:
+        """One request with bounded retries on 429, 5xx and connection errors; a 200 body
+        larger than `limit` bytes is refused."""
         policy = self._retry
-        resp: httpx.Response | None = None
+        resp: Answer | None = None
         problem = self._unresolvable.get(url.host, "")
         for attempt in range(0 if problem else max(1, policy.attempts)):
+            self._check_resolve_deadline(target)
+            request = self._http.build_request(method, url, headers=headers, params=params, data=data)
             try:
-                resp = self._http.request(method, url, headers=headers, params=params, data=data, auth=auth)
+                resp = self._attempt(request, auth, limit, target)
                 problem = ""
+            except BodyRefused as refused:
+                _refuse(FailureKind.BAD_RESPONSE, f"the answer of {target.display} to {url.path[:100]} is {refused.reason}")
             except httpx.TimeoutException:
-                resp, problem = None, "timed out"
+                self._check_resolve_deadline(target)
+                resp, problem = None, f"timed out (no complete answer within {self._timeout:g} s)"
             except httpx.TransportError as error:
                 resp, problem = None, f"connection failed ({type(error).__name__})"
                 if _name_not_resolved(error):
@@ -516,19 +585,55 @@ class RegistryClient:
             if attempt + 1 >= policy.attempts:
                 break
             wait = min(policy.max_backoff, policy.backoff * 2**attempt)
-            retry_after = _retry_after(resp) if resp is not None else None
+            retry_after = resp.retry_after() if resp is not None else None
             if retry_after is not None:
                 if retry_after > policy.max_retry_after:
                     break
                 wait = retry_after
-            self._sleep(wait)
+            self._pause(wait, target)
         if resp is None:
             _refuse(FailureKind.UNREACHABLE, f"{target.display} is unreachable: {problem}")
         if resp.status_code == 429:
-            retry_after = _retry_after(resp)
+            retry_after = resp.retry_after()
             hint = f"; it asks to retry after {retry_after:.0f} s" if retry_after else ""
             _refuse(FailureKind.RATE_LIMITED, f"{target.display} rate-limits requests{hint}")
         return resp
+
+    def _attempt(self, request: httpx.Request, auth: tuple[str, str] | None, limit: int, target: _Target) -> Answer:
+        """One try within `timeout` (and the resolve's deadline): follow redirects, each hop
+        checked, and read the final answer within `limit`."""
+        end = clock.monotonic() + self._timeout
+        outer = self._resolve_deadline.at
+        self._attempt_deadline.at = end if outer is None else min(end, outer)
+        try:
+            resp = self._http.send(request, auth=auth, stream=True)
+            hops = 0
+            while resp.next_request is not None:
+                hop = resp.next_request
+                resp.close()  # a redirect's body is never read
+                hops += 1
+                if hops > _MAX_REDIRECTS:
+                    _refuse(FailureKind.BAD_RESPONSE, f"{target.display} redirected more than {_MAX_REDIRECTS} times: refused")
+                self._check_hop(hop, resp.request.url, target)
+                resp = self._http.send(hop, stream=True)
+            try:
+                return read_answer(resp, limit, self._attempt_deadline)
+            finally:
+                resp.close()
+        finally:
+            self._attempt_deadline.at = None
+
+    def _check_resolve_deadline(self, target: _Target) -> None:
+        deadline = self._resolve_deadline.at
+        if deadline is not None and clock.monotonic() >= deadline:
+            _refuse(FailureKind.TIMED_OUT, f"timed out: no answer from {target.display} before the deadline")
+
+    def _pause(self, seconds: float, target: _Target) -> None:
+        """Back off before a retry, unless that would outlast the resolve's deadline."""
+        deadline = self._resolve_deadline.at
+        if deadline is not None and clock.monotonic() + seconds >= deadline:
+            _refuse(FailureKind.TIMED_OUT, f"timed out: no answer from {target.display} before the deadline")
+        self._sleep(seconds)
 
 
 def _parse_platform_or_refuse(platform: str | None) -> _Platform | None:
@@ -548,20 +653,28 @@ def _refuse_media_type(ref: Reference, target: _Target, media_type: str) -> NoRe
     )
 
 
-def _media_type(resp: httpx.Response) -> str:
-    """The response's Content-Type without parameters (`; charset=...`)."""
-    value: str = resp.headers.get("Content-Type", "")
-    return value.split(";", 1)[0].strip()
+def _manifest_document(body: bytes, content_type: str, ref: Reference, target: _Target) -> tuple[dict[str, object], str]:
+    """A fetched manifest as a JSON object and its media type; refuse anything else.
 
-
-def _declared_media_type(body: bytes) -> str:
-    """The `mediaType` a manifest declares in its JSON, when the header is missing."""
-    try:
-        document = json.loads(body)
-    except ValueError:
-        return ""
-    value = document.get("mediaType") if isinstance(document, dict) else None
-    return value if isinstance(value, str) else ""
+    The media type is the Content-Type, or the document's `mediaType` when the header is
+    missing; a `mediaType` that disagrees with the header, or a `schemaVersion` other than 2,
+    means the body is not the manifest it claims to be.
+    """
+    document = json_value(body)
+    if not isinstance(document, dict):
+        _refuse(FailureKind.BAD_RESPONSE, f"{target.display} answered {ref} with a manifest that is not a JSON object: refused")
+    declared = document.get("mediaType")
+    media_type = content_type or (declared if isinstance(declared, str) else "")
+    if media_type not in MANIFEST_TYPES:
+        _refuse_media_type(ref, target, media_type)
+    if declared is not None and declared != media_type:
+        _refuse(
+            FailureKind.BAD_RESPONSE,
+            f"{target.display} served {ref} as {media_type} but the manifest declares another mediaType: refused",
+        )
+    if document.get("schemaVersion") != 2:
+        _refuse(FailureKind.BAD_RESPONSE, f"the manifest of {ref} from {target.display} is not schemaVersion 2: refused")
+    return document, media_type
 
 
 def _is_sha256(digest: str) -> bool:
@@ -576,26 +689,11 @@ def _body_matches(digest: str, body: bytes) -> bool:
     return hasher is not None and bool(hasher(body).hexdigest() == encoded)
 
 
-def _json_object(body: bytes, ref: Reference, target: _Target) -> dict[str, object]:
-    try:
-        document = json.loads(body)
-    except ValueError:
-        document = None
-    if not isinstance(document, dict):
-        _refuse(FailureKind.BAD_RESPONSE, f"{target.display} sent invalid JSON for {ref}")
-    return document
-
-
-def _error_code(resp: httpx.Response) -> str:
-    """The first OCI error code in the body (`MANIFEST_UNKNOWN`, `DENIED`), if any."""
-    if resp.request.method == "HEAD" or not resp.content:
-        return ""
-    try:
-        errors = resp.json().get("errors")
-        code = errors[0].get("code")
-    except (ValueError, AttributeError, IndexError, KeyError, TypeError):
-        return ""
-    return code[:40] if isinstance(code, str) and code.replace("_", "").isalnum() else ""
+def _token_life(expires_in: object) -> float:
+    """Seconds to keep a token: `expires_in` up to `_MAX_TOKEN_LIFE`, else 60 (the spec's default)."""
+    if isinstance(expires_in, bool) or not isinstance(expires_in, (int, float)) or not expires_in > 0:
+        return 60.0
+    return float(min(expires_in, _MAX_TOKEN_LIFE))  # min first: float(10**400) overflows
 
 
 def _name_not_resolved(error: BaseException) -> bool:
@@ -608,19 +706,3 @@ def _name_not_resolved(error: BaseException) -> bool:
             return True
         seen = seen.__cause__ or seen.__context__
     return False
-
-
-def _retry_after(resp: httpx.Response) -> float | None:
-    """`Retry-After` in seconds (delta-seconds or an HTTP date), or None."""
-    value = resp.headers.get("Retry-After", "").strip()
-    if not value:
-        return None
-    if value.isdigit():
-        return float(value)
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        return None
-    return max(0.0, when.timestamp() - clock.now().timestamp())

@@ -47,7 +47,8 @@ class FailureKind(StrEnum):
     UNSUPPORTED_DIGEST = "unsupported_digest"  # a digest algorithm harden cannot pin
     NOT_FOUND = "not_found"  # 404: no such repository or tag
     UNAUTHORIZED = "unauthorized"  # 401/403: no or wrong credentials
-    UNREACHABLE = "unreachable"  # connection refused, DNS, timeout
+    UNREACHABLE = "unreachable"  # connection refused, DNS, a request's timeout
+    TIMED_OUT = "timed_out"  # the run's time limit (--timeout) ran out before an answer
     RATE_LIMITED = "rate_limited"  # 429 after bounded retries
     SERVER_ERROR = "server_error"  # 5xx after bounded retries, or an unexpected status
     BAD_DIGEST = "bad_digest"  # the digest header does not match the body: refused

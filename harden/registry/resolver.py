@@ -10,6 +10,13 @@ cost one lookup between them. In order, a key is answered by:
 3. the network, concurrently on a bounded thread pool (`jobs`), unless `offline`, in which
    case the reference fails with kind `offline`.
 
+Time is bounded twice: each HTTP attempt by `timeout` (connect, headers and body together),
+and all of `resolve_many` by `run_timeout`. When the run's time is up, every reference
+without an answer fails with kind `timed_out` and `resolve_many` returns at once: it does not
+wait for worker threads still busy. Their sockets give up at the same deadline; a thread stuck
+elsewhere (a credential helper, up to its own timeout; DNS) ends on its own, and its result
+is dropped. Python waits for such threads when the process exits.
+
 So a cold run makes one manifest request per unique reference, and a warm run none.
 New resolutions go to the cache; `updated_lockfile()` gives the lockfile to write.
 """
@@ -25,6 +32,7 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from harden import clock
 from harden.registry.auth import CredentialStore
 from harden.registry.cache import DEFAULT_TTL, DigestCache
 from harden.registry.lockfile import Lockfile
@@ -48,6 +56,10 @@ class Resolver:
     is read (a malformed one raises `LockfileError`), a missing one starts empty there.
     `platform="linux/arm64"` pins that platform's manifest instead of the index (a malformed
     platform raises ValueError here, as a usage error).
+    `timeout` is the deadline in seconds of each HTTP attempt as a whole (connect, headers
+    and body), retries being separate attempts; `run_timeout` is the deadline in seconds of
+    each `resolve_many` call as a whole (None: none), after which unanswered references fail
+    with kind `timed_out`.
     `sleep` and `retry` exist so tests can make backoff instant.
     """
 
@@ -65,6 +77,7 @@ class Resolver:
         platform: str | None = None,
         credentials: CredentialStore | None = None,
         timeout: float = 10.0,
+        run_timeout: float | None = None,
         retry: RetryPolicy | None = None,
         sleep: Callable[[float], None] = time.sleep,
         progress: ProgressCallback | None = None,
@@ -80,6 +93,7 @@ class Resolver:
         self.refresh = refresh
         self.lockfile = _load_lockfile(lockfile) if isinstance(lockfile, Path) else lockfile
         self.progress = progress
+        self.run_timeout = run_timeout
         if isinstance(cache, DigestCache):
             self.cache: DigestCache | None = cache
         else:
@@ -111,7 +125,9 @@ class Resolver:
         """Map each distinct input text, in input order, to its `Resolution` or `Failure`.
 
         Never raises for a bad reference or a registry problem: those are `Failure`s.
+        Returns by `run_timeout` seconds after the call (see the module docstring).
         """
+        deadline = None if self.run_timeout is None else clock.monotonic() + self.run_timeout
         invalid: dict[str, Failure] = {}
         keys: dict[str, str] = {}  # input text -> canonical key
         unique: dict[str, Reference] = {}
@@ -148,7 +164,7 @@ class Resolver:
         if self.progress is not None and total:
             self.progress(len(answers), total, cached)
         if pending:
-            answers.update(self._resolve_network(pending, total, len(answers), cached))
+            answers.update(self._resolve_network(pending, total, len(answers), cached, deadline))
         if self.cache is not None:
             self.cache.save()
         return {text: invalid[text] if text in invalid else answers[keys[text]] for text in order}
@@ -188,34 +204,57 @@ class Resolver:
             self._resolved[(key, self.platform or "")] = found
         return found
 
-    def _resolve_network(self, pending: list[Reference], total: int, done: int, cached: int) -> dict[str, Resolution | Failure]:
+    def _resolve_network(
+        self, pending: list[Reference], total: int, done: int, cached: int, deadline: float | None
+    ) -> dict[str, Resolution | Failure]:
         client = self._get_client()
         answers: dict[str, Resolution | Failure] = {}
-        with ThreadPoolExecutor(max_workers=min(self.jobs, len(pending))) as pool:
-            futures = {pool.submit(self._lookup, client, ref): ref for ref in pending}
-            for future in as_completed(futures):
-                ref = futures[future]
-                result = future.result()
-                answers[ref.canonical] = result
-                if isinstance(result, Resolution):
-                    self._resolved[(ref.canonical, self.platform or "")] = result
-                    if self.cache is not None:
-                        self.cache.put(result)
-                done += 1
-                if self.progress is not None:
-                    self.progress(done, total, cached)
+
+        def record(ref: Reference, result: Resolution | Failure) -> None:
+            nonlocal done
+            answers[ref.canonical] = result
+            if isinstance(result, Resolution):
+                self._resolved[(ref.canonical, self.platform or "")] = result
+                if self.cache is not None:
+                    self.cache.put(result)
+            done += 1
+            if self.progress is not None:
+                self.progress(done, total, cached)
+
+        pool = ThreadPoolExecutor(max_workers=min(self.jobs, len(pending)))
+        futures = {pool.submit(self._lookup, client, ref, deadline): ref for ref in pending}
+        left = None if deadline is None else max(0.0, deadline - clock.monotonic())
+        try:
+            for future in as_completed(futures, timeout=left):
+                record(futures[future], future.result())
+        except TimeoutError:  # the run's time is up: what has no answer now has timed out
+            for ref in futures.values():
+                if ref.canonical not in answers:
+                    record(ref, self._timed_out(ref))
+        finally:
+            pool.shutdown(wait=False, cancel_futures=True)  # never wait for a busy worker
         return answers
 
-    def _lookup(self, client: RegistryClient, ref: Reference) -> Resolution | Failure:
+    def _lookup(self, client: RegistryClient, ref: Reference, deadline: float | None) -> Resolution | Failure:
         """One network resolution; an unexpected error becomes a Failure, not a crash."""
         try:
-            return client.resolve(ref, self.platform)
+            result = client.resolve(ref, self.platform, deadline=deadline)
         except Exception as error:  # one image must never stop the others
             return Failure(
                 ref.canonical,
                 FailureKind.SERVER_ERROR,
                 f"unexpected error while resolving: {type(error).__name__}",
             )
+        if isinstance(result, Failure) and result.kind is FailureKind.TIMED_OUT:
+            return self._timed_out(ref)
+        return result
+
+    def _timed_out(self, ref: Reference) -> Failure:
+        return Failure(
+            ref.canonical,
+            FailureKind.TIMED_OUT,
+            f"timed out: no answer from {ref.registry} within the run's {self.run_timeout:g} s (--timeout)",
+        )
 
     def _get_client(self) -> RegistryClient:
         with self._client_lock:
