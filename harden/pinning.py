@@ -81,6 +81,7 @@ def open_resolver(settings: Settings) -> Resolver:
         mirrors=dict(settings.mirrors),
         insecure=settings.insecure,
         jobs=settings.jobs,
+        run_timeout=settings.timeout,
         lockfile=load_lockfile(settings),
         offline=settings.offline,
         refresh=settings.refresh,

@@ -485,3 +485,22 @@ def test_a_hung_credential_helper_is_named_when_the_registry_refuses(
     with client(credentials=store) as c:
         f = failed(resolve_within(c, f"{basic_registry.hostport}/private/app:1.0"), FailureKind.UNAUTHORIZED)
     assert "docker-credential-hang did not answer within 0.5 s" in f.message
+
+
+def test_the_command_line_timeout_bounds_the_whole_run(tmp_path: Path) -> None:
+    """`harden check --timeout 1` against a registry that never answers: the run ends, and the
+    reference is reported as timed out (exit 1: a finding, the other rules still ran)."""
+    from click.testing import CliRunner
+
+    from harden.cli import main
+
+    (tmp_path / "Dockerfile").write_text("FROM alpine:3.20\nUSER nobody\n")
+    with fake_server(lambda ex: ex.hang()) as fake:
+        start = time.monotonic()
+        arguments = ["check", "--timeout", "1", "--registry-mirror", f"docker.io={fake.base}", str(tmp_path)]
+        result = CliRunner().invoke(main, arguments, catch_exceptions=False)
+        elapsed = time.monotonic() - start
+    assert result.exit_code == 1, result.stderr
+    assert "could not resolve docker.io/library/alpine:3.20: timed out: no answer from docker.io" in result.stderr
+    assert "within the run's 1 s (--timeout)" in result.stderr
+    assert elapsed < 9  # generous: the per-request deadline (10 s) did not decide
