@@ -63,6 +63,7 @@ from harden import knowledge
 from harden.compose import ComposeDocument, Service
 from harden.model import Applicability, Finding, Fix, Rule, Severity
 from harden.passes import Context
+from harden.passes.compose_layers import here, services, set_in
 from harden.passes.compose_non_root import RULE as NON_ROOT_RULE
 from harden.passes.compose_non_root import user_it_adds
 from harden.passes.compose_support import (
@@ -70,7 +71,6 @@ from harden.passes.compose_support import (
     Want,
     as_list,
     facts,
-    here,
     image_label,
     in_anchor,
     is_root,
@@ -78,8 +78,6 @@ from harden.passes.compose_support import (
     plan_findings,
     position,
     route,
-    services,
-    set_in,
     truthy,
     user_of,
 )

@@ -48,19 +48,8 @@ from harden import knowledge
 from harden.compose import ComposeDocument
 from harden.model import Applicability, Finding, Fix, Rule, Severity
 from harden.passes import Context
-from harden.passes.compose_support import (
-    Unit,
-    Want,
-    facts,
-    here,
-    in_anchor,
-    is_root,
-    per_service,
-    plan_findings,
-    position,
-    services,
-    set_in,
-)
+from harden.passes.compose_layers import here, services, set_in
+from harden.passes.compose_support import Unit, Want, facts, in_anchor, is_root, per_service, plan_findings, position
 from harden.passes.non_root_user import RATIONALE
 
 RULE = Rule(

@@ -58,7 +58,8 @@ from __future__ import annotations
 from harden.compose import ComposeDocument, Service
 from harden.model import Applicability, Edit, Finding, Fix, Rule, Severity
 from harden.passes import Context
-from harden.passes.compose_support import Port, facts, ports, position, services
+from harden.passes.compose_layers import services
+from harden.passes.compose_support import Port, facts, ports, position
 
 RULE = Rule(
     id="published-ports",

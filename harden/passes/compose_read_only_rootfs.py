@@ -54,6 +54,7 @@ from __future__ import annotations
 from harden.compose import ComposeDocument
 from harden.model import Applicability, Finding, Fix, Rule, Severity
 from harden.passes import Context
+from harden.passes.compose_layers import here, services, set_in
 from harden.passes.compose_support import (
     Mount,
     Unit,
@@ -61,7 +62,6 @@ from harden.passes.compose_support import (
     as_list,
     covered,
     facts,
-    here,
     image_label,
     in_anchor,
     mounts,
@@ -70,8 +70,6 @@ from harden.passes.compose_support import (
     plan_findings,
     position,
     route,
-    services,
-    set_in,
     truthy,
 )
 

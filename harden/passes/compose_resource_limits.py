@@ -49,18 +49,8 @@ from typing import Any
 from harden.compose import ComposeDocument, Service
 from harden.model import Applicability, Finding, Fix, Rule, Severity
 from harden.passes import Context
-from harden.passes.compose_support import (
-    Unit,
-    Want,
-    here,
-    in_anchor,
-    per_service,
-    plan_findings,
-    position,
-    route,
-    services,
-    set_in,
-)
+from harden.passes.compose_layers import here, services, set_in
+from harden.passes.compose_support import Unit, Want, in_anchor, per_service, plan_findings, position, route
 
 RULE = Rule(
     id="resource-limits",
