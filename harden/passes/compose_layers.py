@@ -266,3 +266,20 @@ def bases(service: Service) -> list[Layer]:
 def unseen(service: Service) -> str:
     """What harden could not read of the service ('' when it sees everything it inherits)."""
     return service.project.unseen(service.name) if isinstance(service, ProjectService) else ""
+
+
+def deploy_limits(deploy: object) -> dict[str, Any] | None:
+    """`deploy.resources.limits` of a plain `deploy` value, when it is a mapping."""
+    resources = deploy.get("resources") if isinstance(deploy, dict) else None
+    limits = resources.get("limits") if isinstance(resources, dict) else None
+    return limits if isinstance(limits, dict) else None
+
+
+def limits_here(service: Service) -> bool:
+    """Whether this file writes the effective `deploy.resources.limits` mapping of the service
+    (its last own layer that has one: a base service's is edited by that service's analysis)."""
+    if not isinstance(service, ProjectService):
+        return True
+    layers = service.project.layers(service.name)
+    found = next((layer for layer in reversed(layers) if deploy_limits(layer.service.get("deploy")) is not None), None)
+    return found is not None and not found.base and found.document is service.project.current

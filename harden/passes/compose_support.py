@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from harden import knowledge
-from harden.compose import ComposeDocument, Service, _merges, parse
+from harden.compose import ComposeDocument, Service, _is_alias_value, _merges, _own, parse
 from harden.model import Applicability, Claim, DocumentError, Edit, Finding, Fix, Rule, Severity
 from harden.passes import Context
 from harden.passes.compose_layers import (
@@ -230,6 +230,20 @@ def position(document: ComposeDocument, service: Service, key: str | None = None
             if found:
                 return found
     return service.line, service.column
+
+
+def limits_node(document: ComposeDocument, service: Service) -> tuple[Any, str]:
+    """(the `deploy.resources.limits` mapping written on the service in this file, or None and
+    why not: it comes from an anchor or an alias, which other places share)."""
+    node: Any = service.node
+    for key in ("deploy", "resources", "limits"):
+        if not _own(node, key):
+            anchor = service.merged_from(key) if node is service.node else None
+            return None, f"comes from anchor &{anchor}" if anchor else "comes from a merged mapping"
+        if _is_alias_value(document, node, key):
+            return None, f"is an alias ({key}: *...), shared with the other places that use it"
+        node = node[key]
+    return node, ""
 
 
 # --- placement -----------------------------------------------------------------------------
