@@ -581,6 +581,48 @@ class Port:
         return address + text[len(ip_text) :]
 
 
+_VARIABLE = re.compile(r"\$(?:\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?P<op>:?[-?+])?|(?P<bare>[A-Za-z_][A-Za-z0-9_]*))")
+
+
+def expand_defaults(text: str) -> str | None:
+    """The text as Compose interpolates it when no variable is set: `${VAR:-default}` and
+    `${VAR-default}` become their default (itself expanded), `$$` a `$`. None when a variable
+    has no default (`$VAR`, `${VAR}`, `${VAR:?error}`, `${VAR:+value}`): its value is unknown."""
+    result = ""
+    i = 0
+    while i < len(text):
+        if text.startswith("$$", i):
+            result += "$"
+            i += 2
+            continue
+        match = _VARIABLE.match(text, i)
+        if match is None:
+            result += text[i]
+            i += 1
+            continue
+        if match.group("bare") or match.group("op") not in (":-", "-"):
+            return None
+        end = _closing_brace(text, match.end())
+        default = expand_defaults(text[match.end() : end]) if end is not None else None
+        if end is None or default is None:
+            return None
+        result += default
+        i = end + 1
+    return result
+
+
+def _closing_brace(text: str, start: int) -> int | None:
+    depth = 1
+    for i in range(start, len(text)):
+        if text.startswith("${", i):
+            depth += 1
+        elif text[i] == "}":
+            depth -= 1
+            if depth == 0:
+                return i
+    return None
+
+
 def parse_port(item: object, index: int) -> Port | None:
     if isinstance(item, bool):
         return None
