@@ -15,11 +15,13 @@ dropped); anything else on standard error is the message.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -43,6 +45,20 @@ def binary() -> Path:
 
 def accepts(files: Sequence[Path]) -> tuple[bool, str]:
     """(whether `docker-compose -f F... config -q` accepts the project, Compose's message)."""
+    ok, message, _ = _config(files, ["-q"])
+    return ok, message
+
+
+def merged(files: Sequence[Path]) -> dict[str, Any]:
+    """The project as Docker Compose merges it (`config --format json`); AssertionError with
+    Compose's message when it refuses the project."""
+    ok, message, output = _config(files, ["--format", "json"])
+    assert ok, message
+    result: dict[str, Any] = json.loads(output)
+    return result
+
+
+def _config(files: Sequence[Path], options: list[str]) -> tuple[bool, str, str]:
     files = [f.resolve() for f in files]
     directory = files[0].parent
     command = [str(binary()), "--project-name", "oracle"]
@@ -50,12 +66,12 @@ def accepts(files: Sequence[Path]) -> tuple[bool, str]:
         command += ["-f", str(path)]
     if (directory / ".env").is_file():
         command += ["--env-file", str(directory / ".env")]
-    command += ["config", "-q"]
+    command += ["config", *options]
     environment = {k: v for k, v in os.environ.items() if not k.startswith("COMPOSE_")}
     run = subprocess.run(command, cwd=directory, env=environment, capture_output=True, text=True, timeout=120)
     lines = [line for line in run.stderr.splitlines() if line.strip() and "level=warning" not in line]
     message = "\n".join(lines) or (f"exit status {run.returncode}" if run.returncode else "")
-    return run.returncode == 0, message
+    return run.returncode == 0, message, run.stdout
 
 
 def accepts_all(projects: Iterable[Sequence[Path]]) -> list[tuple[bool, str]]:

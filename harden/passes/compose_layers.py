@@ -32,7 +32,10 @@ is set, and never twice:
 - no layer sets it: the first file that defines the service.
 
 A service that extends a service of a file that is not part of the run is read without what it
-inherits, and each fix for it says so (`unseen()`).
+inherits; harden adds nothing to it and says why (`unseen()`): what it inherits may already hold
+the item harden would add (Compose refuses a repeated security_opt item), a value harden would
+override, or `deploy.resources.limits`, which Compose refuses beside `pids_limit`. Its own port
+entries are still bound to loopback (a rewritten item cannot collide).
 """
 
 from __future__ import annotations
@@ -150,12 +153,13 @@ class Project:
         source = document if file is None else self._source(document, file)
         if source is None:
             return own, (
-                f"{name} extends {base_name} in {file}, which is not part of this run: harden does not see what "
-                "it inherits from there (run harden on both files)"
+                f"{name} extends {base_name} in {file}, which is not part of this run: harden cannot see what {name} "
+                "inherits, so it changes nothing that could repeat or contradict it (name both files to harden)"
             )
+        seen = seen | {(document.path, name)}
         if (source.path, base_name) in seen or base_name not in source.services:
             return own, ""  # Compose refuses a cycle or a missing service: nothing to inherit
-        chain, note = self._chain(source, base_name, seen | {(document.path, name)})
+        chain, note = self._chain(source, base_name, seen)
         return [dataclasses.replace(layer, base=True) for layer in chain] + own, note
 
     def _source(self, document: ComposeDocument, file: str) -> ComposeDocument | None:

@@ -60,7 +60,17 @@ from harden.compose import ComposeDocument, Service
 from harden.model import Applicability, Finding, Fix, Rule, Severity
 from harden.passes import Context
 from harden.passes.compose_layers import deploy_limits, here, limits_here, services, set_in, unseen
-from harden.passes.compose_support import Unit, Want, in_anchor, limits_node, per_service, plan_findings, position, route
+from harden.passes.compose_support import (
+    Unit,
+    Want,
+    in_anchor,
+    inherited_additions,
+    limits_node,
+    per_service,
+    plan_findings,
+    position,
+    route,
+)
 
 RULE = Rule(
     id="resource-limits",
@@ -144,8 +154,13 @@ def _pids_in_limits(document: ComposeDocument, service: Service, limit: int, con
     """Compose refuses `pids_limit` beside a `deploy.resources.limits` mapping that has no
     equal `pids` (compose-go loader/validate.go: "can't set distinct values"), so the limit goes
     into that mapping, in the file that writes it (a base service it extends: there)."""
-    if not limits_here(service):
-        return []
+    inherited = [deploy_limits(value) or {} for value in inherited_additions(RULE, service, context).get("deploy", [])]
+    if not limits_here(service) or any("pids" in limits for limits in inherited):
+        return []  # another file writes the mapping, or a service this one extends gets pids
+    if unseen(service):
+        line, column = position(document, service, "deploy")
+        message = f"no PIDs limit (CIS 5.29), and harden cannot add one here: {unseen(service)}"
+        return [_finding(line, column, Severity.WARNING, message, service.name)]
     text = f"pids {limit}: more than {limit} processes and threads fail with 'Resource temporarily unavailable'"
     node, shared = limits_node(document, service)
     line, column = position(document, service, "deploy")
@@ -159,7 +174,7 @@ def _pids_in_limits(document: ComposeDocument, service: Service, limit: int, con
     message = (
         f"no PIDs limit (CIS 5.29): harden adds pids: {limit} to deploy.resources.limits (Compose refuses pids_limit "
         "beside deploy.resources.limits)"
-    ) + (f"; {unseen(service)}" if unseen(service) else "")
+    )
     fix = Fix(tuple(edits), Applicability.REVIEW, (("services", service.name, "deploy"),), f"{service.name}: {text}")
     return [_finding(line, column, Severity.WARNING, message, service.name, fix)]
 

@@ -714,8 +714,9 @@ def plan_findings(
     services of the unit that want something. A service that extends another first loses what
     the other gets from the same rule (`without_inherited`), and its messages say so.
     """
-    wants, notes = without_inherited(rule, document, wants, context)
+    wants, notes, unseen_bases = without_inherited(rule, document, wants, context)
     units, unplaced = plan(document, wants, context.need_edits)
+    unplaced.update(unseen_bases)
     findings = []
     for unit in units:
         names = [s.name for s in unit.services if s.name in wants]
@@ -732,9 +733,9 @@ def plan_findings(
 
 def without_inherited(
     rule: Rule, document: ComposeDocument, wants: dict[str, list[Want]], context: Context
-) -> tuple[dict[str, list[Want]], dict[str, str]]:
-    """The wants less what each service inherits through `extends` from this rule's fix of the
-    services it extends, and a note per service that extends another.
+) -> tuple[dict[str, list[Want]], dict[str, str], dict[str, str]]:
+    """(the wants less what each service inherits through `extends` from this rule's fix of the
+    services it extends, a note per service, why nothing is placed for a service).
 
     Compose appends a base service's lists to those of the service that extends it, and a
     security_opt item written in both is an error; a scalar written in both is written twice.
@@ -742,32 +743,61 @@ def without_inherited(
     from this rule in this run: what the rule does to each base's file is found by running the
     rule on that file first (`_additions`, with no such reduction inside). A list the service
     does not write itself is then added as its own key, which Compose appends to the inherited
-    one. A service whose base is in a file harden does not read gets a note saying so.
+    one. A service whose base is in a file harden does not read gets nothing: what it inherits
+    may already hold what harden would add (a repeated security_opt item, which Compose refuses),
+    or a value harden would override (`user`, `read_only`), or `deploy.resources.limits`, which
+    Compose refuses beside `pids_limit`.
     """
+    views = {s.name: s for s in services(document, context)} if wants else {}
+    blocked = {name: unseen(views[name]) for name in wants if name in views and unseen(views[name])}
+    wants = {name: found for name, found in wants.items() if name not in blocked}
     if _SIMULATING or not wants:
-        return wants, {}
-    views = {s.name: s for s in services(document, context)}
+        return wants, {}, blocked
     reduced: dict[str, list[Want]] = {}
     notes: dict[str, str] = {}
     for name, service_wants in wants.items():
         service = views.get(name)
         inherited = bases(service) if service is not None else []
-        if service is not None and unseen(service):
-            notes[name] = unseen(service)
         if service is None or not inherited:
             reduced[name] = service_wants
             continue
-        added: dict[str, list[Any]] = {}
-        for layer in inherited:
-            for key, value in _additions(rule, layer.document, context).get(layer.service.name, {}).items():
-                added.setdefault(key, []).append(value)
-        kept = [w for w in (_less(w, added.get(w.key, []), service) for w in service_wants) if w is not None]
+        added = inherited_additions(rule, service, context)
+        kept: list[Want] = []
+        taken: list[str] = []
+        for want in service_wants:
+            less = _less(want, added.get(want.key, []), service)
+            kept.extend([less] if less is not None else [])
+            if less is None:
+                taken.append(want.key)
+            elif isinstance(want.value, list) and isinstance(less.value, list) and less.value != want.value:
+                gone = [str(item) for item in want.value if item not in less.value]
+                taken.append(f"{want.key} {', '.join(gone)}")
         if kept:
             reduced[name] = kept
-        names = ", ".join(dict.fromkeys(layer.service.name for layer in inherited))
-        if len(kept) < len(service_wants) or any(k.value != w.value for k, w in zip(kept, service_wants, strict=False)):
-            notes[name] = f"{name} extends {names}, and inherits the rest of this fix from there"
-    return reduced, notes
+        if taken:
+            names = ", ".join(dict.fromkeys(layer.service.name for layer in inherited))
+            notes[name] = f"{name} extends {names} and inherits {'; '.join(taken)} from harden's change there"
+    heirs: dict[str, list[str]] = {}
+    for name, view in views.items():
+        for layer in bases(view):
+            if layer.document is document:
+                heirs.setdefault(layer.service.name, []).append(name)
+    for name, found in heirs.items():
+        if name in reduced:
+            verb = "extends" if len(found) == 1 else "extend"
+            notes[name] = f"{', '.join(found)} {verb} {name} and inherit{'s' if len(found) == 1 else ''} this"
+    return reduced, notes, blocked
+
+
+def inherited_additions(rule: Rule, service: Service, context: Context) -> dict[str, list[Any]]:
+    """What the rule's fixes add, in this run, to the services this one extends: {key: what
+    each base gets (the items added to a list, or the new value)}; nothing while the rule runs
+    on a base's file to find out (`_additions`)."""
+    added: dict[str, list[Any]] = {}
+    for layer in bases(service) if not _SIMULATING else []:
+        for key, value in _additions(rule, layer.document, context).get(layer.service.name, {}).items():
+            added.setdefault(key, []).append(value)
+    return added
 
 
 def _less(want: Want, added: list[Any], service: Service) -> Want | None:
@@ -790,8 +820,9 @@ def _less(want: Want, added: list[Any], service: Service) -> Want | None:
 
 # Nonzero while a rule runs on a base service's file to learn what it adds (`_additions`).
 _SIMULATING = 0
-# The last simulations: (rule id, the document, the context) -> what each service gets.
-_ADDED: list[tuple[tuple[str, int, int], ComposeDocument, dict[str, dict[str, Any]]]] = []
+# The last simulations: (rule id, the document, the context, what each service gets); the
+# entries hold the document and context, so no id is reused while they are kept.
+_ADDED: list[tuple[str, ComposeDocument, Context, dict[str, dict[str, Any]]]] = []
 
 
 def _additions(rule: Rule, document: ComposeDocument, context: Context) -> dict[str, dict[str, Any]]:
@@ -799,9 +830,8 @@ def _additions(rule: Rule, document: ComposeDocument, context: Context) -> dict[
     them (the settings choose the fixes, rounds until none is left): {service: {key: the
     items added to a list, or the new value}}."""
     global _SIMULATING
-    identity = (rule.id, id(document), id(context))
-    for key, kept, found in _ADDED:
-        if key == identity and kept is document:
+    for rule_id, known, known_context, found in _ADDED:
+        if rule_id == rule.id and known is document and known_context is context:
             return found
     from harden import engine, passes  # the engine's own fix loop, for one rule
 
@@ -822,7 +852,7 @@ def _additions(rule: Rule, document: ComposeDocument, context: Context) -> dict[
     finally:
         _SIMULATING -= 1
     found = {name: _changed(service, current.services.get(name)) for name, service in document.services.items()}
-    _ADDED[:] = [*_ADDED[-7:], (identity, document, found)]
+    _ADDED[:] = [*_ADDED[-7:], (rule.id, document, context, found)]
     return found
 
 
