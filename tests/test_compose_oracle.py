@@ -8,8 +8,11 @@ The corpus run is in tests/test_corpus_compose_cli.py (it reuses that module's `
 from __future__ import annotations
 
 import shutil
+import sys
 from pathlib import Path
 
+import compose_oracle
+import pytest
 from compose_oracle import accepts, accepts_all, projects
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -102,3 +105,13 @@ def test_docker_compose_accepts_every_golden_output(tmp_path: Path) -> None:
     print(f"\ngolden compose fixtures: docker compose accepts {accepted} of the {changed} outputs that differ from their input")
     assert rejected == []
     assert changed >= 40 and accepted == changed  # every changed output is accepted: none escapes by a rejected input
+
+
+def test_a_missing_binary_fails_in_ci_and_skips_locally(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "compose", None)  # `import compose` raises ImportError
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="CI=true"):
+        compose_oracle.binary()
+    monkeypatch.setenv("CI", "false")
+    with pytest.raises(pytest.skip.Exception):
+        compose_oracle.binary()

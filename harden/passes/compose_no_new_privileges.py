@@ -4,7 +4,11 @@ What: for each service whose `security_opt:` (own or merged) does not contain
 `no-new-privileges` (`no-new-privileges:true`, `=true` or bare), add
 `security_opt: [no-new-privileges:true]`, or append it to the `security_opt` list the user
 wrote (their seccomp, AppArmor or SELinux options stay). When services merge an anchor and all
-need it, it goes into the anchored mapping once.
+need it, it goes into the anchored mapping once. A service that extends another (`extends:`)
+inherits that one's `security_opt`, which Compose appends to its own and refuses to repeat
+("security_opt items at 0 and 1 are equal"): the option goes on the service it extends, once,
+and on the extending service only when the other does not get it; a service that extends one
+of a file harden does not read is reported, not changed.
 
 Not fixed, only reported: an image whose entrypoint needs setuid binaries (image knowledge
 `setuid_needed`: it calls `sudo` or `su`, or a setuid helper), and `no-new-privileges:false`

@@ -11,7 +11,7 @@ port it publishes on all interfaces to `127.0.0.1`:
   `127.0.0.1::5432`; quoting is kept;
 - long syntax: adds `host_ip: 127.0.0.1` (or replaces `host_ip: 0.0.0.0`, `::` with `::1`).
 
-Variables (`${VAR:-default}`) are kept, and never rewritten. Compose splits a short entry at
+A variable (`${VAR:-default}`) is never rewritten itself. Compose splits a short entry at
 its colons after it substitutes the variables, so a variable may hold an address as well as a
 port: prefixing `127.0.0.1:` to `"${SQL_PORT:-127.0.0.1:13306}:3306"` gives
 `127.0.0.1:127.0.0.1:13306:3306`, which Compose refuses (`invalid IP address`). harden reads an
@@ -27,14 +27,15 @@ entry with variables as Compose does when none is set, each variable its default
   finding says so: set such a variable to ADDRESS:PORT and Compose refuses the result);
 - a variable without a default (`${PORT}`, `$PORT`, `${PORT:?}`) is unknown: reported, not
   rewritten. In the long syntax only `host_ip` holds the address: a variable there is read the
-  same way, and one elsewhere is left to it.
+  same way (one in `published` holds a port, and `host_ip: 127.0.0.1` is added as usual).
 
 Never a public entry point: a reverse proxy or web server users reach (knowledge
 `public_entry_point`, or any role other than the four above) is left alone, because binding it
 to loopback takes the site down, which is what a naive fixer does. Unknown images are left
 alone too: harden cannot tell who needs their ports. A service on `network_mode: host`
 publishes nothing (`ports:` is ignored). Ports inherited from an anchor shared with other
-services are reported, not edited.
+services are reported, not edited; a service that extends another (`extends:`) handles the
+entries it writes itself, and those it inherits are handled on the service that writes them.
 
 Why: other services of the project reach a database over the Compose network
 (`db:5432`) whether or not its port is published; publishing it on every interface only adds

@@ -9,7 +9,9 @@ tmpfs either: it is not writable with or without read_only, and Compose refuses 
 mount's target ("target /tmp already mounted"). An existing `tmpfs:` list is extended, never
 replaced. When services merge an anchor and all need the same value, the key goes into the
 anchored mapping once (`read_only: true` usually does; `tmpfs` only when their images write
-the same paths).
+the same paths). A service that extends another (`extends:`) inherits what harden adds there
+and gets only the rest (its own tmpfs paths, in a list Compose appends to the inherited one); a
+service that extends one of a file harden does not read is reported, not changed.
 
 Not fixed, only reported: a service whose image keeps its data outside any volume (read_only
 would stop the database from writing; mount a volume there first), `read_only: false` written

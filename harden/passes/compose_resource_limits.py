@@ -8,7 +8,9 @@ refuses `pids_limit` beside it unless `pids` there is equal ("can't set distinct
 'pids_limit' and 'deploy.resources.limits.pids'"; a limits mapping without `pids` means 0), and
 the Compose Specification allows `pids` there (an integer or a string). That mapping is edited
 in the file and service that write it; one that comes from an anchor or an alias, which other
-places share, is reported, not edited.
+places share, is reported, not edited. A service that extends another (`extends:`) inherits
+the limit harden adds there; one that extends a service of a file harden does not read is
+reported, not changed (that file may set `deploy.resources.limits`).
 
 A service without a memory limit (`mem_limit:` or `deploy.resources.limits.memory`) or a CPU
 limit (`cpus:`, `cpu_quota:` or `deploy.resources.limits.cpus`) is reported, not fixed: a right

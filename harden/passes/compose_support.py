@@ -10,10 +10,12 @@
   goes into the anchored mapping once; otherwise on each service. A list the user set (on the
   service or in an anchor) is extended, never replaced; one that several services share through
   an anchor is extended only when all of them need the same items.
-- override files (`services`, `here`, `route`, `written_here`): a pass reads a service across
-  its Compose project (compose.yaml then compose.override.yaml, Context.related) and edits or
-  reports a key only in the file that sets it last, or, when no file sets it, in the first file
-  that defines the service; see the section at the end of this module.
+- override files and `extends` (`route`, `without_inherited`; the model, `services`, `here`,
+  `written_here`, is in compose_layers): a pass reads a service as Compose merges it, and
+  edits or reports a key only where its effective value is set; a service that extends another
+  adds only what the rule does not give the other in the same run.
+- `limits_node`, `expand_defaults`: the `deploy.resources.limits` mapping a service writes, and
+  a value as Compose interpolates it when no variable is set.
 """
 
 from __future__ import annotations
