@@ -60,7 +60,8 @@ Decisions
   against the Compose Specification schema (harden/schemas/compose-spec.json, Draft 7) unless
   the input did not validate either (`schema_note()` then says so). The input is validated only
   when the output fails.
-* Override files: `effective()` merges services across files in order, later files winning;
+* Override files and `extends`: `merge()` merges one service's mappings in order, later ones
+  winning, as Compose does for both; `effective()` merges services across files;
   `where_set()` names the last file that sets a key of a service (see their docstrings).
 """
 
@@ -1244,18 +1245,32 @@ def _jsonable(value: Any) -> Any:
 
 
 def effective(documents: list[ComposeDocument]) -> dict[str, dict[str, Any]]:
-    """Services merged across files in order (`-f a -f b`), later files winning.
+    """Services merged across files in order (`-f a -f b`), later files winning (`merge`)."""
+    nodes: dict[str, list[Any]] = {}
+    for document in documents:
+        for name, service in document.services.items():
+            nodes.setdefault(name, []).append(service.node)
+    return {name: merge(found) for name, found in nodes.items()}
+
+
+def merge(nodes: list[Any]) -> dict[str, Any]:
+    """One service's mappings merged in order, as Compose merges override files and `extends`
+    (compose-go override.Merge; loader/extends.go uses the same merge for a service and the
+    one it extends): later mappings win.
 
     Mappings merge key by key; MAPPING_KEYS (environment, labels, ...) merge by name whether
     written as mappings or `NAME=value` lists (the result is a mapping); the sequences in
-    APPEND_KEYS (ports, volumes, cap_add, ...) are appended without duplicates; other values,
-    nested sequences included, are replaced; `!reset` removes a key, `!override` replaces it.
+    APPEND_KEYS (ports, volumes, cap_add, ...) are appended without duplicates (Compose appends,
+    then de-duplicates cap_add, cap_drop, tmpfs, ports, volumes, expose and dns_opt, but rejects a
+    repeated security_opt item, `security_opt items at 0 and 1 are equal`: measured with Docker
+    Compose 2.40.3, see tests/test_compose_extends.py); other values, nested
+    sequences included, are replaced; `!reset` removes a key, `!override` replaces it. The
+    `extends` key itself is consumed by the merge and is absent from the result.
     """
-    merged: dict[str, dict[str, Any]] = {}
-    for document in documents:
-        for name, service in document.services.items():
-            base = merged.setdefault(name, {})
-            _overlay(base, service.node, top=True)
+    merged: dict[str, Any] = {}
+    for node in nodes:
+        _overlay(merged, node, top=True)
+    merged.pop("extends", None)
     return merged
 
 

@@ -16,6 +16,7 @@ from harden import compose, engine
 from harden.config import Settings
 from harden.model import Applicability, FileResult
 from harden.passes import Context
+from harden.passes import compose_published_ports as published_ports
 from harden.passes import compose_support as support
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -337,13 +338,59 @@ def test_data_outside_volumes_is_reported_not_made_read_only() -> None:
         ("${PORT:-5432}:5432", "127.0.0.1:${PORT:-5432}:5432"),
         ("127.0.0.1:5432:5432", None),
         ("${BIND:-0.0.0.0}:5432:5432", None),
+        # a variable's default that holds an address is never prefixed (Compose: invalid IP address)
+        ("${SQL_PORT:-127.0.0.1:13306}:3306", None),
+        ("${SQL_PORT:-0.0.0.0:13306}:3306", None),
+        ("${BIND:-127.0.0.1}:5432:5432", None),
+        ("${PORT}:5432", None),
+        ("$PORT:5432", None),
+        ("${PORT:?set it}:5432", None),
+        ("5432:${TARGET}", None),
+        # an address written literally decides; defaults that hold ports keep their place
+        ("127.0.0.1:${PORT}:5432", None),
+        ("0.0.0.0:${PORT:-5432}:5432", "127.0.0.1:${PORT:-5432}:5432"),
+        ("[::]:${PORT:-5432}:5432", "[::1]:${PORT:-5432}:5432"),
+        ("${PORT:-5432}", "127.0.0.1::${PORT:-5432}"),
+        ("${FIRST:-5432}-${LAST:-5433}:5432-5433/tcp", "127.0.0.1:${FIRST:-5432}-${LAST:-5433}:5432-5433/tcp"),
+        ("${PORT:-${OTHER:-5432}}:5432", "127.0.0.1:${PORT:-${OTHER:-5432}}:5432"),
     ],
 )
 def test_short_port_syntax(item: object, expected: str | None) -> None:
     port = support.parse_port(item, 0)
     assert port is not None
-    exposed = port.all_interfaces and "$" not in (port.host_ip or "")
-    assert (port.loopback() if exposed else None) == expected
+    fixable, _ = published_ports.exposure(port)
+    assert (port.loopback() if fixable else None) == expected
+
+
+@pytest.mark.parametrize(
+    ("item", "reported"),
+    [
+        ("${SQL_PORT:-127.0.0.1:13306}:3306", False),  # loopback already
+        ("${BIND:-127.0.0.1}:5432:5432", False),
+        ("${SQL_PORT:-0.0.0.0:13306}:3306", True),
+        ("${BIND:-0.0.0.0}:5432:5432", True),
+        ("${PORT}:5432", True),
+        ({"target": 5432, "host_ip": "${HOST:-0.0.0.0}"}, True),
+        ({"target": 5432, "host_ip": "${HOST}"}, True),
+        ({"target": 5432, "host_ip": "${HOST:-127.0.0.1}"}, False),
+    ],
+)
+def test_port_variables_harden_cannot_know_are_reported_not_rewritten(item: object, reported: bool) -> None:
+    port = support.parse_port(item, 0)
+    assert port is not None
+    fixable, why = published_ports.exposure(port)
+    assert not fixable and bool(why) == reported
+
+
+def test_a_variable_that_holds_an_address_is_never_prefixed() -> None:
+    text = 'services:\n  db:\n    image: mysql:8.0\n    ports:\n      - "${SQL_PORT:-127.0.0.1:13306}:3306"\n'
+    result = run(text, "published-ports")
+    assert result.output == text and result.findings == []
+    other = text.replace("127.0.0.1:13306", "0.0.0.0:13306")
+    result = run(other, "published-ports")
+    assert result.output == other
+    (finding,) = result.findings
+    assert finding.fix is None and "harden does not change a variable's default" in finding.message
 
 
 def test_long_port_syntax() -> None:

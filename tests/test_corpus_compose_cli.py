@@ -1,7 +1,8 @@
 """Every Compose file in ../shared/corpus through `harden fix --output` with every rule: no
 crash, outputs parse and validate against the Compose Specification schema, a second run
 changes nothing, every changed line is attributed to a fix (the count is printed: it must be
-0), every service gets a fix or a finding, and each reviewed diff applies with `git apply`."""
+0), every service gets a fix or a finding, each reviewed diff applies with `git apply`, and
+Docker Compose itself (tests/compose_oracle.py) accepts every output whose input it accepts."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from pathlib import Path
 
 import jsonschema
 import pytest
+from compose_oracle import accepts_all, projects
 from conftest import ROOT, corpus_files
 from ruamel.yaml import YAML
 
@@ -50,6 +52,23 @@ def test_outputs_validate_against_the_schema(hardened: Path, corpus: Path) -> No
         errors = [e.message for e in validator.iter_errors(yaml.load(output.read_text(encoding="utf-8-sig")))]
         assert errors == [], f"{output}: {errors[:3]}"
     assert changed == 39
+
+
+def test_docker_compose_accepts_every_output(hardened: Path, corpus: Path) -> None:
+    """`docker-compose config -q` on each output project (compose.yaml and compose.override.yaml
+    in one directory are one project); an input it rejects too is no failure of harden's.
+    Inputs are asked only about the outputs it rejects (half the time)."""
+    inputs = projects(FILES)
+    outputs = [tuple(hardened / p.relative_to(corpus) for p in project) for project in inputs]
+    verdicts = accepts_all(outputs)
+    suspects = [i for i, (ok, _) in enumerate(verdicts) if not ok]
+    input_verdicts = dict(zip(suspects, accepts_all(inputs[i] for i in suspects), strict=True))
+    rejected = [f"{outputs[i][0]}: {verdicts[i][1]}" for i in suspects if input_verdicts[i][0]]
+    accepted = sum(ok for ok, _ in verdicts)
+    rejected_inputs = len(suspects) - len(rejected)
+    print(f"\ndocker compose accepts {accepted} of {len(outputs)} hardened corpus projects ({rejected_inputs} inputs rejected)")
+    assert len(inputs) == 39
+    assert rejected == []
 
 
 def test_second_run_changes_nothing(hardened: Path, tmp_path: Path) -> None:

@@ -7,7 +7,11 @@ because its entrypoint fixes the data directory's ownership and steps down to `p
 gosu). Lists the user wrote are extended, never replaced: a `cap_drop: [NET_RAW]` gets `ALL`
 added, a `cap_add: [NET_ADMIN]` keeps NET_ADMIN and gets the missing ones; the finding says
 so. When services merge an anchor (`<<: *defaults`) and all of them need the same value, the
-key goes into the anchored mapping once. A privileged service is left to `privileged`.
+key goes into the anchored mapping once. A privileged service is left to `privileged`. A
+service that extends another (`extends:`) inherits what harden adds there (Compose appends the
+lists) and gets only the capabilities the other does not get, in its own `cap_add`; it may so
+keep capabilities the other service's image needs and its own does not. A service that extends
+one of a file harden does not read is reported, not changed.
 
 Unknown images (no knowledge entry, or built from a Dockerfile under a name harden does not
 know): the fix is still offered, as `cap_drop: [ALL]` alone, and its message says what
@@ -63,6 +67,7 @@ from harden import knowledge
 from harden.compose import ComposeDocument, Service
 from harden.model import Applicability, Finding, Fix, Rule, Severity
 from harden.passes import Context
+from harden.passes.compose_layers import here, services, set_in
 from harden.passes.compose_non_root import RULE as NON_ROOT_RULE
 from harden.passes.compose_non_root import user_it_adds
 from harden.passes.compose_support import (
@@ -70,7 +75,6 @@ from harden.passes.compose_support import (
     Want,
     as_list,
     facts,
-    here,
     image_label,
     in_anchor,
     is_root,
@@ -78,8 +82,6 @@ from harden.passes.compose_support import (
     plan_findings,
     position,
     route,
-    services,
-    set_in,
     truthy,
     user_of,
 )

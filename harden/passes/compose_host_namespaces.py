@@ -39,7 +39,8 @@ from __future__ import annotations
 from harden.compose import ComposeDocument
 from harden.model import Applicability, Finding, Rule, Severity
 from harden.passes import Context
-from harden.passes.compose_support import here, position, services
+from harden.passes.compose_layers import here, services
+from harden.passes.compose_support import position
 
 RULE = Rule(
     id="host-namespaces",

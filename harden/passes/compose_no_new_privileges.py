@@ -4,7 +4,11 @@ What: for each service whose `security_opt:` (own or merged) does not contain
 `no-new-privileges` (`no-new-privileges:true`, `=true` or bare), add
 `security_opt: [no-new-privileges:true]`, or append it to the `security_opt` list the user
 wrote (their seccomp, AppArmor or SELinux options stay). When services merge an anchor and all
-need it, it goes into the anchored mapping once.
+need it, it goes into the anchored mapping once. A service that extends another (`extends:`)
+inherits that one's `security_opt`, which Compose appends to its own and refuses to repeat
+("security_opt items at 0 and 1 are equal"): the option goes on the service it extends, once,
+and on the extending service only when the other does not get it; a service that extends one
+of a file harden does not read is reported, not changed.
 
 Not fixed, only reported: an image whose entrypoint needs setuid binaries (image knowledge
 `setuid_needed`: it calls `sudo` or `su`, or a setuid helper), and `no-new-privileges:false`
@@ -45,19 +49,8 @@ import re
 from harden.compose import ComposeDocument
 from harden.model import Applicability, Finding, Fix, Rule, Severity
 from harden.passes import Context
-from harden.passes.compose_support import (
-    Unit,
-    Want,
-    as_list,
-    facts,
-    here,
-    in_anchor,
-    per_service,
-    plan_findings,
-    position,
-    services,
-    set_in,
-)
+from harden.passes.compose_layers import here, services, set_in
+from harden.passes.compose_support import Unit, Want, as_list, facts, in_anchor, per_service, plan_findings, position
 
 RULE = Rule(
     id="no-new-privileges",

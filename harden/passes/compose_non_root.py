@@ -3,7 +3,9 @@
 What: for a service with no `user:` (own or merged) whose image starts as root although the
 image knowledge says it works unchanged as its unprivileged user (`nonroot_works`: redis as
 `redis`, whose data directory the image already owns), add `user:` with that user. When
-services merge an anchor and all run the same image, it goes into the anchored mapping once.
+services merge an anchor and all run the same image, it goes into the anchored mapping once. A
+service that extends another (`extends:`) and would get the same user inherits it from there;
+a `user:` set on the service it extends is that service's to report.
 
 Not fixed, only reported: `user: root` (or 0) written by the user, and images that start as
 root to step down by themselves (postgres and mariadb with gosu, nginx's master process): a
@@ -48,19 +50,8 @@ from harden import knowledge
 from harden.compose import ComposeDocument
 from harden.model import Applicability, Finding, Fix, Rule, Severity
 from harden.passes import Context
-from harden.passes.compose_support import (
-    Unit,
-    Want,
-    facts,
-    here,
-    in_anchor,
-    is_root,
-    per_service,
-    plan_findings,
-    position,
-    services,
-    set_in,
-)
+from harden.passes.compose_layers import here, services, set_in
+from harden.passes.compose_support import Unit, Want, facts, in_anchor, is_root, per_service, plan_findings, position
 from harden.passes.non_root_user import RATIONALE
 
 RULE = Rule(

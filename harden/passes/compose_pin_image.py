@@ -34,7 +34,7 @@ from harden.compose import ComposeDocument, Service
 from harden.config import Settings
 from harden.model import Applicability, Claim, Finding, Fix, Rule, Severity
 from harden.passes import Context
-from harden.passes.compose_support import here, services
+from harden.passes.compose_layers import here, services
 from harden.passes.pin_support import RATIONALE, decide, needs_resolution
 
 RULE = Rule(

@@ -33,7 +33,8 @@ from __future__ import annotations
 from harden.compose import ComposeDocument
 from harden.model import Applicability, Finding, Rule, Severity
 from harden.passes import Context
-from harden.passes.compose_support import facts, here, position, services, truthy
+from harden.passes.compose_layers import here, services
+from harden.passes.compose_support import facts, position, truthy
 
 RULE = Rule(
     id="privileged",

@@ -8,15 +8,34 @@ port it publishes on all interfaces to `127.0.0.1`:
   `127.0.0.1:5432:5432`, a range `"5432-5433:5432-5433"` and a protocol `"5353:5353/udp"` keep
   theirs, an IPv6 `"[::]:5432:5432"` becomes `"[::1]:5432:5432"`, and a container port alone
   (`- 5432`, which publishes a random host port on all interfaces) becomes
-  `127.0.0.1::5432`; quoting is kept, `${VAR}` in ports is kept;
+  `127.0.0.1::5432`; quoting is kept;
 - long syntax: adds `host_ip: 127.0.0.1` (or replaces `host_ip: 0.0.0.0`, `::` with `::1`).
+
+A variable (`${VAR:-default}`) is never rewritten itself. Compose splits a short entry at
+its colons after it substitutes the variables, so a variable may hold an address as well as a
+port: prefixing `127.0.0.1:` to `"${SQL_PORT:-127.0.0.1:13306}:3306"` gives
+`127.0.0.1:127.0.0.1:13306:3306`, which Compose refuses (`invalid IP address`). harden reads an
+entry with variables as Compose does when none is set, each variable its default:
+
+- an address written literally (`127.0.0.1:${PORT}:5432`, `0.0.0.0:${PORT:-5432}:5432`) decides,
+  whatever port the variable holds (a variable holding an address there would be invalid);
+- a default that holds an address decides where the entry binds: `${SQL_PORT:-127.0.0.1:13306}`
+  or `${BIND:-127.0.0.1}:5432:5432` is on loopback already (no finding), `${BIND:-0.0.0.0}` is
+  reported (harden does not change a variable's default);
+- defaults that hold only ports (`"${PORT:-5432}:5432"`) are taken to mean that the variable
+  holds a port number, as its default does, and the entry gets the `127.0.0.1:` prefix (the
+  finding says so: set such a variable to ADDRESS:PORT and Compose refuses the result);
+- a variable without a default (`${PORT}`, `$PORT`, `${PORT:?}`) is unknown: reported, not
+  rewritten. In the long syntax only `host_ip` holds the address: a variable there is read the
+  same way (one in `published` holds a port, and `host_ip: 127.0.0.1` is added as usual).
 
 Never a public entry point: a reverse proxy or web server users reach (knowledge
 `public_entry_point`, or any role other than the four above) is left alone, because binding it
 to loopback takes the site down, which is what a naive fixer does. Unknown images are left
 alone too: harden cannot tell who needs their ports. A service on `network_mode: host`
 publishes nothing (`ports:` is ignored). Ports inherited from an anchor shared with other
-services are reported, not edited.
+services are reported, not edited; a service that extends another (`extends:`) handles the
+entries it writes itself, and those it inherits are handled on the service that writes them.
 
 Why: other services of the project reach a database over the Compose network
 (`db:5432`) whether or not its port is published; publishing it on every interface only adds
@@ -26,7 +45,8 @@ Trivy and Checkov do not read Compose files).
 
 What might break (fix safety: review): clients on other machines (an administrator's SQL
 client, an application on another host) can no longer connect; connect through an SSH tunnel,
-or bind to a private interface's address instead of 127.0.0.1.
+or bind to a private interface's address instead of 127.0.0.1. A port variable that you set to
+ADDRESS:PORT although its default is a port number makes the rewritten entry invalid.
 
 Example (fixtures/published-ports/short-syntax):
 
@@ -51,6 +71,12 @@ becomes
         image: nginx:1.27
         ports:
           - "80:80"
+
+With variables (fixtures/published-ports/variables), `"${ADMIN_PORT:-33060}:33060"` becomes
+`"127.0.0.1:${ADMIN_PORT:-33060}:33060"` and the long syntax entry with `published:
+${X_PORT:-33063}` gets `host_ip: 127.0.0.1`; `"${SQL_PORT:-127.0.0.1:13306}:3306"` is left as
+it is (loopback already), and `"${BIND_ADDRESS:-0.0.0.0}:33061:33061"` and
+`"${REPLICA_PORT}:33062"` are reported.
 """
 
 from __future__ import annotations
@@ -58,7 +84,8 @@ from __future__ import annotations
 from harden.compose import ComposeDocument, Service
 from harden.model import Applicability, Edit, Finding, Fix, Rule, Severity
 from harden.passes import Context
-from harden.passes.compose_support import Port, facts, ports, position, services
+from harden.passes.compose_layers import services
+from harden.passes.compose_support import ALL_INTERFACES, Port, expand_defaults, facts, parse_port, ports, position, split_colons
 
 RULE = Rule(
     id="published-ports",
@@ -84,11 +111,15 @@ def check(document: ComposeDocument, context: Context) -> list[Finding]:
             continue
         if str(service.get("network_mode") or "").strip() == "host":
             continue
-        exposed = [p for p in ports(service, here=True) if p.all_interfaces and "$" not in (p.host_ip or "")]
+        verdicts = [(port, exposure(port)) for port in ports(service, here=True)]
+        exposed = [port for port, (fixable, _) in verdicts if fixable]
+        what = f"{image.name} is {_ROLE_NAMES[image.role]} that other services reach over the Compose network"
+        unknown = [(port, why) for port, (fixable, why) in verdicts if not fixable and why]
+        if unknown:
+            findings.append(_variable_finding(document, service, unknown, what))
         if not exposed:
             continue
         listed = ", ".join(_label(p) for p in exposed)
-        what = f"{image.name} is {_ROLE_NAMES[image.role]} that other services reach over the Compose network"
         if not service.own("ports"):
             line, column = position(document, service, "ports")
             message = (
@@ -110,6 +141,12 @@ def check(document: ComposeDocument, context: Context) -> list[Finding]:
             + ("them" if len(exposed) > 1 else "it")
             + " to loopback"
         )
+        variables = [p for p in exposed if "$" in p.text or "$" in p.published]
+        if variables:
+            message += (
+                f" ({', '.join(_label(p) for p in variables)}: harden takes each variable to hold a port number, as its "
+                "default does)"
+            )
         might = (
             f"{service.name}: ports {listed} bound to loopback: clients on other machines can no longer connect "
             f"(containers of this project still reach {service.name} over the Compose network)"
@@ -117,6 +154,54 @@ def check(document: ComposeDocument, context: Context) -> list[Finding]:
         fix = Fix(tuple(edits), Applicability.REVIEW, (("services", service.name, "ports"),), might)
         findings.append(_finding(line, column, Severity.WARNING, message, service.name, fix))
     return findings
+
+
+def exposure(port: Port) -> tuple[bool, str]:
+    """(whether harden binds the entry to loopback, why it reports it instead; '' when the entry
+    already binds an address).
+
+    An entry without variables, or whose address is written literally, is read as it stands.
+    Otherwise the entry is read as Compose reads it when no variable is set (each `${VAR:-x}`
+    its default): a variable without a default is unknown (reported); a default that holds an
+    address decides where it binds (loopback: nothing to do; all interfaces: reported, since
+    harden does not change a variable's default); defaults that hold only ports leave the
+    address where the text puts it, and a `127.0.0.1:` prefix binds it whatever port they hold.
+    """
+    if port.long:
+        host = port.host_ip
+        if host is None or "$" not in host:
+            return port.all_interfaces, ""
+        seen = expand_defaults(host)
+        if seen is None:
+            return False, f"host_ip {host} depends on a variable without a default"
+        if seen.strip() in ALL_INTERFACES:
+            return False, f"host_ip {host} is {seen or 'empty'} (all interfaces) unless its variable is set"
+        return False, ""
+    if "$" not in port.text or (port.host_ip is not None and "$" not in port.host_ip):
+        return port.all_interfaces, ""
+    expanded = expand_defaults(port.text)
+    if expanded is None:
+        return False, "its variable has no default: harden cannot tell which address it binds"
+    unset = parse_port(expanded, port.index)
+    if unset is None or not unset.all_interfaces:
+        return False, ""
+    if port.host_ip is None and len(split_colons(expanded)) == len(split_colons(port.text)):
+        return True, ""
+    return (
+        False,
+        f"it binds all interfaces ({expanded}) unless its variable is set, and harden does not change a variable's default",
+    )
+
+
+def _variable_finding(document: ComposeDocument, service: Service, unknown: list[tuple[Port, str]], what: str) -> Finding:
+    line, column = position(document, service, "ports", unknown[0][0].index)
+    details = "; ".join(f"{_label(port)}: {why}" for port, why in unknown)
+    message = (
+        f"publishes ports whose address comes from a variable ({details}), and {what}: harden does not rewrite them; "
+        "make sure they bind 127.0.0.1 (a default such as ${VAR:-127.0.0.1:5432}, or 127.0.0.1: before a variable "
+        "that holds only a port)"
+    )
+    return _finding(line, column, Severity.WARNING, message, service.name)
 
 
 def _finding(line: int, column: int, severity: Severity, message: str, subject: str, fix: Fix | None = None) -> Finding:

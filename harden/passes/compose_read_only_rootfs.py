@@ -4,10 +4,14 @@ What: for each service without `read_only:` (own or merged), add `read_only: tru
 `tmpfs:` for every path the image writes at runtime outside its volumes: always `/tmp`, plus
 what the image knowledge lists (postgres `/var/run/postgresql`, nginx `/var/cache/nginx` and
 `/var/run`). A path already covered by a volume, a bind mount or an existing tmpfs stays as it
-is (named volumes already mounted stay writable); an existing `tmpfs:` list is extended, never
+is (named volumes already mounted stay writable); a path at or under a read-only mount gets no
+tmpfs either: it is not writable with or without read_only, and Compose refuses a tmpfs at a
+mount's target ("target /tmp already mounted"). An existing `tmpfs:` list is extended, never
 replaced. When services merge an anchor and all need the same value, the key goes into the
 anchored mapping once (`read_only: true` usually does; `tmpfs` only when their images write
-the same paths).
+the same paths). A service that extends another (`extends:`) inherits what harden adds there
+and gets only the rest (its own tmpfs paths, in a list Compose appends to the inherited one); a
+service that extends one of a file harden does not read is reported, not changed.
 
 Not fixed, only reported: a service whose image keeps its data outside any volume (read_only
 would stop the database from writing; mount a volume there first), `read_only: false` written
@@ -54,6 +58,7 @@ from __future__ import annotations
 from harden.compose import ComposeDocument
 from harden.model import Applicability, Finding, Fix, Rule, Severity
 from harden.passes import Context
+from harden.passes.compose_layers import here, services, set_in
 from harden.passes.compose_support import (
     Mount,
     Unit,
@@ -61,7 +66,6 @@ from harden.passes.compose_support import (
     as_list,
     covered,
     facts,
-    here,
     image_label,
     in_anchor,
     mounts,
@@ -70,8 +74,6 @@ from harden.passes.compose_support import (
     plan_findings,
     position,
     route,
-    services,
-    set_in,
     truthy,
 )
 
@@ -104,7 +106,14 @@ def check(document: ComposeDocument, context: Context) -> list[Finding]:
         volume_targets = [m.target for m in service_mounts]
         writable = [m for m in service_mounts if not m.read_only]
         paths = list(dict.fromkeys([*ALWAYS, *(image.writable_paths if image else ())]))
-        needed = [p for p in paths if not covered(p, [*(m.target for m in writable), *tmpfs_paths])]
+        # a read-only mount keeps its path unwritable with or without read_only (and Compose
+        # refuses a tmpfs at a mount's target: "target /tmp already mounted")
+        read_only_targets = [m.target for m in service_mounts if m.read_only]
+        needed = [
+            p
+            for p in paths
+            if not covered(p, [*(m.target for m in writable), *tmpfs_paths]) and not covered(p, read_only_targets)
+        ]
         if read_only is not None and not truthy(read_only):
             if (read_only is False or str(read_only).strip().lower() == "false") and here(service, "read_only"):
                 line, column = position(document, service, "read_only")

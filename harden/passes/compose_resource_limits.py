@@ -2,11 +2,20 @@
 
 What: for each service without a PIDs limit (`pids_limit:` or `deploy.resources.limits.pids`,
 own or merged), add `pids_limit: 1024` (setting `pids_limit` in `[tool.harden]` changes it);
-when services merge an anchor, it goes into the anchored mapping once. A service without a
-memory limit (`mem_limit:` or `deploy.resources.limits.memory`) or a CPU limit (`cpus:`,
-`cpu_quota:` or `deploy.resources.limits.cpus`) is reported, not fixed: a right value depends
-on the workload and the host, and a wrong one kills the service (OOM) or slows it down. A
-PIDs limit of 0 or -1 (unlimited) written by the user is reported.
+when services merge an anchor, it goes into the anchored mapping once. A service that has a
+`deploy.resources.limits` mapping gets `pids: 1024` in that mapping instead: Docker Compose
+refuses `pids_limit` beside it unless `pids` there is equal ("can't set distinct values on
+'pids_limit' and 'deploy.resources.limits.pids'"; a limits mapping without `pids` means 0), and
+the Compose Specification allows `pids` there (an integer or a string). That mapping is edited
+in the file and service that write it; one that comes from an anchor or an alias, which other
+places share, is reported, not edited. A service that extends another (`extends:`) inherits
+the limit harden adds there; one that extends a service of a file harden does not read is
+reported, not changed (that file may set `deploy.resources.limits`).
+
+A service without a memory limit (`mem_limit:` or `deploy.resources.limits.memory`) or a CPU
+limit (`cpus:`, `cpu_quota:` or `deploy.resources.limits.cpus`) is reported, not fixed: a right
+value depends on the workload and the host, and a wrong one kills the service (OOM) or slows it
+down. A PIDs limit of 0 or -1 (unlimited) written by the user is reported.
 
 The default, 1024: the limit counts threads as well as processes (each is a task in the pids
 cgroup). The busiest common defaults stay well below it: Apache httpd's event MPM (up to 400
@@ -40,6 +49,9 @@ becomes
         mem_limit: 512m
         cpus: 1.5
         pids_limit: 1024
+
+and (fixtures/resource-limits/deploy-limits-without-pids) a service with
+`deploy.resources.limits` (`memory: 1.5G`) gets `pids: 1024` there, next to `memory`.
 """
 
 from __future__ import annotations
@@ -49,17 +61,17 @@ from typing import Any
 from harden.compose import ComposeDocument, Service
 from harden.model import Applicability, Finding, Fix, Rule, Severity
 from harden.passes import Context
+from harden.passes.compose_layers import deploy_limits, here, limits_here, services, set_in, unseen
 from harden.passes.compose_support import (
     Unit,
     Want,
-    here,
     in_anchor,
+    inherited_additions,
+    limits_node,
     per_service,
     plan_findings,
     position,
     route,
-    services,
-    set_in,
 )
 
 RULE = Rule(
@@ -86,7 +98,9 @@ def check(document: ComposeDocument, context: Context) -> list[Finding]:
         pids = service.get("pids_limit")
         if pids is None:
             pids = limits.get("pids")
-        if pids is None:
+        if pids is None and deploy_limits(service.get("deploy")) is not None:
+            findings.extend(_pids_in_limits(document, service, limit, context))
+        elif pids is None:
             service_wants = route(service, [Want("pids_limit", limit)])[0]
             if service_wants:
                 wants[service.name] = service_wants
@@ -134,10 +148,37 @@ def _default(context: Context) -> int:
 
 
 def _limits(service: Service) -> dict[str, Any]:
-    deploy = service.get("deploy")
-    resources = deploy.get("resources") if isinstance(deploy, dict) else None
-    limits = resources.get("limits") if isinstance(resources, dict) else None
-    return limits if isinstance(limits, dict) else {}
+    limits = deploy_limits(service.get("deploy"))
+    return limits if limits is not None else {}
+
+
+def _pids_in_limits(document: ComposeDocument, service: Service, limit: int, context: Context) -> list[Finding]:
+    """Compose refuses `pids_limit` beside a `deploy.resources.limits` mapping that has no
+    equal `pids` (compose-go loader/validate.go: "can't set distinct values"), so the limit goes
+    into that mapping, in the file that writes it (a base service it extends: there)."""
+    inherited = [deploy_limits(value) or {} for value in inherited_additions(RULE, service, context).get("deploy", [])]
+    if not limits_here(service) or any("pids" in limits for limits in inherited):
+        return []  # another file writes the mapping, or a service this one extends gets pids
+    if unseen(service):
+        line, column = position(document, service, "deploy")
+        message = f"no PIDs limit (CIS 5.29), and harden cannot add one here: {unseen(service)}"
+        return [_finding(line, column, Severity.WARNING, message, service.name)]
+    text = f"pids {limit}: more than {limit} processes and threads fail with 'Resource temporarily unavailable'"
+    node, shared = limits_node(document, service)
+    line, column = position(document, service, "deploy")
+    if node is None:
+        message = (
+            f"no PIDs limit (CIS 5.29), and harden does not add one: deploy.resources.limits {shared}, and Compose "
+            f"refuses pids_limit beside it: add pids: {limit} to it"
+        )
+        return [_finding(line, column, Severity.WARNING, message, service.name)]
+    edits = document.add_key(node, "pids", limit) if context.need_edits else []
+    message = (
+        f"no PIDs limit (CIS 5.29): harden adds pids: {limit} to deploy.resources.limits (Compose refuses pids_limit "
+        "beside deploy.resources.limits)"
+    )
+    fix = Fix(tuple(edits), Applicability.REVIEW, (("services", service.name, "deploy"),), f"{service.name}: {text}")
+    return [_finding(line, column, Severity.WARNING, message, service.name, fix)]
 
 
 def _number(value: object) -> int | None:

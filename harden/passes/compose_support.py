@@ -10,24 +10,35 @@
   goes into the anchored mapping once; otherwise on each service. A list the user set (on the
   service or in an anchor) is extended, never replaced; one that several services share through
   an anchor is extended only when all of them need the same items.
-- override files (`services`, `here`, `route`, `written_here`): a pass reads a service across
-  its Compose project (compose.yaml then compose.override.yaml, Context.related) and edits or
-  reports a key only in the file that sets it last, or, when no file sets it, in the first file
-  that defines the service; see the section at the end of this module.
+- override files and `extends` (`route`, `without_inherited`; the model, `services`, `here`,
+  `written_here`, is in compose_layers): a pass reads a service as Compose merges it, and
+  edits or reports a key only where its effective value is set; a service that extends another
+  adds only what the rule does not give the other in the same run.
+- `limits_node`, `expand_defaults`: the `deploy.resources.limits` mapping a service writes, and
+  a value as Compose interpolates it when no variable is set.
 """
 
 from __future__ import annotations
 
-import posixpath
+import dataclasses
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from harden import knowledge
-from harden.compose import APPEND_KEYS, MAPPING_KEYS, ComposeDocument, Service, _merges, _tag, effective, where_set
-from harden.model import Applicability, Claim, Edit, Finding, Fix, Rule, Severity
+from harden.compose import ComposeDocument, Service, _is_alias_value, _merges, _own, parse
+from harden.model import Applicability, Claim, DocumentError, Edit, Finding, Fix, Rule, Severity
 from harden.passes import Context
+from harden.passes.compose_layers import (
+    ProjectService,
+    bases,
+    file_label,
+    here,
+    services,
+    unseen,
+    written_here,
+)
 
 ROOT_USERS = frozenset({"root", "0", "root:root", "0:0", "root:0", "0:root"})
 _MODES = frozenset(
@@ -221,6 +232,20 @@ def position(document: ComposeDocument, service: Service, key: str | None = None
             if found:
                 return found
     return service.line, service.column
+
+
+def limits_node(document: ComposeDocument, service: Service) -> tuple[Any, str]:
+    """(the `deploy.resources.limits` mapping written on the service in this file, or None and
+    why not: it comes from an anchor or an alias, which other places share)."""
+    node: Any = service.node
+    for key in ("deploy", "resources", "limits"):
+        if not _own(node, key):
+            anchor = service.merged_from(key) if node is service.node else None
+            return None, f"comes from anchor &{anchor}" if anchor else "comes from a merged mapping"
+        if _is_alias_value(document, node, key):
+            return None, f"is an alias ({key}: *...), shared with the other places that use it"
+        node = node[key]
+    return node, ""
 
 
 # --- placement -----------------------------------------------------------------------------
@@ -558,6 +583,48 @@ class Port:
         return address + text[len(ip_text) :]
 
 
+_VARIABLE = re.compile(r"\$(?:\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?P<op>:?[-?+])?|(?P<bare>[A-Za-z_][A-Za-z0-9_]*))")
+
+
+def expand_defaults(text: str) -> str | None:
+    """The text as Compose interpolates it when no variable is set: `${VAR:-default}` and
+    `${VAR-default}` become their default (itself expanded), `$$` a `$`. None when a variable
+    has no default (`$VAR`, `${VAR}`, `${VAR:?error}`, `${VAR:+value}`): its value is unknown."""
+    result = ""
+    i = 0
+    while i < len(text):
+        if text.startswith("$$", i):
+            result += "$"
+            i += 2
+            continue
+        match = _VARIABLE.match(text, i)
+        if match is None:
+            result += text[i]
+            i += 1
+            continue
+        if match.group("bare") or match.group("op") not in (":-", "-"):
+            return None
+        end = _closing_brace(text, match.end())
+        default = expand_defaults(text[match.end() : end]) if end is not None else None
+        if end is None or default is None:
+            return None
+        result += default
+        i = end + 1
+    return result
+
+
+def _closing_brace(text: str, start: int) -> int | None:
+    depth = 1
+    for i in range(start, len(text)):
+        if text.startswith("${", i):
+            depth += 1
+        elif text[i] == "}":
+            depth -= 1
+            if depth == 0:
+                return i
+    return None
+
+
 def parse_port(item: object, index: int) -> Port | None:
     if isinstance(item, bool):
         return None
@@ -611,138 +678,11 @@ def per_service(texts: dict[str, str], names: Iterable[str]) -> str:
     return "; ".join(f"{', '.join(group)}: {text}" for text, group in groups.items())
 
 
-# --- override files ------------------------------------------------------------------------
-#
-# Compose merges a project's files in order (compose.yaml, then compose.override.yaml; or the
-# `-f a -f b` order): a key set in a later file wins. The engine hands a file's passes the
-# project's documents in that order (Context.related, the file itself included). A pass then
-# reads a service's values across the project (`services()`: views whose `get` is the effective
-# value, so an override fragment without `image:` finds its image in the base file), and each
-# key belongs to exactly one file (`here()`): the last file that sets it (where_set), or, when no
-# file sets it, the first file that defines the service. Only that file edits or reports the key.
-
-
-class Project:
-    """The documents Compose merges with the current one, in merge order."""
-
-    def __init__(self, documents: list[ComposeDocument], index: int) -> None:
-        self.documents = documents
-        self.index = index  # position of the current document
-        self.current = documents[index]
-        self.merged = effective(documents)
-
-    def value(self, service: str, key: str) -> Any:
-        return self.merged.get(service, {}).get(key)
-
-    def owner(self, service: str, key: str | None) -> ComposeDocument | None:
-        """The file that edits and reports `key` of the service (None: not in this project)."""
-        if key is not None:
-            found = where_set(self.documents, service, key)
-            if found is not None:
-                return found
-        return next((d for d in self.documents if service in d.services), None)
-
-    def setter(self, service: str, key: str) -> ComposeDocument | None:
-        """The file whose value of the key is the effective one (None: set nowhere)."""
-        return where_set(self.documents, service, key)
-
-    def live(self, service: str, key: str) -> bool:
-        """Whether this file's value of the key reaches the merged model: it is set here, and no
-        later file replaces it (sequences like ports and volumes, and environment-style mappings,
-        are merged, unless the later file writes `!reset` or `!override`)."""
-        found = self.current.services.get(service)
-        if found is None or key not in found.node or _tag(found.node[key]) == "!reset":
-            return False
-        for document in self.documents[self.index + 1 :]:
-            later = document.services.get(service)
-            if later is None or key not in later.node:
-                continue
-            if key not in APPEND_KEYS | MAPPING_KEYS or _tag(later.node[key]) in ("!reset", "!override"):
-                return False
-        return True
-
-
-class ProjectService(Service):
-    """A service of the current file that reads its values across the project's files. Its
-    node, position and own/merged keys are the current file's (where edits land)."""
-
-    def __init__(self, local: Service, project: Project) -> None:
-        super().__init__(local.document, local.name, local.node, local.line, local.column)
-        self.local = local
-        self.project = project
-
-    def get(self, key: str) -> Any:
-        return self.project.value(self.name, key)
-
-
-# The last project built, by the identity of its documents (it holds them, so no id is reused
-# while it is cached): the passes of one file run one after another on the same documents.
-_LAST: list[tuple[tuple[int, ...], Project]] = []
-
-
-def project_of(document: ComposeDocument, context: Context) -> Project | None:
-    """The project of the document (None: it is alone). The document's own entry in
-    Context.related is found by path: when a fix is applied, the passes run again on the new
-    text, which takes the place of the file as it was read."""
-    related = [d for d in context.related if isinstance(d, ComposeDocument)]
-    if len(related) < 2:
-        return None
-    index = next((i for i, d in enumerate(related) if d is document or d.path == document.path), None)
-    if index is None:
-        return None
-    related[index] = document
-    identity = (index, *(id(d) for d in related))
-    for key, project in list(_LAST):
-        if key == identity:
-            return project
-    project = Project(related, index)
-    _LAST[:] = [(identity, project)]
-    return project
-
-
-def services(document: ComposeDocument, context: Context) -> list[Service]:
-    """The document's services, as views across its project's files when it has one."""
-    project = project_of(document, context)
-    if project is None:
-        return list(document.services.values())
-    return [ProjectService(s, project) for s in document.services.values()]
-
-
-def here(service: Service, key: str | None = None) -> bool:
-    """Whether this file edits and reports `key` of the service (`None`: a finding about the
-    service as a whole, which its first file reports). Always true for a file alone."""
-    if not isinstance(service, ProjectService):
-        return True
-    return service.project.owner(service.name, key) is service.project.current
-
-
-def set_in(service: Service, key: str) -> str:
-    """' in FILE' when the effective value of the key is set in another file of the project."""
-    if not isinstance(service, ProjectService):
-        return ""
-    found = service.project.setter(service.name, key)
-    if found is None or found is service.project.current:
-        return ""
-    return f" in {file_label(found, service.project.current)}"
-
-
-def file_label(document: ComposeDocument, current: ComposeDocument) -> str:
-    """How a message names another file of the project: its name when it is beside the current
-    file (compose.override.yaml), else its path."""
-    directory, name = posixpath.split(document.path)
-    return name if directory == posixpath.dirname(current.path) else document.path
-
-
-def written_here(service: Service, key: str) -> Any:
-    """This file's value of the key, when it reaches the merged model (for findings and edits
-    about single items of ports, volumes, devices: each file handles the items it writes)."""
-    if not isinstance(service, ProjectService):
-        return service.get(key)
-    return service.local.get(key) if service.project.live(service.name, key) else None
+# --- override files and extends (the model is in compose_layers) ----------------------------
 
 
 def route(service: Service, wants: list[Want]) -> tuple[list[Want], str]:
-    """(the wants this file writes, a note naming the files that write the others)."""
+    """(the wants this file writes, a note naming where the others are written)."""
     if not isinstance(service, ProjectService):
         return wants, ""
     mine = [w for w in wants if here(service, w.key)]
@@ -750,7 +690,12 @@ def route(service: Service, wants: list[Want]) -> tuple[list[Want], str]:
     where: dict[str, list[str]] = {}
     for want in others:
         owner = service.project.owner(service.name, want.key)
-        where.setdefault(file_label(owner, service.project.current) if owner else "another file", []).append(want.key)
+        setter = service.project.setter(service.name, want.key)
+        if owner is not None:
+            label = file_label(owner, service.project.current)
+        else:
+            label = f"service {setter.service.name}" if setter is not None else "another file"
+        where.setdefault(label, []).append(want.key)
     note = "; ".join(f"harden writes {', '.join(keys)} in {path}" for path, keys in where.items())
     return mine, note
 
@@ -768,13 +713,17 @@ def plan_findings(
     service nothing could be placed for into a finding that says `blocked: <why>`.
 
     `describe(unit, names)` gives the unit's message and what might break; `names` are the
-    services of the unit that want something.
+    services of the unit that want something. A service that extends another first loses what
+    the other gets from the same rule (`without_inherited`), and its messages say so.
     """
+    wants, notes, unseen_bases = without_inherited(rule, document, wants, context)
     units, unplaced = plan(document, wants, context.need_edits)
+    unplaced.update(unseen_bases)
     findings = []
     for unit in units:
         names = [s.name for s in unit.services if s.name in wants]
         message, might_break = describe(unit, names)
+        message += "".join(f"; {notes[n]}" for n in names if notes.get(n))
         fix = Fix(tuple(unit.edits), Applicability.REVIEW, tuple(unit.claims), might_break)
         findings.append(Finding(rule, message, unit.line, unit.column, Severity.WARNING, rationale, fix, unit.subject))
     for name, reason in unplaced.items():
@@ -782,6 +731,140 @@ def plan_findings(
         message = f"{blocked}: {reason}"
         findings.append(Finding(rule, message, service.line, service.column, Severity.WARNING, rationale, None, name))
     return findings
+
+
+def without_inherited(
+    rule: Rule, document: ComposeDocument, wants: dict[str, list[Want]], context: Context
+) -> tuple[dict[str, list[Want]], dict[str, str], dict[str, str]]:
+    """(the wants less what each service inherits through `extends` from this rule's fix of the
+    services it extends, a note per service, why nothing is placed for a service).
+
+    Compose appends a base service's lists to those of the service that extends it, and a
+    security_opt item written in both is an error; a scalar written in both is written twice.
+    So each service that extends another keeps only the items (and values) its bases do not get
+    from this rule in this run: what the rule does to each base's file is found by running the
+    rule on that file first (`_additions`, with no such reduction inside). A list the service
+    does not write itself is then added as its own key, which Compose appends to the inherited
+    one. A service whose base is in a file harden does not read gets nothing: what it inherits
+    may already hold what harden would add (a repeated security_opt item, which Compose refuses),
+    or a value harden would override (`user`, `read_only`), or `deploy.resources.limits`, which
+    Compose refuses beside `pids_limit`.
+    """
+    views = {s.name: s for s in services(document, context)} if wants else {}
+    blocked = {name: unseen(views[name]) for name in wants if name in views and unseen(views[name])}
+    wants = {name: found for name, found in wants.items() if name not in blocked}
+    if _SIMULATING or not wants:
+        return wants, {}, blocked
+    reduced: dict[str, list[Want]] = {}
+    notes: dict[str, str] = {}
+    for name, service_wants in wants.items():
+        service = views.get(name)
+        inherited = bases(service) if service is not None else []
+        if service is None or not inherited:
+            reduced[name] = service_wants
+            continue
+        added = inherited_additions(rule, service, context)
+        kept: list[Want] = []
+        taken: list[str] = []
+        for want in service_wants:
+            less = _less(want, added.get(want.key, []), service)
+            kept.extend([less] if less is not None else [])
+            if less is None:
+                taken.append(want.key)
+            elif isinstance(want.value, list) and isinstance(less.value, list) and less.value != want.value:
+                gone = [str(item) for item in want.value if item not in less.value]
+                taken.append(f"{want.key} {', '.join(gone)}")
+        if kept:
+            reduced[name] = kept
+        if taken:
+            names = ", ".join(dict.fromkeys(layer.service.name for layer in inherited))
+            notes[name] = f"{name} extends {names} and inherits {'; '.join(taken)} from harden's change there"
+    heirs: dict[str, list[str]] = {}
+    for name, view in views.items():
+        for layer in bases(view):
+            if layer.document is document:
+                heirs.setdefault(layer.service.name, []).append(name)
+    for name, found in heirs.items():
+        if name in reduced:
+            verb = "extends" if len(found) == 1 else "extend"
+            notes[name] = f"{', '.join(found)} {verb} {name} and inherit{'s' if len(found) == 1 else ''} this"
+    return reduced, notes, blocked
+
+
+def inherited_additions(rule: Rule, service: Service, context: Context) -> dict[str, list[Any]]:
+    """What the rule's fixes add, in this run, to the services this one extends: {key: what
+    each base gets (the items added to a list, or the new value)}; nothing while the rule runs
+    on a base's file to find out (`_additions`)."""
+    added: dict[str, list[Any]] = {}
+    for layer in bases(service) if not _SIMULATING else []:
+        for key, value in _additions(rule, layer.document, context).get(layer.service.name, {}).items():
+            added.setdefault(key, []).append(value)
+    return added
+
+
+def _less(want: Want, added: list[Any], service: Service) -> Want | None:
+    """The want without what the bases get (None: nothing left); a list the service does not
+    write itself becomes a key of its own."""
+    value = want.value
+    for addition in added:
+        if isinstance(value, list) and isinstance(addition, list):
+            value = [item for item in value if item not in addition]
+        elif addition == value:
+            return None
+    if isinstance(value, list) and not value:
+        return None
+    extend = want.extend and want.key in service.node
+    comments = want.comments
+    if comments and isinstance(value, list):
+        comments = {k: v for k, v in comments.items() if k in value}
+    return Want(want.key, value, extend, comments)
+
+
+# Nonzero while a rule runs on a base service's file to learn what it adds (`_additions`).
+_SIMULATING = 0
+# The last simulations: (rule id, the document, the context, what each service gets); the
+# entries hold the document and context, so no id is reused while they are kept.
+_ADDED: list[tuple[str, ComposeDocument, Context, dict[str, dict[str, Any]]]] = []
+
+
+def _additions(rule: Rule, document: ComposeDocument, context: Context) -> dict[str, dict[str, Any]]:
+    """What the rule's fixes add to each service of the document, as `harden fix` would apply
+    them (the settings choose the fixes, rounds until none is left): {service: {key: the
+    items added to a list, or the new value}}."""
+    global _SIMULATING
+    for rule_id, known, known_context, found in _ADDED:
+        if rule_id == rule.id and known is document and known_context is context:
+            return found
+    from harden import engine, passes  # the engine's own fix loop, for one rule
+
+    module = passes.rule(rule.id)
+    if module is None:
+        return {}
+    current = document
+    _SIMULATING += 1
+    try:
+        for _ in range(engine.MAX_ROUNDS):
+            chosen = engine.choose(module.check(current, dataclasses.replace(context, need_edits=True)), context.settings)
+            if not chosen:
+                break
+            edits = [edit for finding in chosen for edit in finding.fix.edits]  # type: ignore[union-attr]
+            current = parse(current.path, engine.apply_edits(current.text, edits, current.newline))
+    except DocumentError:
+        current = document
+    finally:
+        _SIMULATING -= 1
+    found = {name: _changed(service, current.services.get(name)) for name, service in document.services.items()}
+    _ADDED[:] = [*_ADDED[-7:], (rule.id, document, context, found)]
+    return found
+
+
+def _changed(before: Service, after: Service | None) -> dict[str, Any]:
+    changed: dict[str, Any] = {}
+    for key in after.keys() if after is not None else []:
+        old, new = before.get(key), after.get(key)  # type: ignore[union-attr]
+        if old != new:
+            changed[key] = [item for item in new if item not in old] if isinstance(old, list) and isinstance(new, list) else new
+    return changed
 
 
 def in_anchor(unit: Unit, key: str | None = None) -> str:
