@@ -33,6 +33,7 @@ from harden import files, passes, project
 from harden.config import Settings
 from harden.discover import SERVICES_KEY, Skipped, Source, discover, display_name, kind_of
 from harden.model import Claim, DocumentError, Edit, FileResult, Finding
+from harden.trace import Trace, line_start
 
 MAX_ROUNDS = 5
 BOM = "\ufeff"
@@ -244,24 +245,23 @@ def _fix(
 
     findings = result.findings
     current = document
-    trace = _Trace(document.text, document.newline)
-    for _ in range(MAX_ROUNDS):
+    trace = Trace()
+    for applied_rounds in range(MAX_ROUNDS + 1):
         chosen = choose(findings, settings)
         if not chosen:
             break
-        text = trace.apply(current.text, chosen)
+        if applied_rounds == MAX_ROUNDS:
+            rules = ", ".join(sorted({f.rule.id for f in chosen}))
+            raise _Refused(chosen[0].line, f"{rules} kept proposing fixes after {MAX_ROUNDS} rounds (a harden bug)")
+        text = apply_edits(current.text, trace.add_round(chosen, current.newline), current.newline)
         try:
             current = module.parse(result.path, text)
         except DocumentError as error:
             line = min(error.line, text.count("\n") + 1)
-            rule = trace.nearest(_line_start(text, line))
+            rule = trace.nearest(line_start(text, line))
             raise _Refused(line, f"the fix of {rule} produced output that does not parse ({error.message})") from None
         result.applied.extend(chosen)
         findings = _run_passes(selected, current, context)
-    else:
-        stuck = choose(findings, settings)
-        rules = ", ".join(sorted({f.rule.id for f in stuck}))
-        raise _Refused(stuck[0].line, f"{rules} kept proposing fixes after {MAX_ROUNDS} rounds (a harden bug)")
     result.remaining = findings
     if not result.applied:
         return
@@ -276,109 +276,11 @@ def _fix(
     claims = [claim for f in result.applied for claim in f.fix.claims]  # type: ignore[union-attr]
     for change in changes:
         if not any(_claimed(change.path, claim) for claim in claims):
-            offset = trace.locate(document, current, change)
+            offset = trace.locate(document, current, change.kind, change.path)
             message = f"the fix of {trace.nearest(offset)} changed {change.describe()}, which no fix claims"
             raise _Refused(current.line_of(offset) + 1, message)
     result.output = current.text
     result.summary = [change.describe() for change in changes]
-
-
-class _Trace:
-    """Where the applied rules' edits are in the current text, round after round, so that a
-    refusal can name the rule whose edits are nearest a problem, and the problem's line."""
-
-    def __init__(self, text: str, newline: str) -> None:
-        self.newline = newline
-        self.spans: list[tuple[str, int, int]] = []  # (rule id, start, end) in the current text
-        self.rounds: list[list[Edit]] = []  # each round's edits, in the text they applied to
-
-    def apply(self, text: str, chosen: list[Finding]) -> str:
-        """Apply a round's fixes to `text` (as apply_edits does) and move the spans along."""
-        edits = [(f.rule.id, e) for f in chosen for e in f.fix.edits]  # type: ignore[union-attr]
-        this_round = [e for _, e in edits]
-        self.spans = [(rule, self._shift(start, this_round), self._shift(end, this_round)) for rule, start, end in self.spans]
-        shift = 0
-        for _, (rule, edit) in sorted(enumerate(edits), key=lambda pair: (pair[1][1].start, pair[1][1].end, pair[0])):
-            size = len(self._text(edit))
-            self.spans.append((rule, edit.start + shift, edit.start + shift + size))
-            shift += size - (edit.end - edit.start)
-        self.rounds.append(this_round)
-        return apply_edits(text, this_round, self.newline)
-
-    def _text(self, edit: Edit) -> str:
-        return edit.text.replace("\n", self.newline) if self.newline != "\n" else edit.text
-
-    def _shift(self, offset: int, edits: list[Edit]) -> int:
-        """An offset of the text before `edits`, in the text after them; an offset inside a
-        replaced span goes to where its replacement starts."""
-        shift = 0
-        for edit in sorted(edits, key=lambda e: (e.start, e.end)):
-            if edit.start <= offset < edit.end:
-                return edit.start + shift
-            if edit.end <= offset:  # before it, or an insertion at it
-                shift += len(self._text(edit)) - (edit.end - edit.start)
-        return offset + shift
-
-    def forward(self, offset: int) -> int:
-        """An offset of the input, in the output."""
-        for edits in self.rounds:
-            offset = self._shift(offset, edits)
-        return offset
-
-    def first(self) -> int:
-        return min((start for _, start, _ in self.spans), default=0)
-
-    def nearest(self, offset: int) -> str:
-        """The rule whose edits contain `offset`, or else lie nearest to it."""
-        if not self.spans:
-            return "?"
-
-        def distance(span: tuple[str, int, int]) -> int:
-            _, start, end = span
-            return 0 if start <= offset <= end else min(abs(offset - start), abs(offset - end))
-
-        return min(self.spans, key=distance)[0]
-
-    def locate(self, before: Any, after: Any, change: Any) -> int:
-        """The output offset of a semantic change: where the output has it, or, for something
-        removed, where the input had it, carried through the edits."""
-        if change.kind != "removed":
-            found = _offset_of(after, change.path)
-            if found is not None:
-                return found
-        found = _offset_of(before, change.path)
-        return self.forward(found) if found is not None else self.first()
-
-
-def _offset_of(document: Any, path: Claim) -> int | None:
-    """Where a semantic path is in a document: the document's own `offset_of` (Dockerfiles), or
-    the deepest node of a ruamel tree (Compose: each mapping and sequence knows its items'
-    line and column as `lc`) that the path reaches."""
-    locate = getattr(document, "offset_of", None)
-    if locate is not None:
-        found: int | None = locate(path)
-        return found
-    node: Any = getattr(document, "data", None)
-    found = None
-    for key in path:
-        try:
-            lc = node.lc
-            line, column = lc.key(key) if isinstance(node, dict) else lc.item(key)
-            found = document.offset(line, column)
-            node = node[key]
-        except (AttributeError, KeyError, IndexError, TypeError, ValueError):
-            break
-    return found
-
-
-def _line_start(text: str, line: int) -> int:
-    """Offset of a 1-based line."""
-    offset = 0
-    for _ in range(line - 1):
-        offset = text.find("\n", offset) + 1
-        if offset == 0:
-            return len(text)
-    return offset
 
 
 def _claimed(path: Claim, claim: Claim) -> bool:

@@ -140,3 +140,14 @@ def test_a_wrong_fix_is_refused_naming_rule_and_line(tmp_path: Path, monkeypatch
     run = CliRunner().invoke(main, ["fix", "--offline", str(path)], catch_exceptions=False)
     assert run.exit_code == 2 and f"{path}{message.removeprefix(name)}" in run.stderr
     assert path.read_text() == text
+
+
+def test_a_pass_that_converges_in_the_last_round_is_not_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Five rounds of fixes, then none: that converged (it was refused, naming no rule)."""
+
+    def five_comments(document: Any) -> list[Proposal]:
+        return [] if document.text.count("# again") == 5 else [(1, [Edit(0, 0, "# again\n")], [])]
+
+    monkeypatch.setattr(passes, "passes_for", lambda kind, settings: [fake_pass("five-times", "dockerfile", five_comments)])
+    result = engine.harden_text("Dockerfile", "dockerfile", DOCKERFILE.encode(), Settings(), apply=True)
+    assert result.errors == [] and result.output == "# again\n" * 5 + DOCKERFILE and len(result.applied) == 5
