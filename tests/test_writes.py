@@ -213,3 +213,11 @@ def test_pin_lock_keeps_the_lockfiles_owner(tmp_path: Path) -> None:
     code, _, err = invoke("pin", "--lock", str(tmp_path))
     assert code == 0, err
     assert lockfile.stat().st_uid == OTHER_UID
+
+
+def test_output_under_a_file_names_the_path_it_cannot_write(tmp_path: Path) -> None:
+    path = write(tmp_path / "in" / "Dockerfile")
+    (tmp_path / "afile").write_text("not a directory")
+    code, err = fix(path, options=("--output", str(tmp_path / "afile" / "sub")))
+    assert code == 2 and f"{path}: cannot write {tmp_path}/afile/sub (Not a directory): not written" in err
+    assert path.read_text() == ROOT_DOCKERFILE and (tmp_path / "afile").read_text() == "not a directory"
