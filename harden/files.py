@@ -13,11 +13,11 @@ writing nothing, when:
 
 - the target is a symbolic link or not a regular file;
 - it has more than one hard link: the rename would give this name a new inode and leave the
-  other names with the old content, silently splitting what the user linked (black and ruff
-  write in place through the link instead, which keeps the link but gives up atomicity: a
-  crash midway leaves a truncated file; harden keeps atomicity and asks the user instead);
-- it is read-only: no owner write bit, or not writable by this user (as `sed -i` and editors
-  warn, even for root, to whom access() would say yes);
+  other names with the old content, silently splitting what the user linked (black writes in
+  place, `open(src, "w")`, which keeps the link but gives up atomicity: a crash midway leaves a
+  truncated file; harden keeps atomicity and leaves the choice to the user);
+- it is read-only: no owner write bit, or not writable by this user (vim refuses to write
+  such a file without `:w!`, even for root, to whom access() would say yes);
 - its owner or group cannot be kept (fchown not permitted): harden does not silently make the
   file its own;
 - it is no longer what was read (device, inode, size, mtime and SHA-256 of the bytes are
