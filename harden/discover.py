@@ -101,7 +101,7 @@ def display_path(path: Path) -> str:
     if path.is_absolute():
         try:
             return display_name(path.relative_to(Path.cwd()).as_posix())
-        except ValueError:
+        except (ValueError, OSError):  # not under it, or the current directory was removed
             return display_name(path.as_posix())
     return display_name(os.path.normpath(path).replace(os.sep, "/"))
 

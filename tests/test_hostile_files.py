@@ -299,3 +299,20 @@ def test_a_path_through_a_link_loop_says_so(tmp_path: Path) -> None:
     (tmp_path / "loop").symlink_to("loop")
     sources, skipped = discover([str(tmp_path / "loop" / "compose.yaml")])
     assert sources == [] and [s.message for s in skipped] == ["cannot read: Too many levels of symbolic links"]
+
+
+def test_a_removed_current_directory_does_not_end_the_run(tmp_path: Path) -> None:
+    write(tmp_path / "app" / "Dockerfile")
+    (tmp_path / "gone").mkdir()
+    run = subprocess.run(
+        [
+            "sh",
+            "-c",
+            f'cd "{tmp_path}/gone" && rmdir "{tmp_path}/gone" && exec "$0" -m harden check --offline "$1"',
+            sys.executable,
+            str(tmp_path / "app"),
+        ],
+        capture_output=True,
+        timeout=HANG_GUARD_SECONDS,
+    )
+    assert run.returncode == 1 and f"{tmp_path}/app/Dockerfile:1:1: non-root-user".encode() in run.stdout, run.stderr
