@@ -168,6 +168,7 @@ def _settings(options: dict[str, Any]) -> Settings:
         search_from=tuple(Path(p) for p in options.get("paths", ()) if p != "-"),
         progress=True,
         compose_files=tuple(options.get("compose_files") or ()),
+        debug=options.get("debug", False),
     )
 
 
@@ -361,14 +362,9 @@ def _apply(
         if result.errors:
             continue
         try:
-            if output_dir is not None:
-                engine.write_copy(source, result, output_dir)
-                written += 1
-            elif result.changed:
-                engine.write_in_place(source, result)
-                written += 1
-        except OSError as error:
-            click.echo(f"{source.display}: not written: {error}", err=True)
+            written += engine.write(run, source, result, output_dir)
+        except engine.NotWritten as refused:
+            click.echo(str(refused), err=True)
             errors += 1
             continue
         if result.applied and not quiet and output_format == "text":

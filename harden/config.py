@@ -36,6 +36,7 @@ class Settings:
     cache_ttl_hours: float = 24.0  # how long a digest from the registry is trusted from the cache
     progress: bool = False  # print a progress line while resolving (on a terminal)
     compose_files: tuple[Path, ...] = ()  # `-f a -f b`: one Compose project, merged in this order
+    debug: bool = False  # a file's internal error carries its traceback (--debug)
     extra: dict[str, object] = field(default_factory=dict)
 
     def rule_enabled(self, rule_id: str) -> bool:

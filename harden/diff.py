@@ -154,8 +154,8 @@ def unified(result: FileResult, display_prefix: str = "") -> str:
     bom = "\ufeff" if result.bom else ""
     before = split_lines(bom + result.original)
     after = split_lines(bom + result.output)
-    path = display_prefix + result.path.replace("\\", "/")
-    out = [f"diff --git a/{path} b/{path}\n", f"--- a/{path}\n", f"+++ b/{path}\n"]
+    old, new = _git_name("a/", display_prefix, result.path), _git_name("b/", display_prefix, result.path)
+    out = [f"diff --git {old} {new}\n", f"--- {old}\n", f"+++ {new}\n"]
     for group in difflib.SequenceMatcher(None, before, after, autojunk=False).get_grouped_opcodes(CONTEXT_LINES):
         first, last = group[0], group[-1]
         out.append(f"@@ -{_range(first[1], last[2])} +{_range(first[3], last[4])} @@\n")
@@ -166,6 +166,14 @@ def unified(result: FileResult, display_prefix: str = "") -> str:
             out.extend(_lines("-", before[i1:i2]))
             out.extend(_lines("+", after[j1:j2]))
     return "".join(out)
+
+
+def _git_name(side: str, prefix: str, path: str) -> str:
+    """`a/path` as git writes it: a C-quoted display name (discover.display_name) keeps its
+    quotes outside the prefix, `"a/x\\ty"`, which `git apply` reads back to the real name."""
+    if path.startswith('"'):
+        return f'"{side}{prefix}{path[1:]}'
+    return side + prefix + path.replace("\\", "/")
 
 
 def split_lines(text: str) -> list[str]:

@@ -117,6 +117,10 @@ class DockerfileDocument:
     stages: list[Stage]
     global_args: dict[str, str | None]  # ARGs before the first FROM: name -> default
     kind: str = "dockerfile"
+    # Offset of the escape character of a continuation that runs into the end of the file
+    # (`RUN a \` as the last line): BuildKit ends the instruction there; text appended after it
+    # would join that instruction, so `append` removes it (None: the file has none).
+    dangling_escape: int | None = None
 
     @classmethod
     def parse(cls, path: str, text: str) -> DockerfileDocument:
@@ -188,6 +192,24 @@ class DockerfileDocument:
             stages[stage.label] = dict(texts)
         return {"global": dict(Counter(self.instruction_text(i) for i in preamble)), "stages": stages}
 
+    def offset_of(self, path: tuple[str | int, ...]) -> int | None:
+        """Where a path of `semantic()` is: the instruction it names, else its stage's FROM (for
+        refusals that name a line); None when this document has neither."""
+        if path[:1] == ("global",):
+            candidates = [i for i in self.instructions if i.start_line < self.stages[0].instructions[0].start_line]
+            rest = path[1:]
+        elif path[:1] == ("stages",) and len(path) > 1:
+            stage = next((s for s in self.stages if s.label == path[1]), None)
+            if stage is None:
+                return None
+            candidates, rest = stage.instructions, path[2:]
+        else:
+            return None
+        if not candidates:
+            return None
+        named = [i for i in candidates if rest and self.instruction_text(i) == rest[0]]
+        return (named or candidates)[0].start
+
     def instruction_text(self, instruction: Instruction) -> str:
         words = [instruction.keyword, *instruction.flags, " ".join(instruction.args.split())]
         text = " ".join(w for w in words if w)
@@ -206,8 +228,17 @@ class DockerfileDocument:
         return Edit(offset, offset, "".join(f"{text}\n" for text in lines))
 
     def append(self, lines: list[str]) -> Edit:
-        """An edit adding lines at the end, keeping the absence of a final newline."""
+        """An edit adding lines at the end, keeping the absence of a final newline.
+
+        After a continuation that runs into the end of the file, the edit also removes that
+        dangling escape character (BuildKit ignores it), or the added lines would join the last
+        instruction: the edit then starts at the escape, so the diff shows that line too.
+        """
         body = "\n".join(lines)
+        if self.dangling_escape is not None:
+            rest = self.text[self.dangling_escape + len(self.escape) :].replace("\r\n", "\n")  # the engine restores CRLF
+            added = body + "\n" if rest.endswith("\n") else "\n" + body
+            return Edit(self.dangling_escape, len(self.text), rest + added)
         if self.text and not self.text.endswith("\n"):
             return Edit(len(self.text), len(self.text), "\n" + body)
         return Edit(len(self.text), len(self.text), body + "\n")
@@ -245,6 +276,7 @@ class _Scanner:
         if pieces[-1] or not self.lines:
             self.lines.append(pieces[-1])
         self.line_starts = []
+        self.dangling_escape: int | None = None
         position = 0
         for line in self.lines:
             self.line_starts.append(position)
@@ -276,6 +308,7 @@ class _Scanner:
             instructions=instructions,
             stages=stages,
             global_args=global_args,
+            dangling_escape=self.dangling_escape,
         )
 
     def _directives(self) -> tuple[dict[str, str], int]:
@@ -311,6 +344,7 @@ class _Scanner:
             body = parts[-1].rstrip(" \t\r\n")
             while body.endswith(escape):
                 parts[-1] = body[: -len(escape)]
+                escape_at = self.line_starts[index] + len(lines[index].rstrip(" \t\r\n")) - len(escape)
                 index += 1
                 # BuildKit drops comment lines and blank lines inside a continuation.
                 while index < count:
@@ -319,6 +353,8 @@ class _Scanner:
                         break
                     index += 1
                 if index >= count:
+                    index = count - 1  # a continuation at the end of the file ends it, as in BuildKit
+                    self.dangling_escape = escape_at
                     break
                 parts.append(lines[index])
                 body = parts[-1].rstrip(" \t\r\n")
@@ -428,18 +464,21 @@ def validate_output(before: DockerfileDocument, after: DockerfileDocument) -> li
     removed = Counter(i.keyword for i in before.instructions) - Counter(i.keyword for i in after.instructions)
     if removed:
         return [f"instructions disappeared: {', '.join(sorted(removed))}"]
-    theirs_before = _dockerfile_parse_keywords(before.text)
-    theirs_after = _dockerfile_parse_keywords(after.text)
+    theirs_before = _dockerfile_parse_keywords(before)
+    theirs_after = _dockerfile_parse_keywords(after)
     if theirs_after - theirs_before != added or theirs_before - theirs_after:
         return ["dockerfile-parse reads the output's instructions differently from harden's scanner"]
     return []
 
 
-def _dockerfile_parse_keywords(text: str) -> Counter[str]:
+def _dockerfile_parse_keywords(document: DockerfileDocument) -> Counter[str]:
     import io
 
     from dockerfile_parse import DockerfileParser
 
+    text = document.text
+    if document.dangling_escape is not None:  # dockerfile-parse drops the instruction it ends; BuildKit ignores it
+        text = text[: document.dangling_escape] + text[document.dangling_escape + len(document.escape) :]
     if not text.endswith("\n"):
         text += "\n"  # dockerfile-parse drops a last line of one word without a line ending
     parser = DockerfileParser(fileobj=io.BytesIO(text.encode("utf-8")))

@@ -7,7 +7,14 @@
 applying them repeats until no pass proposes another (as ruff's fixer does), and a pass that
 keeps proposing fixes is an error that names it. An output is never written unless it re-parses,
 passes its document kind's validation, and changes the parsed document only under the paths the
-applied fixes claim (deepdiff, see diff.semantic_changes).
+applied fixes claim (deepdiff, see diff.semantic_changes). A refusal names the rule whose edits
+are nearest the first unclaimed change, and that change's line in the output.
+
+One file's problem is that file's error, never the run's: bad input, a refused output and even
+a bug met while handling one file (reported as `path: internal error: ...`, with its traceback
+under --debug) end only that file; every other file is still processed and written. Files are
+read and written through harden.files (regular files only, never blocking; atomic replacement
+that keeps the owner and refuses what would lose data).
 """
 
 from __future__ import annotations
@@ -15,18 +22,18 @@ from __future__ import annotations
 import dataclasses
 import importlib
 import os
-import stat
-import tempfile
+import traceback
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from harden import passes, project
+from harden import files, passes, project
 from harden.config import Settings
-from harden.discover import SERVICES_KEY, Skipped, Source, discover
+from harden.discover import SERVICES_KEY, Skipped, Source, discover, display_name, kind_of
 from harden.model import Claim, DocumentError, Edit, FileResult, Finding
+from harden.trace import Trace, line_start
 
 MAX_ROUNDS = 5
 BOM = "\ufeff"
@@ -41,6 +48,10 @@ class InputError(Exception):
         self.line, self.message, self.column = line, message, column
 
 
+class NotWritten(Exception):
+    """A file `write` refused or failed to write; str() is its `path: reason: not written` line."""
+
+
 @dataclass
 class Run:
     """What one command did: every file's result, what discovery skipped, the resolver used,
@@ -51,6 +62,7 @@ class Run:
     skipped: list[Skipped] = field(default_factory=list)
     resolver: Any = None  # harden.registry.Resolver, when any image reference was resolved
     unresolved: list[Any] = field(default_factory=list)  # harden.registry.Failure
+    copies: dict[Path, str] = field(default_factory=dict)  # --output targets written: whose copy each is
 
     @property
     def results(self) -> list[FileResult]:
@@ -82,15 +94,25 @@ def looks_like_compose(raw: bytes) -> bool:
     return bool(SERVICES_KEY.search(raw))
 
 
-def read_source(path: Path, limit: int) -> bytes:
+def read_source(path: Path, limit: int) -> tuple[bytes, files.Snapshot]:
+    """A file's bytes and what was read (for the check before it is replaced); InputError for
+    anything but a regular file within the size limit."""
     try:
-        size = path.stat().st_size
-        if size > limit:
-            raise InputError(1, f"file is {size} bytes, over the {limit}-byte limit (--max-file-size)")
-        with path.open("rb") as handle:
-            return handle.read(limit + 1)
+        return files.read_regular(path, limit)
+    except files.NotRegular as refused:
+        raise InputError(0, f"{refused}: skipped") from None
+    except files.Refused as refused:
+        raise InputError(1, str(refused)) from None
     except OSError as error:
         raise InputError(1, f"cannot read: {error.strerror or error}") from None
+
+
+def internal_error(display: str, error: Exception, debug: bool) -> str:
+    """A bug met while handling one file, as that file's error line (its traceback under --debug)."""
+    line = f"{display}: internal error: {type(error).__name__}: {error}"
+    if debug:
+        return line + "\n" + "".join(traceback.format_exception(error)).rstrip("\n")
+    return line + " (run with --debug for details)"
 
 
 @dataclass
@@ -116,27 +138,57 @@ def load(display: str, kind: str, raw: bytes) -> Loaded:
 def harden_text(display: str, kind: str, raw: bytes, settings: Settings, apply: bool, run: Run | None = None) -> FileResult:
     """Everything for one file given as bytes: parse, resolve, run passes, fix and validate
     (what the resolution could not do is recorded in `run`, when given)."""
-    loaded = load(display, kind, raw)
+    loaded = _guarded_load(FileResult(path=display, kind=kind), raw, settings)
     return analyse(loaded, settings, apply, make_context([loaded], settings, apply, run))
 
 
+def _guarded_load(placeholder: FileResult, raw: bytes, settings: Settings) -> Loaded:
+    """load(), with a bug met while parsing turned into the file's error (in `placeholder`)."""
+    try:
+        return load(placeholder.path, placeholder.kind, raw)
+    except Exception as error:  # noqa: BLE001 - one file's bug is that file's error
+        placeholder.errors.append(internal_error(placeholder.path, error, settings.debug))
+        return Loaded(placeholder)
+
+
 def analyse(loaded: Loaded, settings: Settings, apply: bool, context: passes.Context) -> FileResult:
-    """Run the passes on a loaded file and (if `apply`) fix and validate."""
+    """Run the passes on a loaded file and (if `apply`) fix, validate and check the output's size.
+    A refusal or a bug leaves the file unchanged with one error line."""
     result, document = loaded.result, loaded.document
     if document is None:
         return result
-    module = document_module(result.kind)
-    selected = passes.passes_for(result.kind, settings)
-    result.findings = result.remaining = _run_passes(selected, document, context)
-    if apply:
-        try:
+    try:
+        module = document_module(result.kind)
+        selected = passes.passes_for(result.kind, settings)
+        result.findings = result.remaining = _run_passes(selected, document, context)
+        if apply:
             _fix(result, module, document, selected, settings, context)
-        except _Refused as refused:
-            result.output = result.original
-            result.applied = []
-            result.remaining = result.findings
-            result.errors.append(f"{result.path}:{refused.line}: {refused.message}; nothing written")
+            _check_size(result, settings.max_file_size)
+    except _Refused as refused:
+        _unchanged(result, f"{result.path}:{refused.line}: {refused.message}; nothing written")
+    except Exception as error:  # noqa: BLE001 - one file's bug is that file's error
+        _unchanged(result, internal_error(result.path, error, settings.debug))
     return result
+
+
+def _unchanged(result: FileResult, error: str) -> None:
+    result.output = result.original
+    result.applied = []
+    result.remaining = result.findings
+    result.summary = []
+    result.errors.append(error)
+
+
+def _check_size(result: FileResult, limit: int) -> None:
+    """The size limit applies to what harden writes as well as to what it reads, so that a file
+    never grows, through harden's own edits, beyond what harden will read again."""
+    size = len(encode(result, result.output))
+    if result.output != result.original and size > limit:
+        raise _Refused(
+            1,
+            f"the hardened file would be {size} bytes, over the {limit}-byte limit (--max-file-size); "
+            f"run with --max-file-size {size} or more to write it",
+        )
 
 
 def make_context(loaded: list[Loaded], settings: Settings, apply: bool, run: Run | None = None) -> passes.Context:
@@ -146,10 +198,14 @@ def make_context(loaded: list[Loaded], settings: Settings, apply: bool, run: Run
     for item in loaded:
         if item.document is None:
             continue
-        for module in passes.passes_for(item.result.kind, settings):
-            collect = getattr(module, "references", None)
-            if collect is not None:
-                references.extend(collect(item.document, settings))
+        try:
+            for module in passes.passes_for(item.result.kind, settings):
+                collect = getattr(module, "references", None)
+                if collect is not None:
+                    references.extend(collect(item.document, settings))
+        except Exception as error:  # noqa: BLE001 - one file's bug is that file's error
+            item.result.errors.append(internal_error(item.result.path, error, settings.debug))
+            item.document = None
     digests: dict[str, Any] = {}
     locked: dict[str, Any] = {}
     if references:
@@ -190,21 +246,23 @@ def _fix(
 
     findings = result.findings
     current = document
-    for _ in range(MAX_ROUNDS):
+    trace = Trace()
+    for applied_rounds in range(MAX_ROUNDS + 1):
         chosen = choose(findings, settings)
         if not chosen:
             break
-        text = apply_edits(current.text, [e for f in chosen for e in f.fix.edits], current.newline)  # type: ignore[union-attr]
+        if applied_rounds == MAX_ROUNDS:
+            rules = ", ".join(sorted({f.rule.id for f in chosen}))
+            raise _Refused(chosen[0].line, f"{rules} kept proposing fixes after {MAX_ROUNDS} rounds (a harden bug)")
+        text = apply_edits(current.text, trace.add_round(chosen, current.newline), current.newline)
         try:
             current = module.parse(result.path, text)
         except DocumentError as error:
-            rules = ", ".join(sorted({f.rule.id for f in chosen}))
-            raise _Refused(1, f"the fix of {rules} produced output that does not parse ({error.message})") from None
+            line = min(error.line, text.count("\n") + 1)
+            rule = trace.nearest(line_start(text, line))
+            raise _Refused(line, f"the fix of {rule} produced output that does not parse ({error.message})") from None
         result.applied.extend(chosen)
         findings = _run_passes(selected, current, context)
-    else:
-        rules = ", ".join(sorted({f.rule.id for f in choose(findings, settings)}))
-        raise _Refused(1, f"{rules} kept proposing fixes after {MAX_ROUNDS} rounds (a harden bug)")
     result.remaining = findings
     if not result.applied:
         return
@@ -214,13 +272,14 @@ def _fix(
         result.notes.append(text)
     if problems:
         rules = ", ".join(sorted({f.rule.id for f in result.applied}))
-        raise _Refused(1, f"output of {rules} failed validation: {problems[0]}")
+        raise _Refused(current.line_of(trace.first()) + 1, f"output of {rules} failed validation: {problems[0]}")
     changes = diff.semantic_changes(document.semantic(), current.semantic())
     claims = [claim for f in result.applied for claim in f.fix.claims]  # type: ignore[union-attr]
     for change in changes:
         if not any(_claimed(change.path, claim) for claim in claims):
-            rules = ", ".join(sorted({f.rule.id for f in result.applied}))
-            raise _Refused(1, f"the fixes of {rules} changed {change.describe()}, which no fix claims")
+            offset = trace.locate(document, current, change.kind, change.path)
+            message = f"the fix of {trace.nearest(offset)} changed {change.describe()}, which no fix claims"
+            raise _Refused(current.line_of(offset) + 1, message)
     result.output = current.text
     result.summary = [change.describe() for change in changes]
 
@@ -264,6 +323,8 @@ def apply_edits(text: str, edits: list[Edit], newline: str = "\n") -> str:
 
 
 def _location(display: str, line: int, column: int = 0) -> str:
+    if not line:
+        return f"{display}: "  # no line to name: a FIFO, a device
     return f"{display}:{line}:{column}: " if column else f"{display}:{line}: "
 
 
@@ -271,18 +332,24 @@ def _location(display: str, line: int, column: int = 0) -> str:
 
 
 def process(arguments: list[str], settings: Settings, apply: bool) -> Run:
+    """Discover, read, parse and analyse every file; one file's problem is its own error."""
     sources, skipped = discover(arguments)
     run = Run(skipped=skipped)
     loaded: list[Loaded] = []
-    for source in sources:
+    for index, source in enumerate(sources):
+        placeholder = FileResult(path=source.display, kind=source.kind)
         try:
-            raw = read_source(source.path, settings.max_file_size)
+            raw, snapshot = read_source(source.path, settings.max_file_size)
         except InputError as error:
-            item = Loaded(FileResult(path=source.display, kind=source.kind))
-            item.result.errors.append(_location(source.display, error.line) + error.message)
-        else:
-            item = load(source.display, source.kind, raw)
-        loaded.append(item)
+            placeholder.errors.append(_location(source.display, error.line) + error.message)
+            loaded.append(Loaded(placeholder))
+            continue
+        except Exception as error:  # noqa: BLE001 - one file's bug is that file's error
+            placeholder.errors.append(internal_error(source.display, error, settings.debug))
+            loaded.append(Loaded(placeholder))
+            continue
+        sources[index] = dataclasses.replace(source, snapshot=snapshot)
+        loaded.append(_guarded_load(placeholder, raw, settings))
     context = make_context(loaded, settings, apply, run)
     # compose.yaml and compose.override.yaml beside it are one project (harden/project.py)
     paths = [s.path if s.kind == "compose" else None for s in sources]
@@ -297,34 +364,67 @@ def encode(result: FileResult, text: str) -> bytes:
     return ((BOM if result.bom else "") + text).encode("utf-8")
 
 
-def write_atomic(target: Path, data: bytes, mode: int | None, root: Path | None = None) -> None:
-    """Write through a temporary file beside the target, then rename over it.
+def write(run: Run, source: Source, result: FileResult, output_dir: Path | None) -> bool:
+    """Write one file's result: in place when it changed, or its copy under `output_dir`.
 
-    Never through a symbolic link: a link at the target, or a directory link on the way from
-    `root`, is refused (OSError), so a repository cannot redirect harden's writes.
+    Returns whether anything was written. A refusal or failure adds `path: reason: not written`
+    to the file's errors and raises NotWritten with that line; the other files go on.
     """
-    if target.is_symlink():
-        raise OSError(f"{target} is a symbolic link: not written through")
-    if root is not None:
-        real_root = root.resolve()
-        if not target.parent.resolve().is_relative_to(real_root):
-            raise OSError(f"{target.parent} leads outside {root} through a symbolic link: not written")
-    fd, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".harden")
     try:
-        # No fsync: the rename keeps readers and an interrupted harden from ever seeing half a
-        # file (what black and ruff guarantee too); durability across power loss is not claimed.
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.chmod(temporary, stat.S_IMODE(mode) if mode is not None else 0o644)
-        os.replace(temporary, target)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+        if output_dir is not None:
+            _write_copy(run, source, result, output_dir)
+        elif result.changed:
+            files.replace(source.path, encode(result, result.output), source.snapshot, _written_by_harden)
+        else:
+            return False
+        return True
+    except files.Refused as refused:
+        line = f"{source.display}: {refused}: not written"
+    except OSError as error:
+        where = f" {display_name(os.fsdecode(error.filename))}" if error.filename else ""
+        line = f"{source.display}: cannot write{where} ({error.strerror or error}): not written"
+    except Exception as error:  # noqa: BLE001 - one file's bug is that file's error
+        line = internal_error(source.display, error, False) + ": not written"
+    result.errors.append(line)
+    raise NotWritten(line)
+
+
+def _write_copy(run: Run, source: Source, result: FileResult, output_dir: Path) -> None:
+    """Write a file's result under `output_dir` at its relative path: never through a directory
+    link planted in the output tree, never over the copy of another file written in this run,
+    and, when the target is the input file itself, with every check of an in-place write."""
+    target = output_dir / source.relative
+    output_dir.mkdir(parents=True, exist_ok=True)
+    for parent in reversed(target.relative_to(output_dir).parents):
+        directory = output_dir / parent
+        if directory.is_symlink():
+            raise files.Refused(f"{display_name(directory.as_posix())} {files.LINK}")
+        directory.mkdir(exist_ok=True)
+    key = Path(os.path.realpath(target))
+    if key in run.copies:
+        shown = display_name(target.as_posix())
+        raise files.Refused(f"its copy would replace {shown}, the copy of {run.copies[key]} written by this run")
+    data = encode(result, result.output)
+    status = source.path.stat()
+    if source.snapshot is not None and os.path.lexists(target) and os.path.samefile(target, source.path):
+        files.replace(target, data, source.snapshot, _written_by_harden)
+    else:
+        files.create(target, data, status.st_mode, _written_by_harden)
+    run.copies[key] = source.display
+
+
+def _written_by_harden(name: str) -> bool:
+    """Whether harden writes files of this name (whose stale temporaries it may remove)."""
+    from harden.registry import LOCKFILE_NAME
+
+    return kind_of(name) is not None or name == LOCKFILE_NAME
 
 
 def write_lockfile(run: Run, settings: Settings) -> tuple[Path, int]:
     """Write harden.lock with every digest this run resolved: at --lockfile, else where one was
-    found, else in the first directory PATH (the current directory for files). (path, images)"""
+    found, else in the first directory PATH (the current directory for files). (path, images)
+    An existing lockfile is replaced as a project file is (owner kept; not through a link, not
+    over a hard link, not when read-only): OSError saying why."""
     from harden import pinning
     from harden.registry import LOCKFILE_NAME, Lockfile
 
@@ -334,21 +434,12 @@ def write_lockfile(run: Run, settings: Settings) -> tuple[Path, int]:
         path = (directories[0] if directories else Path.cwd()) / LOCKFILE_NAME
     lockfile = run.resolver.updated_lockfile() if run.resolver is not None else Lockfile()
     path.parent.mkdir(parents=True, exist_ok=True)
-    write_atomic(path, lockfile.dumps().encode("utf-8"), path.stat().st_mode if path.exists() else None)
+    data = lockfile.dumps().encode("utf-8")
+    try:
+        if os.path.lexists(path):
+            files.replace(path, data, None, _written_by_harden)
+        else:
+            files.create(path, data, 0o644, _written_by_harden)
+    except files.Refused as refused:
+        raise OSError(f"{display_name(path.as_posix())} {refused}") from None
     return path, len(lockfile)
-
-
-def write_in_place(source: Source, result: FileResult) -> None:
-    mode = source.path.stat().st_mode
-    write_atomic(source.path, encode(result, result.output), mode)
-
-
-def write_copy(source: Source, result: FileResult, output_dir: Path) -> None:
-    target = output_dir / source.relative
-    output_dir.mkdir(parents=True, exist_ok=True)
-    for parent in reversed(target.relative_to(output_dir).parents):
-        directory = output_dir / parent
-        if directory.is_symlink():
-            raise OSError(f"{directory} is a symbolic link: not written through")
-        directory.mkdir(exist_ok=True)
-    write_atomic(target, encode(result, result.output), source.path.stat().st_mode, root=output_dir)

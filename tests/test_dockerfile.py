@@ -96,3 +96,37 @@ def test_validate_output_catches_a_broken_instruction() -> None:
     lost = DockerfileDocument.parse("D", "FROM a\nCMD y\n")
     assert validate_output(before, good) == []
     assert validate_output(before, lost)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "FROM a\nRUN echo hi \\",
+        "FROM a\nRUN echo hi \\\n",
+        "FROM a\nRUN echo hi \\\n# comment\n\n",
+        "FROM a\nRUN a \\\n  b \\",
+        "FROM a\nCMD \\",
+        "# escape=`\nFROM a\nRUN a `\r\n",
+    ],
+)
+def test_a_continuation_that_runs_into_the_end_of_the_file(text: str) -> None:
+    """BuildKit ends the instruction at the end of the file; so do we, and an appended line
+    does not join it (append removes the dangling escape character)."""
+    assert ours(text) == buildkit(text)
+    document = DockerfileDocument.parse("Dockerfile", text)
+    assert document.dangling_escape is not None and text[document.dangling_escape] == document.escape
+    edit = document.append(["USER app"])
+    output = text[: edit.start] + edit.text + text[edit.end :]
+    assert [c.cmd.upper() for c in dockerfile.parse_string(output)][-1] == "USER"
+    assert ours(output) == buildkit(output)
+    assert validate_output(document, DockerfileDocument.parse("Dockerfile", output)) == []
+
+
+def test_offset_of_names_the_instruction_of_a_semantic_path() -> None:
+    text = "ARG V=1\nFROM a AS build\nRUN make\nFROM b\nUSER app\n"
+    document = DockerfileDocument.parse("Dockerfile", text)
+    assert document.offset_of(("stages", "build", "RUN make")) == text.index("RUN make")
+    assert document.offset_of(("stages", "1", "USER app")) == text.index("USER app")
+    assert document.offset_of(("stages", "1", "USER gone")) == text.index("FROM b")
+    assert document.offset_of(("global", "ARG V=1")) == 0
+    assert document.offset_of(("stages", "9")) is None
