@@ -1,4 +1,4 @@
-"""HTTP for the registry client: every request ends by a deadline and reads a bounded body.
+"""HTTP under the registry session: every request ends by a deadline and reads a bounded body.
 
 httpx's `timeout` applies to each socket operation separately, so a server that sends one
 byte per second keeps a request alive forever, and `Response.content` reads a body whole
