@@ -233,11 +233,12 @@ def _run(paths: tuple[str, ...], settings: Settings, apply: bool) -> Run:
 
 def _stdin_run(settings: Settings, apply: bool) -> Run:
     from harden import engine
-    from harden.discover import Source, kind_of
+    from harden.discover import Source, display_name, kind_of
 
     raw = sys.stdin.buffer.read(settings.max_file_size + 1)
-    name = settings.stdin_filename or "-"
-    kind = kind_of(Path(name).name) if settings.stdin_filename else None
+    given = settings.stdin_filename
+    name = display_name(given) if given else "-"
+    kind = kind_of(Path(given).name) if given else None
     if kind is None:
         kind = "compose" if engine.looks_like_compose(raw) else "dockerfile"
     run = engine.Run()
@@ -390,6 +391,7 @@ def _write_lockfile(run: Run, settings: Settings, quiet: bool) -> int:
     """Write harden.lock: at --lockfile, else where one was found, else in the first directory
     PATH (the current directory for files). Returns the number of errors (0 or 1)."""
     from harden import engine
+    from harden.discover import display_path
 
     try:
         path, count = engine.write_lockfile(run, settings)
@@ -397,7 +399,7 @@ def _write_lockfile(run: Run, settings: Settings, quiet: bool) -> int:
         click.echo(f"lockfile not written: {error}", err=True)
         return 1
     if not quiet:
-        click.echo(f"wrote {path} ({count} images)", err=True)
+        click.echo(f"wrote {display_path(path)} ({count} images)", err=True)
     return 0
 
 

@@ -13,7 +13,9 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 
+from harden import files
 from harden.config import Settings
+from harden.discover import display_path
 from harden.registry import (
     LOCKFILE_NAME,
     Failure,
@@ -26,6 +28,8 @@ from harden.registry import (
     Resolver,
     parse,
 )
+
+LOCKFILE_LIMIT = 16 * 1024 * 1024  # about 80,000 images: far beyond any project, and bounded
 
 
 class PinningError(Exception):
@@ -67,13 +71,21 @@ def _find_upwards(directory: Path, known: dict[Path, Path | None]) -> Path | Non
 
 
 def load_lockfile(settings: Settings) -> Lockfile | None:
+    """The lockfile, read like any input: only a regular file (a FIFO would hang the run), at most
+    LOCKFILE_LIMIT bytes, valid UTF-8 TOML in the lockfile format; else PinningError (exit 2)."""
     path = lockfile_path(settings)
-    if path is None or not path.exists():
+    if path is None or not (path.exists() or path.is_symlink()):
         return None
+    where = display_path(path)
     try:
-        return Lockfile.load(path)
+        raw, _ = files.read_regular(path, LOCKFILE_LIMIT)
+        return Lockfile.loads(raw.decode("utf-8"), path)
+    except files.Refused as refused:
+        raise PinningError(f"{where}:1: cannot read lockfile: {refused}") from None
+    except UnicodeDecodeError:
+        raise PinningError(f"{where}:1: cannot read lockfile: not UTF-8 text") from None
     except (LockfileError, OSError) as error:
-        raise PinningError(f"{path}:1: cannot read lockfile: {error}") from None
+        raise PinningError(f"{where}:1: cannot read lockfile: {error}") from None
 
 
 def open_resolver(settings: Settings) -> Resolver:

@@ -316,3 +316,22 @@ def test_a_removed_current_directory_does_not_end_the_run(tmp_path: Path) -> Non
         timeout=HANG_GUARD_SECONDS,
     )
     assert run.returncode == 1 and f"{tmp_path}/app/Dockerfile:1:1: non-root-user".encode() in run.stdout, run.stderr
+
+
+# --- names and files given on the command line --------------------------------------------
+
+
+def test_a_lockfile_that_is_a_fifo_is_refused_not_waited_for(tmp_path: Path) -> None:
+    write(tmp_path / "Dockerfile", "FROM alpine:3.20\nUSER nobody\n")
+    os.mkfifo(tmp_path / "harden.lock")
+    run = harden("check", "--lockfile", str(tmp_path / "harden.lock"), str(tmp_path))
+    assert run.returncode == 2
+    assert b"harden.lock:1: cannot read lockfile: not a regular file (FIFO)" in run.stderr
+
+
+def test_a_stdin_filename_is_quoted_like_any_name() -> None:
+    result = CliRunner().invoke(
+        main, ["check", "--offline", "--stdin-filename", "Dockerfile\x1b[31m", "-"], input="FROM debian:bookworm\n"
+    )
+    assert "\x1b" not in result.stdout + result.stderr
+    assert '"Dockerfile\\033[31m"' in result.stdout + result.stderr
