@@ -14,34 +14,17 @@ import time
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
+from test_hostile_files import ROOT_DOCKERFILE, hardened, invoke, write
 
 from harden import engine
-from harden.cli import main
 
-ROOT_DOCKERFILE = "FROM debian:bookworm\nCOPY app /app\n"
 EDITED = "FROM debian:bookworm\nCOPY app /srv\n"  # the same size as ROOT_DOCKERFILE
 OTHER_UID = 1234
-
-
-def invoke(*args: str) -> tuple[int, str, str]:
-    result = CliRunner().invoke(main, [args[0], "--offline", *args[1:]], catch_exceptions=False)
-    return result.exit_code, result.stdout, result.stderr
 
 
 def fix(*paths: Path, options: tuple[str, ...] = ()) -> tuple[int, str]:
     code, _, err = invoke("fix", "--select", "non-root-user", *options, *map(str, paths))
     return code, err
-
-
-def write(path: Path, text: str = ROOT_DOCKERFILE) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text)
-    return path
-
-
-def hardened(path: Path) -> bool:
-    return "USER app" in path.read_text()
 
 
 def needs_root() -> None:
