@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -196,6 +197,11 @@ def guarded(command: Callable[..., int]) -> Callable[..., None]:
             status = command(**options)
         except click.ClickException:
             raise
+        except BrokenPipeError:
+            # `harden diff | head`: the reader has all it wanted. Quietly, as Python's documentation
+            # advises: point standard output at /dev/null so that flushing it at exit cannot fail.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            status = EXIT_FINDINGS
         except Exception as error:  # noqa: BLE001 - the one place that turns bugs into a clean line
             if options.get("debug"):
                 raise

@@ -291,3 +291,15 @@ def test_an_unreadable_lockfile_is_an_input_error(project: Path) -> None:
     (project / "harden.lock").write_text("version = [\n")
     code, _, err = invoke("check", str(project))
     assert code == 2 and "harden.lock:1: cannot read lockfile" in err
+
+
+def test_a_reader_that_stops_early_is_not_an_error(project: Path) -> None:
+    """`harden diff | head -1`: no internal error, no traceback, when the pipe closes early."""
+    for _ in range(20):  # a larger diff than the pipe holds
+        (project / f"app{_}").mkdir()
+        (project / f"app{_}" / "Dockerfile").write_text(ROOT_DOCKERFILE * 50)
+    command = f"{sys.executable} -m harden diff --offline {project} | head -1"
+    run = subprocess.run(["bash", "-o", "pipefail", "-c", command], capture_output=True, text=True)
+    assert run.stdout.startswith("# harden:")
+    assert "error" not in run.stderr and "Traceback" not in run.stderr
+    assert run.returncode == 1

@@ -89,4 +89,15 @@ def decide(text: str, digests: Mapping[str, Any], refresh: bool, locked: Mapping
         message += (
             f"; {which} follows every release: choose a version tag (for example {reference.name_text}:<version>) and pin that"
         )
-    return PinDecision(message, Severity.WARNING, new_text, "nothing: the digest is what the tag points to today")
+    return PinDecision(message, Severity.WARNING, new_text, _same_content(outcome))
+
+
+def _same_content(resolution: Any) -> str:
+    """What might break when pinning: nothing, and since when the digest is known to be the tag's
+    (a lockfile or cache entry may be old: the tag can have moved since)."""
+    if not resolution.from_cache:
+        return "nothing: the digest is what the tag points to now"
+    return (
+        f"nothing: the digest is what the tag pointed to on {resolution.resolved_at:%Y-%m-%d} (lockfile or cache); "
+        "if the tag has moved since, `--refresh` moves the pin"
+    )
