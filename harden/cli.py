@@ -419,9 +419,10 @@ def _remaining(results: list[FileResult]) -> list[Any]:
 @click.option("--lock", is_flag=True, help="Write harden.lock with every digest resolved (see --lockfile).")
 @guarded
 def pin(paths: tuple[str, ...], output_format: str, quiet: bool, color: str, lock: bool, **options: Any) -> int:
-    """Pin every base image (FROM) and Compose image: to the digest its tag points to today,
-    in place; keep the tag for humans. Existing pins move only with --refresh. --lock records
-    the digests in harden.lock, the input of reproducible and --offline runs."""
+    """Pin every base image (FROM) and Compose image: to the digest its tag points to (from the
+    lockfile, else the cache or the registry), in place; keep the tag for humans. Existing pins
+    move only with --refresh. --lock records the digests in harden.lock, the input of
+    reproducible and --offline runs."""
     paths = _paths(paths, options)
     settings = _settings({**options, "paths": paths})
     pin_rules = frozenset({"pin-base-image", "pin-image"})

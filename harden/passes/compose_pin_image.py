@@ -1,7 +1,7 @@
 """pin-image: every Compose `image:` is pinned to a digest, and pins are kept fresh.
 
 What: `image: redis:7` becomes `image: redis:7@sha256:<digest>`, the digest the tag points to
-today (from the registry, or from the lockfile and cache; see `harden pin`), keeping the tag
+(from the lockfile, whatever its age, else the cache or the registry; see `harden pin`), keeping the tag
 for humans and the value's quoting. An image set in an anchored mapping (`x-defaults: &d`) is
 pinned there, once, for every service that merges it. `${VAR}` in an image cannot be resolved
 by harden: it gets a finding. With `--refresh`, `name:tag@sha256:old` moves to the current

@@ -1,7 +1,7 @@
 """pin-base-image: every external `FROM` is pinned to a digest, and pins are kept fresh.
 
 What: `FROM python:3.12-slim` becomes `FROM python:3.12-slim@sha256:<digest>`, the digest the
-tag points to today, resolved from the registry (or the lockfile and cache; see `harden pin`).
+tag points to, from the lockfile (whatever its age), else the cache or the registry (`harden pin`).
 The tag stays so a human can still read it. `FROM builder` (a stage) and `FROM scratch` are
 not images. A FROM written as `${BASE}` is pinned in the default of `ARG BASE=...`; a FROM whose
 ARG has no default, or that builds the name from pieces (`python:${VERSION}`), gets a finding
