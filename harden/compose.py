@@ -60,11 +60,13 @@ Decisions
   the compose-schema rule reports each problem at its own line and column, as ruff reports a
   syntax error and fixes nothing): a document that does not validate against the Compose
   Specification schema (harden/schemas/compose-spec.json, Draft 7; `x-` keys are free, as the
-  schema says), and raw U+0085 (NEL), U+2028, U+2029 or U+FEFF characters. Docker Compose's
-  YAML parser (go-yaml, YAML 1.1 rules) takes the first three for line breaks and counts the
-  last as a column; ruamel.yaml (YAML 1.2 positions) does neither, so the two read such a file
-  differently and no edit can be placed for both (`X: a<NEL>b` is `a b` to one and an error to
-  the other). Lines here are the lines ruamel.yaml counts: they end at LF or CRLF only.
+  schema says); raw U+0085 (NEL), U+2028, U+2029 or U+FEFF characters; a `%YAML` directive
+  other than 1.1, which Docker Compose refuses. Docker Compose's YAML parser (go-yaml, YAML 1.1
+  rules) takes the first three characters for line breaks and counts the last as a column;
+  ruamel.yaml (YAML 1.2 positions) does neither, so the two read such a file differently and no
+  edit can be placed for both (`X: a<NEL>b` is `a b` to one and an error to the other; written
+  as escapes in double quotes, `"\\N"`, they are fine). A YAML error that such a character
+  causes says so. Lines here are the lines ruamel.yaml counts: they end at LF or CRLF only.
 * Validation of an output (`validate_output`): no service may disappear, and it must validate
   against the schema (the input did: a file with problems is never edited).
 * Shared mappings: a service written as an alias (`b: *svc`) is the very mapping of the anchor
@@ -147,7 +149,7 @@ _NOT_STRING = r"""^(?:~|null|Null|NULL
 
 
 Owner = Any  # a Service, an anchor name, or a ruamel mapping of this document
-Path_ = tuple[str | int, ...]  # a path into the document, e.g. ("services", "web", "ports", 0)
+DocPath = tuple[str | int, ...]  # a path into the document, e.g. ("services", "web", "ports", 0)
 
 
 @dataclass(frozen=True)
@@ -157,7 +159,7 @@ class Problem:
     line: int
     column: int
     message: str
-    schema: bool = True  # a schema error (Docker Compose rejects the file); else a character both read differently
+    schema: bool = True  # a schema error (Docker Compose rejects the file); else text YAML parsers read differently
 
 
 @dataclass(frozen=True)
@@ -244,7 +246,7 @@ class ComposeDocument:
         self.line_starts, self.lines = lines or _split_lines(text)
         self._semantic: dict[str, Any] | None = None
         self._schema: list[Problem] | None = None
-        self._uses: dict[int, list[Path_]] | None = None  # id(collection) -> where it is a value
+        self._uses: dict[int, list[DocPath]] | None = None  # id(collection) -> where it is a value
         self._mergers: dict[int, list[Any]] = {}  # id(mapping) -> the mappings that merge it
         self._anchors: dict[str, AnchorInfo] = {}
         self.services: dict[str, Service] = {}
@@ -284,7 +286,7 @@ class ComposeDocument:
     def problems(self) -> list[Problem]:
         """Why this file is read but never fixed (see the module docstring): text that YAML
         parsers read differently, then schema errors, each at its own line and column."""
-        return self._character_problems() + self._schema_problems()
+        return self._text_problems() + self._schema_problems()
 
     @property
     def fixable(self) -> bool:
@@ -296,7 +298,7 @@ class ComposeDocument:
         """Compose Specification schema errors of this document, as `path: message` lines."""
         return [p.message for p in self._schema_problems()]
 
-    def _character_problems(self) -> list[Problem]:
+    def _text_problems(self) -> list[Problem]:
         problems = []
         for match in re.finditer(r"^%YAML[ \t]+(\S+)", self.text, re.M):
             if match.group(1) != "1.1":
@@ -318,7 +320,7 @@ class ComposeDocument:
             self._schema = sorted(found, key=lambda p: (p.line, p.column))
         return self._schema
 
-    def position_of(self, path: Path_) -> tuple[int, int]:
+    def position_of(self, path: DocPath) -> tuple[int, int]:
         """1-based (line, column) of what a semantic path names: a mapping key where it is written
         (in the merged mapping it comes from, if merged), a sequence item; as deep as the path can
         be followed (the top of the file for the empty path)."""
@@ -458,7 +460,7 @@ class ComposeDocument:
             return ""
         this = ("services", owner.name)
         others = [p for p in self._uses_of(node) if p != this]
-        merging = [p for m in self._merged_without(node, key, set()) for p in self._uses_of(m) or [("(a merge)",)]]
+        merging = [p for m in self._merged_without(node, key, set()) for p in self._uses_of(m) or [()]]
         if not others and not merging:
             return ""
         anchor = _anchor_name(node)
@@ -484,13 +486,13 @@ class ComposeDocument:
             raise ValueError(reason)
         return self.mapping(owner)
 
-    def _uses_of(self, node: Any) -> list[Path_]:
+    def _uses_of(self, node: Any) -> list[DocPath]:
         """Where a collection is written as a value (by an anchor or an alias; merges not
         followed), in document order."""
         if self._uses is None:
             self._uses = {}
             seen: set[int] = set()
-            stack: list[tuple[Any, Path_]] = [(self.data, ())]
+            stack: list[tuple[Any, DocPath]] = [(self.data, ())]
             while stack:
                 current, path = stack.pop()
                 if id(current) in seen:
@@ -521,7 +523,10 @@ class ComposeDocument:
 
     def _replace(self, node: Any, key: str | int, new_text: str) -> Edit:
         if _is_alias_value(self, node, key):
-            raise ValueError(f"{key!r} is an alias: edit the anchored value instead")
+            raise ValueError(
+                f"{key} is an alias of a value anchored elsewhere: harden does not change it for one place; change "
+                "the anchored value (every alias follows), or write the value here"
+            )
         start, end = self.scalar_span(node, key)
         old = self.text[start:end]
         if old[:1] in ("|", ">"):
@@ -892,6 +897,7 @@ def _ruamel_load(text: str) -> Any:
     from ruamel.yaml import YAML
     from ruamel.yaml.error import MarkedYAMLError, YAMLError
     from ruamel.yaml.parser import Parser
+    from ruamel.yaml.reader import ReaderError
     from ruamel.yaml.scanner import Scanner
 
     yaml = YAML(typ="rt")
@@ -906,7 +912,12 @@ def _ruamel_load(text: str) -> Any:
             return yaml.load(text)
     except MarkedYAMLError as error:
         raise _yaml_error(text, error) from None
-    except YAMLError as error:  # pragma: no cover - ruamel raises marked errors for input problems
+    except ReaderError as error:  # a character YAML does not allow anywhere (ruamel gives its offset)
+        position = int(error.position)
+        column = position - (text.rfind("\n", 0, position) + 1)
+        message = f"invalid YAML: the control character U+{int(error.character):04X} is not allowed in YAML; remove it"
+        raise DocumentError(text.count("\n", 0, position) + 1, message, column + 1) from None
+    except YAMLError as error:  # pragma: no cover - ruamel raises marked errors for other input problems
         raise DocumentError(1, f"invalid YAML: {error}") from None
     except RecursionError:
         raise DocumentError(1, "nesting too deep for harden") from None
@@ -1379,7 +1390,7 @@ def _validator() -> Any:
     return Draft7Validator(schema)
 
 
-def schema_problems(data: Any) -> list[tuple[Path_, str]]:
+def schema_problems(data: Any) -> list[tuple[DocPath, str]]:
     """Compose Specification schema errors of plain data: (the path of what is wrong, a message
     naming it and what the schema wants)."""
     return [found for error in _validator().iter_errors(_jsonable(data)) for found in _explain(error)]
@@ -1396,11 +1407,11 @@ _TYPE_NAMES = {
 }
 
 
-def _explain(error: Any) -> list[tuple[Path_, str]]:
+def _explain(error: Any) -> list[tuple[DocPath, str]]:
     """jsonschema's error in words a Compose user reads: `services.web.cap_drop must be a list,
     not 'ALL'`; an unknown key at the key; for a choice (`oneOf`), the error of the branch whose
     type the value has, else the types it may have."""
-    path: Path_ = tuple(error.absolute_path)
+    path: DocPath = tuple(error.absolute_path)
     if error.validator == "type":
         return [(path, f"{_dotted(path)} must be {_wanted(error.validator_value)}, not {_shown(error.instance)}")]
     if error.validator == "additionalProperties" and isinstance(error.instance, dict):
@@ -1423,7 +1434,7 @@ def _explain(error: Any) -> list[tuple[Path_, str]]:
     return [(path, f"{_dotted(path)}: {error.message}")]
 
 
-def _dotted(path: Path_) -> str:
+def _dotted(path: DocPath) -> str:
     return ".".join(map(str, path)) or "the top level"
 
 
@@ -1779,8 +1790,8 @@ def _split_lines(text: str) -> tuple[list[int], list[str]]:
     return starts, lines
 
 
-def _places(paths: list[Path_]) -> str:
-    return ", ".join(".".join(map(str, p)) for p in paths)
+def _places(paths: list[DocPath]) -> str:
+    return ", ".join(_dotted(p) for p in paths)
 
 
 def _indent(line: str) -> int:

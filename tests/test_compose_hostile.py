@@ -158,6 +158,11 @@ def test_two_byte_order_marks_are_an_input_error() -> None:
     assert result.errors == ["compose.yaml:1:1: two byte order marks (U+FEFF) at the start of the file: remove one"]
 
 
+def test_a_control_character_is_refused_on_one_line_at_its_position() -> None:
+    result = run("services:\n  a:\n    image: x\x0cy\n")
+    assert result.errors == ["compose.yaml:3:13: invalid YAML: the control character U+000C is not allowed in YAML; remove it"]
+
+
 def test_a_tab_ruamel_does_not_read_gets_a_clear_message() -> None:
     result = run("services:\n  a:\n    image: x\t\n")
     assert result.errors == [
@@ -231,6 +236,14 @@ def test_pinning_a_service_that_is_an_alias_is_a_finding(tmp_path: Path) -> None
         search_from=(tmp_path,),
     )
     assert merged.errors == [] and f"image: nginx:1.27@{DIGEST}" in merged.output
+
+
+def test_pinning_an_image_written_as_an_alias_is_a_finding(tmp_path: Path) -> None:
+    (tmp_path / "harden.lock").write_text(LOCKFILE)
+    text = "x-img: &img nginx:1.27\nservices:\n  web:\n    image: *img\n"
+    result = run(text, select=frozenset({"pin-image"}), search_from=(tmp_path,))
+    assert result.errors == [] and result.output == text and result.findings[0].fix is None
+    assert "harden cannot pin it here: image is an alias of a value anchored elsewhere" in result.findings[0].message
 
 
 # --- 4. odd but valid YAML: fixed, and Docker Compose accepts the output -----------------------

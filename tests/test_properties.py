@@ -120,7 +120,8 @@ def test_fix_inserts_lines_only_agrees_with_buildkit_and_is_idempotent(raw: byte
 # --- Compose files written in odd YAML --------------------------------------------------------
 
 COMPOSE_IMAGES = ["nginx:1.27", "redis:7", "postgres:16", "example/app:1"]
-AMBIGUOUS = ["\u0085", "\u2028", "\u2029", "\ufeff"]  # read differently by Docker Compose and YAML 1.2
+# read differently by Docker Compose and YAML 1.2, or refused by both (form feed), or just odd
+ODD_CHARACTERS = ["\u0085", "\u2028", "\u2029", "\ufeff", "\x0c", "\t", "\u00a0", "\u200b"]
 
 
 @st.composite
@@ -133,7 +134,7 @@ def yaml_values(draw: st.DrawFn, col: int, indent: int) -> list[str]:
     if kind == 0:
         return [" " + word.replace("#", "") + draw(st.sampled_from(["", "  # a comment", " #c"]))]
     if kind == 1:
-        return [' "' + word + '\\ttab"' + draw(st.sampled_from(["", "  # c"]))]
+        return [' "' + word + draw(st.sampled_from(["\\t", "\t", "\\N"])) + 'tab"' + draw(st.sampled_from(["", "  # c"]))]
     if kind == 2:
         return [" first line", pad + "second line", "", pad + "third"]
     if kind == 3:
@@ -164,6 +165,8 @@ def compose_services(draw: st.DrawFn, name: str, indent: int, anchors: list[str]
         return [" " * col + f'{name}: {{image: "{image}",', " " * (col + 2) + "labels: {a: b}}"]
     if style == 2 and anchors:
         return [" " * col + f"{name}: *{anchors[0]}"]  # the very mapping of an anchor
+    if style == 3 and anchors:
+        return [" " * col + f"{name}: {{<<: *{anchors[-1]}, image: {image}}}"]
     lines = [" " * col + f"{name}:" + draw(st.sampled_from(["", "  # a comment after the key"]))]
     dash = " " * draw(st.sampled_from([0, indent]))
     if anchors and draw(st.booleans()):
@@ -223,8 +226,9 @@ def compose_services(draw: st.DrawFn, name: str, indent: int, anchors: list[str]
 
 @st.composite
 def compose_files(draw: st.DrawFn) -> bytes:
-    """A Compose file Docker Compose accepts, written in odd YAML; sometimes with a character that
-    Docker Compose and YAML 1.2 read differently, which harden must report and leave alone."""
+    """A Compose file Docker Compose accepts, written in odd YAML; one in ten gets an odd character
+    at a random place (one Docker Compose and YAML 1.2 read differently, which harden must report
+    and leave alone, or one that breaks the file, which harden must refuse)."""
     indent = draw(st.sampled_from([1, 2, 3, 4]))
     lines: list[str] = []
     start = draw(st.integers(0, 3))
@@ -247,7 +251,7 @@ def compose_files(draw: st.DrawFn) -> bytes:
     text = draw(st.sampled_from(["\n", "\r\n"])).join(lines) + draw(st.sampled_from(["", "\n"]))
     if draw(st.integers(0, 9)) == 0:
         at = draw(st.integers(0, len(text)))
-        text = text[:at] + draw(st.sampled_from(AMBIGUOUS)) + text[at:]
+        text = text[:at] + draw(st.sampled_from(ODD_CHARACTERS)) + text[at:]
     return (draw(st.sampled_from(["", "\ufeff"])) + text).encode("utf-8")
 
 
