@@ -1815,7 +1815,8 @@ def _last_content_line(lines: list[str], first: int, col: int, is_seq: bool) -> 
     scalar_indent = _indent(lines[first]) if header else None
     keep = bool(header and "+" in header.group(1))
     quote, depth = _line_state(lines[first], "", 0)
-    for i in range(first + 1, len(lines)):
+    end = len(lines) - 1 if lines[-1] == "" else len(lines)  # an empty last "line" is the text after its final newline
+    for i in range(first + 1, end):
         line = lines[i]
         stripped = line.strip()
         if quote or depth:  # inside a quoted scalar or flow collection that spans lines

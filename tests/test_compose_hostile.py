@@ -259,6 +259,7 @@ ODD = {
     "block-scalars": WEB + "    command: |2-\n        indented\n      x\n    entrypoint: >+\n      folded\n\n\n"
     "  db:\n    image: redis:7\n    command: >-\n      a\n      b",
     "block-sequence-item-ends-file": WEB + "    entrypoint:\n    - >\n      folded\n      text",
+    "kept-block-scalar-ends-file": WEB + "    working_dir: |+\n      keep\n  \n  \n",
     "comments-after-keys": "services: # s\n  web:   # w\n    image: nginx:1.27 # i\n    # between\n"
     '    ports: # p\n      - "8080:80" # q\n',
     "sequence-anchors": "x-caps: &caps [CHOWN]\n" + WEB + "    cap_add: *caps\n  db:\n    image: redis:7\n    cap_add: *caps\n",

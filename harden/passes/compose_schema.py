@@ -6,14 +6,16 @@ key or item that is wrong, naming it and what the schema wants: `services.web.ca
 be a list, not 'ALL'`, `services.web.netwrks: the Compose Specification has no key 'netwrks'
 here`. It also reports raw U+0085 (NEL), U+2028, U+2029 and U+FEFF characters, which Docker
 Compose's YAML parser reads differently from YAML 1.2 parsers (`X: a<NEL>b` is `a b` to one
-and an error to the other); written as escapes in a double-quoted string ("\\N") they are fine.
+and an error to the other; written as escapes in a double-quoted string, "\\N", they are
+fine), and a `%YAML` directive other than 1.1, which Docker Compose refuses.
 
 harden then applies no fix to that file, whatever the other rules find: nothing is written,
 and `harden diff` shows nothing for it. The other rules' findings are still reported, so
 `harden check` shows what will be fixed once the file is valid. This is what ruff does with a
 syntax error. `--ignore compose-schema` hides these findings but still fixes nothing in such a
-file: the engine asks the document (`ComposeDocument.fixable`), not this rule. Extension keys (`x-...`) may hold anything, as the
-Specification says; values are checked before interpolation, so `read_only: ${RO}` passes.
+file: the engine asks the document (`ComposeDocument.fixable`), not this rule. Extension keys
+(`x-...`) may hold anything, as the Specification says; values are checked before
+interpolation, so `read_only: ${RO}` passes.
 
 Why: harden's fixes are proven safe against the document harden reads: a fix claims what it
 changes, and the output must re-parse and validate. For a file Docker Compose rejects there is
@@ -32,7 +34,7 @@ Example (fixtures/compose-schema/invalid):
         cap_drop: ALL
         ports: 5
 
-is reported and left unchanged (the other rules' findings are listed too, without a fix):
+is reported and left unchanged (the other rules' findings are listed too; none is applied):
 
     compose.yaml:4:5: compose-schema services.web.cap_drop must be a list, not 'ALL': ...
     compose.yaml:5:5: compose-schema services.web.ports must be a list, not 5: ...
