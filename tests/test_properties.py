@@ -245,9 +245,9 @@ def compose_services(draw: st.DrawFn, name: str, indent: int, anchors: list[str]
 
 @st.composite
 def compose_files(draw: st.DrawFn) -> bytes:
-    """A Compose file Docker Compose accepts, written in odd YAML; one in ten gets an odd character
-    at a random place (one Docker Compose and YAML 1.2 read differently, which harden must report
-    and leave alone, or one that breaks the file, which harden must refuse)."""
+    """A Compose file meant to be one Docker Compose accepts, written in odd YAML. One in ten gets
+    an odd character at a random place: one Docker Compose and YAML 1.2 read differently, which
+    harden must report and leave alone, or one that breaks the file, which harden must refuse."""
     indent = draw(st.sampled_from([1, 2, 3, 4]))
     lines: list[str] = []
     start = draw(st.integers(0, 3))
