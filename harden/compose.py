@@ -56,10 +56,28 @@ Decisions
   max(MAX_ALIAS_EXPANSION, ALIAS_EXPANSION_RATIO x its distinct nodes) nodes (the "billion
   laughs" anchor bomb: reported at the first node that passes the limit; an anchor merged into
   every service of a large file stays far below it), and lone CR line breaks.
-* Validation (`validate_output`): no service may disappear, and the output must validate
-  against the Compose Specification schema (harden/schemas/compose-spec.json, Draft 7) unless
-  the input did not validate either (`schema_note()` then says so). The input is validated only
-  when the output fails.
+* Read, but never fixed (`problems`, `fixable`; the engine applies no fix to such a file and
+  the compose-schema rule reports each problem at its own line and column, as ruff reports a
+  syntax error and fixes nothing): a document that does not validate against the Compose
+  Specification schema (harden/schemas/compose-spec.json, Draft 7; `x-` keys are free, as the
+  schema says); raw U+0085 (NEL), U+2028, U+2029 or U+FEFF characters; a `%YAML` directive
+  other than 1.1, which Docker Compose refuses. Docker Compose's YAML parser (go-yaml, YAML 1.1
+  rules) takes the first three characters for line breaks and counts the last as a column;
+  ruamel.yaml (YAML 1.2 positions) does neither, so the two read such a file differently and no
+  edit can be placed for both (`X: a<NEL>b` is `a b` to one and an error to the other; written
+  as escapes in double quotes, `"\\N"`, they are fine). A YAML error that such a character
+  causes says so. Lines here are the lines ruamel.yaml counts: they end at LF or CRLF only.
+* Validation of an output (`validate_output`): no service may disappear, and it must validate
+  against the schema (the input did: a file with problems is never edited).
+* Shared mappings: a service written as an alias (`b: *svc`) is the very mapping of the anchor
+  and of every other service that aliases it, and a mapping that others merge (`<<: *svc`) lends
+  them every key they do not set. An edit made through a service (`add_key`, `extend_sequence`,
+  `replace_scalar`, `replace_item` with a Service owner) that would also change such another
+  place raises ValueError naming the places and what to do (give each service its own mapping:
+  `b:` with `<<: *svc` under it); the passes report it as a finding without a fix. Editing the
+  anchored mapping itself (an anchor-name owner) is the deliberate way to change them all. The
+  same holds for a sequence used in several places (`cap_add: &caps [...]` and `cap_add: *caps`).
+  Docker Compose accepts both spellings; only harden's fix is withheld.
 * Override files and `extends`: `merge()` merges one service's mappings in order, later ones
   winning, as Compose does for both; `effective()` merges services across files;
   `where_set()` names the last file that sets a key of a service (see their docstrings).
@@ -106,11 +124,20 @@ APPEND_KEYS = frozenset(
     }
 )
 
-_LINE_BREAK = re.compile(r"\r\n|[\r\n\x85\u2028\u2029]")
+_LINE_BREAK = re.compile(r"\r\n|[\r\n]")  # where ruamel.yaml counts a new line (a lone CR is refused by parse)
+# Characters that Docker Compose's YAML parser and ruamel.yaml read differently: (name, how, escape).
+_BREAK_TO_COMPOSE = "Docker Compose's YAML parser takes it for a line break, YAML 1.2 for a character"
+_AMBIGUOUS_CHARACTERS = {
+    "\x85": ("U+0085 (NEL)", _BREAK_TO_COMPOSE, "N"),
+    "\u2028": ("U+2028 (line separator)", _BREAK_TO_COMPOSE, "L"),
+    "\u2029": ("U+2029 (paragraph separator)", _BREAK_TO_COMPOSE, "P"),
+    "\ufeff": ("U+FEFF (byte order mark)", "Docker Compose's YAML parser counts it as a column, ruamel.yaml does not", "uFEFF"),
+}
+_AMBIGUOUS = re.compile("[" + "".join(_AMBIGUOUS_CHARACTERS) + "]")
 # Text the fast loader may read: printable (as ruamel.yaml's reader requires), no tabs, no line
 # breaks but LF and CRLF. Checked with a small pattern for ASCII text, the full one only if needed.
 _FAST_ASCII_BAD = re.compile(r"[\x00-\x09\x0b\x0c\x0e-\x1f\x7f]")
-_FAST_BAD = r"[^\n\r\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]"
+_FAST_BAD = r"[^\n\r\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]"
 _BLOCK_HEADER = re.compile(r"(?:^|[\s:-])[|>]([-+1-9]{0,2})[ \t]*(?:#.*)?$")
 _INDICATORS = set("-?:,[]{}#&*!|>'\"%@`")
 _NOT_STRING = r"""^(?:~|null|Null|NULL
@@ -123,6 +150,17 @@ _NOT_STRING = r"""^(?:~|null|Null|NULL
 
 
 Owner = Any  # a Service, an anchor name, or a ruamel mapping of this document
+DocPath = tuple[str | int, ...]  # a path into the document, e.g. ("services", "web", "ports", 0)
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Why harden fixes nothing in a file: where (1-based) and what is wrong, with what is wanted."""
+
+    line: int
+    column: int
+    message: str
+    schema: bool = True  # a schema error (Docker Compose rejects the file); else text YAML parsers read differently
 
 
 @dataclass(frozen=True)
@@ -208,7 +246,9 @@ class ComposeDocument:
         self.data = data
         self.line_starts, self.lines = lines or _split_lines(text)
         self._semantic: dict[str, Any] | None = None
-        self._schema_errors: list[str] | None = None
+        self._schema: list[Problem] | None = None
+        self._uses: dict[int, list[DocPath]] | None = None  # id(collection) -> where it is a value
+        self._mergers: dict[int, list[Any]] = {}  # id(mapping) -> the mappings that merge it
         self._anchors: dict[str, AnchorInfo] = {}
         self.services: dict[str, Service] = {}
         services: Any = data.get("services")
@@ -244,20 +284,63 @@ class ComposeDocument:
         return self._anchors
 
     @property
-    def schema_errors(self) -> list[str]:
-        """Compose Specification schema errors of this document (computed once)."""
-        if self._schema_errors is None:
-            self._schema_errors = schema_errors(self.semantic())
-        return self._schema_errors
+    def problems(self) -> list[Problem]:
+        """Why this file is read but never fixed (see the module docstring): text that YAML
+        parsers read differently, then schema errors, each at its own line and column."""
+        return self._text_problems() + self._schema_problems()
 
-    def schema_note(self) -> str | None:
-        """Why schema validation of outputs is skipped for this file, if it is."""
-        if not self.schema_errors:
-            return None
-        return (
-            "compose schema validation skipped: the input does not validate against the Compose "
-            f"Specification either ({self.schema_errors[0]})"
-        )
+    @property
+    def fixable(self) -> bool:
+        """Whether the engine may apply fixes to this file (read by harden.engine)."""
+        return not self.problems
+
+    @property
+    def schema_errors(self) -> list[str]:
+        """Compose Specification schema errors of this document, as `path: message` lines."""
+        return [p.message for p in self._schema_problems()]
+
+    def _text_problems(self) -> list[Problem]:
+        problems = []
+        for match in re.finditer(r"^%YAML[ \t]+(\S+)", self.text, re.M):
+            if match.group(1) != "1.1":
+                message = f"%YAML {match.group(1)}: Docker Compose's YAML parser accepts only %YAML 1.1; remove the directive"
+                problems.append(Problem(self.line_of(match.start()) + 1, 1, message, schema=False))
+        for match in _AMBIGUOUS.finditer(self.text):
+            line = self.line_of(match.start())
+            name, why, escape = _AMBIGUOUS_CHARACTERS[match.group()]
+            message = (
+                f"a raw {name} character: {why}, so the two read this file differently; remove it, or write it "
+                f'as "\\{escape}" inside a double-quoted string'
+            )
+            problems.append(Problem(line + 1, match.start() - self.line_starts[line] + 1, message, schema=False))
+        return problems
+
+    def _schema_problems(self) -> list[Problem]:
+        if self._schema is None:
+            found = [Problem(*self.position_of(path), message) for path, message in schema_problems(self.semantic())]
+            self._schema = sorted(found, key=lambda p: (p.line, p.column))
+        return self._schema
+
+    def position_of(self, path: DocPath) -> tuple[int, int]:
+        """1-based (line, column) of what a semantic path names: a mapping key where it is written
+        (in the merged mapping it comes from, if merged), a sequence item; as deep as the path can
+        be followed (the top of the file for the empty path)."""
+        node = self.data
+        line = column = 0
+        for part in path:
+            if _is_map(node):
+                key = next((k for k in node if str(k) == str(part)), None)
+                owner = _key_owner(node, key, set()) if key is not None else None
+                if owner is None:
+                    break
+                line, column = owner.lc.key(key)
+                node = node[key]
+            elif _is_seq(node) and isinstance(part, int) and part < len(node) and node.lc.item(part) is not None:
+                line, column = node.lc.item(part)
+                node = node[part]
+            else:
+                break
+        return int(line) + 1, int(column) + 1
 
     def offset(self, line: int, column: int) -> int:
         """Text offset of a 0-based (line, column) as ruamel reports them."""
@@ -311,7 +394,7 @@ class ComposeDocument:
         `value`: str, bool, int, list of scalars, or dict of scalars. `comments` maps a list item
         (or dict key, or the key itself for a scalar) to an end-of-line comment.
         """
-        node = self.mapping(owner)
+        node = self._editable(owner, key)
         if _own(node, key):
             raise ValueError(f"{key!r} is already set here; use replace_scalar or extend_sequence")
         comments = comments or {}
@@ -325,7 +408,7 @@ class ComposeDocument:
 
     def extend_sequence(self, owner: Owner, key: str, items: list[Any], comments: dict[str, str] | None = None) -> list[Edit]:
         """Append items to an existing block or flow sequence `key` of a mapping."""
-        node = self.mapping(owner)
+        node = self._editable(owner, key)
         if not _own(node, key):
             raise ValueError(f"{key!r} is not set on this mapping")
         seq = node[key]
@@ -347,23 +430,104 @@ class ComposeDocument:
 
     def replace_scalar(self, owner: Owner, key: str, new_text: str) -> list[Edit]:
         """Replace a scalar value's text with `new_text` (a value; quoted as the old one was)."""
-        node = self.mapping(owner)
+        node = self._editable(owner, key)
         if not _own(node, key):
             raise ValueError(f"{key!r} is not set on this mapping")
         return [self._replace(node, key, new_text)]
 
     def replace_item(self, owner: Owner, key: str, index: int, new_text: str) -> list[Edit]:
         """Replace the scalar item `index` of the sequence `key`."""
-        node = self.mapping(owner)
+        node = self._editable(owner, key)
         if not _own(node, key) or _is_alias_value(self, node, key):
             raise ValueError(f"{key!r} is not a sequence written here")
         return [self._replace(node[key], index, new_text)]
 
+    def shared(self, owner: Owner, key: str) -> str:
+        """Why adding or changing `key` through `owner` would also change another place of the
+        document ('' when it would not; see "Shared mappings" in the module docstring).
+
+        A Service owner's mapping must be used by that service alone, and every mapping that
+        merges it must set `key` itself; a sequence value of `key` must be used only there. An
+        anchor-name owner is shared on purpose: only its sequence is checked."""
+        node = self.mapping(owner)
+        value = node.get(key) if _own(node, key) else None
+        if _is_seq(value) and len(self._uses_of(value)) > 1:
+            places = _places(self._uses_of(value)[1:])
+            return (
+                f"{key} is a list also used at {places} (an anchor and its aliases): extending or changing it here "
+                "would change it there too; give each place its own list"
+            )
+        if not isinstance(owner, Service):
+            return ""
+        this = ("services", owner.name)
+        others = [p for p in self._uses_of(node) if p != this]
+        merging = [p for m in self._merged_without(node, key, set()) for p in self._uses_of(m) or [()]]
+        if not others and not merging:
+            return ""
+        anchor = _anchor_name(node)
+        name = f"the mapping &{anchor}" if anchor else "a mapping"
+        if others:
+            own = f"`{owner.name}:` with `<<: *{anchor}` under it" if anchor else f"`{owner.name}:` with its own keys"
+            return (
+                f"service {owner.name} is {name}, also used at {_places(others)}: an edit here would change every one "
+                f"of them; give the service its own mapping, {own}"
+            )
+        return (
+            f"service {owner.name} is {name}, which {_places(merging)} merges without setting {key}: adding or changing "
+            f"{key} here would change it there too; set {key} there as well, or move what they share to an `x-` anchor "
+            "that each merges"
+        )
+
     # --- helpers -----------------------------------------------------------------------
+
+    def _editable(self, owner: Owner, key: str) -> Any:
+        """The mapping of `owner`, when an edit of `key` through it changes nothing else."""
+        reason = self.shared(owner, key)
+        if reason:
+            raise ValueError(reason)
+        return self.mapping(owner)
+
+    def _uses_of(self, node: Any) -> list[DocPath]:
+        """Where a collection is written as a value (by an anchor or an alias; merges not
+        followed), in document order."""
+        if self._uses is None:
+            self._uses = {}
+            seen: set[int] = set()
+            stack: list[tuple[Any, DocPath]] = [(self.data, ())]
+            while stack:
+                current, path = stack.pop()
+                if id(current) in seen:
+                    continue
+                seen.add(id(current))
+                if _is_map(current):
+                    for merged in _merges(current):
+                        self._mergers.setdefault(id(merged), []).append(current)
+                    items = list(current.non_merged_items())
+                else:
+                    items = list(enumerate(current))
+                for key, value in reversed(items):
+                    if _is_map(value) or _is_seq(value):
+                        self._uses.setdefault(id(value), []).append((*path, key))
+                        stack.append((value, (*path, key)))
+        return sorted(self._uses.get(id(node), []), key=lambda p: self.position_of(p))
+
+    def _merged_without(self, node: Any, key: str, seen: set[int]) -> list[Any]:
+        """The mappings that merge `node` (directly or through others) and do not set `key`."""
+        self._uses_of(node)  # builds the merge index
+        found = []
+        for merger in self._mergers.get(id(node), []):
+            if id(merger) not in seen and not _own(merger, key):
+                seen.add(id(merger))
+                found.append(merger)
+                found.extend(self._merged_without(merger, key, seen))
+        return found
 
     def _replace(self, node: Any, key: str | int, new_text: str) -> Edit:
         if _is_alias_value(self, node, key):
-            raise ValueError(f"{key!r} is an alias: edit the anchored value instead")
+            raise ValueError(
+                f"{key} is an alias of a value anchored elsewhere: harden does not change it for one place; change "
+                "the anchored value (every alias follows), or write the value here"
+            )
         start, end = self.scalar_span(node, key)
         old = self.text[start:end]
         if old[:1] in ("|", ">"):
@@ -499,8 +663,14 @@ class ComposeDocument:
         return end
 
     def _key_column(self, node: Any) -> int:
+        """The column where the entries of a block mapping start: its keys', or the `?` of an
+        explicit key (`? image` then `: nginx`), which ruamel.yaml places at the key itself."""
         if node.lc.data:
-            return int(min(col for _, col, *_ in node.lc.data.values()))
+            columns = []
+            for line, col, *_ in node.lc.data.values():
+                before = self.lines[line][:col].rstrip(" ")
+                columns.append(len(before) - 1 if before.endswith("?") and not before[:-1].strip(" -") else col)
+            return int(min(columns))
         start = self.offset(node.lc.line, node.lc.col)
         if self.text[start : start + 1] in ("&", "!"):  # properties before the block: keys start below
             for i in range(node.lc.line + 1, len(self.lines)):
@@ -728,6 +898,7 @@ def _ruamel_load(text: str) -> Any:
     from ruamel.yaml import YAML
     from ruamel.yaml.error import MarkedYAMLError, YAMLError
     from ruamel.yaml.parser import Parser
+    from ruamel.yaml.reader import ReaderError
     from ruamel.yaml.scanner import Scanner
 
     yaml = YAML(typ="rt")
@@ -742,7 +913,12 @@ def _ruamel_load(text: str) -> Any:
             return yaml.load(text)
     except MarkedYAMLError as error:
         raise _yaml_error(text, error) from None
-    except YAMLError as error:  # pragma: no cover - ruamel raises marked errors for input problems
+    except ReaderError as error:  # a character YAML does not allow anywhere (ruamel gives its offset)
+        position = int(error.position)
+        column = position - (text.rfind("\n", 0, position) + 1)
+        message = f"invalid YAML: the control character U+{int(error.character):04X} is not allowed in YAML; remove it"
+        raise DocumentError(text.count("\n", 0, position) + 1, message, column + 1) from None
+    except YAMLError as error:  # pragma: no cover - ruamel raises marked errors for other input problems
         raise DocumentError(1, f"invalid YAML: {error}") from None
     except RecursionError:
         raise DocumentError(1, "nesting too deep for harden") from None
@@ -764,11 +940,23 @@ def _yaml_error(text: str, error: Any) -> DocumentError:
     tab = _first_tab_indent(text, line)
     if tab is not None:
         return DocumentError(tab, "tab used for indentation (YAML allows only spaces)", 1)
+    if "'\\t' that cannot start any token" in problem:
+        return DocumentError(
+            line,
+            "a tab outside quotes, which harden's YAML parser (ruamel.yaml) does not read after a value or inside an "
+            "unquoted one; use spaces, or quote the value",
+            column,
+        )
+    ambiguous = _AMBIGUOUS.search(text)
+    if ambiguous is not None and ambiguous.group() != "\ufeff":
+        name, why, escape = _AMBIGUOUS_CHARACTERS[ambiguous.group()]
+        where = text.count("\n", 0, ambiguous.start()) + 1
+        problem += f" (line {where} holds a raw {name}: {why}; remove it, or write it as \\{escape} in double quotes)"
     return DocumentError(line, f"invalid YAML: {problem}", column)
 
 
 def _first_tab_indent(text: str, until: int) -> int | None:
-    for number, line in enumerate(text.splitlines()[:until], 1):
+    for number, line in enumerate(text.split("\n")[:until], 1):  # lines as ruamel.yaml counts them
         head = line[: len(line) - len(line.lstrip(" \t"))]
         if "\t" in head and line.strip():
             return number
@@ -1203,32 +1391,85 @@ def _validator() -> Any:
     return Draft7Validator(schema)
 
 
-def schema_errors(data: Any) -> list[str]:
-    """Compose Specification schema errors of plain data, as `path: message` lines."""
-    errors = sorted(_validator().iter_errors(_jsonable(data)), key=lambda e: list(map(str, e.absolute_path)))
-    return [f"{'.'.join(map(str, e.absolute_path)) or '(top level)'}: {e.message}" for e in errors]
+def schema_problems(data: Any) -> list[tuple[DocPath, str]]:
+    """Compose Specification schema errors of plain data: (the path of what is wrong, a message
+    naming it and what the schema wants)."""
+    return [found for error in _validator().iter_errors(_jsonable(data)) for found in _explain(error)]
+
+
+_TYPE_NAMES = {
+    "array": "a list",
+    "object": "a mapping",
+    "string": "a string",
+    "integer": "an integer",
+    "number": "a number",
+    "boolean": "true or false",
+    "null": "empty",
+}
+
+
+def _explain(error: Any) -> list[tuple[DocPath, str]]:
+    """jsonschema's error in words a Compose user reads: `services.web.cap_drop must be a list,
+    not 'ALL'`; an unknown key at the key; for a choice (`oneOf`), the error of the branch whose
+    type the value has, else the types it may have."""
+    path: DocPath = tuple(error.absolute_path)
+    if error.validator == "type":
+        return [(path, f"{_dotted(path)} must be {_wanted(error.validator_value)}, not {_shown(error.instance)}")]
+    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+        known = error.schema.get("properties", {})
+        patterns = error.schema.get("patternProperties", {})
+        extra = [k for k in error.instance if k not in known and not any(re.search(p, k) for p in patterns)]
+        hint = " (the names of extension keys start with x-)" if "^x-" in patterns else ""
+        return [((*path, k), f"{_dotted((*path, k))}: the Compose Specification has no key {k!r} here{hint}") for k in extra]
+    if error.validator in ("oneOf", "anyOf") and error.context:
+        branches: dict[int, list[Any]] = {}
+        for sub in error.context:
+            branches.setdefault(int(sub.relative_schema_path[0]), []).append(sub)
+        wrong_type = {i for i, subs in branches.items() if any(s.validator == "type" and not s.relative_path for s in subs)}
+        matching = [subs for i, subs in branches.items() if i not in wrong_type]
+        if len(matching) == 1:
+            return [found for sub in matching[0] for found in _explain(sub)]
+        types = [s.validator_value for subs in branches.values() for s in subs if s.validator == "type" and not s.relative_path]
+        if types and not matching:
+            return [(path, f"{_dotted(path)} must be {_wanted(types)}, not {_shown(error.instance)}")]
+    return [(path, f"{_dotted(path)}: {error.message}")]
+
+
+def _dotted(path: DocPath) -> str:
+    return ".".join(map(str, path)) or "the top level"
+
+
+def _wanted(types: Any) -> str:
+    names: list[str] = []
+    for item in types if isinstance(types, list) else [types]:
+        for name in item if isinstance(item, list) else [item]:
+            said = _TYPE_NAMES.get(str(name), str(name))
+            if said not in names:
+                names.append(said)
+    return " or ".join(names) if len(names) < 3 else ", ".join(names[:-1]) + " or " + names[-1]
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    if value is None:
+        return "empty"
+    text = repr(value) if isinstance(value, str) else str(value).lower() if isinstance(value, bool) else str(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def validate_output(before: ComposeDocument, after: ComposeDocument) -> list[str]:
     """Problems with an output (empty: fine). It parsed already (the engine re-parses); no service
-    may disappear; it must validate against the Compose Specification schema unless the input did
-    not either (then `before.schema_note()` says so). The input is validated only when the output
-    fails: a valid output needs no comparison."""
+    may disappear, and it must validate against the Compose Specification schema (the input did:
+    the engine fixes no file with `problems`)."""
     problems: list[str] = []
     missing = set(before.services) - set(after.services)
     if missing:
         problems.append("services disappeared: " + ", ".join(sorted(missing)))
-    if after.schema_errors and not before.schema_errors:
-        problems.extend(f"compose schema: {e}" for e in after.schema_errors)
+    problems.extend(f"compose schema: {p.message}" for p in after.problems)
     return problems
-
-
-def validation_note(before: ComposeDocument, after: ComposeDocument) -> str | None:
-    """Said in the reviewed diff when the output's schema errors were not held against it,
-    because the input did not validate either. A valid output never validates its input."""
-    if after.schema_errors and before.schema_errors:
-        return before.schema_note()
-    return None
 
 
 def _jsonable(value: Any) -> Any:
@@ -1564,6 +1805,10 @@ def _split_lines(text: str) -> tuple[list[int], list[str]]:
     return starts, lines
 
 
+def _places(paths: list[DocPath]) -> str:
+    return ", ".join(_dotted(p) for p in paths)
+
+
 def _indent(line: str) -> int:
     return len(line) - len(line.lstrip(" "))
 
@@ -1585,7 +1830,8 @@ def _last_content_line(lines: list[str], first: int, col: int, is_seq: bool) -> 
     scalar_indent = _indent(lines[first]) if header else None
     keep = bool(header and "+" in header.group(1))
     quote, depth = _line_state(lines[first], "", 0)
-    for i in range(first + 1, len(lines)):
+    end = len(lines) - 1 if lines[-1] == "" else len(lines)  # an empty last "line" is the text after its final newline
+    for i in range(first + 1, end):
         line = lines[i]
         stripped = line.strip()
         if quote or depth:  # inside a quoted scalar or flow collection that spans lines
@@ -1616,8 +1862,8 @@ def _last_content_line(lines: list[str], first: int, col: int, is_seq: bool) -> 
         if is_seq and indent == col and not (stripped == "-" or stripped.startswith(("- ", "-\t"))):
             break
         last, in_scalar = i, False
-        if indent == col:
-            entry = i
+        if indent == col and (is_seq or not (stripped == "-" or stripped.startswith(("- ", "-\t")))):
+            entry = i  # (a dash level with a mapping's keys is an item of its last entry's sequence)
         quote, depth = _line_state(line, quote, depth)
         header = _BLOCK_HEADER.search(line)
         if header and not (quote or depth):

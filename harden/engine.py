@@ -85,6 +85,8 @@ def decode(raw: bytes) -> tuple[str, bool]:
         line = raw[: error.start].count(b"\n") + 1
         raise InputError(line, f"not UTF-8 text (byte 0x{raw[error.start]:02x} at offset {error.start})") from None
     if text.startswith(BOM):
+        if text.startswith(BOM * 2):  # the parsers take text without one: a second would reach them
+            raise InputError(1, "two byte order marks (U+FEFF) at the start of the file: remove one", 1)
         return text[1:], True
     return text, False
 
@@ -157,11 +159,16 @@ def analyse(loaded: Loaded, settings: Settings, apply: bool, context: passes.Con
     result, document = loaded.result, loaded.document
     if document is None:
         return result
+    # A document that is not `fixable` (compose: it fails the Compose Specification schema, see
+    # harden.compose) is reported, as `check` would report it, and never fixed.
+    fixable = getattr(document, "fixable", True)
+    if apply and not fixable:
+        context = dataclasses.replace(context, need_edits=False)
     try:
         module = document_module(result.kind)
         selected = passes.passes_for(result.kind, settings)
         result.findings = result.remaining = _run_passes(selected, document, context)
-        if apply:
+        if apply and fixable:
             _fix(result, module, document, selected, settings, context)
             _check_size(result, settings.max_file_size)
     except _Refused as refused:
@@ -267,9 +274,6 @@ def _fix(
     if not result.applied:
         return
     problems = module.validate_output(document, current)
-    note = getattr(module, "validation_note", None)  # e.g. compose: schema checks skipped, and why
-    if note is not None and (text := note(document, current)):
-        result.notes.append(text)
     if problems:
         rules = ", ".join(sorted({f.rule.id for f in result.applied}))
         raise _Refused(current.line_of(trace.first()) + 1, f"output of {rules} failed validation: {problems[0]}")

@@ -24,6 +24,7 @@ from harden.config import Settings
 # The kind is written here too so that a run over Dockerfiles never imports the Compose
 # passes (start-up time); tests/test_passes_registry.py checks it against each RULE.
 PASS_MODULES: tuple[tuple[str, str], ...] = (
+    ("compose_schema", "compose"),
     ("pin_base_image", "dockerfile"),
     ("non_root_user", "dockerfile"),
     ("compose_pin_image", "compose"),

@@ -79,7 +79,13 @@ def check(document: ComposeDocument, context: Context) -> list[Finding]:
                 users = [s.name for s in document.services.values() if s.merged_from("image") == anchor]
                 claims = (*((info.path + ("image",)),), *(("services", name, "image") for name in users))
                 done.add(anchor)
-            edits = document.replace_scalar(owner, "image", decision.new_text)
+            try:
+                edits = document.replace_scalar(owner, "image", decision.new_text)
+            except ValueError as error:  # a mapping shared with other places (harden.compose, "Shared mappings")
+                findings.append(
+                    _finding(service, f"{decision.message}; harden cannot pin it here: {error}", decision.severity, None)
+                )
+                continue
             fix = Fix(tuple(edits), Applicability.SAFE, claims, decision.might_break)
         findings.append(_finding(service, decision.message, decision.severity, fix))
     return findings

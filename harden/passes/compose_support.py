@@ -528,6 +528,9 @@ def _place_on_service(
 
 def _edit(document: ComposeDocument, owner: Service | str, want: Want, build: bool = True) -> list[Edit]:
     if not build:
+        shared = document.shared(owner, want.key)  # what building the edit would raise (`check` says it too)
+        if shared:
+            raise _Unplaceable(f"{want.key}: {shared}")
         return []
     try:
         if want.extend:
