@@ -79,8 +79,7 @@ Decisions
   same holds for a sequence used in several places (`cap_add: &caps [...]` and `cap_add: *caps`).
   Docker Compose accepts both spellings; only harden's fix is withheld.
 * Override files and `extends`: `merge()` merges one service's mappings in order, later ones
-  winning, as Compose does for both; `effective()` merges services across files;
-  `where_set()` names the last file that sets a key of a service (see their docstrings).
+  winning, as Compose does for both (see its docstring).
 """
 
 from __future__ import annotations
@@ -1485,15 +1484,6 @@ def _jsonable(value: Any) -> Any:
 # --- override files --------------------------------------------------------------------
 
 
-def effective(documents: list[ComposeDocument]) -> dict[str, dict[str, Any]]:
-    """Services merged across files in order (`-f a -f b`), later files winning (`merge`)."""
-    nodes: dict[str, list[Any]] = {}
-    for document in documents:
-        for name, service in document.services.items():
-            nodes.setdefault(name, []).append(service.node)
-    return {name: merge(found) for name, found in nodes.items()}
-
-
 def merge(nodes: list[Any]) -> dict[str, Any]:
     """One service's mappings merged in order, as Compose merges override files and `extends`
     (compose-go override.Merge; loader/extends.go uses the same merge for a service and the
@@ -1513,15 +1503,6 @@ def merge(nodes: list[Any]) -> dict[str, Any]:
         _overlay(merged, node, top=True)
     merged.pop("extends", None)
     return merged
-
-
-def where_set(documents: list[ComposeDocument], service: str, key: str) -> ComposeDocument | None:
-    """The last document whose service `service` sets `key` (own or merged, `!reset` too)."""
-    for document in reversed(documents):
-        found = document.services.get(service)
-        if found is not None and key in found.node:
-            return document
-    return None
 
 
 def _overlay(base: dict[str, Any], node: Any, top: bool) -> None:

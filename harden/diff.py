@@ -132,8 +132,6 @@ def commentary(result: FileResult) -> list[str]:
     if result.summary:
         lines.append("#   semantic summary:")
         lines.extend(f"#     {line}" for line in result.summary)
-    for note in result.notes:
-        lines.append(f"#   note: {note}")
     return lines
 
 

@@ -106,7 +106,6 @@ class FileResult:
     remaining: list[Finding] = field(default_factory=list)  # findings on the output (what is left)
     summary: list[str] = field(default_factory=list)  # semantic summary lines (deepdiff)
     errors: list[str] = field(default_factory=list)  # "path:line: message" lines
-    notes: list[str] = field(default_factory=list)  # e.g. "schema validation skipped: ..."
 
     @property
     def changed(self) -> bool:

@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from harden import compose, engine
-from harden.compose import ComposeDocument, Style, effective, parse, validate_output, where_set
+from harden.compose import ComposeDocument, Style, merge, parse, validate_output
 from harden.diff import semantic_changes
 from harden.engine import apply_edits, decode, encode
 from harden.model import DocumentError, Edit, FileResult
@@ -420,7 +420,13 @@ def test_schema_errors_are_problems_at_their_own_positions() -> None:
     assert parse("c.yaml", "version: 3\nservices: {}\n").problems[0].message == "version must be a string, not 3"
 
 
-def test_effective_and_where_set_across_override_files() -> None:
+def effective(documents: list[ComposeDocument]) -> dict[str, Any]:
+    """Every service merged across files in order, as `docker compose -f a -f b` does."""
+    names = dict.fromkeys(name for document in documents for name in document.services)
+    return {name: merge([d.services[name].node for d in documents if name in d.services]) for name in names}
+
+
+def test_merge_across_override_files() -> None:
     base = parse(
         "compose.yaml",
         "services:\n  web:\n    image: nginx\n    ports: ['80:80']\n    environment: {A: '1', B: '2'}\n"
@@ -439,10 +445,6 @@ def test_effective_and_where_set_across_override_files() -> None:
         "command": ["b"],
     }
     assert merged["db"] == {"image": "postgres"}
-    assert where_set([base, override], "web", "image") is override
-    assert where_set([base, override], "web", "ports") is override
-    assert where_set([base, override], "db", "ports") is None
-    assert where_set([base], "web", "command") is base
     third = parse("c3.yaml", "services:\n  web:\n    ports: !override ['8080:80']\n")
     assert effective([base, override, third])["web"]["ports"] == ["8080:80"]
 
@@ -762,7 +764,7 @@ def test_merged_from_names_the_anchor_that_writes_the_key() -> None:
     assert service.merged_from("image") is None and service.merged_from("missing") is None
 
 
-def test_effective_merges_environment_by_name_and_replaces_nested_lists() -> None:
+def test_merge_merges_environment_by_name_and_replaces_nested_lists() -> None:
     base = parse(
         "a.yaml",
         "services:\n  s:\n    image: x\n    environment: [A=1, B=2]\n    healthcheck: {test: [CMD, a]}\n"

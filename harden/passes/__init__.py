@@ -53,7 +53,9 @@ class Context:
     need_edits: bool = True
     digests: dict[str, Any] = field(default_factory=dict)  # reference -> registry resolution
     locked: dict[str, Any] = field(default_factory=dict)  # reference -> its lockfile entry, if any
-    related: tuple[Any, ...] = ()  # the Compose project's documents in merge order, this one included
+    # The Compose project's documents in merge order, this one included, then a project.Extended
+    # for each file of the run that an `extends: {file: ...}` names.
+    related: tuple[Any, ...] = ()
 
 
 @cache
