@@ -55,7 +55,8 @@ becomes
 
 from __future__ import annotations
 
-from harden.compose import ComposeDocument
+from harden.compose import ComposeDocument, Service
+from harden.knowledge import ImageFacts
 from harden.model import Applicability, Finding, Fix, Rule, Severity
 from harden.passes import Context
 from harden.passes.compose_layers import here, services, set_in
@@ -98,60 +99,16 @@ def check(document: ComposeDocument, context: Context) -> list[Finding]:
     might: dict[str, str] = {}
     for service in services(document, context):
         image = facts(service)
-        read_only = service.get("read_only")
         tmpfs_value = service.get("tmpfs")
         tmpfs_list = [tmpfs_value] if isinstance(tmpfs_value, str) else as_list(tmpfs_value)
         tmpfs_paths = [str(t).split(":", 1)[0].strip() for t in tmpfs_list or []]
         service_mounts = mounts(service)
-        volume_targets = [m.target for m in service_mounts]
         writable = [m for m in service_mounts if not m.read_only]
-        paths = list(dict.fromkeys([*ALWAYS, *(image.writable_paths if image else ())]))
-        # a read-only mount keeps its path unwritable with or without read_only (and Compose
-        # refuses a tmpfs at a mount's target: "target /tmp already mounted")
-        read_only_targets = [m.target for m in service_mounts if m.read_only]
-        needed = [
-            p
-            for p in paths
-            if not covered(p, [*(m.target for m in writable), *tmpfs_paths]) and not covered(p, read_only_targets)
-        ]
-        if read_only is not None and not truthy(read_only):
-            if (read_only is False or str(read_only).strip().lower() == "false") and here(service, "read_only"):
-                line, column = position(document, service, "read_only")
-                message = (
-                    f"read_only: false is set explicitly{set_in(service, 'read_only')}; harden leaves it (a choice you made)"
-                )
-                findings.append(_finding(line, column, Severity.INFO, message, service.name))
-            continue
-        if truthy(read_only):
-            if image is not None and needed and here(service, "read_only"):
-                line, column = position(document, service, "read_only")
-                message = (
-                    f"read_only: true is set{set_in(service, 'read_only')}, but nothing keeps {', '.join(needed)} "
-                    f"writable, which {image.name} "
-                    "writes at runtime: it may fail to start; add a tmpfs (or volume) for each"
-                )
-                findings.append(_finding(line, column, Severity.WARNING, message, service.name))
-            continue
-        data = [p for p in (image.data_paths if image else ()) if not _on_volume(p, volume_targets)]
-        if data:
-            if not here(service, "read_only"):
-                continue
-            message = (
-                f"root filesystem is writable; harden does not add read_only: {image.name if image else ''} keeps "
-                f"its data in {', '.join(data)}, which is not on a volume, so read_only would stop it writing "
-                "(and the data is lost with the container): mount a named volume there first"
-            )
-            findings.append(_finding(service.line, service.column, Severity.WARNING, message, service.name))
-            continue
-        if (tmpfs_value is not None and tmpfs_list is None) or (isinstance(tmpfs_value, str) and needed):
-            if not here(service, "tmpfs"):
-                continue
-            line, column = position(document, service, "tmpfs")
-            message = (
-                "root filesystem is writable; harden does not add read_only: tmpfs is written as a single value "
-                f"{set_in(service, 'tmpfs').strip() or 'here'} and {', '.join(needed)} would need adding to it (make it a list)"
-            )
-            findings.append(_finding(line, column, Severity.WARNING, message, service.name))
+        needed = _needed(image, service_mounts, tmpfs_paths)
+        leave, finding = _leaves_alone(document, service, image, needed, service_mounts)
+        if finding is not None:
+            findings.append(finding)
+        if leave:
             continue
         service_wants = [Want("read_only", True)]
         if needed:
@@ -175,6 +132,71 @@ def check(document: ComposeDocument, context: Context) -> list[Finding]:
     findings.extend(plan_findings(RULE, RATIONALE, document, wants, context, describe, blocked))
     findings.sort(key=lambda f: (f.line, f.column))
     return findings
+
+
+def _leaves_alone(
+    document: ComposeDocument,
+    service: Service,
+    image: ImageFacts | None,
+    needed: list[str],
+    service_mounts: list[Mount],
+) -> tuple[bool, Finding | None]:
+
+    """(True, what to say, if anything) when harden adds no read_only to `service`: one is set
+    already (true or false), the image keeps data outside volumes, or tmpfs is one value that
+    would have to grow; else (False, None)."""
+    read_only = service.get("read_only")
+    tmpfs_value = service.get("tmpfs")
+    tmpfs_list = [tmpfs_value] if isinstance(tmpfs_value, str) else as_list(tmpfs_value)
+    if read_only is not None and not truthy(read_only):
+        if (read_only is False or str(read_only).strip().lower() == "false") and here(service, "read_only"):
+            line, column = position(document, service, "read_only")
+            message = (
+                f"read_only: false is set explicitly{set_in(service, 'read_only')}; harden leaves it (a choice you made)"
+            )
+            return True, _finding(line, column, Severity.INFO, message, service.name)
+        return True, None
+    if truthy(read_only):
+        if image is not None and needed and here(service, "read_only"):
+            line, column = position(document, service, "read_only")
+            message = (
+                f"read_only: true is set{set_in(service, 'read_only')}, but nothing keeps {', '.join(needed)} "
+                f"writable, which {image.name} "
+                "writes at runtime: it may fail to start; add a tmpfs (or volume) for each"
+            )
+            return True, _finding(line, column, Severity.WARNING, message, service.name)
+        return True, None
+    data = [p for p in (image.data_paths if image else ()) if not _on_volume(p, [m.target for m in service_mounts])]
+    if data:
+        if not here(service, "read_only"):
+            return True, None
+        message = (
+            f"root filesystem is writable; harden does not add read_only: {image.name if image else ''} keeps "
+            f"its data in {', '.join(data)}, which is not on a volume, so read_only would stop it writing "
+            "(and the data is lost with the container): mount a named volume there first"
+        )
+        return True, _finding(service.line, service.column, Severity.WARNING, message, service.name)
+    if (tmpfs_value is not None and tmpfs_list is None) or (isinstance(tmpfs_value, str) and needed):
+        if not here(service, "tmpfs"):
+            return True, None
+        line, column = position(document, service, "tmpfs")
+        message = (
+            "root filesystem is writable; harden does not add read_only: tmpfs is written as a single value "
+            f"{set_in(service, 'tmpfs').strip() or 'here'} and {', '.join(needed)} would need adding to it (make it a list)"
+        )
+        return True, _finding(line, column, Severity.WARNING, message, service.name)
+    return False, None
+
+
+def _needed(image: ImageFacts | None, service_mounts: list[Mount], tmpfs_paths: list[str]) -> list[str]:
+    """The paths the service writes (always /tmp, and what its image is known to write) that no
+    writable mount or tmpfs covers yet. A read-only mount keeps its path unwritable with or
+    without read_only, and Compose refuses a tmpfs at a mount's target ("target /tmp already
+    mounted"), so a path under one is not needed either."""
+    paths = list(dict.fromkeys([*ALWAYS, *(image.writable_paths if image else ())]))
+    writable = [m.target for m in service_mounts if not m.read_only]
+    read_only = [m.target for m in service_mounts if m.read_only]
+    return [p for p in paths if not covered(p, [*writable, *tmpfs_paths]) and not covered(p, read_only)]
 
 
 def _finding(line: int, column: int, severity: Severity, message: str, subject: str, fix: Fix | None = None) -> Finding:
