@@ -25,7 +25,7 @@ def test_wheel_carries_templates_and_finds_them(tmp_path: Path) -> None:
     site = tmp_path / "site"
     zipfile.ZipFile(wheel).extractall(site)
     probe = (
-        "from harden.templates import templates_dir, render_lines; print(templates_dir()); "
+        "from harden.dockerfile.templates import templates_dir, render_lines; print(templates_dir()); "
         "print(render_lines('dockerfile/user-existing.j2', user='x'))"
     )
     env = {**os.environ, "PYTHONPATH": str(site)}

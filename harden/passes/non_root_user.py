@@ -48,9 +48,9 @@ import re
 
 from harden import knowledge
 from harden.dockerfile import DockerfileDocument, Instruction, Stage, user_of
+from harden.dockerfile.templates import render_lines
 from harden.model import Applicability, Finding, Fix, Rule, Severity
 from harden.passes import Context
-from harden.templates import render_lines
 
 RULE = Rule(
     id="non-root-user",

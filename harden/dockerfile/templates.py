@@ -1,7 +1,8 @@
 """Rendering the jinja2 snippets in `templates/`.
 
 The templates live at the top of a source checkout; an installed wheel carries them inside the
-package as `harden/templates` (see pyproject.toml), so both places are looked up.
+package as `harden/templates` (see pyproject.toml), so both places are looked up, relative to the
+`harden` package (this module is `harden/dockerfile/templates.py`).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import jinja2
 
-_PACKAGE = Path(__file__).parent
+_PACKAGE = Path(__file__).parent.parent  # harden/
 
 
 def templates_dir() -> Path:
