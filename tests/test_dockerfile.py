@@ -8,7 +8,7 @@ from conftest import corpus_files
 from golden import cases
 
 from harden.dockerfile import DockerfileDocument, validate_output
-from harden.model import DocumentError
+from harden.model import DocumentError, Edit
 
 FIXTURE_INPUTS = [c.input for c in cases() if c.kind == "dockerfile"]
 
@@ -130,3 +130,74 @@ def test_offset_of_names_the_instruction_of_a_semantic_path() -> None:
     assert document.offset_of(("stages", "1", "USER gone")) == text.index("FROM b")
     assert document.offset_of(("global", "ARG V=1")) == 0
     assert document.offset_of(("stages", "9")) is None
+
+
+def apply(text: str, edit: Edit) -> str:
+    return text[: edit.start] + edit.text + text[edit.end :]
+
+
+def test_positions_are_line_and_column_of_what_was_written() -> None:
+    text = 'ARG BASE="python:3.12"\r\nFROM ${BASE} AS app\r\n  RUN a \\\r\n# inside\r\n    b\r\nFROM \\\r\n  alpine:3.20\r\n'
+    document = DockerfileDocument.parse("Dockerfile", text)
+    arg, from_app, run, from_alpine = document.instructions
+    assert document.position(document.word_offset(arg, "python:3.12")) == (1, 11)
+    assert document.position(document.word_offset(from_app, "${BASE}")) == (2, 6)
+    assert document.position(document.word_offset(from_alpine, "alpine:3.20")) == (7, 3)
+    assert document.position_of(run) == (3, 3) == document.position(run.start + 2)
+    assert document.source(run) == "  RUN a \\\r\n# inside\r\n    b\r\n"
+    assert document.line_start(4) == text.index("    b") and document.line_of(text.index("b\r")) == 4
+
+
+def test_word_offset_finds_whole_words_after_the_keyword() -> None:
+    text = "FROM alpine AS alpine\nRUN echo python:3.12-slim python:3.12\n"
+    document = DockerfileDocument.parse("Dockerfile", text)
+    from_, run = document.instructions
+    assert document.word_offset(from_, "alpine") == text.index("alpine")
+    assert document.word_offset(run, "python:3.12") == text.index("python:3.12\n")
+    with pytest.raises(ValueError, match="not found"):
+        document.word_offset(run, "python")  # only a prefix of words here
+    with pytest.raises(ValueError, match="not found"):
+        document.word_offset(from_, "FROM")  # the keyword is not an argument
+
+
+def test_arg_declaration_is_the_last_global_arg_with_a_default() -> None:
+    text = "ARG A=1\nARG B\nARG A=2 C=3\nFROM x\nARG A=4\n"
+    document = DockerfileDocument.parse("Dockerfile", text)
+    assert document.arg_declaration("A") is document.instructions[2]
+    assert document.arg_declaration("C") is document.instructions[2]
+    assert document.arg_declaration("B") is None  # declared without a default
+    assert document.arg_declaration("X") is None
+
+
+def test_replace_word_edits_only_that_word() -> None:
+    text = "ARG BASE=python:3.12\nFROM ${BASE}\nFROM python:3.12 AS b\n"
+    document = DockerfileDocument.parse("Dockerfile", text)
+    pinned = "python:3.12@sha256:" + "a" * 64
+    arg = document.arg_declaration("BASE")
+    assert arg is not None
+    assert apply(text, document.replace_word(arg, "python:3.12", pinned)) == text.replace("python:3.12", pinned, 1)
+    edit = document.replace_word(document.stages[1].instructions[0], "python:3.12", pinned)
+    assert apply(text, edit) == f"ARG BASE=python:3.12\nFROM ${{BASE}}\nFROM {pinned} AS b\n"
+
+
+def test_attached_comment_start_skips_parser_directives() -> None:
+    text = "# syntax=docker/dockerfile:1\n# escape=\\\n# base image\nFROM a\n\n# run it\n# twice\nCMD x\n"
+    document = DockerfileDocument.parse("Dockerfile", text)
+    from_, cmd = document.instructions
+    assert document.attached_comment_start(from_) == 2
+    assert document.attached_comment_start(cmd) == 5
+    edit = document.insert_before(document.attached_comment_start(cmd), ["USER app"])
+    assert apply(text, edit).endswith("\nUSER app\n# run it\n# twice\nCMD x\n")
+
+
+@pytest.mark.parametrize("path", FIXTURE_INPUTS + corpus_files("dockerfile"), ids=str)
+def test_replace_word_rewrites_every_from_of_real_files(path) -> None:  # type: ignore[no-untyped-def]
+    """Over real Dockerfiles: replacing each stage's base changes that FROM and nothing else."""
+    text = path.read_text(encoding="utf-8-sig")
+    document = DockerfileDocument.parse("Dockerfile", text)
+    for stage in document.stages:
+        new = stage.base + "-x"
+        output = apply(text, document.replace_word(stage.instructions[0], stage.base, new))
+        after = DockerfileDocument.parse("Dockerfile", output)
+        assert [s.base for s in after.stages] == [new if s.index == stage.index else s.base for s in document.stages]
+        assert len(after.instructions) == len(document.instructions)
