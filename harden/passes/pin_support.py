@@ -10,8 +10,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from harden.images import Failure, ReferenceError, parse
 from harden.model import Severity
-from harden.registry import Failure, ReferenceError, parse
 
 RATIONALE = (
     "A tag is a promise that can change under you: whoever controls the registry (or its cache) "

@@ -21,8 +21,8 @@ import threading
 from pathlib import Path
 
 from harden import clock
+from harden.images import MANIFEST_TYPES, Resolution
 from harden.registry.lockfile import atomic_write
-from harden.registry.model import MANIFEST_TYPES, Resolution
 
 __all__ = ["DEFAULT_TTL", "MAX_CLOCK_SKEW", "DigestCache", "default_cache_path"]
 

@@ -42,17 +42,17 @@ from typing import NoReturn
 
 import httpx
 
-from harden.registry.auth import CredentialStore
-from harden.registry.model import (
+from harden.images import (
     ACCEPT,
     INDEX_TYPES,
     MANIFEST_TYPES,
     Failure,
     FailureKind,
+    Reference,
     Resolution,
     utcnow,
 )
-from harden.registry.reference import Reference
+from harden.registry.auth import CredentialStore
 from harden.registry.session import (
     DOCKER_HUB_ENDPOINT,
     Refused,

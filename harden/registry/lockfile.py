@@ -46,8 +46,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from harden.registry.model import MANIFEST_TYPES, Resolution
-from harden.registry.reference import ReferenceError, parse
+from harden.images import MANIFEST_TYPES, ReferenceError, Resolution, parse
 
 __all__ = ["LOCKFILE_NAME", "LockEntry", "Lockfile", "LockfileError", "find_lockfile"]
 

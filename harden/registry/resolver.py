@@ -33,11 +33,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from harden import clock
+from harden.images import Failure, FailureKind, Reference, ReferenceError, Resolution, parse
 from harden.registry.auth import CredentialStore
 from harden.registry.cache import DEFAULT_TTL, DigestCache
 from harden.registry.lockfile import Lockfile
-from harden.registry.model import Failure, FailureKind, Resolution
-from harden.registry.reference import Reference, ReferenceError, parse
 
 if TYPE_CHECKING:
     from harden.registry.client import RegistryClient, RetryPolicy

@@ -51,9 +51,8 @@ from typing import NoReturn
 import httpx
 
 from harden import clock
+from harden.images import FailureKind, Reference
 from harden.registry.auth import Challenge, CredentialStore, TokenCache, parse_challenge, server_key
-from harden.registry.model import FailureKind
-from harden.registry.reference import Reference
 from harden.registry.transport import Answer, BodyRefused, Deadline, deadline_client, read_answer
 
 __all__ = ["DOCKER_HUB_ENDPOINT", "Refused", "RegistrySession", "RetryPolicy", "Target", "is_loopback", "refuse"]

@@ -7,9 +7,9 @@ import json
 from pathlib import Path
 
 from harden import clock
+from harden.images.resolution import OCI_MANIFEST, Resolution
 from harden.registry import Resolver
 from harden.registry.cache import DigestCache
-from harden.registry.model import OCI_MANIFEST, Resolution
 
 from .oci_helpers import Images
 

@@ -21,11 +21,11 @@ from pathlib import Path
 
 import pytest
 
+from harden.images.reference import parse
+from harden.images.resolution import DOCKER_MANIFEST, Failure, FailureKind, Resolution
 from harden.registry import Resolver
 from harden.registry.auth import CredentialHelperError, Credentials, CredentialStore, run_credential_helper
 from harden.registry.client import RegistryClient, RetryPolicy
-from harden.registry.model import DOCKER_MANIFEST, Failure, FailureKind, Resolution
-from harden.registry.reference import parse
 
 from .fake_server import CHUNK, OCI_INDEX, OCI_MANIFEST, Exchange, fake_server, repeat, sha
 from .oci_helpers import PASSWORD, USER, Images
@@ -156,7 +156,7 @@ def test_run_timeout_does_not_wait_for_a_stuck_worker(basic_registry: Images) ->
 _MEASURE = """
 import json, resource, sys
 from harden.registry.client import RegistryClient, RetryPolicy
-from harden.registry.reference import parse
+from harden.images.reference import parse
 with RegistryClient(timeout=60, retry=RetryPolicy(attempts=1), sleep=lambda s: None) as c:
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     result = c.resolve(parse(sys.argv[1]), sys.argv[2] or None)

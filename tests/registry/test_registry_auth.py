@@ -11,6 +11,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from harden.images.reference import parse
+from harden.images.resolution import OCI_MANIFEST, Failure, Resolution
 from harden.registry.auth import (
     DOCKER_HUB_SERVER,
     Credentials,
@@ -20,8 +22,6 @@ from harden.registry.auth import (
     run_credential_helper,
 )
 from harden.registry.client import RegistryClient
-from harden.registry.model import OCI_MANIFEST, Failure, Resolution
-from harden.registry.reference import parse
 
 from .oci_helpers import PASSWORD, USER, Images
 

@@ -8,9 +8,8 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from harden.registry.auth import Credentials, CredentialStore
-from harden.registry.client import RegistryClient, RetryPolicy
-from harden.registry.model import (
+from harden.images.reference import parse
+from harden.images.resolution import (
     DOCKER_MANIFEST,
     DOCKER_MANIFEST_LIST,
     OCI_INDEX,
@@ -19,7 +18,8 @@ from harden.registry.model import (
     FailureKind,
     Resolution,
 )
-from harden.registry.reference import parse
+from harden.registry.auth import Credentials, CredentialStore
+from harden.registry.client import RegistryClient, RetryPolicy
 
 from .oci_helpers import PASSWORD, USER, BearerSetup, Images, Proxy, free_port, running_proxy
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from harden.images.resolution import DOCKER_MANIFEST, OCI_INDEX, OCI_MANIFEST, Resolution
 from harden.registry.lockfile import LOCKFILE_NAME, LockEntry, Lockfile, LockfileError, find_lockfile
-from harden.registry.model import DOCKER_MANIFEST, OCI_INDEX, OCI_MANIFEST, Resolution
 
 T0 = dt.datetime(2025, 5, 1, 12, 0, 0, tzinfo=dt.UTC)
 D1, D2, D3 = ("sha256:" + c * 64 for c in "123")

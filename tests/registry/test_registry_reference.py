@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from harden.registry.reference import Reference, ReferenceError, parse
+from harden.images.reference import Reference, ReferenceError, parse
 
 D = "sha256:" + "a" * 64
 D2 = "sha256:" + "0123456789abcdef" * 4

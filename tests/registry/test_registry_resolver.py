@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from harden.images.resolution import OCI_INDEX, OCI_MANIFEST
 from harden.registry import (
     DigestCache,
     Failure,
@@ -21,7 +22,6 @@ from harden.registry import (
     Resolver,
 )
 from harden.registry.auth import CredentialStore
-from harden.registry.model import OCI_INDEX, OCI_MANIFEST
 
 from .oci_helpers import Images, Proxy, free_port, running_proxy
 

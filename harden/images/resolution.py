@@ -25,6 +25,7 @@ __all__ = [
     "Failure",
     "FailureKind",
     "Resolution",
+    "utcnow",
 ]
 
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
