@@ -789,8 +789,10 @@ class ComposeDocument:
 
         One line: `, entry` before the closing bracket. A collection written one entry per line
         with a trailing comma and the bracket on a line of its own gets a new line `entry,`. A
-        comment (`note`) is appended after the closing bracket when nothing follows it. In an
-        empty collection (`{}`, `[]`) the edit replaces the closing bracket, so that two edits
+        comment (`note`) is appended after the closing bracket when nothing follows it. An empty
+        collection whose brackets are on different lines gets a new line before the closing one,
+        indented one step deeper than the line that opens it. In an empty collection (`{}`, `[]`)
+        the edit replaces the closing bracket, so that two edits
         filling it overlap (the engine applies one, then proposes the other on the new text)
         instead of running together; within one fix, add to an empty collection in one call.
         """
@@ -802,6 +804,10 @@ class ComposeDocument:
         close_line = self.line_of(close)
         before_close = self.text[self.line_starts[close_line] : close]
         if last == start + 1:  # empty
+            if close_line != self.line_of(start):  # `{` and `}` on lines of their own: a new line between
+                offset = self.line_starts[close_line]
+                indent = " " * (_indent(self.lines[self.line_of(start)]) + self.style.indent)
+                return Edit(offset, end, indent + entry + note + "\n" + self.text[offset:end])
             tail = note if note and self._line_tail_empty(end) else ""
             return Edit(last, end, entry + self.text[last:end] + tail)
         if self.text[last - 1] == ",":

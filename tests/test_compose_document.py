@@ -891,3 +891,18 @@ def test_edits_on_mutated_documents_are_zero_noise(text: str, data: st.DataObjec
             claims.append(("services", name, key))
     flow = sum(compose._is_flow(s.node) for s in document.services.values())
     check_output(document, apply(document, edits), claims, allowed=flow)
+
+
+def test_an_empty_flow_collection_over_two_lines_keeps_its_closing_line() -> None:
+    """Found by test_edits_on_mutated_documents_are_zero_noise: the entry went after `{` and its
+    comment after `}`, so both lines changed; it is now a line of its own (a comment inside a
+    flow collection, which ruamel.yaml and Docker Compose both read), and two such edits still
+    overlap (the engine applies one per round: two lines without a comma between would be wrong)."""
+    text = "services:\n  a: {image: x}\n  b: {  # x\n  }\n"
+    document = parse("c.yaml", text)
+    b = document.services["b"]
+    first = document.add_key(b, "cap_drop", ["ALL"], comments={"ALL": "why"})
+    output = apply(document, first)
+    assert output == "services:\n  a: {image: x}\n  b: {  # x\n    cap_drop: [ALL]  # ALL: why\n  }\n"
+    check_output(document, output, [("services", "b", "cap_drop")])
+    assert engine._overlaps(first[0], document.add_key(b, "read_only", True)[0])
