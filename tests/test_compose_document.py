@@ -640,57 +640,10 @@ def test_property_add_key_is_zero_noise_and_idempotent(text: str, caps: list[str
     assert semantic_changes(after.semantic(), again.semantic()) == []
 
 
-# --- the fast loader builds exactly ruamel.yaml's tree ---------------------------------
+# --- documents of many shapes ------------------------------------------------------------
 
 
-def signature(node: Any, seen: dict[int, int] | None = None) -> Any:
-    """Everything harden reads from a ruamel tree: types, values, positions, styles, anchors, merges."""
-    seen = {} if seen is None else seen
-    if isinstance(node, (dict, list)):
-        if id(node) in seen:
-            return ("ref", seen[id(node)])
-        seen[id(node)] = len(seen)
-        lc = node.lc
-        style = getattr(getattr(node, "_yaml_format", None), "_flow_style", None)
-        base = (type(node).__name__, lc.line, lc.col, dict(lc.data or {}), style, compose._anchor_name(node))
-        if isinstance(node, dict):
-            merge = getattr(node, "_yaml_merge", None)
-            merges = None
-            if merge is not None:
-                sequence = getattr(merge, "sequence", None)
-                merges = (
-                    merge.merge_pos,
-                    [signature(m, seen) for m in merge.value],
-                    signature(sequence, seen) if sequence is not None else None,
-                )
-            items = [(signature(k, seen), signature(node[k], seen)) for k in node]
-            return (*base, sorted(node._ok), items, merges)
-        return (*base, [signature(v, seen) for v in node])
-    return (type(node).__name__, node)
-
-
-def fast_and_ruamel(text: str) -> tuple[Any, Any]:
-    """(fast tree or None if unsupported, ruamel tree or the error class)."""
-    _, lines = compose._split_lines(text)
-    fast = None
-    if compose._fast_ok(text):
-        try:
-            fast = compose._FastLoader(lines).load()
-        except compose._Unsupported:
-            fast = None
-    try:
-        slow = compose._ruamel_load(text)
-    except DocumentError:
-        slow = DocumentError
-    return fast, slow
-
-
-def fixture_texts() -> list[str]:
-    texts = [p.read_text(encoding="utf-8") for p in sorted(FIXTURES.glob("*/*.yaml"))]
-    return texts + [text for text, _ in BAD.values()]
-
-
-SNIPPETS = [  # all inside the fast loader's subset
+SNIPPETS = [  # block and flow collections, anchors, merges, quoting, comments, CRLF
     "services:\n  a:\n    image: x\n",
     "---\nservices:\n  a: {image: x, ports: ['80:80', \"443:443\"], dns: []}\n  b: {}\n",
     "# c\n\nservices:   # c\n\n  a:    # c\n    image: x   # c\n    # c\n\n    ports:\n    - 80:80\n    -   81:81 # c\n",
@@ -710,46 +663,6 @@ SNIPPETS = [  # all inside the fast loader's subset
     "services:\n  s:\n    image: nginx:1.25 \n    empty_list: []\n    empty_map: {}\n",
     "x-p: &p acme\nx-q: &q 'quoted'\nservices:\n  s:\n    image: *p\n    l: [*q, *p]\n    m: {a: *p}\n",
 ]
-
-
-@pytest.mark.parametrize("text", SNIPPETS + fixture_texts(), ids=range(len(SNIPPETS) + len(fixture_texts())))
-def test_fast_loader_builds_ruamels_tree(text: str) -> None:
-    fast, slow = fast_and_ruamel(text)
-    if fast is None:
-        assert text not in SNIPPETS, "a snippet of the fast subset fell back to ruamel"
-        return
-    assert slow is not DocumentError, "the fast loader accepted what ruamel refuses"
-    assert signature(fast) == signature(slow)
-
-
-def test_fast_loader_builds_ruamels_tree_for_the_corpus(corpus: Path) -> None:
-    from test_compose_corpus import FILES
-
-    for path in FILES:
-        fast, slow = fast_and_ruamel(decode(path.read_bytes())[0])
-        assert fast is not None, f"{path}: the corpus should take the fast path"
-        assert signature(fast) == signature(slow), path
-
-
-MUTATIONS = st.sampled_from(
-    [":", ": ", "-", "- ", "#", " #", '"', "'", " ", "  ", "&a ", "*a", "[", "]", "{", "}", ",", "<<: ", "!", "\n", "0"]
-)
-
-
-@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.sampled_from(SNIPPETS + [p.read_text(encoding="utf-8") for p in sorted(FIXTURES.glob("*/before.yaml"))]), st.data())
-def test_fast_loader_never_accepts_more_than_ruamel(text: str, data: st.DataObject) -> None:
-    """Mutated documents: whenever the fast loader reads one, ruamel reads the same tree."""
-    for _ in range(data.draw(st.integers(1, 3))):
-        position = data.draw(st.integers(0, len(text)))
-        if data.draw(st.booleans()):
-            text = text[:position] + data.draw(MUTATIONS) + text[position:]
-        else:
-            text = text[:position] + text[position + data.draw(st.integers(1, 3)) :]
-    fast, slow = fast_and_ruamel(text)
-    if fast is not None:
-        assert slow is not DocumentError, f"the fast loader accepted what ruamel refuses: {text!r}"
-        assert signature(fast) == signature(slow), text
 
 
 def test_merged_from_names_the_anchor_that_writes_the_key() -> None:
