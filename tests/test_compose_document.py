@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 
 from harden import compose, engine
 from harden.compose import ComposeDocument, Style, merge, parse, validate_output
+from harden.compose.tree import is_flow
 from harden.diff import semantic_changes
 from harden.engine import apply_edits, decode, encode
 from harden.model import DocumentError, Edit, FileResult
@@ -610,11 +611,11 @@ def test_property_add_key_is_zero_noise_and_idempotent(text: str, caps: list[str
         edits += document.add_key(service, "cap_drop", caps, comments={caps[0]: "why"})
         edits += document.add_key(service, "hostname", value)
         claims += [("services", name, "cap_drop"), ("services", name, "hostname")]
-        allowed += compose._is_flow(service.node)
+        allowed += is_flow(service.node)
         if service.own("dns") and value not in service.get("dns"):
             edits += document.extend_sequence(service, "dns", [value])
             claims.append(("services", name, "dns"))
-            allowed += compose._is_flow(service.node["dns"])
+            allowed += is_flow(service.node["dns"])
         if service.own("tmpfs"):
             edits += document.extend_sequence(service, "tmpfs", ["/tmp"])
             claims.append(("services", name, "tmpfs"))
@@ -802,7 +803,7 @@ def test_edits_on_mutated_documents_are_zero_noise(text: str, data: st.DataObjec
                 continue  # the engine would apply it in its next round
             edits += new
             claims.append(("services", name, key))
-    flow = sum(compose._is_flow(s.node) for s in document.services.values())
+    flow = sum(is_flow(s.node) for s in document.services.values())
     check_output(document, apply(document, edits), claims, allowed=flow)
 
 
