@@ -6,9 +6,10 @@ Decisions
 * A block entry goes with all its lines: the key (or dash) line, its value's lines, comment
   lines inside it (indented deeper than its key), and the comment lines right above it at its
   own column, which describe it (as go-yaml's head comments do); its end-of-line comment goes
-  too. Blank lines stay as they separate entries: when blank lines come right before the entry
-  and a blank line or the end of its collection comes right after it, the blank lines before it
-  go too, so that no gap doubles and none is left at the end of a block.
+  too. Blank lines keep separating what is left: when blank lines come right before the entry
+  and blank lines or the end of its collection right after it, the ones before it go; when it
+  is the first entry of its collection, the blank lines right after it go. So no gap doubles,
+  and none is left at the start or the end of a block.
 * An entry that shares its line with its parent's dash (`- target: 80` then `  published: 8080`)
   takes the text up to the next entry, which moves onto the dash line (`- published: 8080`).
 * In a flow collection the entry goes with the comma after it (`{a: 1, b: 2}` -> `{b: 2}`), or
@@ -109,17 +110,22 @@ def _remove_block(document: ComposeDocument, node: Any, line: int, col: int, is_
     first = line
     while first > 0 and lines[first - 1].strip().startswith("#") and indent(lines[first - 1]) == col:
         first -= 1
+    if is_item:
+        block_first, dash_col = locate.dash_position(document, node)
+        block_last, _, _ = locate.block_end(document, node, dash_col, block_first)
+    else:
+        block_first = locate.first_key_line(document, node)
+        block_last, _, _ = locate.block_end(document, node)
     blank = first
     while blank > 0 and not lines[blank - 1].strip():
         blank -= 1
-    if blank < first:
-        if is_item:
-            dash_line, dash_col = locate.dash_position(document, node)
-            block_last, _, _ = locate.block_end(document, node, dash_col, dash_line)
-        else:
-            block_last, _, _ = locate.block_end(document, node)
-        if last == block_last or (last + 1 < len(lines) and not lines[last + 1].strip()):
-            first = blank
+    after = last
+    while after + 1 < len(lines) - 1 and not lines[after + 1].strip():
+        after += 1
+    if blank < first and (last == block_last or after > last):
+        first = blank  # the gap before it goes, the one after it stays
+    elif line == block_first and after > last and last != block_last:
+        last = after  # the first entry: the gap after it goes
     if last + 1 < len(starts):
         return Edit(starts[first], starts[last + 1], "")
     end = len(document.text)  # the file's last line, without a line break: take the one before it
