@@ -353,3 +353,13 @@ def test_removing_an_alias_use_keeps_the_anchor() -> None:
     output = apply_edits(text, document.remove_key(web(document), "cap_add"))
     assert output == text.replace("    image: x\n    cap_add: *caps\n", "    image: x\n")
     assert parse("compose.yaml", output).services["api"].get("cap_add") == ["NET_ADMIN"]
+
+
+def test_blank_lines_a_block_scalar_keeps_stay() -> None:
+    """Found by the property test: the blank lines before the removed key were the text of the
+    `|+` scalar before it."""
+    text = "services:\n  web:\n    image: x\n    working_dir: |+\n      keep\n\n\n    ports:\n    - '8080:80'\n"
+    document = parse("compose.yaml", text)
+    output = apply_edits(text, document.remove_key(web(document), "ports"))
+    assert output == "services:\n  web:\n    image: x\n    working_dir: |+\n      keep\n\n\n"
+    assert parse("compose.yaml", output).services["web"].get("working_dir") == "keep\n\n\n"

@@ -30,7 +30,7 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from harden.compose import locate
-from harden.compose.scan import flow_end, indent
+from harden.compose.scan import flow_end, indent, last_content_line
 from harden.compose.tree import is_flow, is_map, is_seq, merges, own, own_items
 from harden.model import Edit
 
@@ -119,6 +119,9 @@ def _remove_block(document: ComposeDocument, node: Any, line: int, col: int, is_
     blank = first
     while blank > 0 and not lines[blank - 1].strip():
         blank -= 1
+    if blank < first and block_first < line:  # blank lines a block scalar keeps (`|+`) are its text
+        previous, _, _ = last_content_line([*lines[:first], "..."], block_first, col, is_item)
+        blank = max(blank, previous + 1)
     after = last
     while after + 1 < len(lines) - 1 and not lines[after + 1].strip():
         after += 1
