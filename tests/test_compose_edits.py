@@ -363,3 +363,11 @@ def test_blank_lines_a_block_scalar_keeps_stay() -> None:
     output = apply_edits(text, document.remove_key(web(document), "ports"))
     assert output == "services:\n  web:\n    image: x\n    working_dir: |+\n      keep\n\n\n"
     assert parse("compose.yaml", output).services["web"].get("working_dir") == "keep\n\n\n"
+
+
+def test_the_style_says_whether_the_file_writes_mappings_in_flow() -> None:
+    assert parse("compose.yaml", FLOW).style.flow_mappings
+    assert not parse("compose.yaml", BLOCK).style.flow_mappings
+    one_each = "services:\n  web: {image: x}\n"  # `services:` is a block, `web` a flow mapping: a tie is block
+    assert not parse("compose.yaml", one_each).style.flow_mappings
+    assert not parse("compose.yaml", "services:\n  web: {}\n  db: {}\n").style.flow_mappings  # empty ones say nothing
