@@ -64,7 +64,7 @@ def remove_key(document: ComposeDocument, owner: Owner, key: str) -> list[Edit]:
     else:
         edits = [_remove_block(document, node, int(line), int(col), False)]
         if empty:
-            edits.append(_emptied(document, node, "{}"))
+            edits.append(_emptied(document, node))
     _check_anchors(document, edits)
     return edits
 
@@ -131,8 +131,8 @@ def _remove_block(document: ComposeDocument, node: Any, line: int, col: int, is_
         last = after  # the first entry: the gap after it goes
     if last + 1 < len(starts):
         return Edit(starts[first], starts[last + 1], "")
-    end = len(document.text)  # the file's last line, without a line break: take the one before it
-    return Edit(starts[first] - len(document.newline) if first else 0, end, "")
+    start = starts[first - 1] + len(lines[first - 1]) if first else 0  # the last line has no break: take the one before
+    return Edit(start, len(document.text), "")
 
 
 def _remove_compact(document: ComposeDocument, line: int, col: int, is_item: bool, nothing: str) -> Edit:
@@ -191,20 +191,16 @@ def _skip(text: str, i: int, characters: str) -> int:
     return i
 
 
-def _emptied(document: ComposeDocument, node: Any, nothing: str) -> Edit:
+def _emptied(document: ComposeDocument, node: Any) -> Edit:
     """` {}` after the key whose block mapping loses its last entry."""
     paths = document.sharing.uses_of(node)
     parent: Any = document.data
     for part in paths[0][:-1] if len(paths) == 1 else ():
         parent = parent[part]
-    if len(paths) != 1 or not is_map(parent):
-        raise ValueError("the mapping would be left empty, and harden cannot find the one key that holds it")
-    key = paths[0][-1]
-    owner = parent if own(parent, key) else None
-    if owner is None:
-        raise ValueError(f"the mapping would be left empty, and {key!r} is merged into its mapping")
-    offset = locate.after_colon(document, parent, key)
-    return Edit(offset, offset, " " + nothing)
+    if len(paths) != 1 or not is_map(parent) or not own(parent, paths[0][-1]):
+        raise ValueError("it is the last key of a mapping that is not the value of one key written in the file (harden leaves it)")
+    offset = locate.after_colon(document, parent, paths[0][-1])
+    return Edit(offset, offset, " {}")
 
 
 def _check_anchors(document: ComposeDocument, edits: list[Edit]) -> None:
