@@ -198,7 +198,7 @@ def _emptied(document: ComposeDocument, node: Any) -> Edit:
     for part in paths[0][:-1] if len(paths) == 1 else ():
         parent = parent[part]
     if len(paths) != 1 or not is_map(parent) or not own(parent, paths[0][-1]):
-        raise ValueError("it is the last key of a mapping that is not the value of one key written in the file (harden leaves it)")
+        raise ValueError("it is the last key of a mapping that is not the value of one key in the file (harden leaves it)")
     offset = locate.after_colon(document, parent, paths[0][-1])
     return Edit(offset, offset, " {}")
 
