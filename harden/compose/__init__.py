@@ -34,21 +34,22 @@ Modules (each module's docstring holds its decisions):
 Speed: ruamel.yaml's pure-Python round-trip loader (with the plain scanner and parser) is the
 one loader. A line-based "fast loader" that rebuilt ruamel's tree for the block-YAML subset
 through ruamel's private hooks was deleted: `python tests/bench/bench_compose.py --against
-4dea83e` (the last commit with it; best of 9 alternating runs on the 2-core machine it was
-measured on) gave
+4dea83e` (the last commit with it; best of 9 alternating runs, 2-core machine) printed
 
-    what the user runs                               with it   without    difference
-    check, one file                                   268 ms    271 ms    +3 ms (+1%)
-    fix --output, one file                            293 ms    301 ms    +8 ms (+3%)
-    check, three-file project (-f a -f b -f c)        271 ms    275 ms    +4 ms (+1%)
-    fix --output, three-file project                  306 ms    317 ms   +11 ms (+4%)
-    check, the 39-file corpus                         348 ms    465 ms  +117 ms (+34%)
-    fix --output, the 39-file corpus                  509 ms    712 ms  +203 ms (+40%)
-    parse only, 39 files x 20 (in-process)            261 ms   1727 ms  ~1.9 ms a parse
+    what the user runs                             4dea83e   this tree   difference
+    check, one file                                 264 ms      270 ms     +7 ms (+2%)
+    fix --output, one file                          279 ms      283 ms     +5 ms (+2%)
+    check, three-file project (-f a -f b -f c)      260 ms      267 ms     +7 ms (+3%)
+    fix --output, three-file project                279 ms      291 ms    +12 ms (+4%)
+    check, the 39-file corpus                       328 ms      392 ms    +65 ms (+20%)
+    fix --output, the 39-file corpus                489 ms      671 ms   +183 ms (+37%)
+    parse only, 39 files x 20 (in-process)          241 ms     1601 ms   +1.7 ms a parse
 
-A user's project of one to three files pays a few milliseconds of a ~0.3 s run (Python's start
-and imports dominate); only batch runs over dozens of files notice, and not enough to keep
-~450 lines that depend on ruamel.yaml's private attributes and must match its tree exactly.
+and over four runs (one of them before the package split) the one-to-three-file differences ranged from -8 to +27 ms, the corpus
+ones from +55 to +127 ms (check) and +183 to +205 ms (fix). A user's project of one to three
+files pays a few milliseconds of a ~0.3 s run (Python's start-up and imports dominate); only
+batch runs over dozens of files notice, not enough to keep ~450 lines that depend on
+ruamel.yaml's private attributes and must build its tree exactly.
 
 Names the passes import from here stay importable from `harden.compose` (this module
 re-exports them), including the underscore names of the old single module.
