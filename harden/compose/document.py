@@ -10,6 +10,10 @@ service's own key), `position_of` (a semantic path). Edits: `add_key`, `add_top_
 `extend_sequence`, `replace_scalar`, `replace_item`, `remove_key`, `remove_item`; each returns
 harden.model.Edit spans of the original text, or raises ValueError saying why not.
 
+Semantic view (`semantic()`): plain Python data; merge keys resolved (own keys win, then the
+merged mappings in order), a key whose value is tagged `!reset` is absent (what Compose does
+with it), `!override` values are kept as plain values, interpolation kept verbatim.
+
 An owner (`Owner`) is what an edit goes through: a Service, an anchor name (the anchored mapping
 itself: every service that merges it changes), or a mapping node of this document (a nested
 mapping such as `service.node["healthcheck"]`, or `document.data` for the top level).

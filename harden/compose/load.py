@@ -6,8 +6,9 @@ harden.compose). It runs with the plain scanner and parser, not the round-trip o
 are read from the text, not the tree, and the plain ones are 20% faster and give the same nodes
 and positions. Every refusal is a DocumentError with a 1-based line (and column): invalid YAML,
 duplicate keys, more than one document, a tab used for indentation, a control character, lone
-CR line breaks, a top level that is not a Compose file. Alias expansion and nesting depth are
-checked on the tree (harden.compose.walk).
+CR line breaks, a top level that is not a mapping or has no `services:` mapping (a file with
+only `include:` is accepted). A service that is not a mapping is refused by the document
+(harden.compose.document), alias expansion and nesting depth on the tree (harden.compose.walk).
 """
 
 from __future__ import annotations
