@@ -29,7 +29,8 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from harden import files, passes, project
+from harden import files, passes
+from harden.compose import project
 from harden.config import Settings
 from harden.discover import SERVICES_KEY, Skipped, Source, discover, display_name, kind_of
 from harden.model import Claim, DocumentError, Edit, FileResult, Finding

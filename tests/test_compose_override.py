@@ -1,7 +1,7 @@
 """Override files: compose.yaml and compose.override.yaml beside it are one project.
 
 Compose merges them in order and a key set in the later file wins, so each file's passes read a
-service across both (harden/project.py groups the files, compose_support.services() reads them):
+service across both (harden/compose/project.py groups the files, compose_support.services() reads them):
 a key already set in the override is not added to the base, an insecure value in the base that
 the override replaces is not reported, an insecure value set in the override is reported (and
 fixed) there, and an override fragment without `image:` takes its image from the base file.
@@ -14,10 +14,13 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
+from compose_oracle import accepts, merged
 
-from harden import engine, project
+from harden import compose, engine
+from harden.compose import project
 from harden.config import Settings
 from harden.model import FileResult, Finding
 
@@ -174,3 +177,130 @@ def test_a_file_that_does_not_parse_leaves_the_project(tmp_path: Path) -> None:
     results = harden(tmp_path)
     assert results["compose.yaml"].errors
     assert not results["compose.override.yaml"].errors
+
+
+# --- the top level: networks, volumes, secrets, configs ----------------------------------------
+
+BASE = """services:
+  web:
+    image: x
+    networks: [front, back, new]
+    volumes: [data:/d, cache:/c]
+    secrets: [db, api]
+    configs: [cfg]
+networks:
+  front:
+    driver: bridge
+    labels: {a: "1"}
+    driver_opts: {x: "1"}
+    ipam:
+      config:
+        - subnet: 172.28.0.0/16
+        - subnet: 172.29.0.0/16
+  back:
+    internal: true
+    labels: [x=1]
+  gone:
+    external: true
+volumes:
+  data:
+    driver: local
+    labels: [a=1]
+  cache:
+    driver: local
+    driver_opts: {type: none}
+secrets:
+  db:
+    file: ./db.txt
+  api:
+    environment: API_KEY
+configs:
+  cfg:
+    file: ./app.conf
+"""
+OVERRIDE = """services: {}  # harden reads no Compose file without services:
+networks:
+  front:
+    labels: [b=2, c]
+    driver_opts: {x: null, y: "2"}
+    ipam:
+      config:
+        - subnet: 10.0.0.0/16
+  back:
+  gone: !reset null
+  new:
+volumes:
+  data:
+    labels: {b: "2"}
+    driver: null
+  cache: !override
+    driver: local
+secrets:
+  db:
+    name: db_secret
+  api: !override
+    file: ./api.txt
+configs: !override
+  cfg:
+    file: ./other.conf
+"""
+
+
+def write_project(directory: Path, *texts: str) -> list[Path]:
+    for name in ("db.txt", "api.txt", "app.conf", "other.conf"):
+        (directory / name).write_text("x\n", encoding="utf-8")
+    paths = []
+    for index, text in enumerate(texts):
+        path = directory / f"compose.{index}.yaml"
+        path.write_text(text, encoding="utf-8")
+        paths.append(path)
+    return paths
+
+
+def as_compose_prints(key: str, name: str, definition: Any, directory: Path) -> dict[str, Any]:
+    """A definition of merge_top_level as `docker-compose config --format json` prints it: the
+    project-scoped name, file paths made absolute, labels as a mapping, `false` left out."""
+    found = {"name": f"oracle_{name}", **(definition or {})}
+    if key == "networks":
+        found.setdefault("ipam", {})
+    if "file" in found:
+        found["file"] = str((directory / found["file"]).resolve())
+    if isinstance(found.get("labels"), list):
+        found["labels"] = compose.environment(found["labels"])
+    return {k: v for k, v in found.items() if v is not False}
+
+
+def test_top_level_definitions_merge_as_compose_merges_them(tmp_path: Path) -> None:
+    paths = write_project(tmp_path, BASE, OVERRIDE)
+    documents = [compose.parse(str(p), p.read_text(encoding="utf-8")) for p in paths]
+    ours = compose.merge_top_level(documents)
+    theirs = merged(paths)
+    assert set(ours) == {"networks", "volumes", "secrets", "configs"}
+    for key, definitions in ours.items():
+        used = {k: v for k, v in definitions.items() if k != "gone"}  # Compose prints only what services use
+        assert {n: as_compose_prints(key, n, d, tmp_path) for n, d in used.items()} == theirs[key], key
+    assert "gone" not in ours["networks"]
+    assert ours["networks"]["front"]["labels"] == {"a": "1", "b": "2", "c": ""}
+    assert ours["networks"]["front"]["ipam"] == {"config": [{"subnet": "10.0.0.0/16"}]}
+    assert ours["networks"]["back"] == {"internal": True, "labels": ["x=1"]}
+    assert ours["volumes"]["cache"] == {"driver": "local"}
+    assert ours["secrets"] == {"db": {"file": "./db.txt", "name": "db_secret"}, "api": {"file": "./api.txt"}}
+    assert ours["configs"] == {"cfg": {"file": "./other.conf"}}
+
+
+def test_reset_removes_a_definition_and_a_whole_top_level_key(tmp_path: Path) -> None:
+    base = "services:\n  web:\n    image: x\n    networks: [front]\nnetworks:\n  front:\n    driver: bridge\n  back:\n"
+    for override, left in (
+        ("services: {}\nnetworks:\n  front: !reset\n    internal: true\n", {"networks": {"back": None}}),
+        ("services: {}\nnetworks: !reset\n  front:\n    internal: true\n", {}),
+    ):
+        paths = write_project(tmp_path, base, override)
+        ok, message = accepts(paths)
+        assert not ok and "undefined network front" in message  # Compose removed it too
+        documents = [compose.parse(str(p), p.read_text(encoding="utf-8")) for p in paths]
+        assert compose.merge_top_level(documents) == left
+    more = ("services: {}\nvolumes:\n  data:\n", "services: {}\nnetworks:\n  front:\n    driver: !reset null\n")
+    paths = write_project(tmp_path, base, *more)
+    documents = [compose.parse(str(p), p.read_text(encoding="utf-8")) for p in paths]
+    assert compose.merge_top_level(documents) == {"networks": {"front": {}, "back": None}, "volumes": {"data": None}}
+    assert merged(paths)["networks"]["front"] == {"name": "oracle_front", "ipam": {}}

@@ -14,9 +14,10 @@ import dockerfile
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from harden import engine
+from harden import compose, engine
 from harden.config import Settings
-from harden.diff import split_lines
+from harden.diff import semantic_changes, split_lines
+from harden.model import DocumentError
 
 IMAGES = [
     "debian:bookworm",
@@ -292,3 +293,50 @@ def test_compose_fix_never_writes_a_broken_file(raw: bytes) -> None:
     event("fixed" if result.applied else "nothing to fix")
     again = engine.harden_text("m.yaml", "compose", engine.encode(result, result.output), Settings(offline=True), apply=True)
     assert not again.errors and again.output == again.original, again.errors
+
+
+@settings(max_examples=200, deadline=None, derandomize=True, database=None, suppress_health_check=list(HealthCheck))
+@given(compose_files(), st.data())
+def test_compose_removals_and_top_level_additions_change_only_what_they_say(raw: bytes, data: st.DataObject) -> None:
+    """Over the same odd YAML: removing a key or an item of a service (or adding a top-level
+    `networks:`) gives a file that parses and differs from the input only there, or a ValueError
+    that says why not; never a broken file."""
+    try:
+        text = engine.decode(raw)[0]
+        document = compose.parse("m.yaml", text)
+    except (DocumentError, engine.InputError, ValueError):
+        return
+    if document.problems:
+        return
+    name = data.draw(st.sampled_from(sorted(document.services)))
+    service = document.services[name]
+    keys = service.keys()  # a Service is not a dict
+    own = [key for key in keys if service.own(key)]
+    lists = [key for key in own if isinstance(service.get(key), list) and service.get(key)]
+    choice = data.draw(st.integers(0, 2))
+    key, index = data.draw(st.sampled_from(own or ["-"])), 0
+    try:
+        if choice == 0 and own:
+            edits, path = document.remove_key(service, key), ("services", name, key)
+        elif choice == 1 and lists:
+            key = data.draw(st.sampled_from(lists))
+            index = data.draw(st.integers(0, len(service.get(key)) - 1))
+            edits, path = document.remove_item(service, key, index), ("services", name, key)
+        elif "networks" not in document.data:
+            choice, edits, path = 2, document.add_top_level("networks", {"front": {"internal": True}}), ("networks",)
+        else:
+            return
+    except ValueError as error:
+        event("refused")
+        assert str(error)
+        return
+    event(f"edited ({choice})")
+    after = compose.parse("m.yaml", engine.apply_edits(text, edits, document.newline))
+    changes = semantic_changes(document.semantic(), after.semantic())
+    assert all(tuple(c.path[: len(path)]) == path for c in changes), [c.describe() for c in changes]
+    if choice == 0:
+        assert not after.services[name].own(key)
+    elif choice == 1:
+        assert after.services[name].get(key) == [v for i, v in enumerate(service.get(key)) if i != index]
+    else:
+        assert after.semantic()["networks"] == {"front": {"internal": True}}

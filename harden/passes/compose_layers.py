@@ -46,8 +46,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from harden.compose import APPEND_KEYS, MAPPING_KEYS, ComposeDocument, Service, _tag, merge
+from harden.compose.project import Extended
 from harden.passes import Context
-from harden.project import Extended
 
 
 @dataclass(frozen=True)
