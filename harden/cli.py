@@ -18,7 +18,7 @@ import click
 
 from harden import __version__
 from harden.config import DEFAULT_MAX_FILE_SIZE, DEFAULT_TIMEOUT, Settings
-from harden.model import FileResult, Severity
+from harden.model import Diagnostic, DiagnosticKind, FileResult, Severity
 
 if TYPE_CHECKING:
     from harden.engine import Run
@@ -250,7 +250,8 @@ def _stdin_run(settings: Settings, apply: bool) -> Run:
     run = engine.Run()
     if len(raw) > settings.max_file_size:
         result = FileResult(path=name, kind=kind)
-        result.errors.append(f"{name}:1: input is over the {settings.max_file_size}-byte limit (--max-file-size)")
+        message = f"input is over the {settings.max_file_size}-byte limit (--max-file-size)"
+        result.errors.append(Diagnostic(DiagnosticKind.INPUT, name, 1, 0, message))
     else:
         result = engine.harden_text(name, kind, raw, settings, apply, run)
     run.processed.append((Source(Path(name), name, kind, name), result))
@@ -260,7 +261,9 @@ def _stdin_run(settings: Settings, apply: bool) -> Run:
 def _report_errors(run: Run) -> int:
     """Print every error on standard error and, once per image reference, why it could not be
     resolved. Returns the number of errors (an unresolved reference is a finding, not an error)."""
-    lines = [f"{s.display}: {s.message}" for s in run.skipped] + [e for r in run.results for e in r.errors]
+    from harden import report
+
+    lines = [report.diagnostic(e) for e in _skipped(run)] + [report.diagnostic(e) for r in run.results for e in r.errors]
     for line in lines:
         click.echo(line, err=True)
     for failure in run.unresolved:
@@ -271,7 +274,11 @@ def _report_errors(run: Run) -> int:
 def _json(run: Run, diffs: dict[str, str] | None = None) -> str:
     from harden import report
 
-    return report.as_json(run.results, [f"{s.display}: {s.message}" for s in run.skipped], run.unresolved, diffs)
+    return report.as_json(run.results, _skipped(run), run.unresolved, diffs)
+
+
+def _skipped(run: Run) -> list[Diagnostic]:
+    return [Diagnostic(DiagnosticKind.SKIPPED, s.display, 0, 0, s.message) for s in run.skipped]
 
 
 class InputError(click.ClickException):
@@ -371,7 +378,7 @@ def _apply(
         try:
             written += engine.write(run, source, result, output_dir)
         except engine.NotWritten as refused:
-            click.echo(str(refused), err=True)
+            click.echo(report.diagnostic(refused.diagnostic), err=True)
             errors += 1
             continue
         if result.applied and not quiet and output_format == "text":

@@ -9,10 +9,12 @@ then a git-style unified diff with `a/` and `b/` paths.
 from __future__ import annotations
 
 import difflib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from harden.model import Claim, FileResult, Finding
+from harden.model import Caveat, Claim, FileResult, Finding
+from harden.report import caveat_groups, caveats_text
 
 CONTEXT_LINES = 3
 # Sections of a semantic document whose values count equal items (a Dockerfile stage's
@@ -139,10 +141,17 @@ def _describe(finding: Finding, indent: str) -> list[str]:
     fix = finding.fix
     applicability = fix.applicability if fix else "display"
     lines = [f"{indent}{finding.rule.id} [{applicability}] ({finding.rule.control}) {finding.message}"]
-    if fix and fix.might_break:
-        might_break = fix.might_break.removeprefix(f"{finding.subject}: ") if finding.subject else fix.might_break
-        lines.append(f"{indent}  might break: {might_break}")
+    if fix and fix.caveats:
+        lines.append(f"{indent}  might break: {_might_break(finding.subject, fix.caveats)}")
     return lines
+
+
+def _might_break(subject: str, caveats: Sequence[Caveat]) -> str:
+    """What might break: under a service's (or services') heading, their shared text alone."""
+    groups = caveat_groups(caveats)
+    if subject and len(groups) == 1 and ", ".join(groups[0][0]) == subject:
+        return groups[0][1]
+    return caveats_text(caveats)
 
 
 def unified(result: FileResult, display_prefix: str = "") -> str:

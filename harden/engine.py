@@ -20,22 +20,33 @@ that keeps the owner and refuses what would lose data).
 from __future__ import annotations
 
 import dataclasses
+import functools
 import importlib
 import os
 import traceback
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 from harden import files, passes, project
-from harden.config import Settings
+from harden.config import MAX_ROUNDS, Settings
 from harden.discover import SERVICES_KEY, Skipped, Source, discover, display_name, kind_of
-from harden.model import Claim, DocumentError, Edit, FileResult, Finding
+from harden.model import (
+    Applicability,
+    Claim,
+    Diagnostic,
+    DiagnosticKind,
+    DocumentError,
+    Edit,
+    FileResult,
+    Finding,
+    Unfixable,
+    apply_edits,
+)
 from harden.trace import Trace, line_start
 
-MAX_ROUNDS = 5
 BOM = "\ufeff"
 DOCUMENT_MODULES = {"dockerfile": "harden.dockerfile", "compose": "harden.compose"}
 
@@ -49,7 +60,11 @@ class InputError(Exception):
 
 
 class NotWritten(Exception):
-    """A file `write` refused or failed to write; str() is its `path: reason: not written` line."""
+    """A file `write` refused or failed to write; `diagnostic` says why (`path: reason: not written`)."""
+
+    def __init__(self, diagnostic: Diagnostic) -> None:
+        super().__init__(diagnostic.message)
+        self.diagnostic = diagnostic
 
 
 @dataclass
@@ -109,12 +124,14 @@ def read_source(path: Path, limit: int) -> tuple[bytes, files.Snapshot]:
         raise InputError(1, f"cannot read: {error.strerror or error}") from None
 
 
-def internal_error(display: str, error: Exception, debug: bool) -> str:
-    """A bug met while handling one file, as that file's error line (its traceback under --debug)."""
-    line = f"{display}: internal error: {type(error).__name__}: {error}"
+def internal_error(display: str, error: Exception, debug: bool, suffix: str = "") -> Diagnostic:
+    """A bug met while handling one file, as that file's error (its traceback under --debug)."""
+    message = f"internal error: {type(error).__name__}: {error}"
     if debug:
-        return line + "\n" + "".join(traceback.format_exception(error)).rstrip("\n")
-    return line + " (run with --debug for details)"
+        message += "\n" + "".join(traceback.format_exception(error)).rstrip("\n")
+    else:
+        message += " (run with --debug for details)"
+    return Diagnostic(DiagnosticKind.INTERNAL, display, 0, 0, message + suffix)
 
 
 @dataclass
@@ -132,7 +149,7 @@ def load(display: str, kind: str, raw: bytes) -> Loaded:
         result.original = result.output = text
         document = document_module(kind).parse(display, text)
     except (InputError, DocumentError) as error:
-        result.errors.append(_location(display, error.line, error.column) + error.message)
+        result.errors.append(Diagnostic(DiagnosticKind.INPUT, display, error.line, error.column, error.message))
         return Loaded(result)
     return Loaded(result, document)
 
@@ -141,7 +158,7 @@ def harden_text(display: str, kind: str, raw: bytes, settings: Settings, apply: 
     """Everything for one file given as bytes: parse, resolve, run passes, fix and validate
     (what the resolution could not do is recorded in `run`, when given)."""
     loaded = _guarded_load(FileResult(path=display, kind=kind), raw, settings)
-    return analyse(loaded, settings, apply, make_context([loaded], settings, apply, run))
+    return analyse(loaded, settings, apply, make_context([loaded], settings, run))
 
 
 def _guarded_load(placeholder: FileResult, raw: bytes, settings: Settings) -> Loaded:
@@ -162,24 +179,27 @@ def analyse(loaded: Loaded, settings: Settings, apply: bool, context: passes.Con
     # A document that is not `fixable` (compose: it fails the Compose Specification schema, see
     # harden.compose) is reported, as `check` would report it, and never fixed.
     fixable = getattr(document, "fixable", True)
-    if apply and not fixable:
-        context = dataclasses.replace(context, need_edits=False)
     try:
         module = document_module(result.kind)
         selected = passes.passes_for(result.kind, settings)
-        result.findings = result.remaining = _run_passes(selected, document, context)
+        result.findings = result.remaining = _run_passes(selected, document, context, result.path)
         if apply and fixable:
-            _fix(result, module, document, selected, settings, context)
+            _fix(result, module, document, selected, context)
             _check_size(result, settings.max_file_size)
     except _Refused as refused:
-        _unchanged(result, f"{result.path}:{refused.line}: {refused.message}; nothing written")
+        message = f"{refused.message}; nothing written"
+        _unchanged(result, Diagnostic(DiagnosticKind.REFUSED, result.path, refused.line, 0, message))
     except Exception as error:  # noqa: BLE001 - one file's bug is that file's error
         _unchanged(result, internal_error(result.path, error, settings.debug))
+    for finding in (*result.findings, *result.applied, *result.remaining):
+        if finding.fix is not None:
+            finding.fix.release()  # the builders hold the parsed documents
     return result
 
 
-def _unchanged(result: FileResult, error: str) -> None:
+def _unchanged(result: FileResult, error: Diagnostic) -> None:
     result.output = result.original
+    result.modified = False
     result.applied = []
     result.remaining = result.findings
     result.summary = []
@@ -198,7 +218,7 @@ def _check_size(result: FileResult, limit: int) -> None:
         )
 
 
-def make_context(loaded: list[Loaded], settings: Settings, apply: bool, run: Run | None = None) -> passes.Context:
+def make_context(loaded: list[Loaded], settings: Settings, run: Run | None = None) -> passes.Context:
     """The read-only context of a run: settings, and the digests of every image reference that
     the enabled passes ask for, resolved once for all files together."""
     references: list[str] = []
@@ -225,7 +245,12 @@ def make_context(loaded: list[Loaded], settings: Settings, apply: bool, run: Run
             run.resolver = resolver
             run.unresolved = pinning.unresolved(digests)
         locked = pinning.locked_entries(resolver, references)
-    return passes.Context(settings=settings, need_edits=apply, digests=digests, locked=locked)
+    chooses = functools.partial(_settings_choose, settings)
+    return passes.Context(settings=settings, chooses=chooses, digests=digests, locked=locked)
+
+
+def _settings_choose(settings: Settings, finding: Finding) -> bool:
+    return settings.rule_enabled(finding.rule.id) and settings.applies(finding.applicability)
 
 
 class _Refused(Exception):
@@ -234,10 +259,11 @@ class _Refused(Exception):
         self.line, self.message = line, message
 
 
-def _run_passes(selected: list[ModuleType], document: Any, context: passes.Context) -> list[Finding]:
+def _run_passes(selected: list[ModuleType], document: Any, context: passes.Context, path: str) -> list[Finding]:
+    """Every selected pass's findings, each given the file's path (part of its id)."""
     findings: list[Finding] = []
     for module in selected:
-        findings.extend(module.check(document, context))
+        findings.extend(dataclasses.replace(finding, path=path) for finding in module.check(document, context))
     return findings
 
 
@@ -246,7 +272,6 @@ def _fix(
     module: ModuleType,
     document: Any,
     selected: list[ModuleType],
-    settings: Settings,
     context: passes.Context,
 ) -> None:
     from harden import diff  # deepdiff: only needed once something is applied
@@ -254,8 +279,11 @@ def _fix(
     findings = result.findings
     current = document
     trace = Trace()
+    applied: set[str] = set()
     for applied_rounds in range(MAX_ROUNDS + 1):
-        chosen = choose(findings, settings)
+        chosen, findings = choose(findings, context.chooses, applied)
+        if applied_rounds == 0:
+            result.findings = findings  # a fix that could not be built is reported as its pass says
         if not chosen:
             break
         if applied_rounds == MAX_ROUNDS:
@@ -269,7 +297,8 @@ def _fix(
             rule = trace.nearest(line_start(text, line))
             raise _Refused(line, f"the fix of {rule} produced output that does not parse ({error.message})") from None
         result.applied.extend(chosen)
-        findings = _run_passes(selected, current, context)
+        applied.update(f.id for f in chosen)
+        findings = _run_passes(selected, current, context, result.path)
     result.remaining = findings
     if not result.applied:
         return
@@ -278,13 +307,14 @@ def _fix(
         rules = ", ".join(sorted({f.rule.id for f in result.applied}))
         raise _Refused(current.line_of(trace.first()) + 1, f"output of {rules} failed validation: {problems[0]}")
     changes = diff.semantic_changes(document.semantic(), current.semantic())
-    claims = [claim for f in result.applied for claim in f.fix.claims]  # type: ignore[union-attr]
+    claims = [claim for f in result.applied if f.fix is not None for claim in f.fix.all_claims()]
     for change in changes:
         if not any(_claimed(change.path, claim) for claim in claims):
             offset = trace.locate(document, current, change.kind, change.path)
             message = f"the fix of {trace.nearest(offset)} changed {change.describe()}, which no fix claims"
             raise _Refused(current.line_of(offset) + 1, message)
     result.output = current.text
+    result.modified = result.output != result.original
     result.summary = [change.describe() for change in changes]
 
 
@@ -292,44 +322,45 @@ def _claimed(path: Claim, claim: Claim) -> bool:
     return tuple(path[: len(claim)]) == tuple(claim)
 
 
-def choose(findings: Iterable[Finding], settings: Settings) -> list[Finding]:
-    """The fixes to apply this round: allowed by the settings, not overlapping an earlier one."""
+def choose(
+    findings: Iterable[Finding], chooses: Callable[[Finding], bool], applied: set[str]
+) -> tuple[list[Finding], list[Finding]]:
+    """(the fixes to apply this round, the findings as reported).
+
+    A fix is applied when the selector chooses it, it is not `display`, it does not overlap an
+    earlier one of the round (it is applied in a later round, on the new text), and every finding
+    it requires is applied too (in this round or before). Its edits are built here: one that
+    cannot be built is not applied, and its finding is reported as its pass says instead.
+    """
     chosen: list[Finding] = []
+    reported: list[Finding] = []
     taken: list[Edit] = []
     for finding in findings:
         fix = finding.fix
-        if fix is None or not fix.edits or not settings.applies(fix.applicability):
+        if fix is None or fix.applicability is Applicability.DISPLAY or not chooses(finding):
+            reported.append(finding)
             continue
-        if any(_overlaps(a, b) for a in fix.edits for b in taken):
-            continue  # applied in a later round, on the new text
+        try:
+            edits = fix.edits()
+        except Unfixable as unfixable:
+            reported.extend(dataclasses.replace(f, path=finding.path) for f in unfixable.findings)
+            continue
+        reported.append(finding)
+        if not edits or any(a.overlaps(b) for a in edits for b in taken):
+            continue
         chosen.append(finding)
-        taken.extend(fix.edits)
-    return chosen
+        taken.extend(edits)
+    return _with_requirements(chosen, applied), reported
 
 
-def _overlaps(a: Edit, b: Edit) -> bool:
-    if a.start == a.end or b.start == b.end:
-        return a.start < b.end and b.start < a.end  # an insertion overlaps only a replaced span's inside
-    return a.start < b.end and b.start < a.end
-
-
-def apply_edits(text: str, edits: list[Edit], newline: str = "\n") -> str:
-    """Apply non-overlapping edits; insertions at one offset keep their given order."""
-    ordered = sorted(enumerate(edits), key=lambda pair: (pair[1].start, pair[1].end, pair[0]))
-    parts: list[str] = []
-    position = 0
-    for _, edit in ordered:
-        parts.append(text[position : edit.start])
-        parts.append(edit.text.replace("\n", newline) if newline != "\n" else edit.text)
-        position = max(position, edit.end)
-    parts.append(text[position:])
-    return "".join(parts)
-
-
-def _location(display: str, line: int, column: int = 0) -> str:
-    if not line:
-        return f"{display}: "  # no line to name: a FIFO, a device
-    return f"{display}:{line}:{column}: " if column else f"{display}:{line}: "
+def _with_requirements(chosen: list[Finding], applied: set[str]) -> list[Finding]:
+    """The chosen fixes less those waiting for a fix that is neither applied nor chosen."""
+    while True:
+        ready = applied | {f.id for f in chosen}
+        kept = [f for f in chosen if f.fix is not None and all(r in ready for r in f.fix.requires)]
+        if len(kept) == len(chosen):
+            return kept
+        chosen = kept
 
 
 # --- files ------------------------------------------------------------------------------
@@ -345,7 +376,7 @@ def process(arguments: list[str], settings: Settings, apply: bool) -> Run:
         try:
             raw, snapshot = read_source(source.path, settings.max_file_size)
         except InputError as error:
-            placeholder.errors.append(_location(source.display, error.line) + error.message)
+            placeholder.errors.append(Diagnostic(DiagnosticKind.INPUT, source.display, error.line, 0, error.message))
             loaded.append(Loaded(placeholder))
             continue
         except Exception as error:  # noqa: BLE001 - one file's bug is that file's error
@@ -354,7 +385,7 @@ def process(arguments: list[str], settings: Settings, apply: bool) -> Run:
             continue
         sources[index] = dataclasses.replace(source, snapshot=snapshot)
         loaded.append(_guarded_load(placeholder, raw, settings))
-    context = make_context(loaded, settings, apply, run)
+    context = make_context(loaded, settings, run)
     # compose.yaml and compose.override.yaml beside it are one project (harden/project.py)
     paths = [s.path if s.kind == "compose" else None for s in sources]
     projects = project.related(paths, [item.document for item in loaded], settings.compose_files)
@@ -383,14 +414,15 @@ def write(run: Run, source: Source, result: FileResult, output_dir: Path | None)
             return False
         return True
     except files.Refused as refused:
-        line = f"{source.display}: {refused}: not written"
-    except OSError as error:
-        where = f" {display_name(os.fsdecode(error.filename))}" if error.filename else ""
-        line = f"{source.display}: cannot write{where} ({error.strerror or error}): not written"
-    except Exception as error:  # noqa: BLE001 - one file's bug is that file's error
-        line = internal_error(source.display, error, False) + ": not written"
-    result.errors.append(line)
-    raise NotWritten(line)
+        error = Diagnostic(DiagnosticKind.WRITE, source.display, 0, 0, f"{refused}: not written")
+    except OSError as problem:
+        where = f" {display_name(os.fsdecode(problem.filename))}" if problem.filename else ""
+        message = f"cannot write{where} ({problem.strerror or problem}): not written"
+        error = Diagnostic(DiagnosticKind.WRITE, source.display, 0, 0, message)
+    except Exception as problem:  # noqa: BLE001 - one file's bug is that file's error
+        error = internal_error(source.display, problem, False, ": not written")
+    result.errors.append(error)
+    raise NotWritten(error)
 
 
 def _write_copy(run: Run, source: Source, result: FileResult, output_dir: Path) -> None:

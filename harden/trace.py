@@ -24,8 +24,8 @@ class Trace:
         self.rounds: list[tuple[list[Edit], str]] = []  # each round's edits and the newline they were written with
 
     def add_round(self, chosen: list[Finding], newline: str) -> list[Edit]:
-        """Record a round's fixes (applied as engine.apply_edits does); returns their edits."""
-        edits = [(f.rule.id, e) for f in chosen for e in f.fix.edits]  # type: ignore[union-attr]
+        """Record a round's fixes (applied as model.apply_edits does); returns their edits."""
+        edits = [(f.rule.id, e) for f in chosen if f.fix is not None for e in f.fix.edits()]
         this_round = [e for _, e in edits]
         self.spans = [
             (rule, _shift(start, this_round, newline), _shift(end, this_round, newline)) for rule, start, end in self.spans

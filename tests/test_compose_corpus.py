@@ -19,8 +19,8 @@ from ruamel.yaml import YAML
 
 from harden.compose import ComposeDocument, parse, validate_output
 from harden.diff import semantic_changes
-from harden.engine import apply_edits, decode
-from harden.model import Edit
+from harden.engine import decode
+from harden.model import Edit, apply_edits
 
 COMPOSE_NAME = re.compile(r"^(?:docker-)?compose(?:[.-][\w.-]*)?\.ya?ml$")
 

@@ -17,11 +17,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from harden import compose, engine
+from harden import compose
 from harden.compose import ComposeDocument, Style, merge, parse, validate_output
 from harden.diff import semantic_changes
-from harden.engine import apply_edits, decode, encode
-from harden.model import DocumentError, Edit, FileResult
+from harden.engine import decode, encode
+from harden.model import DocumentError, Edit, FileResult, apply_edits
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "compose-document"
 CAP = ["ALL"]
@@ -623,7 +623,7 @@ def test_property_add_key_is_zero_noise_and_idempotent(text: str, caps: list[str
             edits += document.add_key(service.node["healthcheck"], "retries", 3)
             claims.append(("services", name, "healthcheck", "retries"))
     for i, a in enumerate(edits):  # the builders never give overlapping edits here
-        assert not any(engine._overlaps(a, b) for b in edits[i + 1 :])
+        assert not any(a.overlaps(b) for b in edits[i + 1 :])
     output = apply(document, edits)
     after = check_output(document, output, claims, allowed=allowed)
     for name in document.services:
@@ -800,7 +800,7 @@ def test_two_edits_filling_one_empty_flow_collection_overlap() -> None:
     document = parse("c.yaml", "services:\n  a: {}\n  b:\n    image: x\n    dns: []\n")
     first = document.add_key(document.services["a"], "image", "x")
     second = document.add_key(document.services["a"], "read_only", True)
-    assert engine._overlaps(first[0], second[0])  # the engine applies one per round
+    assert first[0].overlaps(second[0])  # the engine applies one per round
     assert apply(document, first) == "services:\n  a: {image: x}\n  b:\n    image: x\n    dns: []\n"
     extended = document.extend_sequence(document.services["b"], "dns", ["1.1.1.1"], comments={"1.1.1.1": "why"})
     assert apply(document, extended).endswith("    dns: [1.1.1.1]  # 1.1.1.1: why\n")
@@ -885,7 +885,7 @@ def test_edits_on_mutated_documents_are_zero_noise(text: str, data: st.DataObjec
             if service.own(key):
                 continue
             new = document.add_key(service, key, value, comments={"ALL": "why"})
-            if any(engine._overlaps(a, b) for a in new for b in edits):
+            if any(a.overlaps(b) for a in new for b in edits):
                 continue  # the engine would apply it in its next round
             edits += new
             claims.append(("services", name, key))

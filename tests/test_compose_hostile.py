@@ -19,7 +19,8 @@ from click.testing import CliRunner
 from harden import compose, engine
 from harden.cli import main
 from harden.config import Settings
-from harden.model import FileResult
+from harden.model import FileResult, apply_edits
+from harden.report import diagnostic
 
 DIGEST = "sha256:" + "ab" * 32
 LOCKFILE = f"""version = 1
@@ -38,6 +39,10 @@ ALIASED = "x-svc: &svc\n  image: nginx:1.27\nservices:\n  a: *svc\n  b: *svc\n"
 def run(text: str | bytes, **options: Any) -> FileResult:
     raw = text.encode("utf-8") if isinstance(text, str) else text
     return engine.harden_text("compose.yaml", "compose", raw, Settings(offline=True, **options), apply=True)
+
+
+def errors(result: FileResult) -> list[str]:
+    return [diagnostic(error) for error in result.errors]
 
 
 def rules(result: FileResult) -> list[str]:
@@ -130,14 +135,14 @@ def test_lines_are_what_ruamel_counts_and_edits_land_after_the_real_line_break()
     text = "services:\n  a:\n    image: x\n    labels:\n      k: a\u2028b\n"
     document = compose.parse("c.yaml", text)
     assert len(document.lines) == 6 and document.services["a"].node["labels"].lc.key("k") == (4, 6)
-    output = engine.apply_edits(text, document.add_key(document.services["a"], "read_only", True))
+    output = apply_edits(text, document.add_key(document.services["a"], "read_only", True))
     assert output == text + "    read_only: true\n"
     assert compose.parse("c.yaml", output).services["a"].get("labels") == {"k": "a\u2028b"}
 
 
 def test_a_yaml_error_caused_by_a_nel_says_so() -> None:
     result = run("\x85---\nservices:\n  a:\n    image: x\n")
-    assert result.errors == [
+    assert errors(result) == [
         "compose.yaml:2:9: invalid YAML: mapping values are not allowed here (line 1 holds a raw U+0085 (NEL): "
         "Docker Compose's YAML parser takes it for a line break, YAML 1.2 for a character; remove it, or write it "
         "as \\N in double quotes)"
@@ -155,17 +160,17 @@ def test_a_yaml_directive_docker_compose_refuses_is_a_finding() -> None:
 
 def test_two_byte_order_marks_are_an_input_error() -> None:
     result = run(b"\xef\xbb\xbf\xef\xbb\xbfservices:\n  a:\n    image: x\n")
-    assert result.errors == ["compose.yaml:1:1: two byte order marks (U+FEFF) at the start of the file: remove one"]
+    assert errors(result) == ["compose.yaml:1:1: two byte order marks (U+FEFF) at the start of the file: remove one"]
 
 
 def test_a_control_character_is_refused_on_one_line_at_its_position() -> None:
     result = run("services:\n  a:\n    image: x\x0cy\n")
-    assert result.errors == ["compose.yaml:3:13: invalid YAML: the control character U+000C is not allowed in YAML; remove it"]
+    assert errors(result) == ["compose.yaml:3:13: invalid YAML: the control character U+000C is not allowed in YAML; remove it"]
 
 
 def test_a_tab_ruamel_does_not_read_gets_a_clear_message() -> None:
     result = run("services:\n  a:\n    image: x\t\n")
-    assert result.errors == [
+    assert errors(result) == [
         "compose.yaml:3:13: a tab outside quotes, which harden's YAML parser (ruamel.yaml) does not read after a "
         "value or inside an unquoted one; use spaces, or quote the value"
     ]

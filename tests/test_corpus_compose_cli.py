@@ -106,7 +106,7 @@ def test_every_changed_line_is_attributed_and_every_service_is_covered(corpus: P
     for path in FILES:
         result = engine.harden_text(str(path), "compose", path.read_bytes(), Settings(offline=True), apply=True)
         assert not result.errors, result.errors
-        edits = [e for f in result.applied for e in f.fix.edits]  # type: ignore[union-attr]
+        edits = [e for f in result.applied for e in f.fix.edits()]  # type: ignore[union-attr]
         total_unattributed += unattributed_lines(
             result.original, result.output, [e.text for e in edits], [(e.start, e.end) for e in edits]
         )

@@ -79,7 +79,7 @@ def test_every_changed_line_is_attributed_to_a_fix(corpus: Path) -> None:
         if not result.changed:
             continue
         changed_files += 1
-        claimed = Counter(line for f in result.applied for e in f.fix.edits for line in e.text.splitlines())  # type: ignore[union-attr]
+        claimed = Counter(line for f in result.applied for e in f.fix.edits() for line in e.text.splitlines())  # type: ignore[union-attr]
         before = result.original.splitlines()
         after = result.output.splitlines()
         for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, before, after, autojunk=False).get_opcodes():

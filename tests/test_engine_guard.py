@@ -20,6 +20,7 @@ from harden import engine, passes
 from harden.cli import main
 from harden.config import Settings
 from harden.model import Applicability, Claim, Edit, Finding, Fix, Rule, Severity
+from harden.report import diagnostic
 
 DOCKERFILE = 'FROM debian:bookworm\nRUN make\nCMD ["app"]\n'
 COMPOSE = "services:\n  web:\n    image: nginx\n  db:\n    image: postgres\n"
@@ -32,7 +33,7 @@ def fake_pass(rule_id: str, kind: str, propose: Callable[[Any], list[Proposal]])
 
     def check(document: Any, context: passes.Context) -> list[Finding]:
         return [
-            Finding(rule, "test", line, 1, Severity.WARNING, "test", Fix(tuple(edits), Applicability.SAFE, tuple(claims)))
+            Finding(rule, "test", line, 1, Severity.WARNING, "test", Fix(Applicability.SAFE, tuple(claims), lambda e=edits: e))
             for line, edits, claims in propose(document)
         ]
 
@@ -133,7 +134,8 @@ def test_a_wrong_fix_is_refused_naming_rule_and_line(tmp_path: Path, monkeypatch
     monkeypatch.setattr(passes, "passes_for", lambda kind, settings: [f for f in fakes if kind in f.RULE.kinds])
     kind = "dockerfile" if name == "Dockerfile" else "compose"
     result = engine.harden_text(name, kind, text.encode(), Settings(), apply=True)
-    assert len(result.errors) == 1 and result.errors[0].startswith(message) and result.errors[0].endswith("; nothing written")
+    errors = [diagnostic(error) for error in result.errors]
+    assert len(errors) == 1 and errors[0].startswith(message) and errors[0].endswith("; nothing written")
     assert result.output == result.original and not result.applied and not result.changed
     path = tmp_path / name
     path.write_text(text)

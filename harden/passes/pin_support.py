@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from harden.model import Severity
+from harden.model import Caveat, Severity
 from harden.registry import Failure, ReferenceError, parse
 
 RATIONALE = (
@@ -39,6 +39,11 @@ class PinDecision:
     severity: Severity
     new_text: str | None = None  # the pinned reference; None: report only
     might_break: str = ""
+
+
+def caveats(decision: PinDecision) -> tuple[Caveat, ...]:
+    """What might break, for the fix of a decision (about the reference as a whole)."""
+    return (Caveat("", decision.might_break),) if decision.might_break else ()
 
 
 def decide(text: str, digests: Mapping[str, Any], refresh: bool, locked: Mapping[str, Any] | None = None) -> PinDecision | None:
