@@ -19,8 +19,9 @@ from hypothesis import strategies as st
 
 from harden import compose
 from harden.compose import ComposeDocument, Style, merge, parse, validate_output
-from harden.diff import semantic_changes
-from harden.engine import decode, encode
+from harden.engine.convergence import encode
+from harden.engine.guard import semantic_changes
+from harden.engine.load import decode
 from harden.model import DocumentError, Edit, FileResult, apply_edits
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "compose-document"

@@ -16,8 +16,9 @@ import shutil
 from pathlib import Path
 
 import pytest
+from runs import process
 
-from harden import engine, project
+from harden import project
 from harden.config import Settings
 from harden.model import FileResult, Finding
 
@@ -28,7 +29,7 @@ FILES = ("compose.yaml", "compose.override.yaml")
 
 
 def harden(directory: Path, apply: bool = True) -> dict[str, FileResult]:
-    run = engine.process([str(directory)], Settings(offline=True, search_from=(directory,)), apply=apply)
+    run = process([str(directory)], Settings(offline=True, search_from=(directory,)), apply=apply)
     return {source.path.name: result for source, result in run.processed}
 
 
@@ -137,7 +138,7 @@ def test_base_alone_is_its_own_project(tmp_path: Path) -> None:
     case = FIXTURES / "set-in-override"
     for name in FILES:
         shutil.copy(case / name, tmp_path / name)
-    run = engine.process([str(tmp_path / "compose.yaml")], Settings(offline=True), apply=True)
+    run = process([str(tmp_path / "compose.yaml")], Settings(offline=True), apply=True)
     ((_, result),) = run.processed
     assert "read_only: true" in result.output
 

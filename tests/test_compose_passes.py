@@ -14,6 +14,7 @@ import pytest
 
 from harden import compose, engine
 from harden.config import Settings
+from harden.engine.convergence import encode
 from harden.model import Applicability, FileResult, Finding
 from harden.passes import Context
 from harden.passes import compose_published_ports as published_ports
@@ -37,7 +38,7 @@ CASES = sorted(d for rule in RULES for d in (FIXTURES / rule).glob("*") if (d / 
 def run(text: str | bytes, *rules: str, **settings: Any) -> FileResult:
     raw = text.encode() if isinstance(text, str) else text
     chosen = Settings(select=frozenset(rules or RULES), offline=True, **settings)
-    return engine.harden_text("compose.yaml", "compose", raw, chosen, apply=True)
+    return engine.run_text("compose.yaml", "compose", raw, chosen)
 
 
 def findings(text: str, rule: str) -> list[Any]:
@@ -61,7 +62,7 @@ def test_golden(case: Path) -> None:
     rule = case.parent.name
     result = run((case / "input.yaml").read_bytes(), rule)
     assert result.errors == []
-    assert engine.encode(result, result.output) == (case / "expected.yaml").read_bytes()
+    assert encode(result, result.output) == (case / "expected.yaml").read_bytes()
 
 
 @pytest.mark.parametrize("case", CASES, ids=[f"{c.parent.name}/{c.name}" for c in CASES])

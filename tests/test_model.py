@@ -13,8 +13,8 @@ from harden import engine
 from harden.cli import main
 from harden.config import Settings
 from harden.model import Applicability, Caveat, Edit, FileResult, Finding, Fix, Patch, Rule, Severity, finding_id
+from harden.output.text import caveats_text
 from harden.passes import compose_cap_drop_all, compose_non_root
-from harden.report import caveats_text
 
 COMPOSE = (
     "services:\n"
@@ -25,7 +25,7 @@ COMPOSE = (
 
 
 def fixed(text: str = COMPOSE, **settings: object) -> FileResult:
-    return engine.harden_text("compose.yaml", "compose", text.encode(), Settings(offline=True, **settings), apply=True)  # type: ignore[arg-type]
+    return engine.run_text("compose.yaml", "compose", text.encode(), Settings(offline=True, **settings))  # type: ignore[arg-type]
 
 
 def ids(findings: list[Finding]) -> dict[tuple[str, str, str], str]:

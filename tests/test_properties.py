@@ -16,8 +16,9 @@ from hypothesis import strategies as st
 
 from harden import engine
 from harden.config import Settings
-from harden.diff import split_lines
-from harden.report import diagnostic
+from harden.engine.convergence import encode
+from harden.output.diff import split_lines
+from harden.output.text import diagnostic
 
 IMAGES = [
     "debian:bookworm",
@@ -105,16 +106,14 @@ def only_insertions(before: str, after: str) -> bool:
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(dockerfiles())
 def test_fix_inserts_lines_only_agrees_with_buildkit_and_is_idempotent(raw: bytes) -> None:
-    result = engine.harden_text("Dockerfile", "dockerfile", raw, Settings(offline=True), apply=True)
+    result = engine.run_text("Dockerfile", "dockerfile", raw, Settings(offline=True))
     assert not result.errors, result.errors
     assert only_insertions(result.original, result.output)
     before = [c.cmd.upper() for c in dockerfile.parse_string(result.original)]
     after = [c.cmd.upper() for c in dockerfile.parse_string(result.output)]
     assert not Counter(before) - Counter(after)
     assert set(Counter(after) - Counter(before)) <= {"RUN", "USER"}
-    again = engine.harden_text(
-        "Dockerfile", "dockerfile", engine.encode(result, result.output), Settings(offline=True), apply=True
-    )
+    again = engine.run_text("Dockerfile", "dockerfile", encode(result, result.output), Settings(offline=True))
     assert again.output == result.output and not again.applied
 
 
@@ -280,7 +279,7 @@ def compose_files(draw: st.DrawFn) -> bytes:
 def test_compose_fix_never_writes_a_broken_file(raw: bytes) -> None:
     """Whatever odd YAML a Compose file is written in, `fix` gives a valid, stable output, or
     reports the file (a finding and no change, or a `path:line:col:` error while reading it)."""
-    result = engine.harden_text("m.yaml", "compose", raw, Settings(offline=True), apply=True)
+    result = engine.run_text("m.yaml", "compose", raw, Settings(offline=True))
     if result.errors:
         event("refused while reading")  # --hypothesis-show-statistics shows how often
         assert not result.findings and not result.applied, result.errors  # refused while reading, never after fixing
@@ -292,5 +291,5 @@ def test_compose_fix_never_writes_a_broken_file(raw: bytes) -> None:
         assert result.output == result.original and not result.applied
         return
     event("fixed" if result.applied else "nothing to fix")
-    again = engine.harden_text("m.yaml", "compose", engine.encode(result, result.output), Settings(offline=True), apply=True)
+    again = engine.run_text("m.yaml", "compose", encode(result, result.output), Settings(offline=True))
     assert not again.errors and again.output == again.original, again.errors

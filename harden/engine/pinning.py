@@ -1,4 +1,4 @@
-"""Digest pinning for the engine: which lockfile, and the resolver that reads it.
+"""Digest pinning for the engine: which lockfile, the resolver that reads it, and writing it.
 
 The lockfile is `--lockfile FILE` when given; otherwise `harden.lock` is searched for from each
 PATH argument upwards, as ruff finds its configuration. It is used whatever its age: a pin
@@ -9,13 +9,14 @@ PATH argument upwards, as ruff finds its configuration. It is used whatever its 
 from __future__ import annotations
 
 import datetime as dt
+import os
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from harden import files
 from harden.config import Settings
-from harden.discover import display_path
+from harden.discover import display_name, display_path
 from harden.registry import (
     LOCKFILE_NAME,
     Failure,
@@ -133,3 +134,26 @@ def _progress(resolved: int, total: int, from_cache: int) -> None:
     end = "\n" if resolved >= total else ""
     sys.stderr.write(f"\rresolving {total} image references: {resolved} done ({from_cache} from lockfile or cache){end}")
     sys.stderr.flush()
+
+
+def write_lockfile(resolver: Resolver | None, settings: Settings, names: Callable[[str], bool]) -> tuple[Path, int]:
+    """Write harden.lock with every digest the run resolved: at --lockfile, else where one was
+    found, else in the first directory PATH (the current directory for files). (path, images)
+    An existing lockfile is replaced as a project file is (owner kept; not through a link, not
+    over a hard link, not when read-only): OSError saying why. `names`: the files harden writes
+    (whose stale temporaries it may remove)."""
+    path = lockfile_path(settings)
+    if path is None:
+        directories = [p for p in settings.search_from if p.is_dir()]
+        path = (directories[0] if directories else Path.cwd()) / LOCKFILE_NAME
+    lockfile = resolver.updated_lockfile() if resolver is not None else Lockfile()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    data = lockfile.dumps().encode("utf-8")
+    try:
+        if os.path.lexists(path):
+            files.replace(path, data, None, names)
+        else:
+            files.create(path, data, 0o644, names)
+    except files.Refused as refused:
+        raise OSError(f"{display_name(path.as_posix())} {refused}") from None
+    return path, len(lockfile)

@@ -1,0 +1,171 @@
+"""Sinks: what a run does with each file's result, as soon as it is ready, in input order.
+
+- `Report`: nothing is applied or written (`harden check`).
+- `Preview`: fixes are applied, nothing is written; the texts are kept for the reviewed diff
+  (`harden diff`).
+- `InPlace`: a changed file is replaced (`harden fix`, `harden pin`).
+- `Copy`: every file, changed or not, is written under a directory at its path relative to the
+  PATH it was found under (`harden fix --output DIR`).
+- `Stdout`: the one file read from standard input is written to standard output (`fix -`).
+
+Writing follows harden.files: atomic, keeping mode, owner and group, refusing to write through a
+link, over a hard-linked or read-only file, or over a file edited while harden ran. A refusal or
+failure is the file's error (`path: reason: not written`); the other files are still written.
+
+Files are written only by a sink, and only when the result has no error. A sink that does not
+keep texts lets the run drop them once the file is taken, so that a run over many files holds
+only what its reports need.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+from typing import BinaryIO, Protocol
+
+from harden import files
+from harden.discover import Source, display_name, kind_of
+from harden.engine.convergence import encode
+from harden.engine.load import internal_error
+from harden.model import Diagnostic, DiagnosticKind, FileResult
+
+
+class Sink(Protocol):
+    applies: bool  # whether the run applies fixes (False: `check`)
+    keeps_texts: bool  # whether results keep their input and output text once taken
+
+    def take(self, source: Source, result: FileResult) -> None: ...
+
+
+class Report:
+    applies = False
+    keeps_texts = False
+
+    def take(self, source: Source, result: FileResult) -> None:
+        return None
+
+
+class Preview:
+    applies = True
+    keeps_texts = True
+
+    def take(self, source: Source, result: FileResult) -> None:
+        return None
+
+
+def written_by_harden(name: str) -> bool:
+    """Whether harden writes files of this name (whose stale temporaries it may remove)."""
+    from harden.registry import LOCKFILE_NAME
+
+    return kind_of(name) is not None or name == LOCKFILE_NAME
+
+
+class _Writer:
+    """What the writing sinks share: each directory's stale temporaries removed once per run,
+    and a refusal or failure turned into the file's error."""
+
+    applies = True
+    keeps_texts = False
+
+    def __init__(self) -> None:
+        self.cleaned: set[Path] = set()
+
+    def clean(self, directory: Path) -> None:
+        """Remove stale temporaries from `directory` the first time this run writes there."""
+        if directory not in self.cleaned:
+            files.clean_stale_temporaries(directory, written_by_harden)
+            self.cleaned.add(directory)
+
+    def take(self, source: Source, result: FileResult) -> None:
+        if result.errors:
+            return
+        try:
+            result.written = self.write(source, result)
+            return
+        except files.Refused as refused:
+            error = Diagnostic(DiagnosticKind.WRITE, source.display, 0, 0, f"{refused}: not written")
+        except OSError as problem:
+            where = f" {display_name(os.fsdecode(problem.filename))}" if problem.filename else ""
+            message = f"cannot write{where} ({problem.strerror or problem}): not written"
+            error = Diagnostic(DiagnosticKind.WRITE, source.display, 0, 0, message)
+        except Exception as problem:  # noqa: BLE001 - one file's bug is that file's error
+            error = internal_error(source.display, problem, False, ": not written")
+        result.errors.append(error)
+
+    def write(self, source: Source, result: FileResult) -> bool:
+        raise NotImplementedError
+
+
+class InPlace(_Writer):
+    def write(self, source: Source, result: FileResult) -> bool:
+        if not result.changed:
+            return False
+        self.clean(source.path.parent)
+        files.replace(source.path, encode(result, result.output), source.snapshot, written_by_harden, clean=False)
+        return True
+
+
+class Copy(_Writer):
+    """Each copy at its relative path under `directory`: never through a directory link planted
+    in the output tree, never over the copy of another file written by the same run, and, when
+    the target is the input file itself, with every check of an in-place write. Each output
+    directory is checked and made once per run."""
+
+    def __init__(self, directory: Path) -> None:
+        super().__init__()
+        self.directory = directory
+        self.copies: dict[Path, str] = {}  # real target -> the display name of the file copied there
+        self.made: dict[Path, Path] = {}  # output directory -> its real path
+
+    def write(self, source: Source, result: FileResult) -> bool:
+        target = self.directory / source.relative
+        real = self._directory(target.parent)
+        try:
+            status: os.stat_result | None = os.lstat(target)
+        except FileNotFoundError:
+            status = None
+        key = Path(os.path.realpath(target)) if status is not None and stat.S_ISLNK(status.st_mode) else real / target.name
+        if key in self.copies:
+            shown = display_name(target.as_posix())
+            raise files.Refused(f"its copy would replace {shown}, the copy of {self.copies[key]} written by this run")
+        data = encode(result, result.output)
+        self.clean(target.parent)
+        if source.snapshot is not None and status is not None and os.path.samefile(target, source.path):
+            files.replace(target, data, source.snapshot, written_by_harden, clean=False)
+        else:
+            files.create(target, data, source.path.stat().st_mode, written_by_harden, clean=False)
+        self.copies[key] = source.display
+        return True
+
+    def _directory(self, directory: Path) -> Path:
+        """Make `directory` (under self.directory) and the ones above it, refusing a link; its real path."""
+        known = self.made.get(directory)
+        if known is not None:
+            return known
+        relative = directory.relative_to(self.directory)
+        for part in [*reversed(relative.parents), relative]:
+            self._one(self.directory / part)
+        return self.made[directory]
+
+    def _one(self, directory: Path) -> None:
+        if directory in self.made:
+            return
+        if directory.is_symlink():
+            raise files.Refused(f"{display_name(directory.as_posix())} {files.LINK}")
+        directory.mkdir(parents=directory == self.directory, exist_ok=True)
+        self.made[directory] = Path(os.path.realpath(directory))
+
+
+class Stdout:
+    """The result of standard input, written to `stream` (nothing when the file has an error)."""
+
+    applies = True
+    keeps_texts = False
+
+    def __init__(self, stream: BinaryIO) -> None:
+        self.stream = stream
+
+    def take(self, source: Source, result: FileResult) -> None:
+        if not result.errors:
+            self.stream.write(encode(result, result.output))
