@@ -357,8 +357,6 @@ def _apply(
     sink: Sink = sinks.Stdout(sys.stdout.buffer) if paths == ("-",) else sinks.Copy(output_dir) if output_dir else sinks.InPlace()
     run = _run(paths, settings, sink)
     errors = _report_errors(run)
-    if paths == ("-",):
-        return _status(errors, _remaining(run.results))
     for result in run.results:
         for error in (e for e in result.errors if e.kind is DiagnosticKind.WRITE):
             click.echo(text.diagnostic(error), err=True)
@@ -366,6 +364,8 @@ def _apply(
         if result.written and result.applied and not quiet and output_format == "text":
             rules = ", ".join(dict.fromkeys(f.rule.id for f in result.applied))
             click.echo(f"hardened {result.path} ({rules})", err=True)
+    if paths == ("-",):
+        return _status(errors, _remaining(run.results))
     if lock:
         errors += _write_lockfile(run, settings, quiet)
     results = run.results

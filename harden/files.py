@@ -174,6 +174,23 @@ def create(target: Path, data: bytes, mode: int, names: Callable[[str], bool], c
     _write(target, data, stat.S_IMODE(mode), None, None, names if clean else None)
 
 
+def create_new(target: Path, data: bytes, mode: int) -> None:
+    """Write a file that must not exist yet (one a fix creates) atomically: a temporary beside
+    it, then a hard link to its name, which fails when anything is there, even a dangling link
+    (harden never replaces a file with a new one): Refused then. Needs a file system with hard
+    links, as every Linux and macOS one has; elsewhere the OSError is the file's write error."""
+    fd, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".harden")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            os.fchmod(handle.fileno(), stat.S_IMODE(mode))
+        os.link(temporary, target)
+    except FileExistsError:
+        raise Refused(f"{target.name} exists already: harden never replaces a file with a new one") from None
+    finally:
+        Path(temporary).unlink(missing_ok=True)
+
+
 def _snapshot(path: Path, size: int) -> Snapshot | None:
     try:
         return read_regular(path, size)[1]

@@ -228,3 +228,17 @@ def test_import_rules(package: str, forbidden: tuple[str, ...]) -> None:
     for module, names in imports(ROOT / "harden" / package).items():
         bad = sorted(n for n in names if any(n == f or n.startswith(f + ".") for f in forbidden))
         assert bad == [], module
+
+
+def test_the_coloured_diff_is_what_click_style_made() -> None:
+    import click
+
+    result = engine.run_text("compose.yaml", "compose", REDIS.encode(), Settings(offline=True))
+    plain = diff.reviewed(result)
+    styles = [("#", {"fg": "cyan"}), (("+++", "---", "diff --git"), {"bold": True}), ("@@", {"fg": "magenta"})]
+    styles += [("+", {"fg": "green"}), ("-", {"fg": "red"})]
+    expected = []
+    for line in plain.splitlines(keepends=True):
+        style = next((s for prefix, s in styles if line.startswith(prefix)), None)
+        expected.append(click.style(line, **style) if style else line)  # type: ignore[arg-type]
+    assert diff.reviewed(result, color=True) == "".join(expected) != plain

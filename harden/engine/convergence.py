@@ -9,19 +9,34 @@ with one error; the other files go on.
 Fixes are lazy (harden.model.Fix): a fix is built here, when it is chosen, and only by a run
 that applies fixes. When a file is done, every fix is released: the builders hold the parsed
 document, which is freed with them.
+
+A fix may create files beside the one it fixes (harden.model.NewFile). A file another fix of
+the same run already created with the same text is nothing new (so a fix that only creates a
+file converges); with other text, or one that exists already, the file is refused (guard).
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from types import ModuleType
 
 from harden import passes
 from harden.config import MAX_ROUNDS, Settings
+from harden.discover import display_path
 from harden.engine import guard
 from harden.engine.load import BOM, Document, Loaded, document_module, internal_error
-from harden.model import Applicability, Diagnostic, DiagnosticKind, Edit, FileResult, Finding, Unfixable, apply_edits
+from harden.model import (
+    Applicability,
+    Diagnostic,
+    DiagnosticKind,
+    Edit,
+    FileResult,
+    Finding,
+    NewFile,
+    Unfixable,
+    apply_edits,
+)
 
 
 def analyse(loaded: Loaded, settings: Settings, context: passes.Context, apply: bool) -> FileResult:
@@ -37,8 +52,11 @@ def analyse(loaded: Loaded, settings: Settings, context: passes.Context, apply: 
         selected = passes.passes_for(result.kind, settings)
         result.findings = result.remaining = run_passes(selected, document, context, result.path)
         if apply and fixable:
-            _fix(result, module, document, selected, context)
+            created = _fix(result, module, document, selected, context)
             guard.check_size(result, len(encode(result, result.output)), settings.max_file_size)
+            directory = loaded.source.path.parent
+            guard.check_new_files(created, directory, settings.max_file_size)
+            result.new_files = {display_path(directory / path): new for path, (new, _) in created.items()}
     except guard.Refused as refused:
         message = f"{refused.message}; nothing written"
         _unchanged(result, Diagnostic(DiagnosticKind.REFUSED, result.path, refused.line, 0, message))
@@ -72,13 +90,18 @@ def _unchanged(result: FileResult, error: Diagnostic) -> None:
     result.errors.append(error)
 
 
-def _fix(result: FileResult, module: ModuleType, document: Document, selected: list[ModuleType], context: passes.Context) -> None:
+def _fix(
+    result: FileResult, module: ModuleType, document: Document, selected: list[ModuleType], context: passes.Context
+) -> dict[str, tuple[NewFile, Finding]]:
+    """Apply rounds of fixes to the document; the files they create (by path, with the finding
+    whose fix creates each)."""
     findings = result.findings
     current = document
     trace = guard.Trace()
     applied: set[str] = set()
+    created: dict[str, tuple[NewFile, Finding]] = {}
     for rounds in range(MAX_ROUNDS + 1):
-        chosen, findings = choose(findings, context.chooses, applied)
+        chosen, findings = choose(findings, context.chooses, applied, created)
         if rounds == 0:
             result.findings = findings  # a fix that could not be built is reported as its pass says
         if not chosen:
@@ -90,18 +113,33 @@ def _fix(result: FileResult, module: ModuleType, document: Document, selected: l
         current = guard.parse_again(module, result.path, text, trace)
         result.applied.extend(chosen)
         applied.update(f.id for f in chosen)
+        _created(chosen, created)
         findings = run_passes(selected, current, context, result.path)
     result.remaining = findings
     if not result.applied:
-        return
+        return created
     changes = guard.check(module, document, current, result.applied, trace)
     result.output = current.text
     result.modified = result.output != result.original
     result.summary = [change.describe() for change in changes]
+    return created
+
+
+def _created(chosen: list[Finding], created: dict[str, tuple[NewFile, Finding]]) -> None:
+    """Record the files this round's fixes create; two different files at one path are refused."""
+    for finding in chosen:
+        for new in finding.fix.patch().new_files if finding.fix else ():
+            known = created.setdefault(new.path, (new, finding))
+            if known[0] != new:
+                rules = ", ".join(dict.fromkeys((known[1].rule.id, finding.rule.id)))
+                raise guard.Refused(finding.line, f"the fixes of {rules} create {new.path} with different contents")
 
 
 def choose(
-    findings: Iterable[Finding], chooses: Callable[[Finding], bool], applied: set[str]
+    findings: Iterable[Finding],
+    chooses: Callable[[Finding], bool],
+    applied: set[str],
+    created: Mapping[str, tuple[NewFile, Finding]] | None = None,
 ) -> tuple[list[Finding], list[Finding]]:
     """(the fixes to apply this round, the findings as reported).
 
@@ -119,12 +157,14 @@ def choose(
             reported.append(finding)
             continue
         try:
-            edits = fix.edits()
+            patch = fix.patch()
         except Unfixable as unfixable:
             reported.extend(dataclasses.replace(f, path=finding.path) for f in unfixable.findings)
             continue
         reported.append(finding)
-        if not edits or any(a.overlaps(b) for a in edits for b in taken):
+        edits = patch.edits
+        new = [n for n in patch.new_files if created is None or n.path not in created or created[n.path][0] != n]
+        if (not edits and not new) or any(a.overlaps(b) for a in edits for b in taken):
             continue
         chosen.append(finding)
         taken.extend(edits)

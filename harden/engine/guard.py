@@ -11,15 +11,21 @@ uses the document: a Dockerfile's `offset_of` (the instruction a path names), or
 the ruamel tree the document keeps in `data`, whose mappings and sequences know each item's
 line and column (`lc`). Nothing here changes what is written: a wrong guess only makes a
 refusal message less precise. The semantic summary of the reviewed diff is the same comparison.
+Files a fix creates are checked too (`check_new_files`): a plain relative path below the fixed
+file's directory, within the size limit, and not there already.
 """
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from harden.model import Claim, DocumentError, Edit, FileResult, Finding
+from harden.discover import display_name
+from harden.model import Claim, DocumentError, Edit, FileResult, Finding, NewFile
 
 
 class Refused(Exception):
@@ -55,6 +61,30 @@ def check(module: ModuleType, document: Any, current: Any, applied: list[Finding
             message = f"the fix of {trace.nearest(offset)} changed {change.describe()}, which no fix claims"
             raise Refused(current.line_of(offset) + 1, message)
     return changes
+
+
+def check_new_files(created: Mapping[str, tuple[NewFile, Finding]], directory: Path, limit: int) -> None:
+    """Refused unless every file the fixes create has a plain relative path below the directory
+    of the file fixed (no `..`, no absolute path), is within the size limit, and does not exist."""
+    for path, (new, finding) in created.items():
+        why = new_file_problem(new, directory, limit)
+        if why:
+            raise Refused(finding.line, f"the fix of {finding.rule.id} creates {display_name(path)}, which {why}")
+
+
+def new_file_problem(new: NewFile, directory: Path, limit: int) -> str:
+    """Why harden will not create `new` beside a file in `directory` ('' when it will)."""
+    parts = new.path.split("/")
+    if not new.path or new.path.startswith("/") or any(p in ("", ".", "..") for p in parts):
+        return "is not a plain relative path (no `..`, `.` or empty parts, not absolute)"
+    if any(c in new.path for c in "\0\\"):
+        return "has a NUL or a backslash in its name"
+    size = len(new.text.encode("utf-8"))
+    if size > limit:
+        return f"would be {size} bytes, over the {limit}-byte limit (--max-file-size)"
+    if os.path.lexists(directory / new.path):
+        return "exists already: harden never replaces a file with a new one"
+    return ""
 
 
 def check_size(result: FileResult, size: int, limit: int) -> None:

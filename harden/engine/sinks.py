@@ -12,6 +12,11 @@ Writing follows harden.files: atomic, keeping mode, owner and group, refusing to
 link, over a hard-linked or read-only file, or over a file edited while harden ran. A refusal or
 failure is the file's error (`path: reason: not written`); the other files are still written.
 
+Files a fix creates (harden.model.NewFile) are written by the same sinks, beside the file (or
+its copy), atomically and never over an existing file (files.create_new), before the file itself:
+if the file cannot be written, the new files are removed again. Standard output holds one file:
+a result that creates files is refused there.
+
 Files are written only by a sink, and only when the result has no error. A sink that does not
 keep texts lets the run drop them once the file is taken, so that a run over many files holds
 only what its reports need.
@@ -21,6 +26,7 @@ from __future__ import annotations
 
 import os
 import stat
+from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
@@ -96,13 +102,43 @@ class _Writer:
     def write(self, source: Source, result: FileResult) -> bool:
         raise NotImplementedError
 
+    def make_below(self, base: Path, relative: Path) -> Path:
+        """base/relative, made below `base` (which exists), never through a link."""
+        current = base
+        for part in relative.parts:
+            current = current / part
+            if current.is_symlink():
+                raise files.Refused(f"{display_name(current.as_posix())} {files.LINK}")
+            current.mkdir(exist_ok=True)
+        return current
+
+    def create(self, base: Path, result: FileResult, replace: Callable[[], None]) -> None:
+        """Create the result's new files below `base`, then `replace()` the file itself; the new
+        files are removed again when that (or one of them) fails."""
+        made: list[Path] = []
+        try:
+            for new in result.new_files.values():
+                target = self.make_below(base, Path(new.path).parent) / Path(new.path).name
+                files.create_new(target, new.text.encode("utf-8"), new.mode)
+                made.append(target)
+            replace()
+        except BaseException:
+            for path in made:
+                path.unlink(missing_ok=True)
+            raise
+
 
 class InPlace(_Writer):
     def write(self, source: Source, result: FileResult) -> bool:
         if not result.changed:
             return False
         self.clean(source.path.parent)
-        files.replace(source.path, encode(result, result.output), source.snapshot, written_by_harden, clean=False)
+
+        def replace() -> None:
+            if result.output != result.original:
+                files.replace(source.path, encode(result, result.output), source.snapshot, written_by_harden, clean=False)
+
+        self.create(source.path.parent, result, replace)
         return True
 
 
@@ -131,10 +167,14 @@ class Copy(_Writer):
             raise files.Refused(f"its copy would replace {shown}, the copy of {self.copies[key]} written by this run")
         data = encode(result, result.output)
         self.clean(target.parent)
-        if source.snapshot is not None and status is not None and os.path.samefile(target, source.path):
-            files.replace(target, data, source.snapshot, written_by_harden, clean=False)
-        else:
-            files.create(target, data, source.path.stat().st_mode, written_by_harden, clean=False)
+
+        def replace() -> None:
+            if source.snapshot is not None and status is not None and os.path.samefile(target, source.path):
+                files.replace(target, data, source.snapshot, written_by_harden, clean=False)
+            else:
+                files.create(target, data, source.path.stat().st_mode, written_by_harden, clean=False)
+
+        self.create(target.parent, result, replace)
         self.copies[key] = source.display
         return True
 
@@ -167,5 +207,8 @@ class Stdout:
         self.stream = stream
 
     def take(self, source: Source, result: FileResult) -> None:
+        if result.new_files:
+            message = f"its fixes create {', '.join(result.new_files)}, which standard output cannot hold: not written"
+            result.errors.append(Diagnostic(DiagnosticKind.WRITE, source.display, 0, 0, message))
         if not result.errors:
             self.stream.write(encode(result, result.output))

@@ -3,7 +3,8 @@
 For each changed file: `#` commentary lines (ignored by `git apply` and `patch`, which skip
 text before `diff --git`) that list each change with its rule, reason, applicability and what
 might break; the semantic summary (the engine's guard compares the parsed input and output);
-then a git-style unified diff with `a/` and `b/` paths.
+then a git-style unified diff with `a/` and `b/` paths, followed by each file the fixes create
+(`new file mode 100644`, `--- /dev/null`), which `git apply` creates.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Sequence
 
-from harden.model import Caveat, FileResult, Finding
+from harden.model import Caveat, FileResult, Finding, NewFile
 from harden.output.text import caveat_groups, caveats_text
 
 CONTEXT_LINES = 3
@@ -44,6 +45,7 @@ def commentary(result: FileResult) -> list[str]:
     if result.summary:
         lines.append("#   semantic summary:")
         lines.extend(f"#     {line}" for line in result.summary)
+    lines.extend(f"#   new file: {path}" for path in result.new_files)
     return lines
 
 
@@ -65,9 +67,27 @@ def _might_break(subject: str, caveats: Sequence[Caveat]) -> str:
 
 
 def unified(result: FileResult, display_prefix: str = "") -> str:
-    """The git-style unified diff of one file (empty when nothing changed)."""
+    """The git-style unified diff of one file and of the files its fixes create (empty when
+    nothing changed)."""
     if not result.changed:
         return ""
+    out = [_changed(result, display_prefix)] if result.output != result.original else []
+    out.extend(_created(path, new, display_prefix) for path, new in result.new_files.items())
+    return "".join(out)
+
+
+def _created(path: str, new: NewFile, display_prefix: str) -> str:
+    """A new file as `git diff` shows one (an empty file has no hunk)."""
+    name = _git_name("b/", display_prefix, path)
+    mode = "100755" if new.mode & 0o111 else "100644"
+    out = [f"diff --git {_git_name('a/', display_prefix, path)} {name}\n", f"new file mode {mode}\n"]
+    lines = split_lines(new.text)
+    if lines:
+        out.extend(["--- /dev/null\n", f"+++ {name}\n", f"@@ -0,0 +{_range(0, len(lines))} @@\n", *_lines("+", lines)])
+    return "".join(out)
+
+
+def _changed(result: FileResult, display_prefix: str) -> str:
     bom = "\ufeff" if result.bom else ""
     before = split_lines(bom + result.original)
     after = split_lines(bom + result.output)

@@ -52,6 +52,7 @@ def render(
             "applied": [f.rule.id for f in result.applied],
             "summary": result.summary,
             "errors": [diagnostic(e) for e in result.errors],
+            "new_files": list(result.new_files),
         }
         if diffs is not None:
             entry["diff"] = diffs.get(result.path, "")
