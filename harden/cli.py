@@ -354,15 +354,18 @@ def _apply(
     from harden.engine import sinks
     from harden.output import text
 
-    sink: Sink = sinks.Stdout(sys.stdout.buffer) if paths == ("-",) else sinks.Copy(output_dir) if output_dir else sinks.InPlace()
+    keep = output_format == "json"  # text lists only what is left, not what was found or applied
+    sink: Sink = sinks.Copy(output_dir, keep) if output_dir else sinks.InPlace(keep)
+    if paths == ("-",):
+        sink = sinks.Stdout(sys.stdout.buffer)
     run = _run(paths, settings, sink)
     errors = _report_errors(run)
     for result in run.results:
         for error in (e for e in result.errors if e.kind is DiagnosticKind.WRITE):
             click.echo(text.diagnostic(error), err=True)
             errors += 1
-        if result.written and result.applied and not quiet and output_format == "text":
-            rules = ", ".join(dict.fromkeys(f.rule.id for f in result.applied))
+        if result.written and result.applied_rules and not quiet and output_format == "text":
+            rules = ", ".join(dict.fromkeys(result.applied_rules))
             click.echo(f"hardened {result.path} ({rules})", err=True)
     if paths == ("-",):
         return _status(errors, _remaining(run.results))

@@ -19,7 +19,6 @@ import hashlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from functools import cached_property
 from typing import Any
 
 Claim = tuple[str | int, ...]  # a deepdiff path as a list of keys, e.g. ("services", "db", "cap_drop")
@@ -52,7 +51,7 @@ class Severity(StrEnum):
     INFO = "info"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Edit:
     """Replace original text[start:end] with `text`."""
 
@@ -79,7 +78,7 @@ def apply_edits(text: str, edits: Sequence[Edit], newline: str = "\n") -> str:
     return "".join(parts)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class NewFile:
     """A file a fix creates, beside the file it fixes: `path` is relative to that file's
     directory, with `/` separators and no `..` (the engine refuses anything else). harden never
@@ -90,7 +89,7 @@ class NewFile:
     mode: int = 0o644
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Patch:
     """What building a fix gives: its edits, the claims only known once they are rendered (a
     Dockerfile snippet's instructions), and the files it creates."""
@@ -128,7 +127,7 @@ def _released() -> Patch:
     raise RuntimeError("this fix was released before it was built (a harden bug)")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Caveat:
     """What might break, for one subject (a service; '' for the finding as a whole)."""
 
@@ -136,7 +135,7 @@ class Caveat:
     text: str
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, slots=True)
 class Fix:
     """What resolves one finding.
 
@@ -147,8 +146,9 @@ class Fix:
     fixes this one counts on (it is applied only with them, or after them).
 
     Two fixes are equal when they decide the same (applicability, claims, caveats, requires):
-    the builder is not compared. `release()` forgets the builder (and the parsed document it
-    holds) once the engine is done with a file; what was built is kept for reports.
+    the builder is not compared. `release()` forgets what only the engine needs once it is done
+    with a file: the builder (and the parsed document it holds); what was built,
+    the claims, the caveats and the requirements are kept for reports.
     """
 
     applicability: Applicability
@@ -156,7 +156,7 @@ class Fix:
     build: Build = _nothing
     caveats: tuple[Caveat, ...] = ()
     requires: tuple[str, ...] = ()
-    _made: list[Patch] = field(default_factory=list, repr=False, init=False)
+    built: Patch | None = field(default=None, repr=False, init=False)  # what was built, if the fix ever was
 
     def _key(self) -> tuple[Any, ...]:
         return (self.applicability, self.claims, self.caveats, self.requires)
@@ -169,18 +169,15 @@ class Fix:
 
     def patch(self) -> Patch:
         """The built fix (built on first use; Unfixable when it cannot be)."""
-        if not self._made:
+        built = self.built
+        if built is None:
             made = self.build()
-            self._made.append(made if isinstance(made, Patch) else Patch(tuple(made)))
-        return self._made[0]
+            built = made if isinstance(made, Patch) else Patch(tuple(made))
+            object.__setattr__(self, "built", built)
+        return built
 
     def edits(self) -> tuple[Edit, ...]:
         return self.patch().edits
-
-    @property
-    def built(self) -> Patch | None:
-        """What was built, if the fix ever was (None: `check`, or not chosen)."""
-        return self._made[0] if self._made else None
 
     def all_claims(self) -> tuple[Claim, ...]:
         return self.claims + self.patch().claims
@@ -190,12 +187,13 @@ class Fix:
 
     def __getstate__(self) -> dict[str, Any]:
         """Pickled (to or from a worker process) without the builder: only a released fix travels."""
-        state = dict(self.__dict__)
+        state = {name: getattr(self, name) for name in self.__slots__}
         state["build"] = _released
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__dict__.update(state)
+        for name, value in state.items():
+            object.__setattr__(self, name, value)
 
 
 _RULES: dict[str, Rule] = {}
@@ -234,7 +232,7 @@ def finding_id(rule_id: str, path: str, subject: str, about: str = "") -> str:
     return hashlib.sha256(key.encode("utf-8", "surrogateescape")).hexdigest()[:ID_LENGTH]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Finding:
     """What a pass reports. `subject` is the service (or services, `a, b`) or stage it is about;
     `about` says what about it, when one rule can report several things of one subject (a key,
@@ -253,12 +251,12 @@ class Finding:
     path: str = ""
 
     @property
+    def id(self) -> str:
+        return finding_id(self.rule.id, self.path, self.subject, self.about)  # not kept: results of big runs stay small
+
+    @property
     def applicability(self) -> Applicability:
         return self.fix.applicability if self.fix else Applicability.DISPLAY
-
-    @cached_property
-    def id(self) -> str:
-        return finding_id(self.rule.id, self.path, self.subject, self.about)
 
 
 class DiagnosticKind(StrEnum):
@@ -271,7 +269,7 @@ class DiagnosticKind(StrEnum):
     INTERNAL = "internal"  # a bug met while handling this file
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Diagnostic:
     """Every error and refusal: `path:line[:column]: message` (line 0: no line to name)."""
 
@@ -282,13 +280,15 @@ class Diagnostic:
     message: str = ""
 
 
-@dataclass
+@dataclass(slots=True)
 class FileResult:
     """Everything the engine learned about one file; renderers read only this.
 
-    Once a sink has taken the result, a run over many files drops the texts (`original`,
-    `output`) unless the sink keeps them for rendering (`harden diff`); `modified` remembers
-    whether the output differed.
+    Once a sink has taken the result, the run keeps only what reports need: it drops the texts
+    (`original`, `output`) unless the sink keeps them for rendering (`harden diff`), and
+    `findings` and `applied` when the sink says no report lists them (`harden fix` printing
+    text: it lists what is left, `remaining`); `modified` remembers whether the output differed
+    and `applied_rules` which rules' fixes were applied.
     """
 
     path: str  # as displayed and written in diffs (relative to the current directory if possible)
@@ -298,13 +298,14 @@ class FileResult:
     bom: bool = False  # the file starts with a UTF-8 byte order mark (kept on write)
     findings: list[Finding] = field(default_factory=list)
     applied: list[Finding] = field(default_factory=list)
+    applied_rules: list[str] = field(default_factory=list)  # the rule of each applied finding, in order
     remaining: list[Finding] = field(default_factory=list)  # findings on the output (what is left)
     summary: list[str] = field(default_factory=list)  # semantic summary lines (deepdiff)
     errors: list[Diagnostic] = field(default_factory=list)
     new_files: dict[str, NewFile] = field(default_factory=dict)  # display path -> file the fixes create
-    modified: bool = False  # the output differs from the input, or files are created
+    modified: bool = False  # the output differs from the input (set by the engine with `output`)
     written: bool = False  # a sink wrote it (in place, or its copy)
 
     @property
     def changed(self) -> bool:
-        return (self.modified or self.output != self.original or bool(self.new_files)) and not self.errors
+        return (self.modified or bool(self.new_files)) and not self.errors

@@ -15,7 +15,7 @@ import pytest
 from harden import compose, dockerfile, engine
 from harden.config import Settings
 from harden.engine import context, pool, select, sinks
-from harden.engine.run import Run
+from harden.engine.pipeline import Run
 from harden.model import FileResult, finding_id
 from harden.output import diff
 
@@ -162,6 +162,7 @@ def test_projects_and_extends_stay_in_one_task(tmp_path: Path) -> None:
 
 
 def test_a_streaming_run_holds_no_document_longer_than_its_task(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(pool, "POOL_MIN_FILES", 100)  # a run of many files, made small
     for index in range(pool.POOL_MIN_FILES + 10):
         (tmp_path / f"d{index:03}").mkdir()
         (tmp_path / f"d{index:03}" / "Dockerfile").write_text(DOCKERFILE)
@@ -242,3 +243,13 @@ def test_the_coloured_diff_is_what_click_style_made() -> None:
         style = next((s for prefix, s in styles if line.startswith(prefix)), None)
         expected.append(click.style(line, **style) if style else line)  # type: ignore[arg-type]
     assert diff.reviewed(result, color=True) == "".join(expected) != plain
+
+
+def test_the_corpus_through_the_pool_gives_the_recorded_outputs(corpus: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The corpus (fewer files than a pool needs by default) through two workers: every output
+    and reviewed diff is byte for byte what one process gives (tests/corpus_outputs.sha256)."""
+    from test_corpus_outputs import current, recorded
+
+    monkeypatch.setenv("HARDEN_WORKERS", "2")
+    now, before = current(corpus), recorded()
+    assert len(now) > 200 and now.keys() == before.keys() and {k for k in now if now[k] != before[k]} == set()

@@ -11,10 +11,10 @@ and even a bug met while handling one file end only that file; every other file 
 processed and written. Runs of many files stream and use every core (harden.engine.pool).
 
 Modules: load, context (+ pinning: lockfile and resolver), convergence, guard, select, sinks,
-pool, run.
+pool, pipeline (run).
 """
 
 from harden.engine.pinning import PinningError
-from harden.engine.run import Run, run, run_text
+from harden.engine.pipeline import Run, run, run_text
 
 __all__ = ["PinningError", "Run", "run", "run_text"]

@@ -85,6 +85,7 @@ def _unchanged(result: FileResult, error: Diagnostic) -> None:
     result.output = result.original
     result.modified = False
     result.applied = []
+    result.applied_rules = []
     result.remaining = result.findings
     result.summary = []
     result.errors.append(error)
@@ -115,7 +116,9 @@ def _fix(
         applied.update(f.id for f in chosen)
         _created(chosen, created)
         findings = run_passes(selected, current, context, result.path)
-    result.remaining = findings
+    first = {f.id: f for f in result.findings}  # a finding left as it was is kept once
+    result.remaining = [first[f.id] if first.get(f.id) == f else f for f in findings]
+    result.applied_rules = [f.rule.id for f in result.applied]
     if not result.applied:
         return created
     changes = guard.check(module, document, current, result.applied, trace)

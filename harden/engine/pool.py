@@ -37,14 +37,14 @@ from harden.config import Settings
 from harden.discover import Source
 from harden.engine import context, convergence, load
 from harden.engine.select import Selector
-from harden.engine.sinks import Sink
+from harden.engine.sinks import Sink, slim
 from harden.model import Diagnostic, DiagnosticKind, FileResult
 
 if TYPE_CHECKING:
-    from harden.engine.run import Run
+    from harden.engine.pipeline import Run
 
-POOL_MIN_FILES = 200  # below this a run loads everything and uses one process (start-up costs more)
-SCAN_FILES = 64  # files per scanning task
+POOL_MIN_FILES = 500  # below this, workers and a second parse cost about what a second core gains (check)
+SCAN_FILES = 128  # files per scanning task
 TASK_FILES = 32  # files per analysing task (a project is never split)
 IN_FLIGHT = 3  # analysing tasks submitted per worker ahead of the sink
 T = TypeVar("T")
@@ -77,7 +77,9 @@ class Task:
     items: tuple[tuple[int, load.Input, str | None], ...]  # (input index, input, SHA-256 at scan)
     settings: Settings
     selector: Selector
-    applies: bool
+    applies: bool  # the run's sink's (which stays in the parent)
+    keeps_texts: bool
+    keeps_findings: bool
     resolution: context.Resolution
 
 
@@ -92,7 +94,8 @@ def run_streaming(items: list[load.Input], settings: Settings, selector: Selecto
         for group in _packed(components(items, scanned, settings), TASK_FILES):
             wanted = [r for i in group for r in scanned[i].references]
             members = tuple((i, items[i], scanned[i].sha256) for i in group)
-            tasks.append(Task(members, settings, selector, sink.applies, resolution.subset(wanted)))
+            needs = (sink.applies, sink.keeps_texts, sink.keeps_findings)
+            tasks.append(Task(members, settings, selector, *needs, resolution.subset(wanted)))
         _hand_in_order(_bounded(executor, _analyse_task, tasks, IN_FLIGHT * workers), sink, outcome)
 
 
@@ -130,6 +133,7 @@ def _analyse_task(task: Task) -> list[tuple[int, Source, FileResult]]:
     results = []
     for (index, _, _), item, documents in zip(task.items, loaded, context.related(loaded, task.settings), strict=True):
         result = convergence.analyse(item, task.settings, context.with_related(base, documents), task.applies)
+        slim(result, task.keeps_texts, task.keeps_findings, taken=False)  # only what the parent needs
         results.append((index, item.source, result))
     return results
 

@@ -40,6 +40,7 @@ from harden.model import Diagnostic, DiagnosticKind, FileResult
 class Sink(Protocol):
     applies: bool  # whether the run applies fixes (False: `check`)
     keeps_texts: bool  # whether results keep their input and output text once taken
+    keeps_findings: bool  # whether results keep `findings` and `applied` (FileResult) once taken
 
     def take(self, source: Source, result: FileResult) -> None: ...
 
@@ -47,6 +48,7 @@ class Sink(Protocol):
 class Report:
     applies = False
     keeps_texts = False
+    keeps_findings = True
 
     def take(self, source: Source, result: FileResult) -> None:
         return None
@@ -55,9 +57,22 @@ class Report:
 class Preview:
     applies = True
     keeps_texts = True
+    keeps_findings = True
 
     def take(self, source: Source, result: FileResult) -> None:
         return None
+
+
+def slim(result: FileResult, keeps_texts: bool, keeps_findings: bool, taken: bool) -> None:
+    """Drop from a result what neither the sink nor the reports need: the input text before a
+    sink that keeps no texts takes it (a worker's result, about to be sent to the parent: the
+    sink writes the output), both texts after; `findings` and `applied` unless kept."""
+    if not keeps_texts:
+        result.original = ""
+        if taken:
+            result.output = ""
+    if not keeps_findings:
+        result.findings, result.applied = [], []
 
 
 def written_by_harden(name: str) -> bool:
@@ -69,12 +84,14 @@ def written_by_harden(name: str) -> bool:
 
 class _Writer:
     """What the writing sinks share: each directory's stale temporaries removed once per run,
-    and a refusal or failure turned into the file's error."""
+    and a refusal or failure turned into the file's error. `keeps_findings` False: no report of
+    the run lists the findings as first found or the applied ones (`fix` printing text)."""
 
     applies = True
     keeps_texts = False
 
-    def __init__(self) -> None:
+    def __init__(self, keeps_findings: bool = True) -> None:
+        self.keeps_findings = keeps_findings
         self.cleaned: set[Path] = set()
 
     def clean(self, directory: Path) -> None:
@@ -135,7 +152,7 @@ class InPlace(_Writer):
         self.clean(source.path.parent)
 
         def replace() -> None:
-            if result.output != result.original:
+            if result.modified:
                 files.replace(source.path, encode(result, result.output), source.snapshot, written_by_harden, clean=False)
 
         self.create(source.path.parent, result, replace)
@@ -148,11 +165,11 @@ class Copy(_Writer):
     the target is the input file itself, with every check of an in-place write. Each output
     directory is checked and made once per run."""
 
-    def __init__(self, directory: Path) -> None:
-        super().__init__()
+    def __init__(self, directory: Path, keeps_findings: bool = True) -> None:
+        super().__init__(keeps_findings)
         self.directory = directory
-        self.copies: dict[Path, str] = {}  # real target -> the display name of the file copied there
-        self.made: dict[Path, Path] = {}  # output directory -> its real path
+        self.copies: dict[str, str] = {}  # real target -> the display name of the file copied there
+        self.made: dict[Path, str] = {}  # output directory -> its real path
 
     def write(self, source: Source, result: FileResult) -> bool:
         target = self.directory / source.relative
@@ -161,7 +178,7 @@ class Copy(_Writer):
             status: os.stat_result | None = os.lstat(target)
         except FileNotFoundError:
             status = None
-        key = Path(os.path.realpath(target)) if status is not None and stat.S_ISLNK(status.st_mode) else real / target.name
+        key = os.path.realpath(target) if status is not None and stat.S_ISLNK(status.st_mode) else os.path.join(real, target.name)
         if key in self.copies:
             shown = display_name(target.as_posix())
             raise files.Refused(f"its copy would replace {shown}, the copy of {self.copies[key]} written by this run")
@@ -178,7 +195,7 @@ class Copy(_Writer):
         self.copies[key] = source.display
         return True
 
-    def _directory(self, directory: Path) -> Path:
+    def _directory(self, directory: Path) -> str:
         """Make `directory` (under self.directory) and the ones above it, refusing a link; its real path."""
         known = self.made.get(directory)
         if known is not None:
@@ -194,7 +211,7 @@ class Copy(_Writer):
         if directory.is_symlink():
             raise files.Refused(f"{display_name(directory.as_posix())} {files.LINK}")
         directory.mkdir(parents=directory == self.directory, exist_ok=True)
-        self.made[directory] = Path(os.path.realpath(directory))
+        self.made[directory] = os.path.realpath(directory)
 
 
 class Stdout:
@@ -202,6 +219,7 @@ class Stdout:
 
     applies = True
     keeps_texts = False
+    keeps_findings = True
 
     def __init__(self, stream: BinaryIO) -> None:
         self.stream = stream

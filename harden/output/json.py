@@ -49,7 +49,7 @@ def render(
             "path": result.path,
             "kind": result.kind,
             "findings": [finding_json(f) for f in result.findings],
-            "applied": [f.rule.id for f in result.applied],
+            "applied": result.applied_rules,
             "summary": result.summary,
             "errors": [diagnostic(e) for e in result.errors],
             "new_files": list(result.new_files),

@@ -13,6 +13,7 @@ and outputs are the same byte for byte.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -21,7 +22,7 @@ from harden.config import Settings
 from harden.discover import Source
 from harden.engine import context, convergence, load, pool
 from harden.engine.select import Selector, from_settings
-from harden.engine.sinks import Preview, Sink
+from harden.engine.sinks import Preview, Sink, slim
 from harden.model import Diagnostic, FileResult
 
 
@@ -41,12 +42,11 @@ class Run:
         return [result for _, result in self.processed]
 
     def hand(self, sink: Sink, source: Source, result: FileResult) -> None:
-        """Give a finished result to the sink, then keep only what reports need."""
+        """Give a finished result to the sink, then keep only what reports need (never the
+        snapshot of what was read; the texts and the findings only when the sink keeps them)."""
         sink.take(source, result)
-        if not sink.keeps_texts:
-            result.modified = result.modified or result.output != result.original
-            result.original = result.output = ""
-        self.processed.append((source, result))
+        slim(result, sink.keeps_texts, sink.keeps_findings, taken=True)
+        self.processed.append((dataclasses.replace(source, snapshot=None), result))
 
 
 def run(paths: list[str], settings: Settings, selector: Selector, sink: Sink, stdin: BinaryIO | None = None) -> Run:
