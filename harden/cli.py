@@ -245,7 +245,9 @@ def _run(paths: tuple[str, ...], settings: Settings, sink: Sink) -> Run:
     try:
         return engine.run(list(paths), settings, select.from_settings(settings), sink, stdin)
     except engine.PinningError as error:
-        raise InputError(str(error)) from None
+        from harden.output import text
+
+        raise InputError(text.diagnostic(error.diagnostic)) from None
 
 
 def _report_errors(run: Run) -> int:

@@ -24,7 +24,7 @@ class Settings:
     user_name: str = "app"  # the user non-root-user creates
     numeric_uid: int = 65532  # the user for scratch and unknown bases (distroless' nonroot uid)
     stdin_filename: str | None = None
-    # digest pinning (harden.pinning)
+    # digest pinning (harden.engine.pinning)
     offline: bool = False  # resolve only from the lockfile and the cache
     refresh: bool = False  # move existing pins to the tag's current digest
     platform: str | None = None  # pin one platform's manifest instead of the index

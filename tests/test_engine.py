@@ -253,3 +253,15 @@ def test_the_corpus_through_the_pool_gives_the_recorded_outputs(corpus: Path, mo
     monkeypatch.setenv("HARDEN_WORKERS", "2")
     now, before = current(corpus), recorded()
     assert len(now) > 200 and now.keys() == before.keys() and {k for k in now if now[k] != before[k]} == set()
+
+
+def test_plain_names_are_shown_as_they_are_and_odd_ones_quoted() -> None:
+    """discover.display_name's fast path for printable ASCII names quotes exactly what git quotes."""
+    from harden.discover import display_name
+
+    for code in range(32, 127):
+        char = chr(code)
+        assert display_name(f"a{char}b") == (f'"a\\{char}b"' if char in '"\\' else f"a{char}b")
+    for code in [*range(32), 127]:
+        assert display_name(f"a{chr(code)}b").startswith('"a\\'), code
+    assert display_name("é\u2028") == '"é\\342\\200\\250"'  # not ASCII: the careful path

@@ -17,6 +17,7 @@ from pathlib import Path
 from harden import files
 from harden.config import Settings
 from harden.discover import display_name, display_path
+from harden.model import Diagnostic, DiagnosticKind
 from harden.registry import (
     LOCKFILE_NAME,
     Failure,
@@ -34,7 +35,11 @@ LOCKFILE_LIMIT = 16 * 1024 * 1024  # about 80,000 images: far beyond any project
 
 
 class PinningError(Exception):
-    """A lockfile harden cannot read: a usage or input error (exit 2)."""
+    """A lockfile harden cannot read: a usage or input error (exit 2); `diagnostic` says why."""
+
+    def __init__(self, path: str, message: str) -> None:
+        super().__init__(message)
+        self.diagnostic = Diagnostic(DiagnosticKind.INPUT, path, 1, 0, f"cannot read lockfile: {message}")
 
 
 def lockfile_path(settings: Settings) -> Path | None:
@@ -82,11 +87,11 @@ def load_lockfile(settings: Settings) -> Lockfile | None:
         raw, _ = files.read_regular(path, LOCKFILE_LIMIT)
         return Lockfile.loads(raw.decode("utf-8"), path)
     except files.Refused as refused:
-        raise PinningError(f"{where}:1: cannot read lockfile: {refused}") from None
+        raise PinningError(where, str(refused)) from None
     except UnicodeDecodeError:
-        raise PinningError(f"{where}:1: cannot read lockfile: not UTF-8 text") from None
+        raise PinningError(where, "not UTF-8 text") from None
     except (LockfileError, OSError) as error:
-        raise PinningError(f"{where}:1: cannot read lockfile: {error}") from None
+        raise PinningError(where, str(error)) from None
 
 
 def open_resolver(settings: Settings) -> Resolver:
