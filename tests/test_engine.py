@@ -6,6 +6,7 @@ from __future__ import annotations
 import ast
 import gc
 import io
+import shutil
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -169,11 +170,11 @@ def test_a_streaming_run_holds_no_document_longer_than_its_task(tmp_path: Path, 
     live: list[int] = []
     hand = Run.hand
 
-    def counting(self: Run, *args: Any) -> None:
+    def counting(self: Run, *args: Any, **options: Any) -> None:
         if len(self.processed) % 16 == 0:  # counting objects is slow: every 16th file
             gc.collect()
             live.append(sum(isinstance(o, dockerfile.DockerfileDocument | compose.ComposeDocument) for o in gc.get_objects()))
-        hand(self, *args)
+        hand(self, *args, **options)
 
     monkeypatch.setattr(Run, "hand", counting)
     run = engine.run([str(tmp_path)], Settings(offline=True, workers=1), select.All(), sinks.Report())
@@ -265,3 +266,39 @@ def test_plain_names_are_shown_as_they_are_and_odd_ones_quoted() -> None:
     for code in [*range(32), 127]:
         assert display_name(f"a{chr(code)}b").startswith('"a\\'), code
     assert display_name("é\u2028") == '"é\\342\\200\\250"'  # not ASCII: the careful path
+
+
+def tree(root: Path) -> dict[str, bytes]:
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def test_workers_write_what_one_process_writes(tmp_path: Path) -> None:
+    """In place and under --output, the pool's workers write the files they analysed: the same
+    bytes, the same results and reports as one process."""
+    runs = {}
+    for workers in (None, 2):
+        copy = tmp_path / f"in-{workers}"
+        shutil.copytree(FIXTURES, copy)
+        settings = Settings(offline=True, workers=workers)
+        out = tmp_path / f"out-{workers}"
+        copied = engine.run([str(copy)], settings, select.All(), sinks.Copy(out, keeps_findings=False))
+        in_place = engine.run([str(copy)], settings, select.All(), sinks.InPlace())
+        results = [(r.written, r.errors, r.applied_rules) for r in (*copied.results, *in_place.results)]
+        runs[workers] = (tree(copy), tree(out), results)
+    assert runs[None] == runs[2] and any(written for written, _, _ in runs[2][2])
+
+
+def test_one_output_target_is_written_once_whatever_the_workers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(pool, "TASK_FILES", 1)  # a task per file, unless they must share one
+    first, second = tmp_path / "a" / "Dockerfile", tmp_path / "b" / "Dockerfile"
+    for path in (first, second):
+        path.parent.mkdir()
+        path.write_text(DOCKERFILE)
+    for workers in (None, 2):
+        out = tmp_path / f"out-{workers}"
+        run = engine.run([str(first), str(second)], Settings(offline=True, workers=workers), select.All(), sinks.Copy(out))
+        [a, b] = run.results
+        assert a.written and not b.written
+        assert [e.message for e in b.errors] == [
+            f"its copy would replace {out}/Dockerfile, the copy of {first} written by this run: not written"
+        ]

@@ -41,10 +41,12 @@ class Run:
     def results(self) -> list[FileResult]:
         return [result for _, result in self.processed]
 
-    def hand(self, sink: Sink, source: Source, result: FileResult) -> None:
-        """Give a finished result to the sink, then keep only what reports need (never the
-        snapshot of what was read; the texts and the findings only when the sink keeps them)."""
-        sink.take(source, result)
+    def hand(self, sink: Sink, source: Source, result: FileResult, taken: bool = False) -> None:
+        """Give a finished result to the sink (unless a worker's copy of it `taken` it), then keep
+        only what reports need (never the snapshot of what was read; the texts and the findings
+        only when the sink keeps them)."""
+        if not taken:
+            sink.take(source, result)
         slim(result, sink.keeps_texts, sink.keeps_findings, taken=True)
         self.processed.append((dataclasses.replace(source, snapshot=None), result))
 

@@ -16,10 +16,12 @@ has two phases:
    analysed (its references may be missing): `path: changed while harden ran: skipped`.
 
 Both phases run on a ProcessPoolExecutor with one worker per core (a task of one process when
-Settings.workers is 1: HARDEN_WORKERS=1, a benchmark and debugging switch). Results are handed to
-the sink in input order, so outputs are the same byte for byte as a run in one process. At most
-a few tasks per worker are in flight, so finished results waiting for the sink stay few.
-The pool forks (where the platform can), so workers start with harden already imported.
+Settings.workers is 1: HARDEN_WORKERS=1, a benchmark and debugging switch). A worker writes
+the files of its task itself when the sink can (sinks.Sink.parallel: in place, --output; inputs
+with one --output target share a task); results are handed on in input order, so outputs and
+reports are the same byte for byte as a run in one process. At most a few tasks per worker are
+in flight, so finished results waiting in this process stay few. The pool forks (where the
+platform can), so workers start with harden already imported.
 """
 
 from __future__ import annotations
@@ -77,9 +79,7 @@ class Task:
     items: tuple[tuple[int, load.Input, str | None], ...]  # (input index, input, SHA-256 at scan)
     settings: Settings
     selector: Selector
-    applies: bool  # the run's sink's (which stays in the parent)
-    keeps_texts: bool
-    keeps_findings: bool
+    sink: Sink  # the worker's copy of the run's sink: it writes the task's files when `sink.parallel`
     resolution: context.Resolution
 
 
@@ -94,19 +94,19 @@ def run_streaming(items: list[load.Input], settings: Settings, selector: Selecto
         for group in _packed(components(items, scanned, settings), TASK_FILES):
             wanted = [r for i in group for r in scanned[i].references]
             members = tuple((i, items[i], scanned[i].sha256) for i in group)
-            needs = (sink.applies, sink.keeps_texts, sink.keeps_findings)
-            tasks.append(Task(members, settings, selector, *needs, resolution.subset(wanted)))
+            tasks.append(Task(members, settings, selector, sink, resolution.subset(wanted)))
         _hand_in_order(_bounded(executor, _analyse_task, tasks, IN_FLIGHT * workers), sink, outcome)
 
 
 def _hand_in_order(batches: Iterator[list[tuple[int, Source, FileResult]]], sink: Sink, outcome: Run) -> None:
+    """Hand each result to the run (and, unless a worker's copy of it did, to the sink) in input order."""
     waiting: dict[int, tuple[Source, FileResult]] = {}
     following = 0
     for batch in batches:
         for index, source, result in batch:
             waiting[index] = (source, result)
         while following in waiting:
-            outcome.hand(sink, *waiting.pop(following))
+            outcome.hand(sink, *waiting.pop(following), taken=sink.parallel)
             following += 1
 
 
@@ -132,8 +132,11 @@ def _analyse_task(task: Task) -> list[tuple[int, Source, FileResult]]:
     base = context.context(task.settings, task.selector, task.resolution)
     results = []
     for (index, _, _), item, documents in zip(task.items, loaded, context.related(loaded, task.settings), strict=True):
-        result = convergence.analyse(item, task.settings, context.with_related(base, documents), task.applies)
-        slim(result, task.keeps_texts, task.keeps_findings, taken=False)  # only what the parent needs
+        sink = task.sink
+        result = convergence.analyse(item, task.settings, context.with_related(base, documents), sink.applies)
+        if sink.parallel:
+            sink.take(item.source, result)
+        slim(result, sink.keeps_texts, sink.keeps_findings, taken=sink.parallel)  # only what the parent needs
         results.append((index, item.source, result))
     return results
 
@@ -156,6 +159,9 @@ def components(items: Sequence[load.Input], scanned: Sequence[Scanned], settings
     for members in project.groups(paths, settings.compose_files).values():
         for member in members:
             join(member, members[0])
+    copied: dict[str, int] = {}  # inputs with one --output target: the sink refuses all but the first
+    for i, item in enumerate(items):
+        join(i, copied.setdefault(os.path.normpath(item.source.relative), i))
     keys = {_file_key(path): i for i, path in enumerate(paths) if path is not None}
     for i, path in enumerate(paths):
         for file in scanned[i].extends:

@@ -19,7 +19,11 @@ a result that creates files is refused there.
 
 Files are written only by a sink, and only when the result has no error. A sink that does not
 keep texts lets the run drop them once the file is taken, so that a run over many files holds
-only what its reports need.
+only what its reports need. On a process pool (harden.engine.pool) each worker writes the files
+it analysed with its own copy of a writing sink (`parallel`: InPlace, Copy), so that writing
+uses every core too; the files that share one --output target go to one worker, in input
+order, so that the first one's copy is the one written. The run still hands every result on
+in input order, and reports are the same as in one process.
 """
 
 from __future__ import annotations
@@ -41,6 +45,7 @@ class Sink(Protocol):
     applies: bool  # whether the run applies fixes (False: `check`)
     keeps_texts: bool  # whether results keep their input and output text once taken
     keeps_findings: bool  # whether results keep `findings` and `applied` (FileResult) once taken
+    parallel: bool  # whether a worker process may take results with its own copy (harden.engine.pool)
 
     def take(self, source: Source, result: FileResult) -> None: ...
 
@@ -49,6 +54,7 @@ class Report:
     applies = False
     keeps_texts = False
     keeps_findings = True
+    parallel = False
 
     def take(self, source: Source, result: FileResult) -> None:
         return None
@@ -58,6 +64,7 @@ class Preview:
     applies = True
     keeps_texts = True
     keeps_findings = True
+    parallel = False
 
     def take(self, source: Source, result: FileResult) -> None:
         return None
@@ -89,6 +96,7 @@ class _Writer:
 
     applies = True
     keeps_texts = False
+    parallel = True
 
     def __init__(self, keeps_findings: bool = True) -> None:
         self.keeps_findings = keeps_findings
@@ -196,22 +204,33 @@ class Copy(_Writer):
         return True
 
     def _directory(self, directory: Path) -> str:
-        """Make `directory` (under self.directory) and the ones above it, refusing a link; its real path."""
-        known = self.made.get(directory)
-        if known is not None:
-            return known
-        relative = directory.relative_to(self.directory)
-        for part in [*reversed(relative.parents), relative]:
-            self._one(self.directory / part)
-        return self.made[directory]
+        """Make `directory` (self.directory or below it) and those above it that are missing,
+        refusing a link; its real path. Each is checked and made once per run (realpath only
+        for self.directory: a directory made here is its parent's real path and its name)."""
+        missing: list[Path] = []
+        current = directory
+        while current not in self.made and current != self.directory:
+            missing.append(current)
+            current = current.parent
+        if current not in self.made:
+            self._make(current)
+            self.made[current] = os.path.realpath(current)
+        real = self.made[current]
+        for path in reversed(missing):
+            self._make(path)
+            real = self.made[path] = os.path.join(real, path.name)
+        return real
 
-    def _one(self, directory: Path) -> None:
-        if directory in self.made:
-            return
+    def _make(self, directory: Path) -> None:
         if directory.is_symlink():
             raise files.Refused(f"{display_name(directory.as_posix())} {files.LINK}")
-        directory.mkdir(parents=directory == self.directory, exist_ok=True)
-        self.made[directory] = os.path.realpath(directory)
+        try:
+            directory.mkdir(parents=directory == self.directory)
+        except FileExistsError:
+            if not directory.is_dir():
+                raise
+            return
+        self.cleaned.add(directory)  # new: no stale temporary to remove
 
 
 class Stdout:
@@ -220,6 +239,7 @@ class Stdout:
     applies = True
     keeps_texts = False
     keeps_findings = True
+    parallel = False
 
     def __init__(self, stream: BinaryIO) -> None:
         self.stream = stream
