@@ -1,6 +1,6 @@
 """Benchmark: harden on big trees, made of the corpus copied into distinct folders.
 
-Run: python tests/bench/bench_scale.py [--sizes 2000,5000,10000] [--runs 1] [--workers 1,2]
+Run: python tests/bench/bench_scale.py [--sizes 2000,5000,10000] [--runs 3] [--workers 1,2]
 (prints times, memory and ratios; not a timed test)
 
 For each size the corpus (../shared/corpus) is copied into folders c000, c001, ... until the
@@ -9,7 +9,7 @@ tree holds at least that many Dockerfiles and Compose files. Then `harden check 
 and =2 (the switch that forces the number of processes that analyse files; by default harden
 uses one per core from 200 files on). For each run it prints:
 
-- seconds: wall time, the best of --runs;
+- seconds: wall time, the best of --runs (the worker counts take turns, run after run);
 - maxrss: the peak resident set size the kernel reports when the run ends (ru_maxrss, as
   /usr/bin/time -v prints it): the largest of harden's process and each of its workers, not
   their sum;
@@ -17,7 +17,8 @@ uses one per core from 200 files on). For each run it prints:
   process and its workers (/proc/PID/smaps_rollup): what the run costs the machine, with the
   pages forked workers share with their parent counted once.
 
-and, per size and command, the speed-up of 2 workers over 1. Goals (issue 9): a peak of at
+the largest of the runs; and, per size and command, the speed-up of 2 workers over 1 (from the
+best times, and the median of the runs taken in turn, which a drifting load moves least). Goals (issue 9): a peak of at
 most 100 MB and at least 1.6x at 2,000 files and more. The machine's other load moves the
 numbers: the first line says what the machine gives right now (pure Python arithmetic in two
 processes over one: 2.0x on two idle cores), and on a shared machine run it more than once.
@@ -125,10 +126,26 @@ def machine_speedup() -> float:
     return one / two
 
 
+def run_pairs(
+    harden: list[str], arguments: list[str], tree: Path, base: Path, cache: Path, workers: list[int], runs: int
+) -> dict[int, list[tuple[float, float, float]]]:
+    """Every measurement of one command, the worker counts taking turns (a machine that gets
+    busier or quieter during the benchmark then moves all of them alike)."""
+    found: dict[int, list[tuple[float, float, float]]] = {w: [] for w in workers}
+    for _ in range(runs):
+        for count in workers:
+            environment = {**os.environ, "HARDEN_WORKERS": str(count), "XDG_CACHE_HOME": str(cache), "PYTHONPATH": str(ROOT)}
+            out = base / "out"
+            shutil.rmtree(out, ignore_errors=True)
+            command = [*harden, arguments[0], "--offline", "--quiet", *(a.format(out=out) for a in arguments[1:])]
+            found[count].append(measure([*command, str(tree)], environment, base))
+    return found
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", default="2000,5000,10000")
-    parser.add_argument("--runs", type=int, default=1)
+    parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--workers", default="1,2")
     parser.add_argument("--keep", type=Path, help="build the trees here and keep them (default: a temporary directory)")
     options = parser.parse_args()
@@ -139,31 +156,25 @@ def main() -> None:
     base = options.keep or Path(tempfile.mkdtemp(prefix="harden-scale-"))
     cache = Path(tempfile.mkdtemp(prefix="harden-scale-cache-"))
     harden = [sys.executable, "-m", "harden"]
+    workers = [int(w) for w in options.workers.split(",")]
     print(f"{os.cpu_count()} cores; corpus: {per_copy} files per copy; load average {os.getloadavg()[0]:.2f}")
     print(f"machine now: pure-Python work in 2 processes over 1: {machine_speedup():.2f}x")
-    print(f"{'files':>6}  {'command':<13} {'workers':>7} {'seconds':>8} {'maxrss MB':>10} {'total PSS MB':>13}")
+    print(f"{'files':>6}  {'command':<13} {'workers':>7} {'best s':>7} {'maxrss MB':>10} {'total PSS MB':>13}")
     try:
         for size in (int(s) for s in options.sizes.split(",")):
             tree = base / f"tree-{size}"
             tree.mkdir(parents=True, exist_ok=True)
             files = build_tree(tree, size, per_copy)
             for name, arguments in COMMANDS.items():
-                seconds: dict[int, float] = {}
-                for workers in (int(w) for w in options.workers.split(",")):
-                    environment = {**os.environ, "HARDEN_WORKERS": str(workers), "XDG_CACHE_HOME": str(cache)}
-                    environment["PYTHONPATH"] = str(ROOT)
-                    best = None
-                    for _ in range(options.runs):
-                        out = base / "out"
-                        shutil.rmtree(out, ignore_errors=True)
-                        command = [*harden, arguments[0], "--offline", "--quiet", *(a.format(out=out) for a in arguments[1:])]
-                        result = measure([*command, str(tree)], environment, base)
-                        best = result if best is None or result[0] < best[0] else best
-                    assert best is not None
-                    seconds[workers] = best[0]
-                    print(f"{files:>6}  {name:<13} {workers:>7} {best[0]:>8.2f} {best[1]:>10.1f} {best[2]:>13.1f}")
-                if 1 in seconds and 2 in seconds:
-                    print(f"{files:>6}  {name:<13} speed-up of 2 workers over 1: {seconds[1] / seconds[2]:.2f}x")
+                found = run_pairs(harden, arguments, tree, base, cache, workers, options.runs)
+                for count, results in found.items():
+                    seconds, rss, pss = min(r[0] for r in results), max(r[1] for r in results), max(r[2] for r in results)
+                    print(f"{files:>6}  {name:<13} {count:>7} {seconds:>7.2f} {rss:>10.1f} {pss:>13.1f}")
+                if 1 in found and 2 in found:
+                    pairs = sorted(one[0] / two[0] for one, two in zip(found[1], found[2], strict=True))
+                    best = min(r[0] for r in found[1]) / min(r[0] for r in found[2])
+                    median = pairs[len(pairs) // 2]
+                    print(f"{files:>6}  {name:<13} 2 workers over 1: {best:.2f}x (best times), {median:.2f}x (median pair)")
     finally:
         shutil.rmtree(cache, ignore_errors=True)
         if options.keep is None:
