@@ -14,7 +14,7 @@ Modules: load, context (+ pinning: lockfile and resolver), convergence, guard, s
 pool, pipeline (run).
 """
 
-from harden.engine.pinning import PinningError
+from harden.engine.load import PinningError
 from harden.engine.pipeline import Run, run, run_text
 
 __all__ = ["PinningError", "Run", "run", "run_text"]

@@ -46,6 +46,16 @@ class Document(Protocol):
     def line_of(self, offset: int) -> int: ...
 
 
+class PinningError(Exception):
+    """A lockfile harden cannot read (harden.engine.pinning): a usage or input error (exit 2);
+    `diagnostic` says why. Defined here, with the other input errors, so that catching it does
+    not import the registry client."""
+
+    def __init__(self, path: str, message: str) -> None:
+        super().__init__(message)
+        self.diagnostic = Diagnostic(DiagnosticKind.INPUT, path, 1, 0, f"cannot read lockfile: {message}")
+
+
 @dataclass(frozen=True)
 class Input:
     """One file of the run: where it is and how it is shown (`source`), and its bytes when the

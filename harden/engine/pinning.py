@@ -17,7 +17,7 @@ from pathlib import Path
 from harden import files
 from harden.config import Settings
 from harden.discover import display_name, display_path
-from harden.model import Diagnostic, DiagnosticKind
+from harden.engine.load import PinningError
 from harden.registry import (
     LOCKFILE_NAME,
     Failure,
@@ -34,12 +34,6 @@ from harden.registry import (
 LOCKFILE_LIMIT = 16 * 1024 * 1024  # about 80,000 images: far beyond any project, and bounded
 
 
-class PinningError(Exception):
-    """A lockfile harden cannot read: a usage or input error (exit 2); `diagnostic` says why."""
-
-    def __init__(self, path: str, message: str) -> None:
-        super().__init__(message)
-        self.diagnostic = Diagnostic(DiagnosticKind.INPUT, path, 1, 0, f"cannot read lockfile: {message}")
 
 
 def lockfile_path(settings: Settings) -> Path | None:

@@ -26,10 +26,9 @@ platform can), so workers start with harden already imported.
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from concurrent.futures import Executor, Future
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -236,5 +235,8 @@ class _InProcess(Executor):
 def _executor(workers: int) -> Executor:
     if workers == 1:
         return _InProcess()
+    import multiprocessing  # here: a run of a few files never needs it (start-up time)
+    from concurrent.futures import ProcessPoolExecutor
+
     methods = multiprocessing.get_all_start_methods()
     return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork" if "fork" in methods else None))

@@ -6,7 +6,8 @@ Run: python tests/bench/bench_before_after.py [COMMIT] [--runs 3]   (default COM
 The earlier commit is checked out into a temporary `git worktree` and run with this checkout's
 Python and packages (the same venv), its own code first on PYTHONPATH; both run from a
 temporary directory, so that `python -m harden` imports the code meant and not the current
-directory's. Each command runs --runs times and the best time counts:
+directory's. Each command runs --runs times, the two checkouts taking turns, and the best time
+counts:
 
 - `harden check --offline --quiet CORPUS`
 - `harden fix --offline --quiet --output TMP CORPUS`
@@ -43,20 +44,29 @@ def imported_from(code: Path, environment: dict[str, str], cwd: Path) -> Path:
     return Path(found.stdout.strip()).resolve().parent.parent
 
 
-def times(code: Path, runs: int, cwd: Path) -> dict[str, float]:
-    cache = tempfile.mkdtemp(prefix="harden-bench-cache-")
-    environment = {**os.environ, "PYTHONPATH": str(code), "XDG_CACHE_HOME": cache}
-    assert imported_from(code, environment, cwd) == code.resolve(), f"harden is not imported from {code}"
+def commands(out: Path) -> dict[str, list[str]]:
     harden = [sys.executable, "-m", "harden"]
-    out = cwd / "out"
-    found = {
-        "check": best_of([*harden, "check", "--offline", "--quiet", str(CORPUS)], runs, environment, cwd),
-        "fix --output": best_of(
-            [*harden, "fix", "--offline", "--quiet", "--output", str(out), str(CORPUS)], runs, environment, cwd
-        ),
+    return {
+        "check": [*harden, "check", "--offline", "--quiet", str(CORPUS)],
+        "fix --output": [*harden, "fix", "--offline", "--quiet", "--output", str(out), str(CORPUS)],
     }
+
+
+def times(codes: list[Path], runs: int, cwd: Path) -> list[dict[str, float]]:
+    """The best time of each command for each checkout; the checkouts take turns, run after run,
+    so that a machine that gets busier or quieter meanwhile moves both alike."""
+    cache = tempfile.mkdtemp(prefix="harden-bench-cache-")
+    environments = [{**os.environ, "PYTHONPATH": str(code), "XDG_CACHE_HOME": cache} for code in codes]
+    for code, environment in zip(codes, environments, strict=True):
+        assert imported_from(code, environment, cwd) == code.resolve(), f"harden is not imported from {code}"
+    found: list[dict[str, float]] = [{} for _ in codes]
+    for _ in range(runs):
+        for best, environment in zip(found, environments, strict=True):
+            for name, command in commands(cwd / "out").items():
+                seconds = best_of(command, 1, environment, cwd)
+                best[name] = min(seconds, best.get(name, seconds))
+                shutil.rmtree(cwd / "out", ignore_errors=True)
     shutil.rmtree(cache, ignore_errors=True)
-    shutil.rmtree(out, ignore_errors=True)
     return found
 
 
@@ -72,8 +82,7 @@ def main() -> None:
     subprocess.run(["git", "worktree", "add", "--quiet", "--detach", str(before), options.commit], cwd=ROOT, check=True)
     try:
         with tempfile.TemporaryDirectory(prefix="harden-bench-run-") as cwd:
-            old = times(before, options.runs, Path(cwd))
-            new = times(ROOT, options.runs, Path(cwd))
+            old, new = times([before, ROOT], options.runs, Path(cwd))
     finally:
         subprocess.run(["git", "worktree", "remove", "--force", str(before)], cwd=ROOT, check=False)
         shutil.rmtree(before.parent, ignore_errors=True)
