@@ -34,8 +34,6 @@ from harden.registry import (
 LOCKFILE_LIMIT = 16 * 1024 * 1024  # about 80,000 images: far beyond any project, and bounded
 
 
-
-
 def lockfile_path(settings: Settings) -> Path | None:
     """`--lockfile`, else the first harden.lock found from a PATH argument upwards (in the
     order of the arguments)."""

@@ -54,7 +54,7 @@ class Report:
     applies = False
     keeps_texts = False
     keeps_findings = True
-    parallel = False
+    parallel = True  # takes nothing: a worker may as well
 
     def take(self, source: Source, result: FileResult) -> None:
         return None
@@ -64,7 +64,7 @@ class Preview:
     applies = True
     keeps_texts = True
     keeps_findings = True
-    parallel = False
+    parallel = True
 
     def take(self, source: Source, result: FileResult) -> None:
         return None
