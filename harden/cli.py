@@ -18,10 +18,11 @@ import click
 
 from harden import __version__
 from harden.config import DEFAULT_MAX_FILE_SIZE, DEFAULT_TIMEOUT, Settings
-from harden.model import FileResult, Severity
+from harden.model import DiagnosticKind, FileResult, Severity
 
 if TYPE_CHECKING:
     from harden.engine import Run
+    from harden.engine.sinks import Sink
 
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
@@ -170,7 +171,15 @@ def _settings(options: dict[str, Any]) -> Settings:
         progress=True,
         compose_files=tuple(options.get("compose_files") or ()),
         debug=options.get("debug", False),
+        workers=_workers(),
     )
+
+
+def _workers() -> int | None:
+    """HARDEN_WORKERS: how many processes analyse files (a benchmark and debugging switch; by
+    default one per core for runs of many files). Not a number, or below 1: the default."""
+    value = os.environ.get("HARDEN_WORKERS", "")
+    return int(value) if value.isdigit() and int(value) >= 1 else None
 
 
 def _without_credentials(text: str) -> str:
@@ -225,53 +234,40 @@ def main() -> None:
     """
 
 
-def _run(paths: tuple[str, ...], settings: Settings, apply: bool) -> Run:
+def _run(paths: tuple[str, ...], settings: Settings, sink: Sink) -> Run:
     """The one engine call of every command: the PATHs, or one file from standard input."""
-    from harden import engine, pinning
+    from harden import engine
+    from harden.engine import select
 
     if "-" in paths and paths != ("-",):
         raise click.BadParameter("`-` (standard input) cannot be combined with other paths", param_hint="PATH")
+    stdin = sys.stdin.buffer if paths == ("-",) else None
     try:
-        return _stdin_run(settings, apply) if paths == ("-",) else engine.process(list(paths), settings, apply)
-    except pinning.PinningError as error:
-        raise InputError(str(error)) from None
+        return engine.run(list(paths), settings, select.from_settings(settings), sink, stdin)
+    except engine.PinningError as error:
+        from harden.output import text
 
-
-def _stdin_run(settings: Settings, apply: bool) -> Run:
-    from harden import engine
-    from harden.discover import Source, display_name, kind_of
-
-    raw = sys.stdin.buffer.read(settings.max_file_size + 1)
-    given = settings.stdin_filename
-    name = display_name(given) if given else "-"
-    kind = kind_of(Path(given).name) if given else None
-    if kind is None:
-        kind = "compose" if engine.looks_like_compose(raw) else "dockerfile"
-    run = engine.Run()
-    if len(raw) > settings.max_file_size:
-        result = FileResult(path=name, kind=kind)
-        result.errors.append(f"{name}:1: input is over the {settings.max_file_size}-byte limit (--max-file-size)")
-    else:
-        result = engine.harden_text(name, kind, raw, settings, apply, run)
-    run.processed.append((Source(Path(name), name, kind, name), result))
-    return run
+        raise InputError(text.diagnostic(error.diagnostic)) from None
 
 
 def _report_errors(run: Run) -> int:
-    """Print every error on standard error and, once per image reference, why it could not be
-    resolved. Returns the number of errors (an unresolved reference is a finding, not an error)."""
-    lines = [f"{s.display}: {s.message}" for s in run.skipped] + [e for r in run.results for e in r.errors]
-    for line in lines:
-        click.echo(line, err=True)
+    """Print every error but those of writing (`fix` prints them in order with what it wrote)
+    on standard error and, once per image reference, why it could not be resolved. Returns the
+    number of errors printed (an unresolved reference is a finding, not an error)."""
+    from harden.output import text
+
+    errors = [*run.skipped, *(e for r in run.results for e in r.errors if e.kind is not DiagnosticKind.WRITE)]
+    for error in errors:
+        click.echo(text.diagnostic(error), err=True)
     for failure in run.unresolved:
         click.echo(f"harden: could not resolve {failure.reference}: {failure.message}", err=True)
-    return len(lines)
+    return len(errors)
 
 
 def _json(run: Run, diffs: dict[str, str] | None = None) -> str:
-    from harden import report
+    from harden.output import json
 
-    return report.as_json(run.results, [f"{s.display}: {s.message}" for s in run.skipped], run.unresolved, diffs)
+    return json.render(run.results, run.skipped, run.unresolved, diffs)
 
 
 class InputError(click.ClickException):
@@ -294,16 +290,17 @@ def check(paths: tuple[str, ...], output_format: str, quiet: bool, color: str, *
 
     Exits 0 when there is nothing to fix, 1 when there is, 2 on a usage or input error.
     """
-    from harden import report
+    from harden.engine import sinks
+    from harden.output import text
 
     paths = _paths(paths, options)
-    run = _run(paths, _settings({**options, "paths": paths}), apply=False)
+    run = _run(paths, _settings({**options, "paths": paths}), sinks.Report())
     errors = _report_errors(run)
     if output_format == "json":
         click.echo(_json(run), nl=False)
     elif not quiet:
-        click.echo(report.text(run.results), nl=False, color=_color(color))
-        click.echo(report.summary(run.results, errors))
+        click.echo(text.text(run.results), nl=False, color=_color(color))
+        click.echo(text.summary(run.results, errors))
     return _status(errors, [f for r in run.results for f in r.findings])
 
 
@@ -313,10 +310,11 @@ def check(paths: tuple[str, ...], output_format: str, quiet: bool, color: str, *
 def diff(paths: tuple[str, ...], output_format: str, quiet: bool, color: str, **options: Any) -> int:
     """Print the reviewed diff for PATH...: what each change does and might break, then a
     unified diff that `git apply` and `patch -p1` accept. Writes nothing; exits like check."""
-    from harden import diff as diffs
+    from harden.engine import sinks
+    from harden.output import diff as diffs
 
     paths = _paths(paths, options)
-    run = _run(paths, _settings({**options, "paths": paths}), apply=True)
+    run = _run(paths, _settings({**options, "paths": paths}), sinks.Preview())
     errors = _report_errors(run)
     use_color = _color(color)
     if use_color is None:
@@ -325,9 +323,9 @@ def diff(paths: tuple[str, ...], output_format: str, quiet: bool, color: str, **
         click.echo(_json(run, {r.path: diffs.reviewed(r) for r in run.results}), nl=False)
     else:
         for result in run.results:
-            text = diffs.reviewed(result, color=use_color)
-            if text:
-                click.echo(text, nl=False, color=use_color)
+            reviewed = diffs.reviewed(result, color=use_color)
+            if reviewed:
+                click.echo(reviewed, nl=False, color=use_color)
     return _status(errors, [f for r in run.results for f in r.findings])
 
 
@@ -355,28 +353,24 @@ def _apply(
     paths: tuple[str, ...], settings: Settings, output_dir: Path | None, quiet: bool, output_format: str, lock: bool = False
 ) -> int:
     """fix and pin: run with fixes applied, write the results, report what is left."""
-    from harden import engine, report
+    from harden.engine import sinks
+    from harden.output import text
 
-    run = _run(paths, settings, apply=True)
-    errors = _report_errors(run)
+    keep = output_format == "json"  # text lists only what is left, not what was found or applied
+    sink: Sink = sinks.Copy(output_dir, keep) if output_dir else sinks.InPlace(keep)
     if paths == ("-",):
-        result = run.results[0]
-        if not result.errors:
-            sys.stdout.buffer.write(engine.encode(result, result.output))
-        return _status(errors, _remaining(run.results))
-    written = 0
-    for source, result in run.processed:
-        if result.errors:
-            continue
-        try:
-            written += engine.write(run, source, result, output_dir)
-        except engine.NotWritten as refused:
-            click.echo(str(refused), err=True)
+        sink = sinks.Stdout(sys.stdout.buffer)
+    run = _run(paths, settings, sink)
+    errors = _report_errors(run)
+    for result in run.results:
+        for error in (e for e in result.errors if e.kind is DiagnosticKind.WRITE):
+            click.echo(text.diagnostic(error), err=True)
             errors += 1
-            continue
-        if result.applied and not quiet and output_format == "text":
-            rules = ", ".join(dict.fromkeys(f.rule.id for f in result.applied))
-            click.echo(f"hardened {source.display} ({rules})", err=True)
+        if result.written and result.applied_rules and not quiet and output_format == "text":
+            rules = ", ".join(dict.fromkeys(result.applied_rules))
+            click.echo(f"hardened {result.path} ({rules})", err=True)
+    if paths == ("-",):
+        return _status(errors, _remaining(run.results))
     if lock:
         errors += _write_lockfile(run, settings, quiet)
     results = run.results
@@ -384,23 +378,24 @@ def _apply(
         click.echo(_json(run), nl=False)
     elif not quiet:
         changed = sum(1 for r in results if r.changed)
+        written = sum(1 for r in results if r.written)
         where = f" into {output_dir}" if output_dir is not None else ""
-        click.echo(f"{changed} of {len(results)} files hardened; {written} written{where}.{report.failed(errors)}", err=True)
+        click.echo(f"{changed} of {len(results)} files hardened; {written} written{where}.{text.failed(errors)}", err=True)
         remaining = _remaining(results)
         if remaining:
             left = [dataclasses.replace(r, findings=r.remaining) for r in results if not r.errors]
-            click.echo(report.text(left), nl=False, err=True)
+            click.echo(text.text(left), nl=False, err=True)
     return _status(errors, _remaining(results))
 
 
 def _write_lockfile(run: Run, settings: Settings, quiet: bool) -> int:
     """Write harden.lock: at --lockfile, else where one was found, else in the first directory
     PATH (the current directory for files). Returns the number of errors (0 or 1)."""
-    from harden import engine
     from harden.discover import display_path
+    from harden.engine import pinning, sinks
 
     try:
-        path, count = engine.write_lockfile(run, settings)
+        path, count = pinning.write_lockfile(run.resolver, settings, sinks.written_by_harden)
     except OSError as error:
         click.echo(f"lockfile not written: {error}", err=True)
         return 1

@@ -12,6 +12,7 @@ from harden.model import Applicability
 
 DEFAULT_MAX_FILE_SIZE = 1024 * 1024  # 1 MiB: larger files are refused (exit 2), see README
 DEFAULT_TIMEOUT = 120.0  # seconds for all registry lookups of one run (a hostile registry cannot hang harden)
+MAX_ROUNDS = 5  # rounds of fixes on one file; a pass still proposing one after them is a bug (the file is refused)
 
 
 @dataclass(frozen=True)
@@ -23,7 +24,7 @@ class Settings:
     user_name: str = "app"  # the user non-root-user creates
     numeric_uid: int = 65532  # the user for scratch and unknown bases (distroless' nonroot uid)
     stdin_filename: str | None = None
-    # digest pinning (harden.pinning)
+    # digest pinning (harden.engine.pinning)
     offline: bool = False  # resolve only from the lockfile and the cache
     refresh: bool = False  # move existing pins to the tag's current digest
     platform: str | None = None  # pin one platform's manifest instead of the index
@@ -37,6 +38,9 @@ class Settings:
     progress: bool = False  # print a progress line while resolving (on a terminal)
     compose_files: tuple[Path, ...] = ()  # `-f a -f b`: one Compose project, merged in this order
     debug: bool = False  # a file's internal error carries its traceback (--debug)
+    # Processes that analyse files: None chooses (one per core, for runs of many files); 1 is
+    # one process (HARDEN_WORKERS=1, a benchmark and debugging switch). Outputs never depend on it.
+    workers: int | None = None
     extra: dict[str, object] = field(default_factory=dict)
 
     def rule_enabled(self, rule_id: str) -> bool:

@@ -80,6 +80,8 @@ def kind_of(name: str) -> str | None:
 
 def display_name(name: str) -> str:
     """A name as harden prints it: git's C-quoting when it needs any (see the module docstring)."""
+    if name.isascii() and name.isprintable() and '"' not in name and "\\" not in name:
+        return name  # the usual name: nothing to quote (printable ASCII has no Cc, Cf, Zl or Zp character)
     quoted: list[str] = []
     escaped = False
     for char in name:
@@ -162,8 +164,11 @@ def _first_time(path: Path, seen: set[tuple[int, int]]) -> bool:
 def _prefer_real_files(found: list[Source]) -> list[Source]:
     """One source per real file: a link to a file that is also found by its own name is
     dropped, so the file is read (and written) once, never through the link."""
-    real = {os.path.realpath(source.path) for source in found if not source.path.is_symlink()}
-    return [s for s in found if not (s.path.is_symlink() and os.path.realpath(s.path) in real)]
+    links = {id(s) for s in found if s.path.is_symlink()}
+    if not links:  # the usual tree: no realpath (a system call per path component) for each file
+        return found
+    real = {os.path.realpath(source.path) for source in found if id(source) not in links}
+    return [s for s in found if not (id(s) in links and os.path.realpath(s.path) in real)]
 
 
 def _explicit_kind(path: Path) -> str | None:

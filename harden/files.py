@@ -136,10 +136,11 @@ def over_limit(size: int, limit: int) -> str:
     return f"file is {size} bytes, over the {limit}-byte limit (--max-file-size)"
 
 
-def replace(target: Path, data: bytes, expected: Snapshot | None, names: Callable[[str], bool]) -> None:
+def replace(target: Path, data: bytes, expected: Snapshot | None, names: Callable[[str], bool], clean: bool = True) -> None:
     """Replace an existing regular file atomically, keeping mode, owner and group; Refused (and
     nothing written) in the cases the module docstring lists. `expected`: what was read (None:
-    no check, for a lockfile harden wrote itself). `names`: see clean_stale_temporaries."""
+    no check, for a lockfile harden wrote itself). `names`: see clean_stale_temporaries; `clean`
+    False: the caller already cleaned the directory in this run."""
     try:
         status = os.lstat(target)
     except FileNotFoundError:
@@ -157,19 +158,37 @@ def replace(target: Path, data: bytes, expected: Snapshot | None, names: Callabl
         if expected is not None and _snapshot(target, expected.size) != expected:
             raise Refused("changed while harden ran")
 
-    _write(target, data, stat.S_IMODE(status.st_mode), (status.st_uid, status.st_gid), unchanged, names)
+    _write(target, data, stat.S_IMODE(status.st_mode), (status.st_uid, status.st_gid), unchanged, names if clean else None)
 
 
-def create(target: Path, data: bytes, mode: int, names: Callable[[str], bool]) -> None:
+def create(target: Path, data: bytes, mode: int, names: Callable[[str], bool], clean: bool = True) -> None:
     """Write a file atomically that harden owns (a copy under --output, a new lockfile): any
-    file there before is replaced, unless it is a symbolic link or a directory."""
+    file there before is replaced, unless it is a symbolic link or a directory. `clean`: as
+    for `replace`."""
     with contextlib.suppress(FileNotFoundError):
         status = os.lstat(target)
         if stat.S_ISLNK(status.st_mode):
             raise Refused(LINK)
         if stat.S_ISDIR(status.st_mode):
             raise Refused(not_regular(status.st_mode))
-    _write(target, data, stat.S_IMODE(mode), None, None, names)
+    _write(target, data, stat.S_IMODE(mode), None, None, names if clean else None)
+
+
+def create_new(target: Path, data: bytes, mode: int) -> None:
+    """Write a file that must not exist yet (one a fix creates) atomically: a temporary beside
+    it, then a hard link to its name, which fails when anything is there, even a dangling link
+    (harden never replaces a file with a new one): Refused then. Needs a file system with hard
+    links, as every Linux and macOS one has; elsewhere the OSError is the file's write error."""
+    fd, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".harden")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            os.fchmod(handle.fileno(), stat.S_IMODE(mode))
+        os.link(temporary, target)
+    except FileExistsError:
+        raise Refused(f"{target.name} exists already: harden never replaces a file with a new one") from None
+    finally:
+        Path(temporary).unlink(missing_ok=True)
 
 
 def _snapshot(path: Path, size: int) -> Snapshot | None:
@@ -185,9 +204,10 @@ def _write(
     mode: int,
     owner: tuple[int, int] | None,
     check: Callable[[], None] | None,
-    names: Callable[[str], bool],
+    names: Callable[[str], bool] | None,
 ) -> None:
-    clean_stale_temporaries(target.parent, names)
+    if names is not None:
+        clean_stale_temporaries(target.parent, names)
     fd, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".harden")
     try:
         with os.fdopen(fd, "wb") as handle:

@@ -51,11 +51,13 @@ def settings_for(case: Case) -> object:
 
 def run(case: Case) -> tuple[bytes, str, object]:
     """(output bytes, reviewed diff, result) of `harden fix --select <rule>` on the case."""
-    from harden import diff, engine
+    from harden import engine
+    from harden.engine.convergence import encode
+    from harden.output import diff
 
     settings = settings_for(case)
-    result = engine.harden_text(case.input.name, case.kind, case.input.read_bytes(), settings, apply=True)  # type: ignore[arg-type]
-    return engine.encode(result, result.output), diff.reviewed(result), result
+    result = engine.run_text(case.input.name, case.kind, case.input.read_bytes(), settings)  # type: ignore[arg-type]
+    return encode(result, result.output), diff.reviewed(result), result
 
 
 def main() -> None:

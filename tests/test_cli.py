@@ -188,7 +188,7 @@ def test_debug_shows_tracebacks_only_when_asked(project: Path, monkeypatch: pyte
     def boom(*args: object, **kwargs: object) -> None:
         raise RuntimeError("kaput")
 
-    monkeypatch.setattr(engine, "process", boom)
+    monkeypatch.setattr(engine, "run", boom)
     code, _, err = invoke("check", str(project))
     assert code == 2 and "internal error: RuntimeError: kaput" in err and "Traceback" not in err
     with pytest.raises(RuntimeError):

@@ -10,8 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from compose_oracle import accepts_all, projects
+from runs import process
 
-from harden import engine
 from harden.config import Settings
 
 PROJECTS: dict[str, dict[str, str]] = {
@@ -290,7 +290,7 @@ def test_docker_compose_accepts_every_hardened_project(tmp_path: Path) -> None:
             for file, text in files.items():
                 (tmp_path / side / name / file).parent.mkdir(parents=True, exist_ok=True)
                 (tmp_path / side / name / file).write_text(text, encoding="utf-8")
-        run = engine.process([str(tmp_path / "input" / name)], Settings(offline=True), apply=True)
+        run = process([str(tmp_path / "input" / name)], Settings(offline=True), apply=True)
         for source, result in run.processed:
             assert not result.errors, result.errors
             (tmp_path / "output" / name / source.path.name).write_text(result.output, encoding="utf-8")

@@ -18,9 +18,9 @@ from conftest import CORPUS
 from ruamel.yaml import YAML
 
 from harden.compose import ComposeDocument, parse, validate_output
-from harden.diff import semantic_changes
-from harden.engine import apply_edits, decode
-from harden.model import Edit
+from harden.engine.guard import semantic_changes
+from harden.engine.load import decode
+from harden.model import Edit, apply_edits
 
 COMPOSE_NAME = re.compile(r"^(?:docker-)?compose(?:[.-][\w.-]*)?\.ya?ml$")
 

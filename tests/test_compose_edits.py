@@ -18,8 +18,7 @@ import pytest
 from compose_oracle import accepts_all
 
 from harden.compose import ComposeDocument, parse, validate_output
-from harden.engine import apply_edits
-from harden.model import Edit
+from harden.model import Edit, apply_edits
 
 Operation = Callable[[ComposeDocument], list[Edit]]
 NETWORKS = {"frontend": {}, "backend": {"internal": True}}

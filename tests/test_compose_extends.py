@@ -26,8 +26,9 @@ from pathlib import Path
 
 import pytest
 from compose_oracle import accepts, merged
+from runs import process
 
-from harden import compose, engine
+from harden import compose
 from harden.config import Settings
 from harden.model import FileResult
 from harden.passes import Context
@@ -48,7 +49,7 @@ def write(directory: Path, text: str, name: str = "compose.yaml") -> Path:
 def harden(*paths: Path, apply: bool = True) -> dict[str, FileResult]:
     """Results by path relative to the first argument's directory (or the directory itself)."""
     root = paths[0] if paths[0].is_dir() else paths[0].parent
-    run = engine.process([str(p) for p in paths], Settings(offline=True), apply=apply)
+    run = process([str(p) for p in paths], Settings(offline=True), apply=apply)
     return {source.path.relative_to(root).as_posix(): result for source, result in run.processed}
 
 

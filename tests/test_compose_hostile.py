@@ -19,7 +19,10 @@ from click.testing import CliRunner
 from harden import compose, engine
 from harden.cli import main
 from harden.config import Settings
-from harden.model import FileResult
+from harden.engine import sinks
+from harden.engine.convergence import encode
+from harden.model import FileResult, apply_edits
+from harden.output.text import diagnostic
 
 DIGEST = "sha256:" + "ab" * 32
 LOCKFILE = f"""version = 1
@@ -37,7 +40,11 @@ ALIASED = "x-svc: &svc\n  image: nginx:1.27\nservices:\n  a: *svc\n  b: *svc\n"
 
 def run(text: str | bytes, **options: Any) -> FileResult:
     raw = text.encode("utf-8") if isinstance(text, str) else text
-    return engine.harden_text("compose.yaml", "compose", raw, Settings(offline=True, **options), apply=True)
+    return engine.run_text("compose.yaml", "compose", raw, Settings(offline=True, **options))
+
+
+def errors(result: FileResult) -> list[str]:
+    return [diagnostic(error) for error in result.errors]
 
 
 def rules(result: FileResult) -> list[str]:
@@ -79,9 +86,8 @@ def test_a_schema_invalid_file_is_reported_and_not_fixed() -> None:
     assert schema[0].fix is None and schema[0].severity == "error"
     fixable = [f.rule.id for f in result.findings if f.fix is not None]  # what `fix` will do once the file is valid
     assert {"no-new-privileges", "read-only-rootfs", "resource-limits"} <= set(fixable)
-    assert rules(engine.harden_text("compose.yaml", "compose", INVALID.encode(), Settings(offline=True), apply=False)) == rules(
-        result
-    )
+    checked = engine.run_text("compose.yaml", "compose", INVALID.encode(), Settings(offline=True), sink=sinks.Report())
+    assert rules(checked) == rules(result)
 
 
 def test_ignoring_compose_schema_hides_the_findings_but_still_fixes_nothing() -> None:
@@ -130,14 +136,14 @@ def test_lines_are_what_ruamel_counts_and_edits_land_after_the_real_line_break()
     text = "services:\n  a:\n    image: x\n    labels:\n      k: a\u2028b\n"
     document = compose.parse("c.yaml", text)
     assert len(document.lines) == 6 and document.services["a"].node["labels"].lc.key("k") == (4, 6)
-    output = engine.apply_edits(text, document.add_key(document.services["a"], "read_only", True))
+    output = apply_edits(text, document.add_key(document.services["a"], "read_only", True))
     assert output == text + "    read_only: true\n"
     assert compose.parse("c.yaml", output).services["a"].get("labels") == {"k": "a\u2028b"}
 
 
 def test_a_yaml_error_caused_by_a_nel_says_so() -> None:
     result = run("\x85---\nservices:\n  a:\n    image: x\n")
-    assert result.errors == [
+    assert errors(result) == [
         "compose.yaml:2:9: invalid YAML: mapping values are not allowed here (line 1 holds a raw U+0085 (NEL): "
         "Docker Compose's YAML parser takes it for a line break, YAML 1.2 for a character; remove it, or write it "
         "as \\N in double quotes)"
@@ -155,17 +161,17 @@ def test_a_yaml_directive_docker_compose_refuses_is_a_finding() -> None:
 
 def test_two_byte_order_marks_are_an_input_error() -> None:
     result = run(b"\xef\xbb\xbf\xef\xbb\xbfservices:\n  a:\n    image: x\n")
-    assert result.errors == ["compose.yaml:1:1: two byte order marks (U+FEFF) at the start of the file: remove one"]
+    assert errors(result) == ["compose.yaml:1:1: two byte order marks (U+FEFF) at the start of the file: remove one"]
 
 
 def test_a_control_character_is_refused_on_one_line_at_its_position() -> None:
     result = run("services:\n  a:\n    image: x\x0cy\n")
-    assert result.errors == ["compose.yaml:3:13: invalid YAML: the control character U+000C is not allowed in YAML; remove it"]
+    assert errors(result) == ["compose.yaml:3:13: invalid YAML: the control character U+000C is not allowed in YAML; remove it"]
 
 
 def test_a_tab_ruamel_does_not_read_gets_a_clear_message() -> None:
     result = run("services:\n  a:\n    image: x\t\n")
-    assert result.errors == [
+    assert errors(result) == [
         "compose.yaml:3:13: a tab outside quotes, which harden's YAML parser (ruamel.yaml) does not read after a "
         "value or inside an unquoted one; use spaces, or quote the value"
     ]
@@ -183,7 +189,7 @@ def test_services_that_are_one_mapping_are_reported_not_broken() -> None:
     message = next(f.message for f in blocked if f.subject == "b")
     assert "service b is the mapping &svc, also used at x-svc, services.a" in message
     assert "`b:` with `<<: *svc` under it" in message
-    checked = engine.harden_text("compose.yaml", "compose", ALIASED.encode(), Settings(offline=True), apply=False)
+    checked = engine.run_text("compose.yaml", "compose", ALIASED.encode(), Settings(offline=True), sink=sinks.Report())
     assert [f.message for f in checked.findings] == [f.message for f in result.findings]  # check says it too
 
 
@@ -193,7 +199,7 @@ def test_the_advice_for_shared_mappings_gives_a_file_harden_fixes(docker_compose
     result = run(advised)
     assert result.errors == [] and {"cap-drop-all", "read-only-rootfs"} <= {f.rule.id for f in result.applied}
     assert result.output.startswith("x-svc: &svc\n  image: nginx:1.27\n  cap_drop:\n")  # once, in the anchor
-    assert accepted(docker_compose, tmp_path, engine.encode(result, result.output)) == (True, "")
+    assert accepted(docker_compose, tmp_path, encode(result, result.output)) == (True, "")
 
 
 def test_a_mapping_other_services_merge_is_edited_only_where_they_set_the_key() -> None:
@@ -285,7 +291,7 @@ def test_odd_yaml_is_fixed_into_a_file_docker_compose_accepts(name: str, docker_
     assert accepted(docker_compose, tmp_path, raw)[0]
     result = run(raw)
     assert result.errors == [] and "compose-schema" not in rules(result)
-    output = engine.encode(result, result.output)
+    output = encode(result, result.output)
     if name != "services-merged":  # its only own service is edited; `extra` is the anchor's (a finding)
         assert result.applied
     assert accepted(docker_compose, tmp_path, output) == (True, "")

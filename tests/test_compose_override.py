@@ -18,8 +18,9 @@ from typing import Any
 
 import pytest
 from compose_oracle import accepts, merged
+from runs import process
 
-from harden import compose, engine
+from harden import compose
 from harden.compose import project
 from harden.config import Settings
 from harden.model import FileResult, Finding
@@ -31,7 +32,7 @@ FILES = ("compose.yaml", "compose.override.yaml")
 
 
 def harden(directory: Path, apply: bool = True) -> dict[str, FileResult]:
-    run = engine.process([str(directory)], Settings(offline=True, search_from=(directory,)), apply=apply)
+    run = process([str(directory)], Settings(offline=True, search_from=(directory,)), apply=apply)
     return {source.path.name: result for source, result in run.processed}
 
 
@@ -140,7 +141,7 @@ def test_base_alone_is_its_own_project(tmp_path: Path) -> None:
     case = FIXTURES / "set-in-override"
     for name in FILES:
         shutil.copy(case / name, tmp_path / name)
-    run = engine.process([str(tmp_path / "compose.yaml")], Settings(offline=True), apply=True)
+    run = process([str(tmp_path / "compose.yaml")], Settings(offline=True), apply=True)
     ((_, result),) = run.processed
     assert "read_only: true" in result.output
 

@@ -14,7 +14,8 @@ import pytest
 
 from harden import compose, engine
 from harden.config import Settings
-from harden.model import Applicability, FileResult
+from harden.engine.convergence import encode
+from harden.model import Applicability, FileResult, Finding
 from harden.passes import Context
 from harden.passes import compose_published_ports as published_ports
 from harden.passes import compose_support as support
@@ -37,7 +38,7 @@ CASES = sorted(d for rule in RULES for d in (FIXTURES / rule).glob("*") if (d / 
 def run(text: str | bytes, *rules: str, **settings: Any) -> FileResult:
     raw = text.encode() if isinstance(text, str) else text
     chosen = Settings(select=frozenset(rules or RULES), offline=True, **settings)
-    return engine.harden_text("compose.yaml", "compose", raw, chosen, apply=True)
+    return engine.run_text("compose.yaml", "compose", raw, chosen)
 
 
 def findings(text: str, rule: str) -> list[Any]:
@@ -61,7 +62,7 @@ def test_golden(case: Path) -> None:
     rule = case.parent.name
     result = run((case / "input.yaml").read_bytes(), rule)
     assert result.errors == []
-    assert engine.encode(result, result.output) == (case / "expected.yaml").read_bytes()
+    assert encode(result, result.output) == (case / "expected.yaml").read_bytes()
 
 
 @pytest.mark.parametrize("case", CASES, ids=[f"{c.parent.name}/{c.name}" for c in CASES])
@@ -70,7 +71,7 @@ def test_golden_is_idempotent(case: Path) -> None:
     result = run((case / "expected.yaml").read_bytes(), rule)
     assert result.errors == []
     assert result.output == result.original
-    assert not [f for f in result.findings if f.fix and f.fix.edits]
+    assert not [f for f in result.findings if f.fix and (f.fix.built is None or f.fix.built.edits)]
 
 
 @pytest.mark.parametrize("case", CASES, ids=[f"{c.parent.name}/{c.name}" for c in CASES])
@@ -142,7 +143,8 @@ def test_cap_add_is_commented_with_why() -> None:
     assert after["cap_drop"] == ["ALL"]
     assert after["cap_add"] == ["CHOWN", "DAC_OVERRIDE", "FOWNER", "SETGID", "SETUID"]
     assert "      - SETUID  # gosu" in result.output
-    assert result.applied[0].fix.might_break.startswith("db: cap_drop ALL + cap_add CHOWN")  # type: ignore[union-attr]
+    [caveat] = result.applied[0].fix.caveats  # type: ignore[union-attr]
+    assert caveat.subject == "db" and caveat.text.startswith("cap_drop ALL + cap_add CHOWN")
 
 
 def test_unknown_image_gets_review_fix_that_says_what_breaks() -> None:
@@ -150,7 +152,7 @@ def test_unknown_image_gets_review_fix_that_says_what_breaks() -> None:
     assert finding.fix is not None and finding.fix.applicability is Applicability.REVIEW
     assert "unknown image" in finding.message
     for capability in ("CHOWN", "SETUID", "SETGID"):
-        assert capability in finding.message and capability in finding.fix.might_break
+        assert capability in finding.message and capability in finding.fix.caveats[0].text
     assert finding.subject == "app"
 
 
@@ -491,9 +493,9 @@ def test_corpus_compose_files(corpus: Path) -> None:
         again = run(result.output)
         assert again.output == again.original, (path, [f.rule.id for f in again.applied])
         for finding in result.applied:
-            assert finding.fix is not None and finding.fix.might_break, (path, finding.rule.id)
-            first = finding.fix.might_break.split(": ", 1)[0]
-            assert set(first.split(", ")) <= set(finding.subject.split(", ")), (path, finding.fix.might_break)
+            assert finding.fix is not None and finding.fix.caveats, (path, finding.rule.id)
+            subjects = {caveat.subject for caveat in finding.fix.caveats}
+            assert subjects <= set(finding.subject.split(", ")), (path, finding.fix.caveats)
         removed = [
             line[1:].strip()
             for line in difflib.unified_diff(text.splitlines(), result.output.splitlines(), lineterm="", n=0)
@@ -513,24 +515,30 @@ def test_every_pass_is_pure() -> None:
     for rule in RULES:
         module = passes.rule(rule)
         assert module is not None
-        assert module.check(document, Context()) == module.check(document, Context())
+        first, second = module.check(document, Context()), module.check(document, Context())
+        assert first == second
+        assert [f.fix.edits() for f in first if f.fix] == [f.fix.edits() for f in second if f.fix]
     assert document.text == text
 
 
 @pytest.mark.parametrize("case", CASES, ids=[f"{c.parent.name}/{c.name}" for c in CASES])
 def test_check_reports_the_fixes_fix_makes(case: Path) -> None:
-    """`check` (no edits rendered) and `fix` see the same findings, subjects and fix safety."""
+    """`check` (no edits rendered) and `fix` see the same findings, subjects and fix safety: a
+    fix is built only when applied, and building every fix changes nothing the pass reports."""
     from harden import passes
 
     document = compose.parse("compose.yaml", (case / "input.yaml").read_text(encoding="utf-8"))
     module = passes.rule(case.parent.name)
     assert module is not None
 
-    def summary(need_edits: bool) -> list[tuple[Any, ...]]:
-        found = module.check(document, Context(need_edits=need_edits))
-        return [(f.line, f.column, f.subject, f.message, f.applicability, f.fix and f.fix.claims) for f in found]
+    def summary(found: list[Finding]) -> list[tuple[Any, ...]]:
+        return [(f.line, f.column, f.subject, f.message, f.applicability, f.fix and f.fix.all_claims()) for f in found]
 
-    assert summary(False) == summary(True)
+    checked = module.check(document, Context())
+    assert all(f.fix.built is None for f in checked if f.fix)  # nothing rendered while checking
+    built = module.check(document, Context())
+    assert all(f.fix.edits() for f in built if f.fix)  # every fix check reports can be made
+    assert summary(checked) == summary(built)
 
 
 def test_keys_reset_or_empty_are_left_alone() -> None:

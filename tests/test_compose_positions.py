@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from harden.compose import ComposeDocument, parse
-from harden.engine import decode
+from harden.engine.load import decode
 from harden.model import DocumentError
 from harden.passes import compose_support
 

@@ -10,7 +10,7 @@ from typing import Any
 from compose_oracle import merged
 
 from harden.compose import Mount, environment, mounts, parse, parse_port, parse_volume, ports, split_colons
-from harden.engine import decode
+from harden.engine.load import decode
 from harden.model import DocumentError
 from harden.passes import compose_support
 

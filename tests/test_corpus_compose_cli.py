@@ -18,8 +18,9 @@ from compose_oracle import accepts_all, projects
 from conftest import ROOT, corpus_files
 from ruamel.yaml import YAML
 
-from harden import diff, engine
+from harden import engine
 from harden.config import Settings
+from harden.output import diff
 
 FILES = corpus_files("compose")
 SCHEMA = ROOT.parent / "shared" / "schemas" / "compose-spec.json"
@@ -104,9 +105,9 @@ def test_every_changed_line_is_attributed_and_every_service_is_covered(corpus: P
     total_unattributed = 0
     uncovered = []
     for path in FILES:
-        result = engine.harden_text(str(path), "compose", path.read_bytes(), Settings(offline=True), apply=True)
+        result = engine.run_text(str(path), "compose", path.read_bytes(), Settings(offline=True))
         assert not result.errors, result.errors
-        edits = [e for f in result.applied for e in f.fix.edits]  # type: ignore[union-attr]
+        edits = [e for f in result.applied for e in f.fix.edits()]  # type: ignore[union-attr]
         total_unattributed += unattributed_lines(
             result.original, result.output, [e.text for e in edits], [(e.start, e.end) for e in edits]
         )
@@ -122,7 +123,7 @@ def test_reviewed_diffs_apply_with_git(corpus: Path) -> None:
     failures = []
     for path in FILES:
         relative = path.relative_to(corpus).as_posix()
-        result = engine.harden_text(relative, "compose", path.read_bytes(), Settings(offline=True), apply=True)
+        result = engine.run_text(relative, "compose", path.read_bytes(), Settings(offline=True))
         text = diff.reviewed(result)
         assert text, relative
         check = subprocess.run(["git", "apply", "--check", "-"], input=text.encode(), cwd=corpus, capture_output=True)

@@ -15,9 +15,10 @@ import dockerfile
 import pytest
 from conftest import corpus_files
 
-from harden import diff, engine
+from harden import engine
 from harden.config import Settings
 from harden.dockerfile import DockerfileDocument
+from harden.output import diff
 
 FILES = corpus_files("dockerfile")
 
@@ -74,12 +75,12 @@ def test_every_changed_line_is_attributed_to_a_fix(corpus: Path) -> None:
     unattributed = 0
     changed_files = 0
     for path in FILES:
-        result = engine.harden_text(str(path), "dockerfile", path.read_bytes(), Settings(offline=True), apply=True)
+        result = engine.run_text(str(path), "dockerfile", path.read_bytes(), Settings(offline=True))
         assert not result.errors, result.errors
         if not result.changed:
             continue
         changed_files += 1
-        claimed = Counter(line for f in result.applied for e in f.fix.edits for line in e.text.splitlines())  # type: ignore[union-attr]
+        claimed = Counter(line for f in result.applied for e in f.fix.edits() for line in e.text.splitlines())  # type: ignore[union-attr]
         before = result.original.splitlines()
         after = result.output.splitlines()
         for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, before, after, autojunk=False).get_opcodes():
@@ -103,7 +104,7 @@ def test_reviewed_diff_applies_with_git(corpus: Path, tmp_path: Path) -> None:
     checked = 0
     for path in FILES:
         relative = path.relative_to(corpus).as_posix()
-        result = engine.harden_text(relative, "dockerfile", path.read_bytes(), Settings(offline=True), apply=True)
+        result = engine.run_text(relative, "dockerfile", path.read_bytes(), Settings(offline=True))
         text = diff.reviewed(result)
         if not text:
             continue

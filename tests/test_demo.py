@@ -7,16 +7,16 @@ import subprocess
 import sys
 from pathlib import Path
 
+from runs import process
 from test_digests import CITED
 
-from harden import engine
 from harden.config import Settings
 
 DEMO = Path(__file__).resolve().parent.parent / "fixtures" / "demo"
 
 
 def test_demo_pins_from_its_lockfile_without_a_single_request() -> None:
-    run = engine.process([str(DEMO)], Settings(search_from=(DEMO,)), apply=True)
+    run = process([str(DEMO)], Settings(search_from=(DEMO,)), apply=True)
     assert run.resolver is not None and run.resolver.requests_made == 0
     applied = {f.rule.id for result in run.results for f in result.applied}
     assert {"pin-base-image", "non-root-user", "pin-image", "cap-drop-all", "read-only-rootfs"} <= applied

@@ -20,6 +20,7 @@ from harden import engine, passes
 from harden.cli import main
 from harden.config import Settings
 from harden.model import Applicability, Claim, Edit, Finding, Fix, Rule, Severity
+from harden.output.text import diagnostic
 
 DOCKERFILE = 'FROM debian:bookworm\nRUN make\nCMD ["app"]\n'
 COMPOSE = "services:\n  web:\n    image: nginx\n  db:\n    image: postgres\n"
@@ -32,7 +33,7 @@ def fake_pass(rule_id: str, kind: str, propose: Callable[[Any], list[Proposal]])
 
     def check(document: Any, context: passes.Context) -> list[Finding]:
         return [
-            Finding(rule, "test", line, 1, Severity.WARNING, "test", Fix(tuple(edits), Applicability.SAFE, tuple(claims)))
+            Finding(rule, "test", line, 1, Severity.WARNING, "test", Fix(Applicability.SAFE, tuple(claims), lambda e=edits: e))
             for line, edits, claims in propose(document)
         ]
 
@@ -132,8 +133,9 @@ def test_a_wrong_fix_is_refused_naming_rule_and_line(tmp_path: Path, monkeypatch
     name, text, fakes, message = CASES[case]
     monkeypatch.setattr(passes, "passes_for", lambda kind, settings: [f for f in fakes if kind in f.RULE.kinds])
     kind = "dockerfile" if name == "Dockerfile" else "compose"
-    result = engine.harden_text(name, kind, text.encode(), Settings(), apply=True)
-    assert len(result.errors) == 1 and result.errors[0].startswith(message) and result.errors[0].endswith("; nothing written")
+    result = engine.run_text(name, kind, text.encode(), Settings())
+    errors = [diagnostic(error) for error in result.errors]
+    assert len(errors) == 1 and errors[0].startswith(message) and errors[0].endswith("; nothing written")
     assert result.output == result.original and not result.applied and not result.changed
     path = tmp_path / name
     path.write_text(text)
@@ -149,5 +151,5 @@ def test_a_pass_that_converges_in_the_last_round_is_not_refused(monkeypatch: pyt
         return [] if document.text.count("# again") == 5 else [(1, [Edit(0, 0, "# again\n")], [])]
 
     monkeypatch.setattr(passes, "passes_for", lambda kind, settings: [fake_pass("five-times", "dockerfile", five_comments)])
-    result = engine.harden_text("Dockerfile", "dockerfile", DOCKERFILE.encode(), Settings(), apply=True)
+    result = engine.run_text("Dockerfile", "dockerfile", DOCKERFILE.encode(), Settings())
     assert result.errors == [] and result.output == "# again\n" * 5 + DOCKERFILE and len(result.applied) == 5

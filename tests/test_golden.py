@@ -23,7 +23,7 @@ def test_golden(case: Case) -> None:
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
 def test_fixing_the_expected_output_changes_nothing(case: Case) -> None:
-    result = engine.harden_text("expected", case.kind, case.expected.read_bytes(), settings_for(case), apply=True)
+    result = engine.run_text("expected", case.kind, case.expected.read_bytes(), settings_for(case))
     assert not result.errors
     assert result.output == result.original, [f.rule.id for f in result.applied]
 

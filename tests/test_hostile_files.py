@@ -254,17 +254,17 @@ def test_a_gitignore_harden_cannot_honour_skips_its_directory(tmp_path: Path, ki
 
 
 def test_a_file_that_vanishes_after_discovery_is_its_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from harden import engine
+    from harden.engine import load
 
     gone, kept = write(tmp_path / "a" / "Dockerfile"), write(tmp_path / "b" / "Dockerfile")
-    real_discover = engine.discover
+    real_discover = load.discover
 
     def discover_then_delete(arguments: list[str]) -> object:
         found = real_discover(arguments)
         gone.unlink()
         return found
 
-    monkeypatch.setattr(engine, "discover", discover_then_delete)
+    monkeypatch.setattr(load, "discover", discover_then_delete)
     code, _, err = invoke("fix", "--select", "non-root-user", str(tmp_path))
     assert code == 2 and "a/Dockerfile:1: cannot read: No such file or directory" in err
     assert hardened(kept)

@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from runs import process
 
-from harden import clock, engine
+from harden import clock
 from harden.cli import main
 from harden.config import Settings
 
@@ -63,7 +64,7 @@ def test_a_lockfile_of_any_age_pins_without_asking_a_registry(project: Path, yea
     # Every registry is "down": a single request would show up as a failure to resolve.
     settings = Settings(search_from=(project,), mirrors=(("docker.io", f"http://127.0.0.1:{closed_port()}"),))
     with clock.use(clock.ShiftedClock(dt.timedelta(days=365 * years_ahead))):
-        run = engine.process([str(project)], settings, apply=True)
+        run = process([str(project)], settings, apply=True)
     assert run.resolver is not None and run.resolver.requests_made == 0
     assert run.unresolved == []
     outputs = {Path(r.path).name: r.output for r in run.results}
@@ -77,7 +78,7 @@ def test_check_diff_and_fix_propose_the_same_years_later(project: Path) -> None:
     proposed = {}
     with clock.use(clock.ShiftedClock(dt.timedelta(days=365 * 10))):
         for apply in (False, True):
-            run = engine.process([str(project)], settings, apply=apply)
+            run = process([str(project)], settings, apply=apply)
             proposed[apply] = sorted((r.path, f.rule.id, f.message, f.applicability) for r in run.results for f in r.findings)
     assert proposed[False] == proposed[True]
     assert any(rule == "pin-image" for _, rule, _, _ in proposed[True])

@@ -16,8 +16,12 @@ from hypothesis import strategies as st
 
 from harden import compose, engine
 from harden.config import Settings
-from harden.diff import semantic_changes, split_lines
-from harden.model import DocumentError
+from harden.engine.convergence import encode
+from harden.engine.guard import semantic_changes
+from harden.engine.load import InputError, decode
+from harden.model import DocumentError, apply_edits
+from harden.output.diff import split_lines
+from harden.output.text import diagnostic
 
 IMAGES = [
     "debian:bookworm",
@@ -105,16 +109,14 @@ def only_insertions(before: str, after: str) -> bool:
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(dockerfiles())
 def test_fix_inserts_lines_only_agrees_with_buildkit_and_is_idempotent(raw: bytes) -> None:
-    result = engine.harden_text("Dockerfile", "dockerfile", raw, Settings(offline=True), apply=True)
+    result = engine.run_text("Dockerfile", "dockerfile", raw, Settings(offline=True))
     assert not result.errors, result.errors
     assert only_insertions(result.original, result.output)
     before = [c.cmd.upper() for c in dockerfile.parse_string(result.original)]
     after = [c.cmd.upper() for c in dockerfile.parse_string(result.output)]
     assert not Counter(before) - Counter(after)
     assert set(Counter(after) - Counter(before)) <= {"RUN", "USER"}
-    again = engine.harden_text(
-        "Dockerfile", "dockerfile", engine.encode(result, result.output), Settings(offline=True), apply=True
-    )
+    again = engine.run_text("Dockerfile", "dockerfile", encode(result, result.output), Settings(offline=True))
     assert again.output == result.output and not again.applied
 
 
@@ -280,18 +282,19 @@ def compose_files(draw: st.DrawFn) -> bytes:
 def test_compose_fix_never_writes_a_broken_file(raw: bytes) -> None:
     """Whatever odd YAML a Compose file is written in, `fix` gives a valid, stable output, or
     reports the file (a finding and no change, or a `path:line:col:` error while reading it)."""
-    result = engine.harden_text("m.yaml", "compose", raw, Settings(offline=True), apply=True)
+    result = engine.run_text("m.yaml", "compose", raw, Settings(offline=True))
     if result.errors:
         event("refused while reading")  # --hypothesis-show-statistics shows how often
         assert not result.findings and not result.applied, result.errors  # refused while reading, never after fixing
-        assert all(re.match(r"m\.yaml:\d+:(\d+:)? ", error) for error in result.errors), result.errors
+        errors = [diagnostic(error) for error in result.errors]
+        assert all(re.match(r"m\.yaml:\d+:(\d+:)? ", error) for error in errors), errors
         return
     if any(f.rule.id == "compose-schema" for f in result.findings):
         event("reported by compose-schema, not fixed")
         assert result.output == result.original and not result.applied
         return
     event("fixed" if result.applied else "nothing to fix")
-    again = engine.harden_text("m.yaml", "compose", engine.encode(result, result.output), Settings(offline=True), apply=True)
+    again = engine.run_text("m.yaml", "compose", encode(result, result.output), Settings(offline=True))
     assert not again.errors and again.output == again.original, again.errors
 
 
@@ -302,9 +305,9 @@ def test_compose_removals_and_top_level_additions_change_only_what_they_say(raw:
     `networks:`) gives a file that parses and differs from the input only there, or a ValueError
     that says why not; never a broken file."""
     try:
-        text = engine.decode(raw)[0]
+        text = decode(raw)[0]
         document = compose.parse("m.yaml", text)
-    except (DocumentError, engine.InputError, ValueError):
+    except (DocumentError, InputError, ValueError):
         return
     if document.problems:
         return
@@ -331,7 +334,7 @@ def test_compose_removals_and_top_level_additions_change_only_what_they_say(raw:
         assert str(error)
         return
     event(f"edited ({choice})")
-    after = compose.parse("m.yaml", engine.apply_edits(text, edits, document.newline))
+    after = compose.parse("m.yaml", apply_edits(text, edits, document.newline))
     changes = semantic_changes(document.semantic(), after.semantic())
     assert all(tuple(c.path[: len(path)]) == path for c in changes), [c.describe() for c in changes]
     if choice == 0:

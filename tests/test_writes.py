@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 from test_hostile_files import ROOT_DOCKERFILE, hardened, invoke, write
 
-from harden import engine
+from harden.engine import convergence
+from harden.engine.load import Loaded
 
 EDITED = "FROM debian:bookworm\nCOPY app /srv\n"  # the same size as ROOT_DOCKERFILE
 OTHER_UID = 1234
@@ -56,15 +57,15 @@ def test_a_file_edited_while_harden_runs_is_not_overwritten(
 ) -> None:
     edited, other = write(tmp_path / "a" / "Dockerfile"), write(tmp_path / "b" / "Dockerfile")
     before = edited.read_text()
-    analyse = engine.analyse
+    analyse = convergence.analyse
 
-    def analyse_then_edit(loaded: engine.Loaded, *args: object) -> object:
+    def analyse_then_edit(loaded: Loaded, *args: object) -> object:
         result = analyse(loaded, *args)  # type: ignore[arg-type]
         if loaded.result.path.endswith("a/Dockerfile"):
             edit(edited)  # type: ignore[operator]
         return result
 
-    monkeypatch.setattr(engine, "analyse", analyse_then_edit)
+    monkeypatch.setattr(convergence, "analyse", analyse_then_edit)
     code, err = fix(tmp_path)
     assert code == 2 and "a/Dockerfile: changed while harden ran" in err and ": not written" in err, err
     assert not edited.exists() or edited.read_text() != before and not hardened(edited)

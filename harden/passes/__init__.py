@@ -6,19 +6,23 @@ documentation (`harden explain`), and a pure function
     check(document, context) -> list[Finding]
 
 It reads the parsed document and the read-only context and returns findings, each perhaps with
-a Fix. It never opens files, talks to the network or prints: only the engine does I/O.
-Adding a capability is adding a module here, never a second pipeline.
+a Fix whose edits are built only when the engine applies it (harden.model.Fix: the pass wraps
+its edit-building in a callable, and never knows which command runs). It never opens files,
+talks to the network or prints: only the engine does I/O. Adding a capability is adding a
+module here, never a second pipeline.
 """
 
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
 from types import ModuleType
 from typing import Any
 
 from harden.config import Settings
+from harden.model import Applicability, Finding
 
 # (module under harden.passes, the document kind it reads), in the order the passes run.
 # The kind is written here too so that a run over Dockerfiles never imports the Compose
@@ -43,14 +47,19 @@ PASS_MODULES: tuple[tuple[str, str], ...] = (
 )
 
 
+def any_fix(finding: Finding) -> bool:
+    """Every fix that may be applied at all (not `display`)."""
+    return finding.applicability is not Applicability.DISPLAY
+
+
 @dataclass(frozen=True)
 class Context:
     """What a pass may read besides the document."""
 
     settings: Settings = field(default_factory=Settings)
-    # False for `check`, which reports that a fix exists and how safe it is but never applies
-    # it: a pass may then leave Fix.edits and Fix.claims empty and skip rendering templates.
-    need_edits: bool = True
+    # Which fixes the run applies (or, for `check`, would apply): the engine's selector. A pass
+    # that needs to know what another fix adds in the same run asks it (compose_support).
+    chooses: Callable[[Finding], bool] = any_fix
     digests: dict[str, Any] = field(default_factory=dict)  # reference -> registry resolution
     locked: dict[str, Any] = field(default_factory=dict)  # reference -> its lockfile entry, if any
     # The Compose project's documents in merge order, this one included, then a project.Extended

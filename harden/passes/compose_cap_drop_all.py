@@ -63,10 +63,12 @@ becomes
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from harden import knowledge
 from harden.compose import ComposeDocument, Service
-from harden.model import Applicability, Finding, Fix, Rule, Severity
-from harden.passes import Context
+from harden.model import Applicability, Caveat, Finding, Fix, Rule, Severity, finding_id
+from harden.passes import Context, compose_non_root
 from harden.passes.compose_layers import here, services, set_in
 from harden.passes.compose_non_root import RULE as NON_ROOT_RULE
 from harden.passes.compose_non_root import user_it_adds
@@ -119,6 +121,7 @@ def check(document: ComposeDocument, context: Context) -> list[Finding]:
     wants: dict[str, list[Want]] = {}
     notes: dict[str, str] = {}
     might: dict[str, str] = {}
+    assumed: set[str] = set()  # services whose capabilities count on the user compose-non-root adds
     for service in services(document, context):
         if truthy(service.get("privileged")):
             continue
@@ -140,6 +143,7 @@ def check(document: ComposeDocument, context: Context) -> list[Finding]:
         user = service.get("user")
         if (user is None or not str(user).strip()) and _non_root_fix_applies(context):
             user = user_it_adds(image)  # compose-non-root sets it in the same run
+            assumed.update([service.name] if user else [])
         non_root = user is not None and str(user).strip() != "" and not is_root(str(user).strip())
         if non_root:  # the entrypoint runs as that user: it cannot use what only root uses
             needed = {cap: why for cap, why in needed.items() if cap not in ROOT_ONLY}
@@ -166,15 +170,35 @@ def check(document: ComposeDocument, context: Context) -> list[Finding]:
         )
         might[service.name] = _might_break(service, image, missing, non_root)
 
-    def describe(unit: Unit, names: list[str]) -> tuple[str, str]:
+    def describe(unit: Unit, names: list[str]) -> tuple[str, tuple[Caveat, ...]]:
         details = "; ".join((f"{n}: " if len(names) > 1 else "") + notes[n] for n in names)
         message = f"the container keeps Docker's default capabilities: harden adds cap_drop: [ALL]{in_anchor(unit)}; {details}"
         return message, per_service(might, names)
 
     blocked = "capabilities are not restricted, and harden cannot add cap_drop: [ALL] here"
-    findings.extend(plan_findings(RULE, RATIONALE, document, wants, context, describe, blocked))
+    requires = _user_fixes(document, context, assumed)
+    findings.extend(plan_findings(RULE, RATIONALE, document, wants, context, describe, blocked, requires))
     findings.sort(key=lambda f: (f.line, f.column))
     return findings
+
+
+def _user_fixes(document: ComposeDocument, context: Context, assumed: set[str]) -> Callable[[list[str]], tuple[str, ...]]:
+    """For the services of a unit: the ids of the compose-non-root fixes in this file that add
+    the `user:` their capabilities count on (none when that user is set in another file of the
+    project: the fix there is applied in the same run, by the same selector)."""
+    found: list[dict[str, str]] = []
+
+    def requires(names: list[str]) -> tuple[str, ...]:
+        if not assumed.intersection(names):
+            return ()
+        if not found:
+            fixes = [f for f in compose_non_root.check(document, context) if f.fix is not None]
+            found.append(
+                {n: finding_id(f.rule.id, document.path, f.subject, f.about) for f in fixes for n in f.subject.split(", ")}
+            )
+        return tuple(dict.fromkeys(found[0][n] for n in names if n in assumed and n in found[0]))
+
+    return requires
 
 
 def _non_root_fix_applies(context: Context) -> bool:

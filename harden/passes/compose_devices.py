@@ -67,24 +67,27 @@ def check(document: ComposeDocument, context: Context) -> list[Finding]:
                 "harden does not remove it; make sure it is the one node the service needs, with the least "
                 "permissions (:r when it only reads)"
             )
-            findings.append(Finding(RULE, message, line, column, Severity.WARNING, RATIONALE, None, service.name))
+            findings.append(
+                Finding(RULE, message, line, column, Severity.WARNING, RATIONALE, None, service.name, f"device {host}")
+            )
         for index, rule_text in enumerate(as_list(written_here(service, "device_cgroup_rules")) or []):
             if not isinstance(rule_text, str):
                 continue
             line, column = position(document, service, "device_cgroup_rules", index)
+            about = f"device_cgroup_rules {rule_text.strip()}"
             if _ALL_DEVICES.match(rule_text):
                 message = (
                     f"device_cgroup_rules allows every device ({rule_text.strip()}): any device node the container "
                     "creates or is given is usable, the host's disks included. harden does not remove it; allow "
                     "only the major:minor numbers the service uses"
                 )
-                findings.append(Finding(RULE, message, line, column, Severity.ERROR, RATIONALE, None, service.name))
+                findings.append(Finding(RULE, message, line, column, Severity.ERROR, RATIONALE, None, service.name, about))
             else:
                 message = (
                     f"device_cgroup_rules allows device access ({rule_text.strip()}); harden does not remove it: "
                     "keep it to the devices the service uses"
                 )
-                findings.append(Finding(RULE, message, line, column, Severity.INFO, RATIONALE, None, service.name))
+                findings.append(Finding(RULE, message, line, column, Severity.INFO, RATIONALE, None, service.name, about))
     return findings
 
 

@@ -78,7 +78,7 @@ def check(document: ComposeDocument, context: Context) -> list[Finding]:
                     "the host). harden does not remove it; do not publish the API, or use --tlsverify with client "
                     "certificates on 2376"
                 )
-                findings.append(_finding(line, column, Severity.ERROR, message, service))
+                findings.append(_finding(line, column, Severity.ERROR, message, service, f"port {port.text or port.target}"))
         if _daemon_without_tls(service) and here(service, "image"):
             line, column = position(document, service, "image")
             message = (
@@ -86,7 +86,7 @@ def check(document: ComposeDocument, context: Context) -> list[Finding]:
                 "controls it. harden does not change it; keep TLS on (the docker:dind image generates certificates "
                 "when DOCKER_TLS_CERTDIR is set) or use the daemon's unix socket"
             )
-            findings.append(_finding(line, column, Severity.ERROR, message, service))
+            findings.append(_finding(line, column, Severity.ERROR, message, service, "daemon"))
         host = _environment(service).get("DOCKER_HOST") or ""
         match = _DOCKER_HOST.match(host.strip())
         if (
@@ -101,13 +101,13 @@ def check(document: ComposeDocument, context: Context) -> list[Finding]:
                 "unencrypted. harden does not change it; point it at a socket proxy that allows only the calls it "
                 "needs, or use TLS (tcp://HOST:2376 with DOCKER_TLS_VERIFY=1)"
             )
-            findings.append(_finding(line, column, Severity.WARNING, message, service))
+            findings.append(_finding(line, column, Severity.WARNING, message, service, "DOCKER_HOST"))
     findings.sort(key=lambda f: (f.line, f.column))
     return findings
 
 
-def _finding(line: int, column: int, severity: Severity, message: str, service: Service) -> Finding:
-    return Finding(RULE, message, line, column, severity, RATIONALE, None, service.name)
+def _finding(line: int, column: int, severity: Severity, message: str, service: Service, about: str) -> Finding:
+    return Finding(RULE, message, line, column, severity, RATIONALE, None, service.name, about)
 
 
 def _environment(service: Service) -> dict[str, str | None]:

@@ -82,5 +82,5 @@ def check(document: ComposeDocument, context: Context) -> list[Finding]:
                 "DOCKER_HOST=tcp://socket-proxy:2375 on an internal network"
             )
             line, column = position(document, service, "volumes", mount.index)
-            findings.append(Finding(RULE, message, line, column, Severity.ERROR, RATIONALE, None, service.name))
+            findings.append(Finding(RULE, message, line, column, Severity.ERROR, RATIONALE, None, service.name, mount.target))
     return findings

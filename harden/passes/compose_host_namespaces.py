@@ -101,5 +101,5 @@ def check(document: ComposeDocument, context: Context) -> list[Finding]:
                 continue
             message = f"{key}: host ({control}) {risk}. harden does not remove it; safer: {instead}"
             line, column = position(document, service, key)
-            findings.append(Finding(RULE, message, line, column, severity, RATIONALE, None, service.name))
+            findings.append(Finding(RULE, message, line, column, severity, RATIONALE, None, service.name, key))
     return findings

@@ -10,7 +10,7 @@ Compose builds a service from several mappings, merged in order, later ones winn
   the same merge as override files). `extends: base` and `extends: {service: base}` name a
   service of the same file; `extends: {file: other.yaml, service: base}` one of another file,
   which harden reads when it is part of the run (Context.related carries a
-  harden.project.Extended for it). An override file's service extends services of the override
+  harden.compose.project.Extended for it). An override file's service extends services of the override
   file, never those of the base file: Compose applies `extends` file by file.
 
 A service's `Layer`s are these mappings in merge order: for each file of the project that

@@ -47,7 +47,7 @@ from __future__ import annotations
 import re
 
 from harden.compose import ComposeDocument
-from harden.model import Applicability, Finding, Fix, Rule, Severity
+from harden.model import Applicability, Caveat, Finding, Fix, Rule, Severity
 from harden.passes import Context
 from harden.passes.compose_layers import here, services, set_in
 from harden.passes.compose_support import Unit, Want, as_list, facts, in_anchor, per_service, plan_findings, position
@@ -102,7 +102,7 @@ def check(document: ComposeDocument, context: Context) -> list[Finding]:
             continue
         wants[service.name] = [Want("security_opt", [OPTION], extend=options is not None)]
 
-    def describe(unit: Unit, names: list[str]) -> tuple[str, str]:
+    def describe(unit: Unit, names: list[str]) -> tuple[str, tuple[Caveat, ...]]:
         extended = [n for n in names if document.services[n].get("security_opt") is not None]
         kept = f" (added to the existing security_opt of {', '.join(extended)})" if extended else ""
         message = f"no-new-privileges is not set: harden adds security_opt {OPTION}{in_anchor(unit)}{kept}"

@@ -48,7 +48,7 @@ from __future__ import annotations
 
 from harden import knowledge
 from harden.compose import ComposeDocument
-from harden.model import Applicability, Finding, Fix, Rule, Severity
+from harden.model import Applicability, Caveat, Finding, Fix, Rule, Severity
 from harden.passes import Context
 from harden.passes.compose_layers import here, services, set_in
 from harden.passes.compose_support import Unit, Want, facts, in_anchor, is_root, per_service, plan_findings, position
@@ -102,7 +102,7 @@ def check(document: ComposeDocument, context: Context) -> list[Finding]:
             )
             findings.append(_finding(service.line, service.column, Severity.INFO, message, service.name))
 
-    def describe(unit: Unit, names: list[str]) -> tuple[str, str]:
+    def describe(unit: Unit, names: list[str]) -> tuple[str, tuple[Caveat, ...]]:
         chosen = ", ".join(sorted({users[n] for n in names}))
         message = f"runs as root, but its image works as {chosen}: harden adds user: {chosen}{in_anchor(unit)}"
         might = {

@@ -32,10 +32,10 @@ from __future__ import annotations
 
 from harden.compose import ComposeDocument, Service
 from harden.config import Settings
-from harden.model import Applicability, Claim, Finding, Fix, Rule, Severity
+from harden.model import Applicability, Claim, Finding, Fix, Rule, Severity, prebuilt
 from harden.passes import Context
 from harden.passes.compose_layers import here, services
-from harden.passes.pin_support import RATIONALE, decide, needs_resolution
+from harden.passes.pin_support import RATIONALE, caveats, decide, needs_resolution
 
 RULE = Rule(
     id="pin-image",
@@ -86,7 +86,9 @@ def check(document: ComposeDocument, context: Context) -> list[Finding]:
                     _finding(service, f"{decision.message}; harden cannot pin it here: {error}", decision.severity, None)
                 )
                 continue
-            fix = Fix(tuple(edits), Applicability.SAFE, claims, decision.might_break)
+            # built while checking, not when applied: whether the image can be rewritten in place
+            # decides what the finding says (a one-scalar edit: cheap)
+            fix = Fix(Applicability.SAFE, claims, prebuilt(edits), caveats(decision))
         findings.append(_finding(service, decision.message, decision.severity, fix))
     return findings
 

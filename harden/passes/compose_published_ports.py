@@ -81,8 +81,10 @@ it is (loopback already), and `"${BIND_ADDRESS:-0.0.0.0}:33061:33061"` and
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from harden.compose import ComposeDocument, Service
-from harden.model import Applicability, Edit, Finding, Fix, Rule, Severity
+from harden.model import Applicability, Caveat, Edit, Finding, Fix, Rule, Severity, Unfixable
 from harden.passes import Context
 from harden.passes.compose_layers import services
 from harden.passes.compose_support import ALL_INTERFACES, Port, expand_defaults, facts, parse_port, ports, position, split_colons
@@ -128,13 +130,6 @@ def check(document: ComposeDocument, context: Context) -> list[Finding]:
             )
             findings.append(_finding(line, column, Severity.WARNING, message, service.name))
             continue
-        try:
-            edits = [edit for port in exposed for edit in _bind(document, service, port)] if context.need_edits else []
-        except (ValueError, KeyError, TypeError) as error:
-            line, column = position(document, service, "ports")
-            message = f"publishes {listed} on all interfaces ({what}); harden cannot edit them here: {error}"
-            findings.append(_finding(line, column, Severity.WARNING, message, service.name))
-            continue
         line, column = position(document, service, "ports", exposed[0].index)
         message = (
             f"publishes {listed} on all interfaces, but {what}: harden binds "
@@ -147,13 +142,30 @@ def check(document: ComposeDocument, context: Context) -> list[Finding]:
                 f" ({', '.join(_label(p) for p in variables)}: harden takes each variable to hold a port number, as its "
                 "default does)"
             )
-        might = (
-            f"{service.name}: ports {listed} bound to loopback: clients on other machines can no longer connect "
-            f"(containers of this project still reach {service.name} over the Compose network)"
+        might = Caveat(
+            service.name,
+            f"ports {listed} bound to loopback: clients on other machines can no longer connect "
+            f"(containers of this project still reach {service.name} over the Compose network)",
         )
-        fix = Fix(tuple(edits), Applicability.REVIEW, (("services", service.name, "ports"),), might)
+        build = _binder(document, service, exposed, f"publishes {listed} on all interfaces ({what})")
+        fix = Fix(Applicability.REVIEW, (("services", service.name, "ports"),), build, (might,))
         findings.append(_finding(line, column, Severity.WARNING, message, service.name, fix))
     return findings
+
+
+def _binder(document: ComposeDocument, service: Service, exposed: list[Port], what: str) -> Callable[[], list[Edit]]:
+    """The fix's builder: each exposed entry bound to loopback; Unfixable (a finding that says
+    why) when an entry cannot be edited in place."""
+
+    def build() -> list[Edit]:
+        try:
+            return [edit for port in exposed for edit in _bind(document, service, port)]
+        except (ValueError, KeyError, TypeError) as error:
+            line, column = position(document, service, "ports")
+            message = f"{what}; harden cannot edit them here: {error}"
+            raise Unfixable([_finding(line, column, Severity.WARNING, message, service.name)]) from None
+
+    return build
 
 
 def exposure(port: Port) -> tuple[bool, str]:
@@ -201,11 +213,13 @@ def _variable_finding(document: ComposeDocument, service: Service, unknown: list
         "make sure they bind 127.0.0.1 (a default such as ${VAR:-127.0.0.1:5432}, or 127.0.0.1: before a variable "
         "that holds only a port)"
     )
-    return _finding(line, column, Severity.WARNING, message, service.name)
+    return _finding(line, column, Severity.WARNING, message, service.name, about="ports from variables")
 
 
-def _finding(line: int, column: int, severity: Severity, message: str, subject: str, fix: Fix | None = None) -> Finding:
-    return Finding(RULE, message, line, column, severity, RATIONALE, fix, subject)
+def _finding(
+    line: int, column: int, severity: Severity, message: str, subject: str, fix: Fix | None = None, about: str = ""
+) -> Finding:
+    return Finding(RULE, message, line, column, severity, RATIONALE, fix, subject, about)
 
 
 def _label(port: Port) -> str:

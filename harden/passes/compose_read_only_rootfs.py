@@ -57,7 +57,7 @@ from __future__ import annotations
 
 from harden.compose import ComposeDocument, Service
 from harden.knowledge import ImageFacts
-from harden.model import Applicability, Finding, Fix, Rule, Severity
+from harden.model import Applicability, Caveat, Finding, Fix, Rule, Severity
 from harden.passes import Context
 from harden.passes.compose_layers import here, services, set_in
 from harden.passes.compose_support import (
@@ -123,7 +123,7 @@ def check(document: ComposeDocument, context: Context) -> list[Finding]:
         )
         might[service.name] = _might_break(image is None, needed, kept)
 
-    def describe(unit: Unit, names: list[str]) -> tuple[str, str]:
+    def describe(unit: Unit, names: list[str]) -> tuple[str, tuple[Caveat, ...]]:
         details = "; ".join((f"{n}: " if len(names) > 1 else "") + notes[n] for n in names)
         message = f"root filesystem is writable: harden adds read_only: true{in_anchor(unit, 'read_only')}; {details}"
         return message, per_service(might, names)

@@ -59,7 +59,7 @@ from __future__ import annotations
 from typing import Any
 
 from harden.compose import ComposeDocument, Service
-from harden.model import Applicability, Finding, Fix, Rule, Severity
+from harden.model import Applicability, Caveat, Finding, Fix, Rule, Severity
 from harden.passes import Context
 from harden.passes.compose_layers import deploy_limits, here, limits_here, services, set_in, unseen
 from harden.passes.compose_support import (
@@ -125,10 +125,10 @@ def check(document: ComposeDocument, context: Context) -> list[Finding]:
                 "sets none (the right value depends on the workload): measure it (docker stats) and set a limit "
                 "with headroom"
             )
-            findings.append(_finding(service.line, service.column, severity, message, service.name))
+            findings.append(_finding(service.line, service.column, severity, message, service.name, about="memory, cpus"))
     text = f"pids_limit {limit}: more than {limit} processes and threads fail with 'Resource temporarily unavailable'"
 
-    def describe(unit: Unit, names: list[str]) -> tuple[str, str]:
+    def describe(unit: Unit, names: list[str]) -> tuple[str, tuple[Caveat, ...]]:
         message = f"no PIDs limit (CIS 5.29): harden adds pids_limit: {limit}{in_anchor(unit)}"
         return message, per_service(dict.fromkeys(names, text), names)
 
@@ -138,8 +138,10 @@ def check(document: ComposeDocument, context: Context) -> list[Finding]:
     return findings
 
 
-def _finding(line: int, column: int, severity: Severity, message: str, subject: str, fix: Fix | None = None) -> Finding:
-    return Finding(RULE, message, line, column, severity, RATIONALE, fix, subject)
+def _finding(
+    line: int, column: int, severity: Severity, message: str, subject: str, fix: Fix | None = None, about: str = ""
+) -> Finding:
+    return Finding(RULE, message, line, column, severity, RATIONALE, fix, subject, about)
 
 
 def _default(context: Context) -> int:
@@ -172,12 +174,12 @@ def _pids_in_limits(document: ComposeDocument, service: Service, limit: int, con
             f"refuses pids_limit beside it: add pids: {limit} to it"
         )
         return [_finding(line, column, Severity.WARNING, message, service.name)]
-    edits = document.add_key(node, "pids", limit) if context.need_edits else []
     message = (
         f"no PIDs limit (CIS 5.29): harden adds pids: {limit} to deploy.resources.limits (Compose refuses pids_limit "
         "beside deploy.resources.limits)"
     )
-    fix = Fix(tuple(edits), Applicability.REVIEW, (("services", service.name, "deploy"),), f"{service.name}: {text}")
+    claims = (("services", service.name, "deploy"),)
+    fix = Fix(Applicability.REVIEW, claims, lambda: document.add_key(node, "pids", limit), (Caveat(service.name, text),))
     return [_finding(line, column, Severity.WARNING, message, service.name, fix)]
 
 

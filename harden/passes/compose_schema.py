@@ -62,10 +62,13 @@ RATIONALE = (
 
 def check(document: ComposeDocument, context: Context) -> list[Finding]:
     findings = []
+    seen: dict[str, int] = {}  # a text problem (a raw U+2028, ...) can occur on many lines
     for problem in document.problems:
         if problem.schema:
             message = f"{problem.message}: Docker Compose rejects this file, and harden fixes nothing in it until it is valid"
         else:
             message = f"{problem.message}; harden fixes nothing in this file until then"
-        findings.append(Finding(RULE, message, problem.line, problem.column, Severity.ERROR, RATIONALE))
+        seen[problem.message] = seen.get(problem.message, 0) + 1
+        about = problem.message + (f" #{seen[problem.message]}" if seen[problem.message] > 1 else "")
+        findings.append(Finding(RULE, message, problem.line, problem.column, Severity.ERROR, RATIONALE, about=about))
     return findings

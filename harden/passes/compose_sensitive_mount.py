@@ -88,7 +88,7 @@ def check(document: ComposeDocument, context: Context) -> list[Finding]:
                 "or only the file it reads, mounted :ro"
             )
             line, column = position(document, service, "volumes", mount.index)
-            findings.append(Finding(RULE, message, line, column, severity, RATIONALE, None, service.name))
+            findings.append(Finding(RULE, message, line, column, severity, RATIONALE, None, service.name, mount.target))
     return findings
 
 

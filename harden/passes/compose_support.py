@@ -28,7 +28,20 @@ from typing import Any
 
 from harden import knowledge
 from harden.compose import ComposeDocument, Service, _is_alias_value, _merges, _own, parse
-from harden.model import Applicability, Claim, DocumentError, Edit, Finding, Fix, Rule, Severity
+from harden.config import MAX_ROUNDS
+from harden.model import (
+    Applicability,
+    Caveat,
+    Claim,
+    DocumentError,
+    Edit,
+    Finding,
+    Fix,
+    Rule,
+    Severity,
+    Unfixable,
+    apply_edits,
+)
 from harden.passes import Context
 from harden.passes.compose_layers import (
     ProjectService,
@@ -289,7 +302,7 @@ class Unit:
     edits: list[Edit] = field(default_factory=list)
     claims: list[Claim] = field(default_factory=list)
     anchored: list[str] = field(default_factory=list)  # keys written into an anchored mapping
-    placed: bool = False  # something is written for it (an edit, or one `check` did not build)
+    placed: bool = False  # something is written for it (an edit, rendered or not yet)
 
     @property
     def subject(self) -> str:
@@ -397,8 +410,8 @@ def _aliased(document: ComposeDocument, target: Any) -> bool:
 def plan(document: ComposeDocument, wants: dict[str, list[Want]], build: bool = True) -> tuple[list[Unit], dict[str, str]]:
     """Place every service's wants: (units of edits, {service: why nothing was placed}).
 
-    `build` False (`harden check`, Context.need_edits): where things go and what they claim is
-    decided, but no edit text is rendered, which is most of the cost."""
+    `build` False (plan_findings, before a fix is applied): where things go and what they claim
+    is decided, but no edit text is rendered, which is most of the cost."""
     services = document.services
     wants = {name: list(w) for name, w in wants.items() if w}
     blocked: dict[str, str] = {}
@@ -673,12 +686,9 @@ def truthy(value: object) -> bool:
     return value is True or (isinstance(value, str) and value.strip().lower() == "true")
 
 
-def per_service(texts: dict[str, str], names: Iterable[str]) -> str:
-    """`name: text` for each service, services with the same text joined (`api, worker: ...`)."""
-    groups: dict[str, list[str]] = {}
-    for name in names:
-        groups.setdefault(texts[name], []).append(name)
-    return "; ".join(f"{', '.join(group)}: {text}" for text, group in groups.items())
+def per_service(texts: dict[str, str], names: Iterable[str]) -> tuple[Caveat, ...]:
+    """What might break for each service (renderers join services with the same text)."""
+    return tuple(Caveat(name, texts[name]) for name in names)
 
 
 # --- override files and extends (the model is in compose_layers) ----------------------------
@@ -709,31 +719,54 @@ def plan_findings(
     document: ComposeDocument,
     wants: dict[str, list[Want]],
     context: Context,
-    describe: Callable[[Unit, list[str]], tuple[str, str]],
+    describe: Callable[[Unit, list[str]], tuple[str, tuple[Caveat, ...]]],
     blocked: str,
+    requires: Callable[[list[str]], tuple[str, ...]] | None = None,
 ) -> list[Finding]:
     """Place the wants (`plan`) and turn each unit into a review finding with its fix, and each
     service nothing could be placed for into a finding that says `blocked: <why>`.
 
     `describe(unit, names)` gives the unit's message and what might break; `names` are the
-    services of the unit that want something. A service that extends another first loses what
-    the other gets from the same rule (`without_inherited`), and its messages say so.
+    services of the unit that want something; `requires(names)` the ids of other findings whose
+    fixes the unit's fix counts on. A service that extends another first loses what the other
+    gets from the same rule (`without_inherited`), and its messages say so.
+
+    Placing decides where edits go and what they claim without rendering them; each fix renders
+    its edits only when applied, by placing again with rendering (once for all the units). A
+    unit whose edits then cannot be rendered is Unfixable: what that placement says instead.
     """
     wants, notes, unseen_bases = without_inherited(rule, document, wants, context)
-    units, unplaced = plan(document, wants, context.need_edits)
+    units, unplaced = plan(document, wants, build=False)
     unplaced.update(unseen_bases)
-    findings = []
-    for unit in units:
-        names = [s.name for s in unit.services if s.name in wants]
-        message, might_break = describe(unit, names)
-        message += "".join(f"; {notes[n]}" for n in names if notes.get(n))
-        fix = Fix(tuple(unit.edits), Applicability.REVIEW, tuple(unit.claims), might_break)
-        findings.append(Finding(rule, message, unit.line, unit.column, Severity.WARNING, rationale, fix, unit.subject))
-    for name, reason in unplaced.items():
-        service = document.services[name]
-        message = f"{blocked}: {reason}"
-        findings.append(Finding(rule, message, service.line, service.column, Severity.WARNING, rationale, None, name))
-    return findings
+    rendered: list[tuple[list[Unit], dict[str, str]]] = []
+
+    def findings_of(units: list[Unit], unplaced: dict[str, str], built: bool) -> list[Finding]:
+        findings = []
+        for unit in units:
+            names = [s.name for s in unit.services if s.name in wants]
+            message, caveats = describe(unit, names)
+            message += "".join(f"; {notes[n]}" for n in names if notes.get(n))
+            edits = (lambda unit=unit: unit.edits) if built else (lambda unit=unit: render(unit))
+            fix = Fix(Applicability.REVIEW, tuple(unit.claims), edits, caveats, requires(names) if requires else ())
+            findings.append(Finding(rule, message, unit.line, unit.column, Severity.WARNING, rationale, fix, unit.subject))
+        for name, reason in unplaced.items():
+            service = document.services[name]
+            message = f"{blocked}: {reason}"
+            findings.append(Finding(rule, message, service.line, service.column, Severity.WARNING, rationale, None, name))
+        return findings
+
+    def render(unit: Unit) -> list[Edit]:
+        if not rendered:
+            built, left = plan(document, wants, build=True)
+            rendered.append((built, {**left, **unseen_bases}))
+        built, left = rendered[0]
+        for other in built:
+            if (other.line, other.column, other.subject) == (unit.line, unit.column, unit.subject):
+                return other.edits
+        names = {s.name for s in unit.services}
+        raise Unfixable([f for f in findings_of(built, left, True) if set(f.subject.split(", ")) & names])
+
+    return findings_of(units, unplaced, False)
 
 
 def without_inherited(
@@ -838,7 +871,7 @@ def _additions(rule: Rule, document: ComposeDocument, context: Context) -> dict[
     for rule_id, known, known_context, found in _ADDED:
         if rule_id == rule.id and known is document and known_context is context:
             return found
-    from harden import engine, passes  # the engine's own fix loop, for one rule
+    from harden import passes
 
     module = passes.rule(rule.id)
     if module is None:
@@ -846,12 +879,11 @@ def _additions(rule: Rule, document: ComposeDocument, context: Context) -> dict[
     current = document
     _SIMULATING += 1
     try:
-        for _ in range(engine.MAX_ROUNDS):
-            chosen = engine.choose(module.check(current, dataclasses.replace(context, need_edits=True)), context.settings)
-            if not chosen:
+        for _ in range(MAX_ROUNDS):
+            edits = _chosen_edits(module.check(current, context), current.path, context)
+            if not edits:
                 break
-            edits = [edit for finding in chosen for edit in finding.fix.edits]  # type: ignore[union-attr]
-            current = parse(current.path, engine.apply_edits(current.text, edits, current.newline))
+            current = parse(current.path, apply_edits(current.text, edits, current.newline))
     except DocumentError:
         current = document
     finally:
@@ -859,6 +891,23 @@ def _additions(rule: Rule, document: ComposeDocument, context: Context) -> dict[
     found = {name: _changed(service, current.services.get(name)) for name, service in document.services.items()}
     _ADDED[:] = [*_ADDED[-7:], (rule.id, document, context, found)]
     return found
+
+
+def _chosen_edits(findings: list[Finding], path: str, context: Context) -> list[Edit]:
+    """The edits of one round of the engine's fix loop, for one rule's findings: the fixes the
+    run's selector chooses, in order, each unless it overlaps one before it (its requirements
+    are not waited for: only this rule runs)."""
+    taken: list[Edit] = []
+    for finding in findings:
+        if finding.fix is None or not context.chooses(dataclasses.replace(finding, path=path)):
+            continue
+        try:
+            edits = finding.fix.edits()
+        except Unfixable:
+            continue
+        if not any(a.overlaps(b) for a in edits for b in taken):
+            taken.extend(edits)
+    return taken
 
 
 def _changed(before: Service, after: Service | None) -> dict[str, Any]:

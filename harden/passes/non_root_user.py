@@ -49,7 +49,7 @@ import re
 from harden import knowledge
 from harden.dockerfile import DockerfileDocument, Instruction, Stage, user_of
 from harden.dockerfile.templates import render_lines
-from harden.model import Applicability, Finding, Fix, Rule, Severity
+from harden.model import Applicability, Caveat, Finding, Fix, Patch, Rule, Severity
 from harden.passes import Context
 
 RULE = Rule(
@@ -103,13 +103,14 @@ def check(document: DockerfileDocument, context: Context) -> list[Finding]:
             f"; it EXPOSEs port {ports} below 1024: binding it as a non-root user fails without "
             "NET_BIND_SERVICE (or move the service to a port above 1023)"
         )
-    if not context.need_edits:
-        return [_finding(anchor, message, Severity.WARNING, Fix((), Applicability.REVIEW, (), might_break))]
-    lines = render_lines(template, **values)
-    insert_at = _insertion_line(document, stage)
-    edit = document.insert_before(insert_at, [_indent(document, stage, insert_at) + line for line in lines])
-    claims = tuple(("stages", stage.label, _semantic_text(line)) for line in lines)
-    fix = Fix((edit,), Applicability.REVIEW, claims, might_break)
+
+    def build() -> Patch:  # renders the template: only when the fix is applied
+        lines = render_lines(template, **values)
+        insert_at = _insertion_line(document, stage)
+        edit = document.insert_before(insert_at, [_indent(document, stage, insert_at) + line for line in lines])
+        return Patch((edit,), tuple(("stages", stage.label, _semantic_text(line)) for line in lines))
+
+    fix = Fix(Applicability.REVIEW, (), build, (Caveat("", might_break),))
     return [_finding(anchor, message, Severity.WARNING, fix)]
 
 

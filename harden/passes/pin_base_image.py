@@ -34,9 +34,9 @@ import re
 
 from harden.config import Settings
 from harden.dockerfile import DockerfileDocument, Instruction, Stage
-from harden.model import Applicability, Claim, Edit, Finding, Fix, Rule, Severity
+from harden.model import Applicability, Claim, Edit, Finding, Fix, Rule, Severity, prebuilt
 from harden.passes import Context
-from harden.passes.pin_support import RATIONALE, decide, needs_resolution
+from harden.passes.pin_support import RATIONALE, caveats, decide, needs_resolution
 
 RULE = Rule(
     id="pin-base-image",
@@ -78,10 +78,9 @@ def check(document: DockerfileDocument, context: Context) -> list[Finding]:
                     old = document.instruction_text(instruction)
                     new = old.replace(text, decision.new_text, 1)
                     claims: tuple[Claim, ...] = (("stages", stage.label, old), ("stages", stage.label, new))
-                    fix = Fix(
-                        (Edit(start, start + len(text), decision.new_text),), Applicability.SAFE, claims, decision.might_break
-                    )
-                findings.append(Finding(RULE, decision.message, line, column, decision.severity, RATIONALE, fix))
+                    edit = Edit(start, start + len(text), decision.new_text)
+                    fix = Fix(Applicability.SAFE, claims, prebuilt([edit]), caveats(decision))
+                findings.append(_finding(stage, decision.message, line, column, decision.severity, fix))
             continue
         findings.extend(_templated(document, stage, text, line, column, context))
     return findings
@@ -105,15 +104,15 @@ def _templated(document: DockerfileDocument, stage: Stage, text: str, line: int,
             f"FROM {text}: an ARG it uses has no default, so nobody can tell which image this is; "
             "pass a pinned reference as a build argument"
         )
-        return [Finding(RULE, message, line, column, Severity.INFO, RATIONALE)]
+        return [_finding(stage, message, line, column, Severity.INFO)]
     whole = _WHOLE_ARG.fullmatch(text)
     argument = _global_arg(document, whole.group(1)) if whole else None
     if whole is None or argument is None:
         decision = decide(expanded, context.digests, context.settings.refresh, context.locked)
         if decision is None or decision.new_text is None:
-            return [Finding(RULE, decision.message, line, column, decision.severity, RATIONALE)] if decision else []
+            return [_finding(stage, decision.message, line, column, decision.severity)] if decision else []
         message = f"FROM {text} (= {expanded}) is built from several ARGs: harden cannot pin it in place; use {decision.new_text}"
-        return [Finding(RULE, message, line, column, Severity.WARNING, RATIONALE)]
+        return [_finding(stage, message, line, column, Severity.WARNING)]
     decision = decide(expanded, context.digests, context.settings.refresh, context.locked)
     if decision is None:
         return []
@@ -123,9 +122,15 @@ def _templated(document: DockerfileDocument, stage: Stage, text: str, line: int,
         old = document.instruction_text(argument)
         new = old.replace(expanded, decision.new_text, 1)
         claims: tuple[Claim, ...] = (("global", old), ("global", new))
-        fix = Fix((Edit(start, start + len(expanded), decision.new_text),), Applicability.SAFE, claims, decision.might_break)
+        edit = Edit(start, start + len(expanded), decision.new_text)
+        fix = Fix(Applicability.SAFE, claims, prebuilt([edit]), caveats(decision))
     message = f"{decision.message} (in the default of ARG {whole.group(1)}, which FROM {text} uses)"
-    return [Finding(RULE, message, line, column, decision.severity, RATIONALE, fix)]
+    return [_finding(stage, message, line, column, decision.severity, fix)]
+
+
+def _finding(stage: Stage, message: str, line: int, column: int, severity: Severity, fix: Fix | None = None) -> Finding:
+    """A finding about a stage's base image (one per stage: the stage is what it is about)."""
+    return Finding(RULE, message, line, column, severity, RATIONALE, fix, about=f"stage {stage.label}")
 
 
 def _global_arg(document: DockerfileDocument, name: str) -> Instruction | None:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from harden.images import Failure, ReferenceError, parse
-from harden.model import Severity
+from harden.model import Caveat, Severity
 
 RATIONALE = (
     "A tag is a promise that can change under you: whoever controls the registry (or its cache) "
@@ -39,6 +39,11 @@ class PinDecision:
     severity: Severity
     new_text: str | None = None  # the pinned reference; None: report only
     might_break: str = ""
+
+
+def caveats(decision: PinDecision) -> tuple[Caveat, ...]:
+    """What might break, for the fix of a decision (about the reference as a whole)."""
+    return (Caveat("", decision.might_break),) if decision.might_break else ()
 
 
 def decide(text: str, digests: Mapping[str, Any], refresh: bool, locked: Mapping[str, Any] | None = None) -> PinDecision | None:

@@ -12,10 +12,12 @@ from pathlib import Path
 
 import httpx
 import pytest
+from runs import process
 
-from harden import engine, passes
+from harden import passes
 from harden.config import Settings
 from harden.discover import discover
+from harden.engine.load import load
 from harden.registry import Lockfile, ReferenceError, parse
 
 from .conftest import registry_binary
@@ -30,9 +32,9 @@ def corpus_references() -> list[str]:
     sources, _ = discover([str(CORPUS)])
     found = []
     for source in sources:
-        loaded = engine.load(source.display, source.kind, source.path.read_bytes())
+        _, document = load(source.display, source.kind, source.path.read_bytes())
         for module in passes.passes_for(source.kind, Settings(select=PIN_RULES)):
-            found.extend(module.references(loaded.document, Settings()))
+            found.extend(module.references(document, Settings()))
     return found
 
 
@@ -73,15 +75,15 @@ def test_every_reference_is_pinned_or_explained(mirror: tuple[Images, Settings, 
     images, settings, unique = mirror
     copy = tmp_path / "corpus"
     shutil.copytree(CORPUS, copy)
-    run = engine.process([str(copy)], replace(settings, search_from=(copy,)), apply=True)
+    run = process([str(copy)], replace(settings, search_from=(copy,)), apply=True)
     assert run.resolver is not None
     assert run.resolver.requests_made == unique  # cold: one manifest request per unique reference
     unexplained = []
     for source, result in run.processed:
         assert not result.errors, result.errors
-        loaded = engine.load(source.display, source.kind, source.path.read_bytes())
+        _, document = load(source.display, source.kind, source.path.read_bytes())
         for module in passes.passes_for(source.kind, settings):
-            for text in module.references(loaded.document, settings):
+            for text in module.references(document, settings):
                 pinned = f"{text}@sha256:" in result.output or (f"{text}@" in result.original)
                 explained = any(text in f.message for f in result.findings if f.rule.id in PIN_RULES)
                 if not (pinned or explained):
@@ -91,12 +93,12 @@ def test_every_reference_is_pinned_or_explained(mirror: tuple[Images, Settings, 
     print(f"{unique} unique references; {pinned_lines} references pinned")
     assert pinned_lines > 100
 
-    warm = engine.process([str(copy)], replace(settings, search_from=(copy,)), apply=True)
+    warm = process([str(copy)], replace(settings, search_from=(copy,)), apply=True)
     assert warm.resolver is not None and warm.resolver.requests_made == 0  # warm: the cache answers
 
     lockfile = tmp_path / "harden.lock"
     run.resolver.updated_lockfile().save(lockfile)
     assert len(Lockfile.load(lockfile)) == unique
-    offline = engine.process([str(CORPUS)], replace(settings, offline=True, lockfile=lockfile, mirrors=()), apply=True)
+    offline = process([str(CORPUS)], replace(settings, offline=True, lockfile=lockfile, mirrors=()), apply=True)
     assert offline.resolver is not None and offline.resolver.requests_made == 0
     assert sum(r.output.count("@sha256:") - r.original.count("@sha256:") for r in offline.results) == pinned_lines

@@ -11,10 +11,11 @@ from pathlib import Path
 import httpx
 import pytest
 from click.testing import CliRunner
+from runs import process
 
-from harden import diff, engine
 from harden.cli import main
 from harden.config import Settings
+from harden.output import diff
 from harden.registry import Lockfile
 
 from .conftest import registry_binary
@@ -72,12 +73,12 @@ def test_refresh_commentary_says_old_new_and_when(registry: RunningRegistry, tmp
         old = push_index(client, registry.base, "library/redis", "7")[0]["digest"]
     (project / "Dockerfile").write_text("FROM redis:7\n")
     settings = Settings(select=frozenset({"pin-base-image"}), mirrors=(("docker.io", registry.base),), search_from=(project,))
-    first = engine.process([str(project)], settings, apply=True)
+    first = process([str(project)], settings, apply=True)
     first.resolver.updated_lockfile().save(project / "harden.lock")
     (project / "Dockerfile").write_text(first.results[0].output)
     with httpx.Client(timeout=10) as client:
         new = push_index(client, registry.base, "library/redis", "7", platforms=(("linux", "arm64"),))[0]["digest"]
-    run = engine.process([str(project)], replace(settings, refresh=True), apply=True)
+    run = process([str(project)], replace(settings, refresh=True), apply=True)
     (finding,) = run.results[0].applied
     assert finding.fix is not None and finding.fix.applicability == "safe"
     assert f"redis:7 moved: {old} -> {new}" in finding.message and "the old digest was resolved" in finding.message
@@ -89,9 +90,9 @@ def test_cache_ttl_decides_whether_a_warm_run_asks_again(registry: RunningRegist
         push_index(client, registry.base, "library/alpine", "3.20")
     (tmp_path / "Dockerfile").write_text("FROM alpine:3.20\n")
     settings = Settings(select=frozenset({"pin-base-image"}), mirrors=(("docker.io", registry.base),), search_from=(tmp_path,))
-    cold = engine.process([str(tmp_path)], settings, apply=True)
+    cold = process([str(tmp_path)], settings, apply=True)
     assert cold.resolver.requests_made == 1
-    warm = engine.process([str(tmp_path)], settings, apply=True)
+    warm = process([str(tmp_path)], settings, apply=True)
     assert warm.resolver.requests_made == 0
-    expired = engine.process([str(tmp_path)], replace(settings, cache_ttl_hours=0), apply=True)
+    expired = process([str(tmp_path)], replace(settings, cache_ttl_hours=0), apply=True)
     assert expired.resolver.requests_made == 1

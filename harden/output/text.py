@@ -1,18 +1,44 @@
-"""Rendering findings as text (`path:line:col: rule message`, as ruff and hadolint do) or JSON."""
+"""Findings and errors as text: `path:line:col: rule message`, as ruff and hadolint print them,
+the summary line of `check`, and what might break (caveats) on one line."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
-from typing import Any
 
-from harden.model import FileResult, Finding, Severity
+from harden.model import Caveat, Diagnostic, FileResult, Finding, Severity
 
 
 def finding_line(path: str, finding: Finding) -> str:
     fixable = f" [{finding.fix.applicability} fix]" if finding.fix else ""
     subject = f"{finding.subject}: " if finding.subject and finding.rule.kinds == ("compose",) else ""
     return f"{path}:{finding.line}:{finding.column}: {finding.rule.id} {subject}{finding.message}{fixable}"
+
+
+def diagnostic(error: Diagnostic) -> str:
+    """`path:line:col: message`, `path:line: message`, or `path: message` when no line is known."""
+    if not error.line:
+        return f"{error.path}: {error.message}"
+    if error.column:
+        return f"{error.path}:{error.line}:{error.column}: {error.message}"
+    return f"{error.path}:{error.line}: {error.message}"
+
+
+def caveat_groups(caveats: Sequence[Caveat]) -> list[tuple[list[str], str]]:
+    """(subjects, text) with the subjects that share a text together, in order of appearance."""
+    groups: dict[str, list[str]] = {}
+    for caveat in caveats:
+        groups.setdefault(caveat.text, []).append(caveat.subject)
+    return [(subjects, text) for text, subjects in groups.items()]
+
+
+def caveats_text(caveats: Sequence[Caveat]) -> str:
+    """What might break, on one line: `api, worker: text; db: other text` (a caveat about the
+    finding as a whole is its text alone)."""
+    parts = []
+    for subjects, text in caveat_groups(caveats):
+        named = ", ".join(s for s in subjects if s)
+        parts.append(f"{named}: {text}" if named else text)
+    return "; ".join(parts)
 
 
 def text(results: list[FileResult]) -> str:
@@ -47,47 +73,3 @@ def failed(errors: int) -> str:
 
 def _files(count: int) -> str:
     return f"{count} file{'s' if count != 1 else ''}"
-
-
-def finding_json(finding: Finding) -> dict[str, Any]:
-    fix = finding.fix
-    return {
-        "rule": finding.rule.id,
-        "message": finding.message,
-        "line": finding.line,
-        "column": finding.column,
-        "severity": str(finding.severity),
-        "control": finding.rule.control,
-        "rationale": finding.rationale,
-        "subject": finding.subject,
-        "applicability": str(finding.applicability),
-        "fix": None
-        if fix is None
-        else {
-            "applicability": str(fix.applicability),
-            "might_break": fix.might_break,
-            "edits": [{"start": e.start, "end": e.end, "text": e.text} for e in fix.edits],  # empty for check
-        },
-    }
-
-
-def as_json(
-    results: list[FileResult], errors: list[str], unresolved: Sequence[Any] = (), diffs: dict[str, str] | None = None
-) -> str:
-    """Every file's findings, what was applied and its errors; run-wide errors and the image
-    references that could not be resolved (`harden.registry.Failure`), once each."""
-    files = []
-    for result in results:
-        entry: dict[str, Any] = {
-            "path": result.path,
-            "kind": result.kind,
-            "findings": [finding_json(f) for f in result.findings],
-            "applied": [f.rule.id for f in result.applied],
-            "summary": result.summary,
-            "errors": result.errors,
-        }
-        if diffs is not None:
-            entry["diff"] = diffs.get(result.path, "")
-        files.append(entry)
-    failures = [{"reference": f.reference, "kind": str(f.kind), "message": f.message} for f in unresolved]
-    return json.dumps({"files": files, "errors": errors, "unresolved": failures}, indent=2) + "\n"

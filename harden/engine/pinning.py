@@ -1,4 +1,4 @@
-"""Digest pinning for the engine: which lockfile, and the resolver that reads it.
+"""Digest pinning for the engine: which lockfile, the resolver that reads it, and writing it.
 
 The lockfile is `--lockfile FILE` when given; otherwise `harden.lock` is searched for from each
 PATH argument upwards, as ruff finds its configuration. It is used whatever its age: a pin
@@ -9,13 +9,15 @@ PATH argument upwards, as ruff finds its configuration. It is used whatever its 
 from __future__ import annotations
 
 import datetime as dt
+import os
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from harden import files
 from harden.config import Settings
-from harden.discover import display_path
+from harden.discover import display_name, display_path
+from harden.engine.load import PinningError
 from harden.registry import (
     LOCKFILE_NAME,
     Failure,
@@ -30,10 +32,6 @@ from harden.registry import (
 )
 
 LOCKFILE_LIMIT = 16 * 1024 * 1024  # about 80,000 images: far beyond any project, and bounded
-
-
-class PinningError(Exception):
-    """A lockfile harden cannot read: a usage or input error (exit 2)."""
 
 
 def lockfile_path(settings: Settings) -> Path | None:
@@ -81,11 +79,11 @@ def load_lockfile(settings: Settings) -> Lockfile | None:
         raw, _ = files.read_regular(path, LOCKFILE_LIMIT)
         return Lockfile.loads(raw.decode("utf-8"), path)
     except files.Refused as refused:
-        raise PinningError(f"{where}:1: cannot read lockfile: {refused}") from None
+        raise PinningError(where, str(refused)) from None
     except UnicodeDecodeError:
-        raise PinningError(f"{where}:1: cannot read lockfile: not UTF-8 text") from None
+        raise PinningError(where, "not UTF-8 text") from None
     except (LockfileError, OSError) as error:
-        raise PinningError(f"{where}:1: cannot read lockfile: {error}") from None
+        raise PinningError(where, str(error)) from None
 
 
 def open_resolver(settings: Settings) -> Resolver:
@@ -133,3 +131,26 @@ def _progress(resolved: int, total: int, from_cache: int) -> None:
     end = "\n" if resolved >= total else ""
     sys.stderr.write(f"\rresolving {total} image references: {resolved} done ({from_cache} from lockfile or cache){end}")
     sys.stderr.flush()
+
+
+def write_lockfile(resolver: Resolver | None, settings: Settings, names: Callable[[str], bool]) -> tuple[Path, int]:
+    """Write harden.lock with every digest the run resolved: at --lockfile, else where one was
+    found, else in the first directory PATH (the current directory for files). (path, images)
+    An existing lockfile is replaced as a project file is (owner kept; not through a link, not
+    over a hard link, not when read-only): OSError saying why. `names`: the files harden writes
+    (whose stale temporaries it may remove)."""
+    path = lockfile_path(settings)
+    if path is None:
+        directories = [p for p in settings.search_from if p.is_dir()]
+        path = (directories[0] if directories else Path.cwd()) / LOCKFILE_NAME
+    lockfile = resolver.updated_lockfile() if resolver is not None else Lockfile()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    data = lockfile.dumps().encode("utf-8")
+    try:
+        if os.path.lexists(path):
+            files.replace(path, data, None, names)
+        else:
+            files.create(path, data, 0o644, names)
+    except files.Refused as refused:
+        raise OSError(f"{display_name(path.as_posix())} {refused}") from None
+    return path, len(lockfile)

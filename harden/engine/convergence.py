@@ -1,0 +1,184 @@
+"""Analysing one file: run the passes, then choose, apply and re-parse until nothing is left.
+
+Choosing fixes and applying them repeats until no pass proposes another (as ruff's fixer
+does); a pass still proposing fixes after MAX_ROUNDS rounds is a bug, and the file is refused
+naming it. Each round's output is parsed again, and the final output must pass the guard
+(harden.engine.guard) before anything is written. A refusal or a bug leaves the file unchanged
+with one error; the other files go on.
+
+Fixes are lazy (harden.model.Fix): a fix is built here, when it is chosen, and only by a run
+that applies fixes. When a file is done, every fix is released: the builders hold the parsed
+document, which is freed with them.
+
+A fix may create files beside the one it fixes (harden.model.NewFile). A file another fix of
+the same run already created with the same text is nothing new (so a fix that only creates a
+file converges); with other text, or one that exists already, the file is refused (guard).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Iterable, Mapping
+from types import ModuleType
+
+from harden import passes
+from harden.config import MAX_ROUNDS, Settings
+from harden.discover import display_path
+from harden.engine import guard
+from harden.engine.load import BOM, Document, Loaded, document_module, internal_error
+from harden.model import (
+    Applicability,
+    Diagnostic,
+    DiagnosticKind,
+    Edit,
+    FileResult,
+    Finding,
+    NewFile,
+    Unfixable,
+    apply_edits,
+)
+
+
+def analyse(loaded: Loaded, settings: Settings, context: passes.Context, apply: bool) -> FileResult:
+    """Run the passes on a loaded file and (if `apply`) fix, guard and size-check the output."""
+    result, document = loaded.result, loaded.document
+    if document is None:
+        return result
+    # A document that is not `fixable` (compose: it fails the Compose Specification schema, see
+    # harden.compose) is reported, as `check` would report it, and never fixed.
+    fixable = getattr(document, "fixable", True)
+    try:
+        module = document_module(result.kind)
+        selected = passes.passes_for(result.kind, settings)
+        result.findings = result.remaining = run_passes(selected, document, context, result.path)
+        if apply and fixable:
+            created = _fix(result, module, document, selected, context)
+            guard.check_size(result, len(encode(result, result.output)), settings.max_file_size)
+            directory = loaded.source.path.parent
+            guard.check_new_files(created, directory, settings.max_file_size)
+            result.new_files = {display_path(directory / path): new for path, (new, _) in created.items()}
+    except guard.Refused as refused:
+        message = f"{refused.message}; nothing written"
+        _unchanged(result, Diagnostic(DiagnosticKind.REFUSED, result.path, refused.line, 0, message))
+    except Exception as error:  # noqa: BLE001 - one file's bug is that file's error
+        _unchanged(result, internal_error(result.path, error, settings.debug))
+    for finding in (*result.findings, *result.applied, *result.remaining):
+        if finding.fix is not None:
+            finding.fix.release()
+    return result
+
+
+def encode(result: FileResult, text: str) -> bytes:
+    """The bytes of a text of this file: UTF-8, with the byte order mark it was read with."""
+    return ((BOM if result.bom else "") + text).encode("utf-8")
+
+
+def run_passes(selected: list[ModuleType], document: Document, context: passes.Context, path: str) -> list[Finding]:
+    """Every selected pass's findings, each given the file's path (part of its id)."""
+    findings: list[Finding] = []
+    for module in selected:
+        findings.extend(dataclasses.replace(finding, path=path) for finding in module.check(document, context))
+    return findings
+
+
+def _unchanged(result: FileResult, error: Diagnostic) -> None:
+    result.output = result.original
+    result.modified = False
+    result.applied = []
+    result.applied_rules = []
+    result.remaining = result.findings
+    result.summary = []
+    result.errors.append(error)
+
+
+def _fix(
+    result: FileResult, module: ModuleType, document: Document, selected: list[ModuleType], context: passes.Context
+) -> dict[str, tuple[NewFile, Finding]]:
+    """Apply rounds of fixes to the document; the files they create (by path, with the finding
+    whose fix creates each)."""
+    findings = result.findings
+    current = document
+    trace = guard.Trace()
+    applied: set[str] = set()
+    created: dict[str, tuple[NewFile, Finding]] = {}
+    for rounds in range(MAX_ROUNDS + 1):
+        chosen, findings = choose(findings, context.chooses, applied, created)
+        if rounds == 0:
+            result.findings = findings  # a fix that could not be built is reported as its pass says
+        if not chosen:
+            break
+        if rounds == MAX_ROUNDS:
+            rules = ", ".join(sorted({f.rule.id for f in chosen}))
+            raise guard.Refused(chosen[0].line, f"{rules} kept proposing fixes after {MAX_ROUNDS} rounds (a harden bug)")
+        text = apply_edits(current.text, trace.add_round(chosen, current.newline), current.newline)
+        current = guard.parse_again(module, result.path, text, trace)
+        result.applied.extend(chosen)
+        applied.update(f.id for f in chosen)
+        _created(chosen, created)
+        findings = run_passes(selected, current, context, result.path)
+    first = {f.id: f for f in result.findings}  # a finding left as it was is kept once
+    result.remaining = [first[f.id] if first.get(f.id) == f else f for f in findings]
+    result.applied_rules = [f.rule.id for f in result.applied]
+    if not result.applied:
+        return created
+    changes = guard.check(module, document, current, result.applied, trace)
+    result.output = current.text
+    result.modified = result.output != result.original
+    result.summary = [change.describe() for change in changes]
+    return created
+
+
+def _created(chosen: list[Finding], created: dict[str, tuple[NewFile, Finding]]) -> None:
+    """Record the files this round's fixes create; two different files at one path are refused."""
+    for finding in chosen:
+        for new in finding.fix.patch().new_files if finding.fix else ():
+            known = created.setdefault(new.path, (new, finding))
+            if known[0] != new:
+                rules = ", ".join(dict.fromkeys((known[1].rule.id, finding.rule.id)))
+                raise guard.Refused(finding.line, f"the fixes of {rules} create {new.path} with different contents")
+
+
+def choose(
+    findings: Iterable[Finding],
+    chooses: Callable[[Finding], bool],
+    applied: set[str],
+    created: Mapping[str, tuple[NewFile, Finding]] | None = None,
+) -> tuple[list[Finding], list[Finding]]:
+    """(the fixes to apply this round, the findings as reported).
+
+    A fix is applied when the selector chooses it, it is not `display`, it does not overlap an
+    earlier one of the round (it is applied in a later round, on the new text), and every finding
+    it requires is applied too (in this round or before). Its edits are built here: one that
+    cannot be built is not applied, and its finding is reported as its pass says instead.
+    """
+    chosen: list[Finding] = []
+    reported: list[Finding] = []
+    taken: list[Edit] = []
+    for finding in findings:
+        fix = finding.fix
+        if fix is None or fix.applicability is Applicability.DISPLAY or not chooses(finding):
+            reported.append(finding)
+            continue
+        try:
+            patch = fix.patch()
+        except Unfixable as unfixable:
+            reported.extend(dataclasses.replace(f, path=finding.path) for f in unfixable.findings)
+            continue
+        reported.append(finding)
+        edits = patch.edits
+        new = [n for n in patch.new_files if created is None or n.path not in created or created[n.path][0] != n]
+        if (not edits and not new) or any(a.overlaps(b) for a in edits for b in taken):
+            continue
+        chosen.append(finding)
+        taken.extend(edits)
+    return _with_requirements(chosen, applied), reported
+
+
+def _with_requirements(chosen: list[Finding], applied: set[str]) -> list[Finding]:
+    """The chosen fixes less those waiting for a fix that is neither applied nor chosen."""
+    while True:
+        ready = applied | {f.id for f in chosen}
+        kept = [f for f in chosen if f.fix is not None and all(r in ready for r in f.fix.requires)]
+        if len(kept) == len(chosen):
+            return kept
+        chosen = kept

@@ -1,0 +1,75 @@
+"""Selectors: which of the fixes the passes propose a run applies.
+
+A selector answers `chooses(finding)` for a finding with a fix. Whatever it says, a `display`
+finding is never applied, a fix that overlaps one applied in the same round waits for the next
+round, and a fix whose `requires` are neither applied nor chosen is held back (engine.convergence).
+For `harden check`, which applies nothing, the selector still says what `fix` would apply: a
+pass that must know what another fix adds in the same run asks it (passes.Context.chooses).
+
+- `All`: every fix (the default of `fix` and `diff`).
+- `SafeOnly`: only `safe` fixes (`--safe-only`).
+- `ByRule`: only fixes of these rules, none of those (`--select` / `--ignore`; those options also
+  decide which passes run at all: Settings.select and Settings.ignore).
+- `ByIds`: exactly the findings with these ids (`Finding.id`, stable across runs): for a
+  reviewed selection or saved decisions.
+- `Both`: what two selectors both choose.
+
+Selectors are small picklable values: a worker process gets the run's selector with its files.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from harden.config import Settings
+from harden.model import Applicability, Finding
+
+
+class Selector(Protocol):
+    def chooses(self, finding: Finding) -> bool: ...
+
+
+@dataclass(frozen=True)
+class All:
+    def chooses(self, finding: Finding) -> bool:
+        return True
+
+
+@dataclass(frozen=True)
+class SafeOnly:
+    def chooses(self, finding: Finding) -> bool:
+        return finding.applicability is Applicability.SAFE
+
+
+@dataclass(frozen=True)
+class ByRule:
+    select: frozenset[str] = frozenset()  # empty: every rule
+    ignore: frozenset[str] = frozenset()
+
+    def chooses(self, finding: Finding) -> bool:
+        rule = finding.rule.id
+        return (not self.select or rule in self.select) and rule not in self.ignore
+
+
+@dataclass(frozen=True)
+class ByIds:
+    ids: frozenset[str]
+
+    def chooses(self, finding: Finding) -> bool:
+        return finding.id in self.ids
+
+
+@dataclass(frozen=True)
+class Both:
+    first: Selector
+    second: Selector
+
+    def chooses(self, finding: Finding) -> bool:
+        return self.first.chooses(finding) and self.second.chooses(finding)
+
+
+def from_settings(settings: Settings) -> Selector:
+    """The selector the command line's options make: --select/--ignore, and --safe-only."""
+    chosen: Selector = ByRule(settings.select, settings.ignore) if settings.select or settings.ignore else All()
+    return Both(chosen, SafeOnly()) if settings.safe_only else chosen

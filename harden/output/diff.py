@@ -1,0 +1,161 @@
+"""The reviewed diff: commentary, a semantic summary and a unified diff `git apply` accepts.
+
+For each changed file: `#` commentary lines (ignored by `git apply` and `patch`, which skip
+text before `diff --git`) that list each change with its rule, reason, applicability and what
+might break; the semantic summary (the engine's guard compares the parsed input and output);
+then a git-style unified diff with `a/` and `b/` paths, followed by each file the fixes create
+(`new file mode 100644`, `--- /dev/null`), which `git apply` creates.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Sequence
+
+from harden.model import Caveat, FileResult, Finding, NewFile
+from harden.output.text import caveat_groups, caveats_text
+
+CONTEXT_LINES = 3
+_RESET = "\x1b[0m"
+# the first match wins: commentary cyan, file headers bold, hunks magenta, added green, removed red
+_COLOURS: tuple[tuple[tuple[str, ...], str], ...] = (
+    (("#",), "36"),
+    (("+++", "---", "diff --git"), "1"),
+    (("@@",), "35"),
+    (("+",), "32"),
+    (("-",), "31"),
+)
+
+
+def commentary(result: FileResult) -> list[str]:
+    """The `#` lines before a file's diff: each change with its rule, reason, applicability
+    and what might break, grouped by service (or stage) when the findings name one."""
+    lines = [f"# harden: {result.path}"]
+    groups: dict[str, list[Finding]] = {}
+    for finding in result.applied:
+        groups.setdefault(finding.subject, []).append(finding)
+    for subject, findings in groups.items():
+        indent = "#   "
+        if subject:
+            count = len(findings)
+            lines.append(f"#   {subject}: {count} change{'s' if count != 1 else ''}")
+            indent = "#     "
+        for finding in findings:
+            lines.extend(_describe(finding, indent))
+    if result.summary:
+        lines.append("#   semantic summary:")
+        lines.extend(f"#     {line}" for line in result.summary)
+    lines.extend(f"#   new file: {path}" for path in result.new_files)
+    return lines
+
+
+def _describe(finding: Finding, indent: str) -> list[str]:
+    fix = finding.fix
+    applicability = fix.applicability if fix else "display"
+    lines = [f"{indent}{finding.rule.id} [{applicability}] ({finding.rule.control}) {finding.message}"]
+    if fix and fix.caveats:
+        lines.append(f"{indent}  might break: {_might_break(finding.subject, fix.caveats)}")
+    return lines
+
+
+def _might_break(subject: str, caveats: Sequence[Caveat]) -> str:
+    """What might break: under a service's (or services') heading, their shared text alone."""
+    groups = caveat_groups(caveats)
+    if subject and len(groups) == 1 and ", ".join(groups[0][0]) == subject:
+        return groups[0][1]
+    return caveats_text(caveats)
+
+
+def unified(result: FileResult, display_prefix: str = "") -> str:
+    """The git-style unified diff of one file and of the files its fixes create (empty when
+    nothing changed)."""
+    if not result.changed:
+        return ""
+    out = [_changed(result, display_prefix)] if result.output != result.original else []
+    out.extend(_created(path, new, display_prefix) for path, new in result.new_files.items())
+    return "".join(out)
+
+
+def _created(path: str, new: NewFile, display_prefix: str) -> str:
+    """A new file as `git diff` shows one (an empty file has no hunk)."""
+    name = _git_name("b/", display_prefix, path)
+    mode = "100755" if new.mode & 0o111 else "100644"
+    out = [f"diff --git {_git_name('a/', display_prefix, path)} {name}\n", f"new file mode {mode}\n"]
+    lines = split_lines(new.text)
+    if lines:
+        out.extend(["--- /dev/null\n", f"+++ {name}\n", f"@@ -0,0 +{_range(0, len(lines))} @@\n", *_lines("+", lines)])
+    return "".join(out)
+
+
+def _changed(result: FileResult, display_prefix: str) -> str:
+    bom = "\ufeff" if result.bom else ""
+    before = split_lines(bom + result.original)
+    after = split_lines(bom + result.output)
+    old, new = _git_name("a/", display_prefix, result.path), _git_name("b/", display_prefix, result.path)
+    out = [f"diff --git {old} {new}\n", f"--- {old}\n", f"+++ {new}\n"]
+    for group in difflib.SequenceMatcher(None, before, after, autojunk=False).get_grouped_opcodes(CONTEXT_LINES):
+        first, last = group[0], group[-1]
+        out.append(f"@@ -{_range(first[1], last[2])} +{_range(first[3], last[4])} @@\n")
+        for tag, i1, i2, j1, j2 in group:
+            if tag == "equal":
+                out.extend(_lines(" ", before[i1:i2]))
+                continue
+            out.extend(_lines("-", before[i1:i2]))
+            out.extend(_lines("+", after[j1:j2]))
+    return "".join(out)
+
+
+def _git_name(side: str, prefix: str, path: str) -> str:
+    """`a/path` as git writes it: a C-quoted display name (discover.display_name) keeps its
+    quotes outside the prefix, `"a/x\\ty"`, which `git apply` reads back to the real name."""
+    if path.startswith('"'):
+        return f'"{side}{prefix}{path[1:]}'
+    return side + prefix + path.replace("\\", "/")
+
+
+def split_lines(text: str) -> list[str]:
+    """Lines with their endings, split at "\n" only (str.splitlines also splits at form feeds
+    and Unicode separators, which git does not)."""
+    lines = text.split("\n")
+    out = [line + "\n" for line in lines[:-1]]
+    if lines[-1]:
+        out.append(lines[-1])
+    return out
+
+
+def _range(start: int, end: int) -> str:
+    length = end - start
+    if length == 0:
+        return f"{start},0"
+    if length == 1:
+        return f"{start + 1}"
+    return f"{start + 1},{length}"
+
+
+def _lines(sign: str, lines: list[str]) -> list[str]:
+    out = []
+    for line in lines:
+        if line.endswith("\n"):
+            out.append(sign + line)
+        else:
+            out.append(sign + line + "\n\\ No newline at end of file\n")
+    return out
+
+
+def reviewed(result: FileResult, color: bool = False) -> str:
+    """Commentary followed by the unified diff, optionally coloured for a terminal."""
+    body = unified(result)
+    if not body:
+        return ""
+    text = "\n".join(commentary(result)) + "\n" + body
+    if not color:
+        return text
+    return "".join(_styled(line) for line in text.splitlines(keepends=True))
+
+
+def _styled(line: str) -> str:
+    """A line in the colours of `git diff` (plain ANSI codes, as click.style writes them)."""
+    for prefixes, code in _COLOURS:
+        if line.startswith(prefixes):
+            return f"\x1b[{code}m{line}{_RESET}"
+    return line
