@@ -1,0 +1,133 @@
+"""The import rules of the README's Architecture section, checked on the source.
+
+Each rule names a part of harden and what it must never import (at any depth of the module's
+own code, lazily imported names included). A rule is checked by reading every module's
+`import` statements with `ast`, so the test costs no import time and sees imports inside
+functions too. The last test shows that the check fails when a rule is broken.
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+HARDEN = Path(__file__).resolve().parent.parent / "harden"
+
+
+@dataclass(frozen=True)
+class Rule:
+    part: str  # a module or package under harden, dotted: "passes", "cli"
+    never: tuple[str, ...]  # module prefixes it must not import
+    why: str
+
+
+IO_MODULES = ("os", "pathlib", "subprocess", "shutil", "tempfile", "socket", "httpx", "io")
+RULES = (
+    Rule(
+        "passes",
+        (
+            "harden.engine",
+            "harden.registry",
+            "harden.files",
+            "harden.discover",
+            "harden.output",
+            "harden.cli",
+            "click",
+            *IO_MODULES,
+        ),
+        "passes are pure: they read a document and a context, never files, the network or the terminal",
+    ),
+    Rule(
+        "compose",
+        ("harden.passes", "harden.engine", "harden.registry", "harden.output", "harden.cli", "click"),
+        "documents know nothing of rules, runs or output",
+    ),
+    Rule(
+        "dockerfile",
+        ("harden.passes", "harden.engine", "harden.registry", "harden.output", "harden.cli", "click"),
+        "documents know nothing of rules, runs or output",
+    ),
+    Rule(
+        "images",
+        ("harden.passes", "harden.engine", "harden.registry", "harden.output", "harden.cli", "click", "httpx"),
+        "value types: importable by passes without the network stack",
+    ),
+    Rule(
+        "knowledge",
+        ("harden.passes", "harden.engine", "harden.registry", "harden.output", "harden.cli", "click"),
+        "data about images",
+    ),
+    Rule(
+        "registry",
+        ("harden.passes", "harden.engine", "harden.output", "harden.cli", "harden.compose", "harden.dockerfile", "click"),
+        "the network, and nothing about documents or rules",
+    ),
+    Rule("output", ("click", "harden.engine", "harden.registry", "harden.cli"), "renderers: data in, text out"),
+    Rule("engine", ("harden.cli", "click"), "the pipeline serves every front end, not only the command line"),
+    Rule("model", ("harden.",), "plain data that every part shares"),
+)
+
+
+def imports(path: Path) -> set[str]:
+    """Every module `path` imports (absolute names; relative imports resolved)."""
+    package = ".".join(path.relative_to(HARDEN.parent).with_suffix("").parts)
+    if path.name != "__init__.py":
+        package = package.rsplit(".", 1)[0]
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                base = ".".join(package.split(".")[: len(package.split(".")) - node.level + 1] + ([base] if base else []))
+            found.add(base)
+            found.update(f"{base}.{alias.name}" for alias in node.names)
+    return found
+
+
+def modules_of(part: str) -> list[Path]:
+    directory, single = HARDEN / part.replace(".", "/"), HARDEN / f"{part.replace('.', '/')}.py"
+    return sorted(directory.rglob("*.py")) if directory.is_dir() else [single] if single.exists() else []
+
+
+def violations(rule: Rule, modules: list[Path]) -> list[str]:
+    found = []
+    for path in modules:
+        for name in sorted(imports(path)):
+            if any(name == banned or name.startswith(banned if banned.endswith(".") else banned + ".") for banned in rule.never):
+                found.append(f"{path.relative_to(HARDEN.parent)} imports {name}")
+    return found
+
+
+@pytest.mark.parametrize("rule", RULES, ids=[r.part for r in RULES])
+def test_import_rule(rule: Rule) -> None:
+    modules = modules_of(rule.part)
+    assert modules, f"harden/{rule.part} does not exist"
+    assert violations(rule, modules) == [], rule.why
+
+
+def test_only_the_command_line_imports_click() -> None:
+    users = [p for p in sorted(HARDEN.rglob("*.py")) if "click" in {n.split(".")[0] for n in imports(p)}]
+    assert [p.relative_to(HARDEN).as_posix() for p in users] == ["cli.py"]
+
+
+def test_a_broken_rule_is_seen(tmp_path: Path) -> None:
+    bad = tmp_path / "harden" / "passes" / "bad.py"
+    bad.parent.mkdir(parents=True)
+    bad.write_text("import os\nfrom harden import engine\n\n\ndef check():\n    from harden.registry import client\n")
+    global HARDEN
+    saved, HARDEN = HARDEN, tmp_path / "harden"
+    try:
+        found = violations(RULES[0], [bad])
+    finally:
+        HARDEN = saved
+    assert found == [
+        "harden/passes/bad.py imports harden.engine",
+        "harden/passes/bad.py imports harden.registry",
+        "harden/passes/bad.py imports harden.registry.client",
+        "harden/passes/bad.py imports os",
+    ]
