@@ -1,4 +1,5 @@
-"""Benchmark: this checkout against an earlier commit, side by side, on the corpus.
+"""Benchmark: this checkout against an earlier commit, side by side: a real user's project (the
+demo: one Dockerfile and one Compose file) and the whole corpus.
 
 Run: python tests/bench/bench_before_after.py [COMMIT] [--runs 3]   (default COMMIT: main)
 (prints times and ratios; not a timed test)
@@ -9,8 +10,10 @@ temporary directory, so that `python -m harden` imports the code meant and not t
 directory's. Each command runs --runs times, the two checkouts taking turns, and the best time
 counts:
 
-- `harden check --offline --quiet CORPUS`
-- `harden fix --offline --quiet --output TMP CORPUS`
+- `harden check --offline --quiet PATH`
+- `harden fix --offline --quiet --output TMP PATH`
+
+for PATH the demo project (what one user's run costs: mostly start-up) and the corpus.
 
 with an empty digest cache (only what the corpus says). The worktree is removed at the end.
 """
@@ -29,6 +32,7 @@ from timing import best_of
 
 ROOT = Path(__file__).resolve().parents[2]
 CORPUS = ROOT.parent / "shared" / "corpus"
+DEMO = ROOT / "fixtures" / "demo"
 
 
 def imported_from(code: Path, environment: dict[str, str], cwd: Path) -> Path:
@@ -46,10 +50,11 @@ def imported_from(code: Path, environment: dict[str, str], cwd: Path) -> Path:
 
 def commands(out: Path) -> dict[str, list[str]]:
     harden = [sys.executable, "-m", "harden"]
-    return {
-        "check": [*harden, "check", "--offline", "--quiet", str(CORPUS)],
-        "fix --output": [*harden, "fix", "--offline", "--quiet", "--output", str(out), str(CORPUS)],
-    }
+    found = {}
+    for label, path in (("demo", DEMO), ("corpus", CORPUS)):
+        found[f"check {label}"] = [*harden, "check", "--offline", "--quiet", str(path)]
+        found[f"fix --output {label}"] = [*harden, "fix", "--offline", "--quiet", "--output", str(out), str(path)]
+    return found
 
 
 def times(codes: list[Path], runs: int, cwd: Path) -> list[dict[str, float]]:
@@ -63,7 +68,7 @@ def times(codes: list[Path], runs: int, cwd: Path) -> list[dict[str, float]]:
     for _ in range(runs):
         for best, environment in zip(found, environments, strict=True):
             for name, command in commands(cwd / "out").items():
-                seconds = best_of(command, 1, environment, cwd)
+                seconds = best_of(command, 1, env=environment, cwd=cwd)
                 best[name] = min(seconds, best.get(name, seconds))
                 shutil.rmtree(cwd / "out", ignore_errors=True)
     shutil.rmtree(cache, ignore_errors=True)
@@ -88,9 +93,9 @@ def main() -> None:
         shutil.rmtree(before.parent, ignore_errors=True)
     files = sum(1 for p in CORPUS.rglob("*") if p.is_file())
     print(f"corpus: {CORPUS} ({files} files); best of {options.runs}")
-    print(f"{'command':<16}{options.commit + ' (' + revision.stdout.strip() + ')':>22}{'this checkout':>16}{'ratio':>8}")
+    print(f"{'command':<22}{options.commit + ' (' + revision.stdout.strip() + ')':>22}{'this checkout':>16}{'ratio':>8}")
     for name in old:
-        print(f"{name:<16}{old[name]:>20.3f} s{new[name]:>14.3f} s{new[name] / old[name]:>8.2f}")
+        print(f"{name:<22}{old[name]:>20.3f} s{new[name]:>14.3f} s{new[name] / old[name]:>8.2f}")
 
 
 if __name__ == "__main__":
