@@ -17,8 +17,7 @@ from harden.config import Settings
 from harden.engine.convergence import encode
 from harden.model import Applicability, FileResult, Finding
 from harden.passes import Context
-from harden.passes import compose_published_ports as published_ports
-from harden.passes import compose_support as support
+from harden.passes.compose import published_ports, support
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fixtures"
@@ -446,7 +445,8 @@ def test_user_added_only_where_the_image_works_as_non_root() -> None:
     services = semantic(result.output)["services"]
     assert services["cache"]["user"] == "redis"
     assert "user" not in services["db"] and "user" not in services["app"]
-    from harden.passes import compose_non_root, non_root_user
+    from harden.passes.compose import non_root as compose_non_root
+    from harden.passes.dockerfile import non_root_user
 
     assert compose_non_root.RATIONALE is non_root_user.RATIONALE
 

@@ -10,7 +10,7 @@ import pytest
 from harden.compose import ComposeDocument, parse
 from harden.engine.load import decode
 from harden.model import DocumentError
-from harden.passes import compose_support
+from harden.passes.compose import support as compose_support
 
 ROOT = Path(__file__).resolve().parent.parent
 TEXT = (

@@ -12,7 +12,7 @@ from compose_oracle import merged
 from harden.compose import Mount, environment, mounts, parse, parse_port, parse_volume, ports, split_colons
 from harden.engine.load import decode
 from harden.model import DocumentError
-from harden.passes import compose_support
+from harden.passes.compose import support as compose_support
 
 ROOT = Path(__file__).resolve().parent.parent
 PORTS = [

@@ -24,26 +24,27 @@ from typing import Any
 from harden.config import Settings
 from harden.model import Applicability, Finding
 
-# (module under harden.passes, the document kind it reads), in the order the passes run.
-# The kind is written here too so that a run over Dockerfiles never imports the Compose
-# passes (start-up time); tests/test_passes_registry.py checks it against each RULE.
-PASS_MODULES: tuple[tuple[str, str], ...] = (
-    ("compose_schema", "compose"),
-    ("pin_base_image", "dockerfile"),
-    ("non_root_user", "dockerfile"),
-    ("compose_pin_image", "compose"),
-    ("compose_non_root", "compose"),
-    ("compose_cap_drop_all", "compose"),
-    ("compose_no_new_privileges", "compose"),
-    ("compose_read_only_rootfs", "compose"),
-    ("compose_resource_limits", "compose"),
-    ("compose_published_ports", "compose"),
-    ("compose_privileged", "compose"),
-    ("compose_host_namespaces", "compose"),
-    ("compose_docker_socket", "compose"),
-    ("compose_sensitive_mount", "compose"),
-    ("compose_devices", "compose"),
-    ("compose_docker_api_tcp", "compose"),
+# The pass modules, in the order the passes run: `KIND.MODULE` under harden.passes, grouped by the
+# document kind they read (harden/passes/compose/, harden/passes/dockerfile/). The kind is the
+# package, so that a run over Dockerfiles never imports the Compose passes (start-up time);
+# tests/test_passes_registry.py checks it against each RULE.
+PASS_MODULES: tuple[str, ...] = (
+    "compose.schema",
+    "dockerfile.pin_base_image",
+    "dockerfile.non_root_user",
+    "compose.pin_image",
+    "compose.non_root",
+    "compose.cap_drop_all",
+    "compose.no_new_privileges",
+    "compose.read_only_rootfs",
+    "compose.resource_limits",
+    "compose.published_ports",
+    "compose.privileged",
+    "compose.host_namespaces",
+    "compose.docker_socket",
+    "compose.sensitive_mount",
+    "compose.devices",
+    "compose.docker_api_tcp",
 )
 
 
@@ -69,12 +70,17 @@ class Context:
 
 @cache
 def all_passes() -> tuple[ModuleType, ...]:
-    return tuple(importlib.import_module(f"harden.passes.{name}") for name, _ in PASS_MODULES)
+    return tuple(importlib.import_module(f"harden.passes.{name}") for name in PASS_MODULES)
 
 
 @cache
 def _passes_of(kind: str) -> tuple[ModuleType, ...]:
-    return tuple(importlib.import_module(f"harden.passes.{name}") for name, of in PASS_MODULES if of == kind)
+    return tuple(importlib.import_module(f"harden.passes.{name}") for name in PASS_MODULES if kind_of(name) == kind)
+
+
+def kind_of(name: str) -> str:
+    """The document kind a pass module of PASS_MODULES reads: its package."""
+    return name.split(".", 1)[0]
 
 
 def passes_for(kind: str, settings: Settings) -> list[ModuleType]:

@@ -68,11 +68,12 @@ from collections.abc import Callable
 from harden import knowledge
 from harden.compose import ComposeDocument, Service
 from harden.model import Applicability, Caveat, Finding, Fix, Rule, Severity, finding_id
-from harden.passes import Context, compose_non_root
-from harden.passes.compose_layers import here, services, set_in
-from harden.passes.compose_non_root import RULE as NON_ROOT_RULE
-from harden.passes.compose_non_root import user_it_adds
-from harden.passes.compose_support import (
+from harden.passes import Context
+from harden.passes.compose import non_root as compose_non_root
+from harden.passes.compose.layers import here, services, set_in
+from harden.passes.compose.non_root import RULE as NON_ROOT_RULE
+from harden.passes.compose.non_root import user_it_adds
+from harden.passes.compose.support import (
     Unit,
     Want,
     as_list,

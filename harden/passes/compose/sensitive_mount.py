@@ -36,8 +36,8 @@ from __future__ import annotations
 from harden.compose import ComposeDocument
 from harden.model import Applicability, Finding, Rule, Severity
 from harden.passes import Context
-from harden.passes.compose_layers import services
-from harden.passes.compose_support import mounts, normalise_path, position
+from harden.passes.compose.layers import services
+from harden.passes.compose.support import mounts, normalise_path, position
 
 RULE = Rule(
     id="sensitive-mount",

@@ -59,8 +59,8 @@ from harden.compose import ComposeDocument, Service
 from harden.knowledge import ImageFacts
 from harden.model import Applicability, Caveat, Finding, Fix, Rule, Severity
 from harden.passes import Context
-from harden.passes.compose_layers import here, services, set_in
-from harden.passes.compose_support import (
+from harden.passes.compose.layers import here, services, set_in
+from harden.passes.compose.support import (
     Mount,
     Unit,
     Want,

@@ -36,7 +36,7 @@ from harden.config import Settings
 from harden.dockerfile import DockerfileDocument, Instruction, Stage
 from harden.model import Applicability, Claim, Edit, Finding, Fix, Rule, Severity, prebuilt
 from harden.passes import Context
-from harden.passes.pin_support import RATIONALE, caveats, decide, needs_resolution
+from harden.passes.pins import RATIONALE, caveats, decide, needs_resolution
 
 RULE = Rule(
     id="pin-base-image",

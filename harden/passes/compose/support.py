@@ -43,7 +43,7 @@ from harden.model import (
     apply_edits,
 )
 from harden.passes import Context
-from harden.passes.compose_layers import (
+from harden.passes.compose.layers import (
     ProjectService,
     bases,
     file_label,

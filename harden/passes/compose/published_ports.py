@@ -86,8 +86,8 @@ from collections.abc import Callable
 from harden.compose import ComposeDocument, Service
 from harden.model import Applicability, Caveat, Edit, Finding, Fix, Rule, Severity, Unfixable
 from harden.passes import Context
-from harden.passes.compose_layers import services
-from harden.passes.compose_support import ALL_INTERFACES, Port, expand_defaults, facts, parse_port, ports, position, split_colons
+from harden.passes.compose.layers import services
+from harden.passes.compose.support import ALL_INTERFACES, Port, expand_defaults, facts, parse_port, ports, position, split_colons
 
 RULE = Rule(
     id="published-ports",

@@ -50,9 +50,9 @@ from harden import knowledge
 from harden.compose import ComposeDocument
 from harden.model import Applicability, Caveat, Finding, Fix, Rule, Severity
 from harden.passes import Context
-from harden.passes.compose_layers import here, services, set_in
-from harden.passes.compose_support import Unit, Want, facts, in_anchor, is_root, per_service, plan_findings, position
-from harden.passes.non_root_user import RATIONALE
+from harden.passes.compose.layers import here, services, set_in
+from harden.passes.compose.support import Unit, Want, facts, in_anchor, is_root, per_service, plan_findings, position
+from harden.passes.dockerfile.non_root_user import RATIONALE
 
 RULE = Rule(
     id="compose-non-root",

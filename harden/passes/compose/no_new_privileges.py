@@ -49,8 +49,8 @@ import re
 from harden.compose import ComposeDocument
 from harden.model import Applicability, Caveat, Finding, Fix, Rule, Severity
 from harden.passes import Context
-from harden.passes.compose_layers import here, services, set_in
-from harden.passes.compose_support import Unit, Want, as_list, facts, in_anchor, per_service, plan_findings, position
+from harden.passes.compose.layers import here, services, set_in
+from harden.passes.compose.support import Unit, Want, as_list, facts, in_anchor, per_service, plan_findings, position
 
 RULE = Rule(
     id="no-new-privileges",

@@ -34,8 +34,8 @@ import re
 from harden.compose import ComposeDocument
 from harden.model import Applicability, Finding, Rule, Severity
 from harden.passes import Context
-from harden.passes.compose_layers import services, written_here
-from harden.passes.compose_support import as_list, position, split_colons
+from harden.passes.compose.layers import services, written_here
+from harden.passes.compose.support import as_list, position, split_colons
 
 RULE = Rule(
     id="devices",

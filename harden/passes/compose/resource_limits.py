@@ -61,8 +61,8 @@ from typing import Any
 from harden.compose import ComposeDocument, Service
 from harden.model import Applicability, Caveat, Finding, Fix, Rule, Severity
 from harden.passes import Context
-from harden.passes.compose_layers import deploy_limits, here, limits_here, services, set_in, unseen
-from harden.passes.compose_support import (
+from harden.passes.compose.layers import deploy_limits, here, limits_here, services, set_in, unseen
+from harden.passes.compose.support import (
     Unit,
     Want,
     in_anchor,

@@ -39,8 +39,8 @@ from __future__ import annotations
 from harden.compose import ComposeDocument
 from harden.model import Applicability, Finding, Rule, Severity
 from harden.passes import Context
-from harden.passes.compose_layers import here, services
-from harden.passes.compose_support import position
+from harden.passes.compose.layers import here, services
+from harden.passes.compose.support import position
 
 RULE = Rule(
     id="host-namespaces",

@@ -33,8 +33,8 @@ from __future__ import annotations
 from harden.compose import ComposeDocument
 from harden.model import Applicability, Finding, Rule, Severity
 from harden.passes import Context
-from harden.passes.compose_layers import here, services
-from harden.passes.compose_support import facts, position, truthy
+from harden.passes.compose.layers import here, services
+from harden.passes.compose.support import facts, position, truthy
 
 RULE = Rule(
     id="privileged",

@@ -45,8 +45,8 @@ from harden import knowledge
 from harden.compose import ComposeDocument, Service
 from harden.model import Applicability, Finding, Rule, Severity
 from harden.passes import Context
-from harden.passes.compose_layers import here, services
-from harden.passes.compose_support import ports, position
+from harden.passes.compose.layers import here, services
+from harden.passes.compose.support import ports, position
 
 RULE = Rule(
     id="docker-api-tcp",
