@@ -17,7 +17,7 @@ from harden.config import Settings
 from harden.engine.convergence import encode
 from harden.model import Applicability, FileResult, Finding
 from harden.passes import Context
-from harden.passes.compose import published_ports, support
+from harden.passes.compose import published_ports
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fixtures"
@@ -357,7 +357,7 @@ def test_data_outside_volumes_is_reported_not_made_read_only() -> None:
     ],
 )
 def test_short_port_syntax(item: object, expected: str | None) -> None:
-    port = support.parse_port(item, 0)
+    port = compose.parse_port(item, 0)
     assert port is not None
     fixable, _ = published_ports.exposure(port)
     assert (port.loopback() if fixable else None) == expected
@@ -377,7 +377,7 @@ def test_short_port_syntax(item: object, expected: str | None) -> None:
     ],
 )
 def test_port_variables_harden_cannot_know_are_reported_not_rewritten(item: object, reported: bool) -> None:
-    port = support.parse_port(item, 0)
+    port = compose.parse_port(item, 0)
     assert port is not None
     fixable, why = published_ports.exposure(port)
     assert not fixable and bool(why) == reported
@@ -395,9 +395,9 @@ def test_a_variable_that_holds_an_address_is_never_prefixed() -> None:
 
 
 def test_long_port_syntax() -> None:
-    port = support.parse_port({"target": 5432, "published": "5432", "protocol": "tcp"}, 3)
+    port = compose.parse_port({"target": 5432, "published": "5432", "protocol": "tcp"}, 3)
     assert port is not None and port.long and port.all_interfaces and port.index == 3
-    assert support.parse_port({"target": 5432, "host_ip": "10.0.0.2"}, 0).all_interfaces is False  # type: ignore[union-attr]
+    assert compose.parse_port({"target": 5432, "host_ip": "10.0.0.2"}, 0).all_interfaces is False  # type: ignore[union-attr]
 
 
 def test_public_entry_point_is_never_bound_to_loopback() -> None:
@@ -502,7 +502,7 @@ def test_corpus_compose_files(corpus: Path) -> None:
             if line.startswith("-") and not line.startswith("---")
         ]
         for line in removed:
-            port = support.parse_port(line.removeprefix("- ").strip("'\""), 0)
+            port = compose.parse_port(line.removeprefix("- ").strip("'\""), 0)
             assert port is not None and port.all_interfaces, (path, line)
 
 

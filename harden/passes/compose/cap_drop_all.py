@@ -70,24 +70,13 @@ from harden.compose import ComposeDocument, Service
 from harden.model import Applicability, Caveat, Finding, Fix, Rule, Severity, finding_id
 from harden.passes import Context
 from harden.passes.compose import non_root as compose_non_root
+from harden.passes.compose.images import facts, image_label, is_root, user_of
 from harden.passes.compose.layers import here, services, set_in
 from harden.passes.compose.non_root import RULE as NON_ROOT_RULE
 from harden.passes.compose.non_root import user_it_adds
-from harden.passes.compose.support import (
-    Unit,
-    Want,
-    as_list,
-    facts,
-    image_label,
-    in_anchor,
-    is_root,
-    per_service,
-    plan_findings,
-    position,
-    route,
-    truthy,
-    user_of,
-)
+from harden.passes.compose.placement import Unit, in_anchor, per_service, plan_findings, route
+from harden.passes.compose.reading import as_list, truthy
+from harden.passes.compose.wants import Want
 
 RULE = Rule(
     id="cap-drop-all",
@@ -134,7 +123,7 @@ def check(document: ComposeDocument, context: Context) -> list[Finding]:
             key = "cap_drop" if drop is not None and drop_list is None else "cap_add"
             if not here(service, key):
                 continue
-            line, column = position(document, service, key)
+            line, column = document.service_position(service, key)
             message = f"{key} is not a list (interpolated?){set_in(service, key)}; harden leaves capabilities alone"
             findings.append(_finding(line, column, Severity.INFO, message, service.name))
             continue
@@ -151,7 +140,7 @@ def check(document: ComposeDocument, context: Context) -> list[Finding]:
         missing = {cap: why for cap, why in needed.items() if cap not in added}
         if "ALL" in dropped:
             if missing and here(service, "cap_drop"):
-                line, column = position(document, service, "cap_drop")
+                line, column = document.service_position(service, "cap_drop")
                 message = (
                     f"cap_drop: [ALL] is set{set_in(service, 'cap_drop')}, but cap_add lacks {', '.join(missing)}, "
                     f"which {image.name if image else ''}"

@@ -46,7 +46,7 @@ from harden.compose import ComposeDocument, Service
 from harden.model import Applicability, Finding, Rule, Severity
 from harden.passes import Context
 from harden.passes.compose.layers import here, services
-from harden.passes.compose.support import ports, position
+from harden.passes.compose.reading import ports
 
 RULE = Rule(
     id="docker-api-tcp",
@@ -72,7 +72,7 @@ def check(document: ComposeDocument, context: Context) -> list[Finding]:
     for service in views:
         for port in ports(service, here=True):
             if _API_PORT in port.numbers("target") | port.numbers("published"):
-                line, column = position(document, service, "ports", port.index)
+                line, column = document.service_position(service, "ports", port.index)
                 message = (
                     "publishes port 2375, the Docker API without TLS: whoever reaches it controls the daemon (root on "
                     "the host). harden does not remove it; do not publish the API, or use --tlsverify with client "
@@ -80,7 +80,7 @@ def check(document: ComposeDocument, context: Context) -> list[Finding]:
                 )
                 findings.append(_finding(line, column, Severity.ERROR, message, service, f"port {port.text or port.target}"))
         if _daemon_without_tls(service) and here(service, "image"):
-            line, column = position(document, service, "image")
+            line, column = document.service_position(service, "image")
             message = (
                 "starts a Docker daemon listening on tcp:// without --tlsverify: every container on its network "
                 "controls it. harden does not change it; keep TLS on (the docker:dind image generates certificates "
@@ -95,7 +95,7 @@ def check(document: ComposeDocument, context: Context) -> list[Finding]:
             and match.group(1) not in proxies
             and here(service, "environment")
         ):
-            line, column = position(document, service, "environment")
+            line, column = document.service_position(service, "environment")
             message = (
                 f"talks to the Docker API over plain TCP (DOCKER_HOST={host.strip()}): unauthenticated and "
                 "unencrypted. harden does not change it; point it at a socket proxy that allows only the calls it "

@@ -27,7 +27,7 @@ is set, and never twice:
   handles it, in its file, except for sequences and mappings that Compose appends or merges by
   name (APPEND_KEYS, MAPPING_KEYS): a service may add its own items to those, in its last own
   layer that writes the key (or its first own layer); what the base service gets from the same
-  rule in the same run is taken off first (compose_support.without_inherited), because Compose
+  rule in the same run is taken off first (harden.passes.compose.inherit), because Compose
   rejects a repeated security_opt item;
 - no layer sets it: the first file that defines the service.
 
@@ -45,7 +45,7 @@ import posixpath
 from dataclasses import dataclass
 from typing import Any
 
-from harden.compose import APPEND_KEYS, MAPPING_KEYS, ComposeDocument, Service, _tag, merge
+from harden.compose import APPEND_KEYS, MAPPING_KEYS, ComposeDocument, Service, merge, tag
 from harden.compose.project import Extended
 from harden.passes import Context
 
@@ -123,11 +123,11 @@ class Project:
         if mine is None:
             return False
         node = layers[mine].service.node
-        if key not in node or _tag(node[key]) == "!reset":
+        if key not in node or tag(node[key]) == "!reset":
             return False
         for layer in layers[mine + 1 :]:
             later = layer.service.node
-            if key in later and (key not in APPEND_KEYS | MAPPING_KEYS or _tag(later[key]) in ("!reset", "!override")):
+            if key in later and (key not in APPEND_KEYS | MAPPING_KEYS or tag(later[key]) in ("!reset", "!override")):
                 return False
         return True
 

@@ -83,11 +83,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from harden.compose import ComposeDocument, Service
+from harden.compose import ComposeDocument, Port, Service, parse_port, split_colons
+from harden.compose.values import ALL_INTERFACES
 from harden.model import Applicability, Caveat, Edit, Finding, Fix, Rule, Severity, Unfixable
 from harden.passes import Context
+from harden.passes.compose.images import facts
 from harden.passes.compose.layers import services
-from harden.passes.compose.support import ALL_INTERFACES, Port, expand_defaults, facts, parse_port, ports, position, split_colons
+from harden.passes.compose.reading import expand_defaults, ports
 
 RULE = Rule(
     id="published-ports",
@@ -123,14 +125,14 @@ def check(document: ComposeDocument, context: Context) -> list[Finding]:
             continue
         listed = ", ".join(_label(p) for p in exposed)
         if not service.own("ports"):
-            line, column = position(document, service, "ports")
+            line, column = document.service_position(service, "ports")
             message = (
                 f"publishes {listed} on all interfaces, and {what}; harden does not edit ports inherited from anchor "
                 f"&{service.merged_from('ports')}: bind them to 127.0.0.1 there or on the service"
             )
             findings.append(_finding(line, column, Severity.WARNING, message, service.name))
             continue
-        line, column = position(document, service, "ports", exposed[0].index)
+        line, column = document.service_position(service, "ports", exposed[0].index)
         message = (
             f"publishes {listed} on all interfaces, but {what}: harden binds "
             + ("them" if len(exposed) > 1 else "it")
@@ -161,7 +163,7 @@ def _binder(document: ComposeDocument, service: Service, exposed: list[Port], wh
         try:
             return [edit for port in exposed for edit in _bind(document, service, port)]
         except (ValueError, KeyError, TypeError) as error:
-            line, column = position(document, service, "ports")
+            line, column = document.service_position(service, "ports")
             message = f"{what}; harden cannot edit them here: {error}"
             raise Unfixable([_finding(line, column, Severity.WARNING, message, service.name)]) from None
 
@@ -206,7 +208,7 @@ def exposure(port: Port) -> tuple[bool, str]:
 
 
 def _variable_finding(document: ComposeDocument, service: Service, unknown: list[tuple[Port, str]], what: str) -> Finding:
-    line, column = position(document, service, "ports", unknown[0][0].index)
+    line, column = document.service_position(service, "ports", unknown[0][0].index)
     details = "; ".join(f"{_label(port)}: {why}" for port, why in unknown)
     message = (
         f"publishes ports whose address comes from a variable ({details}), and {what}: harden does not rewrite them; "

@@ -55,28 +55,15 @@ becomes
 
 from __future__ import annotations
 
-from harden.compose import ComposeDocument, Service
+from harden.compose import ComposeDocument, Mount, Service
 from harden.knowledge import ImageFacts
 from harden.model import Applicability, Caveat, Finding, Fix, Rule, Severity
 from harden.passes import Context
+from harden.passes.compose.images import facts, image_label
 from harden.passes.compose.layers import here, services, set_in
-from harden.passes.compose.support import (
-    Mount,
-    Unit,
-    Want,
-    as_list,
-    covered,
-    facts,
-    image_label,
-    in_anchor,
-    mounts,
-    normalise_path,
-    per_service,
-    plan_findings,
-    position,
-    route,
-    truthy,
-)
+from harden.passes.compose.placement import Unit, in_anchor, per_service, plan_findings, route
+from harden.passes.compose.reading import as_list, covered, mounts, normalise_path, truthy
+from harden.passes.compose.wants import Want
 
 RULE = Rule(
     id="read-only-rootfs",
@@ -141,7 +128,6 @@ def _leaves_alone(
     needed: list[str],
     service_mounts: list[Mount],
 ) -> tuple[bool, Finding | None]:
-
     """(True, what to say, if anything) when harden adds no read_only to `service`: one is set
     already (true or false), the image keeps data outside volumes, or tmpfs is one value that
     would have to grow; else (False, None)."""
@@ -150,15 +136,13 @@ def _leaves_alone(
     tmpfs_list = [tmpfs_value] if isinstance(tmpfs_value, str) else as_list(tmpfs_value)
     if read_only is not None and not truthy(read_only):
         if (read_only is False or str(read_only).strip().lower() == "false") and here(service, "read_only"):
-            line, column = position(document, service, "read_only")
-            message = (
-                f"read_only: false is set explicitly{set_in(service, 'read_only')}; harden leaves it (a choice you made)"
-            )
+            line, column = document.service_position(service, "read_only")
+            message = f"read_only: false is set explicitly{set_in(service, 'read_only')}; harden leaves it (a choice you made)"
             return True, _finding(line, column, Severity.INFO, message, service.name)
         return True, None
     if truthy(read_only):
         if image is not None and needed and here(service, "read_only"):
-            line, column = position(document, service, "read_only")
+            line, column = document.service_position(service, "read_only")
             message = (
                 f"read_only: true is set{set_in(service, 'read_only')}, but nothing keeps {', '.join(needed)} "
                 f"writable, which {image.name} "
@@ -179,7 +163,7 @@ def _leaves_alone(
     if (tmpfs_value is not None and tmpfs_list is None) or (isinstance(tmpfs_value, str) and needed):
         if not here(service, "tmpfs"):
             return True, None
-        line, column = position(document, service, "tmpfs")
+        line, column = document.service_position(service, "tmpfs")
         message = (
             "root filesystem is writable; harden does not add read_only: tmpfs is written as a single value "
             f"{set_in(service, 'tmpfs').strip() or 'here'} and {', '.join(needed)} would need adding to it (make it a list)"
