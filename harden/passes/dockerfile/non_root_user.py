@@ -92,7 +92,7 @@ def check(document: DockerfileDocument, context: Context) -> list[Finding]:
             "harden adds no USER, which would break its entrypoint. It still starts as root: "
             "restrict its capabilities where it runs (compose cap-drop-all)"
         )
-        return [_finding(anchor, message, Severity.INFO, None)]
+        return [_finding(document, anchor, message, Severity.INFO, None)]
 
     template, values, might_break = _snippet(family, facts, last_unprivileged, context)
     low_ports = _low_ports(chain)
@@ -111,11 +111,11 @@ def check(document: DockerfileDocument, context: Context) -> list[Finding]:
         return Patch((edit,), tuple(("stages", stage.label, _semantic_text(line)) for line in lines))
 
     fix = Fix(Applicability.REVIEW, (), build, (Caveat("", might_break),))
-    return [_finding(anchor, message, Severity.WARNING, fix)]
+    return [_finding(document, anchor, message, Severity.WARNING, fix)]
 
 
-def _finding(anchor: Instruction, message: str, severity: Severity, fix: Fix | None) -> Finding:
-    return Finding(RULE, message, anchor.start_line + 1, len(anchor.indent) + 1, severity, RATIONALE, fix)
+def _finding(document: DockerfileDocument, anchor: Instruction, message: str, severity: Severity, fix: Fix | None) -> Finding:
+    return Finding(RULE, message, *document.position_of(anchor), severity, RATIONALE, fix)
 
 
 def _effective_user(chain: list[Stage]) -> tuple[str | None, str | None, Instruction | None]:
@@ -166,10 +166,9 @@ def _family(document: DockerfileDocument, chain: list[Stage], base: str | None) 
 def _step_down(document: DockerfileDocument, chain: list[Stage], facts: knowledge.ImageFacts | None) -> str:
     for stage in chain:
         for instruction in stage.instructions:
-            if instruction.keyword in ("RUN", "ENTRYPOINT", "CMD", "COPY", "ADD"):
-                text = document.text[instruction.start : instruction.end]
-                if match := _STEP_DOWN.search(text):
-                    return f"it installs or calls {match.group(1)}"
+            steps = instruction.keyword in ("RUN", "ENTRYPOINT", "CMD", "COPY", "ADD")
+            if steps and (match := _STEP_DOWN.search(document.source(instruction))):
+                return f"it installs or calls {match.group(1)}"
     if facts and facts.drops_privileges:
         how = facts.drops_privileges
         if how == "master-worker":
