@@ -547,3 +547,38 @@ def test_keys_reset_or_empty_are_left_alone() -> None:
     assert result.errors == [] and result.output == text
     assert len(result.findings) == 2
     assert all(f.fix is None and "without a value" in f.message for f in result.findings)
+
+
+# --- extends: what a rule adds to a base service (the engine's query) --------------------------
+
+
+def test_additions_are_what_the_rule_applies_to_each_service() -> None:
+    from harden.engine.convergence import Additions
+
+    text = (
+        "services:\n  base:\n    image: x\n    security_opt: [label:disable]\n"
+        "  done:\n    image: y\n    security_opt: [no-new-privileges]\n"
+    )
+    document = compose.parse("base.yaml", text)
+    ask = Additions(Context())
+    assert ask("no-new-privileges", document) == {"base": {"security_opt": ["no-new-privileges:true"]}, "done": {}}
+    assert ask("resource-limits", document) == {"base": {"pids_limit": 1024}, "done": {"pids_limit": 1024}}
+    refusing = Additions(Context(chooses=lambda finding: finding.subject != "done"))
+    assert refusing("resource-limits", document) == {"base": {"pids_limit": 1024}, "done": {}}
+
+
+def test_additions_run_the_rule_once_per_document_without_inheritance(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The engine answers each question once while a file is analysed, and the rule it runs to
+    answer sees no `additions` itself (so the question never recurses)."""
+    from harden import passes
+    from harden.engine.convergence import Additions
+
+    module = passes.rule("no-new-privileges")
+    assert module is not None
+    seen: list[Any] = []
+    check = module.check
+    monkeypatch.setattr(module, "check", lambda document, context: seen.append(context.additions) or check(document, context))
+    document = compose.parse("base.yaml", "services:\n  base:\n    image: x\n")
+    ask = Additions(Context())
+    assert ask("no-new-privileges", document) == ask("no-new-privileges", document)
+    assert seen == [None, None]  # two rounds: the fix, then nothing left to do

@@ -13,6 +13,10 @@ document, which is freed with them.
 A fix may create files beside the one it fixes (harden.model.NewFile). A file another fix of
 the same run already created with the same text is nothing new (so a fix that only creates a
 file converges); with other text, or one that exists already, the file is refused (guard).
+
+What one rule's fixes add to another Compose document (`Additions`, passes.Context.additions) is
+found with the same choosing and applying, on that document alone: a service that extends
+another asks what its base gets, and adds only the rest.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Iterable, Mapping
 from types import ModuleType
+from typing import Any
 
 from harden import passes
 from harden.config import MAX_ROUNDS, Settings
@@ -30,6 +35,7 @@ from harden.model import (
     Applicability,
     Diagnostic,
     DiagnosticKind,
+    DocumentError,
     Edit,
     FileResult,
     Finding,
@@ -47,6 +53,7 @@ def analyse(loaded: Loaded, settings: Settings, context: passes.Context, apply: 
     # A document that is not `fixable` (compose: it fails the Compose Specification schema, see
     # harden.compose) is reported, as `check` would report it, and never fixed.
     fixable = getattr(document, "fixable", True)
+    context = dataclasses.replace(context, additions=Additions(context))
     try:
         module = document_module(result.kind)
         selected = passes.passes_for(result.kind, settings)
@@ -151,6 +158,14 @@ def choose(
     it requires is applied too (in this round or before). Its edits are built here: one that
     cannot be built is not applied, and its finding is reported as its pass says instead.
     """
+    chosen, reported = pick(findings, chooses, created)
+    return _with_requirements(chosen, applied), reported
+
+
+def pick(
+    findings: Iterable[Finding], chooses: Callable[[Finding], bool], created: Mapping[str, tuple[NewFile, Finding]] | None = None
+) -> tuple[list[Finding], list[Finding]]:
+    """`choose` without waiting for requirements."""
     chosen: list[Finding] = []
     reported: list[Finding] = []
     taken: list[Edit] = []
@@ -171,7 +186,7 @@ def choose(
             continue
         chosen.append(finding)
         taken.extend(edits)
-    return _with_requirements(chosen, applied), reported
+    return chosen, reported
 
 
 def _with_requirements(chosen: list[Finding], applied: set[str]) -> list[Finding]:
@@ -182,3 +197,51 @@ def _with_requirements(chosen: list[Finding], applied: set[str]) -> list[Finding
         if len(kept) == len(chosen):
             return kept
         chosen = kept
+
+
+class Additions:
+    """passes.Context.additions for one file's analysis: what the fixes of a rule add to each
+    service of a Compose document, {service: {key: the items added to a list, or the new value}},
+    as this run would apply them. Each answer is kept while the file is analysed (with the
+    document it is about, so that no id is reused)."""
+
+    def __init__(self, context: passes.Context) -> None:
+        self.context = dataclasses.replace(context, additions=None)  # the rule runs with no inheritance
+        self.known: dict[tuple[str, int], tuple[Any, dict[str, dict[str, Any]]]] = {}
+
+    def __call__(self, rule_id: str, document: Any) -> dict[str, dict[str, Any]]:
+        key = (rule_id, id(document))
+        if key not in self.known:
+            module = passes.rule(rule_id)
+            self.known[key] = (document, {} if module is None else additions(module, document, self.context))
+        return self.known[key][1]
+
+
+def additions(module: ModuleType, document: Any, context: passes.Context) -> dict[str, dict[str, Any]]:
+    """What one pass's fixes add to each service of a Compose document: rounds of that pass
+    alone, its fixes chosen by the run's selector as `choose` does, without waiting for fixes of
+    other rules they require (those run in the same run, on the file they belong to). A round
+    whose output does not parse stops it: then nothing is added."""
+    parse = document_module(document.kind).parse
+    current = document
+    try:
+        for _ in range(MAX_ROUNDS):
+            chosen, _ = pick(run_passes([module], current, context, current.path), context.chooses)
+            edits = [edit for finding in chosen if finding.fix is not None for edit in finding.fix.edits()]
+            if not edits:
+                break
+            current = parse(current.path, apply_edits(current.text, edits, current.newline))
+    except DocumentError:
+        current = document
+    return {name: _changed(service, current.services.get(name)) for name, service in document.services.items()}
+
+
+def _changed(before: Any, after: Any) -> dict[str, Any]:
+    """What a service has after that it did not have before: new values, and the items added
+    to a list it had."""
+    changed: dict[str, Any] = {}
+    for key in after.keys() if after is not None else []:
+        old, new = before.get(key), after.get(key)
+        if old != new:
+            changed[key] = [item for item in new if item not in old] if isinstance(old, list) and isinstance(new, list) else new
+    return changed

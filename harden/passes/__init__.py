@@ -19,10 +19,17 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from harden.config import Settings
 from harden.model import Applicability, Finding
+
+if TYPE_CHECKING:
+    from harden.compose import ComposeDocument
+
+# What the fixes of one rule (by id), applied as the run applies them, add to each service of a
+# Compose document: {service: {key: the items added to a list, or the new value}}.
+Additions = Callable[[str, "ComposeDocument"], dict[str, dict[str, Any]]]
 
 # The pass modules, in the order the passes run: `KIND.MODULE` under harden.passes, grouped by the
 # document kind they read (harden/passes/compose/, harden/passes/dockerfile/). The kind is the
@@ -55,17 +62,23 @@ def any_fix(finding: Finding) -> bool:
 
 @dataclass(frozen=True)
 class Context:
-    """What a pass may read besides the document."""
+    """What a pass may read besides the document. The engine makes one per file (and run)."""
 
     settings: Settings = field(default_factory=Settings)
-    # Which fixes the run applies (or, for `check`, would apply): the engine's selector. A pass
-    # that needs to know what another fix adds in the same run asks it (compose_support).
+    # Which fixes the run applies (or, for `check`, would apply): the engine's selector.
     chooses: Callable[[Finding], bool] = any_fix
     digests: dict[str, Any] = field(default_factory=dict)  # reference -> registry resolution
     locked: dict[str, Any] = field(default_factory=dict)  # reference -> its lockfile entry, if any
     # The Compose project's documents in merge order, this one included, then a project.Extended
     # for each file of the run that an `extends: {file: ...}` names.
     related: tuple[Any, ...] = ()
+    # A pure query: what a rule's fixes add to the services of a Compose document in this run
+    # (harden.engine.convergence.Additions: the engine runs that rule alone on the document, with
+    # its own choosing and applying, and remembers the answer while the file is analysed). A
+    # service that extends another asks it about its base (harden.passes.compose.inherit). None
+    # while the engine runs a rule to answer it (a pass then sees no inheritance, so the query
+    # never recurses), and in a Context made by hand.
+    additions: Additions | None = None
 
 
 @cache

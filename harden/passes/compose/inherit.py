@@ -3,9 +3,10 @@
 Compose appends a base service's lists to those of the service that extends it, and a
 security_opt item written in both is an error; a scalar written in both is written twice. So
 each service that extends another keeps only the items (and values) its bases do not get from
-the same rule in the same run. What the rule's fixes add to each base is found by running the
-rule on the base's file first (`_additions`, with no such reduction inside). A list the service
-does not write itself is then added as its own key, which Compose appends to the inherited one.
+the same rule in the same run. What the rule's fixes add to each base the engine answers
+(Context.additions: it runs the rule on the base's file, with no such reduction inside). A list
+the service does not write itself is then added as its own key, which Compose appends to the
+inherited one.
 
 A service whose base is in a file harden does not read gets nothing: what it inherits may
 already hold what harden would add (a repeated security_opt item, which Compose refuses), or a
@@ -15,12 +16,10 @@ refuses beside `pids_limit`.
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
-from harden.compose import ComposeDocument, Service, parse
-from harden.config import MAX_ROUNDS
-from harden.model import DocumentError, Edit, Finding, Rule, Unfixable, apply_edits
+from harden.compose import ComposeDocument, Service
+from harden.model import Rule
 from harden.passes import Context
 from harden.passes.compose.layers import bases, services, unseen
 from harden.passes.compose.wants import Want
@@ -34,7 +33,7 @@ def without_inherited(
     views = {s.name: s for s in services(document, context)} if wants else {}
     blocked = {name: unseen(views[name]) for name in wants if name in views and unseen(views[name])}
     wants = {name: found for name, found in wants.items() if name not in blocked}
-    if _SIMULATING or not wants:
+    if context.additions is None or not wants:
         return wants, {}, blocked
     reduced: dict[str, list[Want]] = {}
     notes: dict[str, str] = {}
@@ -87,10 +86,12 @@ def _heirs(document: ComposeDocument, views: dict[str, Service], reduced: dict[s
 def inherited_additions(rule: Rule, service: Service, context: Context) -> dict[str, list[Any]]:
     """What the rule's fixes add, in this run, to the services this one extends: {key: what
     each base gets (the items added to a list, or the new value)}; nothing while the rule runs
-    on a base's file to find out (`_additions`)."""
+    on a base's file to find out (Context.additions is None then)."""
     added: dict[str, list[Any]] = {}
-    for layer in bases(service) if not _SIMULATING else []:
-        for key, value in _additions(rule, layer.document, context).get(layer.service.name, {}).items():
+    if context.additions is None:
+        return added
+    for layer in bases(service):
+        for key, value in context.additions(rule.id, layer.document).get(layer.service.name, {}).items():
             added.setdefault(key, []).append(value)
     return added
 
@@ -111,66 +112,3 @@ def _less(want: Want, added: list[Any], service: Service) -> Want | None:
     if comments and isinstance(value, list):
         comments = {k: v for k, v in comments.items() if k in value}
     return Want(want.key, value, extend, comments)
-
-
-# Nonzero while a rule runs on a base service's file to learn what it adds (`_additions`).
-_SIMULATING = 0
-# The last simulations: (rule id, the document, the context, what each service gets); the
-# entries hold the document and context, so no id is reused while they are kept.
-_ADDED: list[tuple[str, ComposeDocument, Context, dict[str, dict[str, Any]]]] = []
-
-
-def _additions(rule: Rule, document: ComposeDocument, context: Context) -> dict[str, dict[str, Any]]:
-    """What the rule's fixes add to each service of the document, as `harden fix` would apply
-    them (the settings choose the fixes, rounds until none is left): {service: {key: the
-    items added to a list, or the new value}}."""
-    global _SIMULATING
-    for rule_id, known, known_context, found in _ADDED:
-        if rule_id == rule.id and known is document and known_context is context:
-            return found
-    from harden import passes
-
-    module = passes.rule(rule.id)
-    if module is None:
-        return {}
-    current = document
-    _SIMULATING += 1
-    try:
-        for _ in range(MAX_ROUNDS):
-            edits = _chosen_edits(module.check(current, context), current.path, context)
-            if not edits:
-                break
-            current = parse(current.path, apply_edits(current.text, edits, current.newline))
-    except DocumentError:
-        current = document
-    finally:
-        _SIMULATING -= 1
-    found = {name: _changed(service, current.services.get(name)) for name, service in document.services.items()}
-    _ADDED[:] = [*_ADDED[-7:], (rule.id, document, context, found)]
-    return found
-
-
-def _chosen_edits(findings: list[Finding], path: str, context: Context) -> list[Edit]:
-    """The edits of one round of the engine's fix loop, for one rule's findings: the fixes the
-    run's selector chooses, in order, each unless it overlaps one before it (its requirements
-    are not waited for: only this rule runs)."""
-    taken: list[Edit] = []
-    for finding in findings:
-        if finding.fix is None or not context.chooses(dataclasses.replace(finding, path=path)):
-            continue
-        try:
-            edits = finding.fix.edits()
-        except Unfixable:
-            continue
-        if not any(a.overlaps(b) for a in edits for b in taken):
-            taken.extend(edits)
-    return taken
-
-
-def _changed(before: Service, after: Service | None) -> dict[str, Any]:
-    changed: dict[str, Any] = {}
-    for key in after.keys() if after is not None else []:
-        old, new = before.get(key), after.get(key)  # type: ignore[union-attr]
-        if old != new:
-            changed[key] = [item for item in new if item not in old] if isinstance(old, list) and isinstance(new, list) else new
-    return changed
