@@ -429,7 +429,8 @@ def test_existing_no_new_privileges_in_any_spelling_is_enough() -> None:
 
 
 def test_pids_limit_default_can_be_configured() -> None:
-    result = run("services:\n  app:\n    image: example/app\n", "resource-limits", extra={"pids_limit": 256})
+    text = "services:\n  app:\n    image: example/app\n"
+    result = run(text, "resource-limits", rule_options={"resource-limits": {"pids": 256}})
     assert "    pids_limit: 256\n" in result.output
 
 
@@ -515,7 +516,8 @@ def test_every_pass_is_pure() -> None:
     for rule in RULES:
         module = passes.rule(rule)
         assert module is not None
-        first, second = module.check(document, Context()), module.check(document, Context())
+        context = Context().for_pass(module)
+        first, second = module.check(document, context), module.check(document, context)
         assert first == second
         assert [f.fix.edits() for f in first if f.fix] == [f.fix.edits() for f in second if f.fix]
     assert document.text == text
@@ -534,9 +536,9 @@ def test_check_reports_the_fixes_fix_makes(case: Path) -> None:
     def summary(found: list[Finding]) -> list[tuple[Any, ...]]:
         return [(f.line, f.column, f.subject, f.message, f.applicability, f.fix and f.fix.all_claims()) for f in found]
 
-    checked = module.check(document, Context())
+    checked = module.check(document, Context().for_pass(module))
     assert all(f.fix.built is None for f in checked if f.fix)  # nothing rendered while checking
-    built = module.check(document, Context())
+    built = module.check(document, Context().for_pass(module))
     assert all(f.fix.edits() for f in built if f.fix)  # every fix check reports can be made
     assert summary(checked) == summary(built)
 

@@ -53,13 +53,12 @@ def analyse(loaded: Loaded, settings: Settings, context: passes.Context, apply: 
     # A document that is not `fixable` (compose: it fails the Compose Specification schema, see
     # harden.compose) is reported, as `check` would report it, and never fixed.
     fixable = getattr(document, "fixable", True)
-    context = dataclasses.replace(context, additions=Additions(context))
     try:
         module = document_module(result.kind)
-        selected = passes.passes_for(result.kind, settings)
-        result.findings = result.remaining = run_passes(selected, document, context, result.path)
+        selected = bind(passes.passes_for(result.kind, settings), context)
+        result.findings = result.remaining = run_passes(selected, document, result.path)
         if apply and fixable:
-            created = _fix(result, module, document, selected, context)
+            created = _fix(result, module, document, selected, context.chooses)
             guard.check_size(result, len(encode(result, result.output)), settings.max_file_size)
             directory = loaded.source.path.parent
             guard.check_new_files(created, directory, settings.max_file_size)
@@ -80,10 +79,20 @@ def encode(result: FileResult, text: str) -> bytes:
     return ((BOM if result.bom else "") + text).encode("utf-8")
 
 
-def run_passes(selected: list[ModuleType], document: Document, context: passes.Context, path: str) -> list[Finding]:
+Bound = list[tuple[ModuleType, passes.Context]]  # each pass with the context it is given
+
+
+def bind(modules: list[ModuleType], context: passes.Context) -> Bound:
+    """Each pass with its context for one file: the file's, with the engine's answer to
+    `additions` (kept while the file is analysed) and the pass's own options."""
+    context = dataclasses.replace(context, additions=Additions(context))
+    return [(module, context.for_pass(module)) for module in modules]
+
+
+def run_passes(selected: Bound, document: Document, path: str) -> list[Finding]:
     """Every selected pass's findings, each given the file's path (part of its id)."""
     findings: list[Finding] = []
-    for module in selected:
+    for module, context in selected:
         findings.extend(dataclasses.replace(finding, path=path) for finding in module.check(document, context))
     return findings
 
@@ -99,7 +108,7 @@ def _unchanged(result: FileResult, error: Diagnostic) -> None:
 
 
 def _fix(
-    result: FileResult, module: ModuleType, document: Document, selected: list[ModuleType], context: passes.Context
+    result: FileResult, module: ModuleType, document: Document, selected: Bound, chooses: Callable[[Finding], bool]
 ) -> dict[str, tuple[NewFile, Finding]]:
     """Apply rounds of fixes to the document; the files they create (by path, with the finding
     whose fix creates each)."""
@@ -109,7 +118,7 @@ def _fix(
     applied: set[str] = set()
     created: dict[str, tuple[NewFile, Finding]] = {}
     for rounds in range(MAX_ROUNDS + 1):
-        chosen, findings = choose(findings, context.chooses, applied, created)
+        chosen, findings = choose(findings, chooses, applied, created)
         if rounds == 0:
             result.findings = findings  # a fix that could not be built is reported as its pass says
         if not chosen:
@@ -122,7 +131,7 @@ def _fix(
         result.applied.extend(chosen)
         applied.update(f.id for f in chosen)
         _created(chosen, created)
-        findings = run_passes(selected, current, context, result.path)
+        findings = run_passes(selected, current, result.path)
     first = {f.id: f for f in result.findings}  # a finding left as it was is kept once
     result.remaining = [first[f.id] if first.get(f.id) == f else f for f in findings]
     result.applied_rules = [f.rule.id for f in result.applied]
@@ -213,7 +222,8 @@ class Additions:
         key = (rule_id, id(document))
         if key not in self.known:
             module = passes.rule(rule_id)
-            self.known[key] = (document, {} if module is None else additions(module, document, self.context))
+            found = {} if module is None else additions(module, document, self.context.for_pass(module))
+            self.known[key] = (document, found)
         return self.known[key][1]
 
 
@@ -226,7 +236,7 @@ def additions(module: ModuleType, document: Any, context: passes.Context) -> dic
     current = document
     try:
         for _ in range(MAX_ROUNDS):
-            chosen, _ = pick(run_passes([module], current, context, current.path), context.chooses)
+            chosen, _ = pick(run_passes([(module, context)], current, current.path), context.chooses)
             edits = [edit for finding in chosen if finding.fix is not None for edit in finding.fix.edits()]
             if not edits:
                 break

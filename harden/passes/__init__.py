@@ -1,7 +1,7 @@
 """The pass registry: every rule, in the order the engine runs them.
 
 A pass is a module with a `RULE` (harden.model.Rule), a module docstring that is the rule's
-documentation (`harden explain`), and a pure function
+documentation (`harden explain`), perhaps `OPTIONS` (harden.passes.options), and a pure function
 
     check(document, context) -> list[Finding]
 
@@ -14,8 +14,9 @@ module here, never a second pipeline.
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from types import ModuleType
@@ -23,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from harden.config import Settings
 from harden.model import Applicability, Finding
+from harden.passes import options as pass_options
 
 if TYPE_CHECKING:
     from harden.compose import ComposeDocument
@@ -79,6 +81,15 @@ class Context:
     # while the engine runs a rule to answer it (a pass then sees no inheritance, so the query
     # never recurses), and in a Context made by hand.
     additions: Additions | None = None
+    # This pass's options (harden.passes.options): its defaults, overridden by
+    # Settings.rule_options. The engine gives each pass its own (`for_pass`).
+    options: Mapping[str, Any] = field(default_factory=lambda: pass_options.EMPTY)
+
+    def for_pass(self, module: ModuleType) -> Context:
+        """This context for one pass: with that pass's options. A pass that runs another pass's
+        `check` gives it the context `for_pass(that module)`."""
+        overrides = self.settings.rule_options.get(module.RULE.id, {})
+        return dataclasses.replace(self, options=pass_options.resolve(module, overrides))
 
 
 @cache
@@ -105,3 +116,10 @@ def rule(rule_id: str) -> ModuleType | None:
         if module.RULE.id == rule_id:
             return module
     return None
+
+
+def check_options(settings: Settings) -> None:
+    """Settings.rule_options name rules and options that exist, with values they take;
+    harden.passes.options.OptionError otherwise. Every pass is imported, only when some are set."""
+    if settings.rule_options:
+        pass_options.check(settings.rule_options, all_passes())

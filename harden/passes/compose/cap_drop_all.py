@@ -182,7 +182,7 @@ def _user_fixes(document: ComposeDocument, context: Context, assumed: set[str]) 
         if not assumed.intersection(names):
             return ()
         if not found:
-            fixes = [f for f in compose_non_root.check(document, context) if f.fix is not None]
+            fixes = [f for f in compose_non_root.check(document, context.for_pass(compose_non_root)) if f.fix is not None]
             found.append(
                 {n: finding_id(f.rule.id, document.path, f.subject, f.about) for f in fixes for n in f.subject.split(", ")}
             )

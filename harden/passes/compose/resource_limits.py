@@ -1,7 +1,7 @@
 """resource-limits: services limit their processes, and their memory and CPU are reported.
 
 What: for each service without a PIDs limit (`pids_limit:` or `deploy.resources.limits.pids`,
-own or merged), add `pids_limit: 1024` (setting `pids_limit` in `[tool.harden]` changes it);
+own or merged), add `pids_limit: 1024` (the `pids` option changes the number);
 when services merge an anchor, it goes into the anchored mapping once. A service that has a
 `deploy.resources.limits` mapping gets `pids: 1024` in that mapping instead: Docker Compose
 refuses `pids_limit` beside it unless `pids` there is equal ("can't set distinct values on
@@ -65,6 +65,7 @@ from harden.passes.compose.inherit import inherited_additions
 from harden.passes.compose.layers import deploy_limits, here, limits_here, services, set_in, unseen
 from harden.passes.compose.placement import Unit, in_anchor, per_service, plan_findings, route
 from harden.passes.compose.wants import Want
+from harden.passes.options import Option
 
 RULE = Rule(
     id="resource-limits",
@@ -78,12 +79,20 @@ RATIONALE = (
     "Without limits a compromised or runaway service can exhaust the host's processes, memory or CPU, and with "
     "them every other container on the host."
 )
-DEFAULT_PIDS_LIMIT = 1024
+OPTIONS = (
+    Option(
+        "pids",
+        1024,
+        "the PIDs limit harden adds (pids_limit, or pids in deploy.resources.limits)",
+        valid=lambda limit: limit >= 1,
+        expects="at least 1",
+    ),
+)
 
 
 def check(document: ComposeDocument, context: Context) -> list[Finding]:
     findings: list[Finding] = []
-    limit = _default(context)
+    limit: int = context.options["pids"]
     wants: dict[str, list[Want]] = {}
     for service in services(document, context):
         limits = _limits(service)
@@ -134,11 +143,6 @@ def _finding(
     line: int, column: int, severity: Severity, message: str, subject: str, fix: Fix | None = None, about: str = ""
 ) -> Finding:
     return Finding(RULE, message, line, column, severity, RATIONALE, fix, subject, about)
-
-
-def _default(context: Context) -> int:
-    value = context.settings.extra.get("pids_limit", DEFAULT_PIDS_LIMIT)
-    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else DEFAULT_PIDS_LIMIT
 
 
 def _limits(service: Service) -> dict[str, Any]:

@@ -8,7 +8,9 @@ the base image's distribution, followed through `FROM stage` chains and ARG defa
 - Debian/Ubuntu: `groupadd --system` + `useradd --system --no-log-init`
 - Alpine/BusyBox: `addgroup -S` + `adduser -S -D -H`
 - RHEL/UBI/Fedora/Amazon Linux: `groupadd -r` + `useradd -r`
-- ubi-minimal (no shadow-utils), `scratch` and unknown bases: a numeric `USER 65532:65532`
+  (each creates the user named by the `user` option, `app` by default)
+- ubi-minimal (no shadow-utils), `scratch` and unknown bases: a numeric `USER 65532:65532` (the
+  `uid` option; 65532 is distroless' `nonroot`, which no base image gives another meaning)
 - distroless and Chainguard: `USER nonroot`; Windows: `USER ContainerUser`
 - an image that ships an unprivileged user (node's `node`), or a stage chain that already set
   one and switched back to root: switch to that user, create nothing.
@@ -51,6 +53,7 @@ from harden.dockerfile import DockerfileDocument, Instruction, Stage, user_of
 from harden.dockerfile.templates import render_lines
 from harden.model import Applicability, Caveat, Finding, Fix, Patch, Rule, Severity
 from harden.passes import Context
+from harden.passes.options import Option
 
 RULE = Rule(
     id="non-root-user",
@@ -63,6 +66,24 @@ RULE = Rule(
 RATIONALE = (
     "A container process running as root is root on the host kernel: a single escape gives the "
     "attacker the host. Running as an unprivileged user limits what a compromise can do."
+)
+
+_USER_NAME = re.compile(r"[a-z_][a-z0-9_-]{0,31}")
+OPTIONS = (
+    Option(
+        "user",
+        "app",
+        "the unprivileged system user created for Debian, Alpine and RHEL bases",
+        valid=lambda name: bool(_USER_NAME.fullmatch(name)) and name != "root",
+        expects="a user name useradd accepts: lower-case letters, digits, _ and -, at most 32, not root",
+    ),
+    Option(
+        "uid",
+        65532,
+        "the numeric user (and group) for scratch, ubi-minimal and unknown bases",
+        valid=lambda uid: uid >= 1,
+        expects="at least 1",
+    ),
 )
 
 _STEP_DOWN = re.compile(r"\b(gosu|su-exec|setpriv)\b")
@@ -208,13 +229,13 @@ def _snippet(
     if family == "distroless":
         return "dockerfile/user-existing.j2", {"user": "nonroot"}, "runs as nonroot (65532): " + owned.format(user="nonroot")
     if family in ("debian", "alpine", "rhel"):
-        user = context.settings.user_name
+        user = context.options["user"]
         return (
             f"dockerfile/user-{family}.j2",
             {"user": user},
             (f"new system user {user} (no home directory): " + owned.format(user=user)),
         )
-    uid = context.settings.numeric_uid
+    uid = context.options["uid"]
     why = {
         "scratch": "scratch has no user database",
         "rhel-minimal": "ubi-minimal lacks shadow-utils (useradd)",
