@@ -462,6 +462,7 @@ def explain(rule_id: str) -> None:
     import inspect
 
     from harden import passes
+    from harden.passes.options import describe
 
     module = passes.rule(rule_id)
     if module is None:
@@ -473,3 +474,7 @@ def explain(rule_id: str) -> None:
         click.echo(f"equivalents: {rule.peers}")
     click.echo()
     click.echo(inspect.cleandoc(module.__doc__ or ""))
+    options = describe(module)
+    if options:
+        click.echo()
+        click.echo("\n".join(options))

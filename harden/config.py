@@ -5,6 +5,7 @@ One frozen object, built once by the CLI and read by the engine and the passes.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,8 +22,6 @@ class Settings:
     ignore: frozenset[str] = frozenset()
     safe_only: bool = False  # apply only `safe` fixes
     max_file_size: int = DEFAULT_MAX_FILE_SIZE
-    user_name: str = "app"  # the user non-root-user creates
-    numeric_uid: int = 65532  # the user for scratch and unknown bases (distroless' nonroot uid)
     stdin_filename: str | None = None
     # digest pinning (harden.engine.pinning)
     offline: bool = False  # resolve only from the lockfile and the cache
@@ -41,7 +40,9 @@ class Settings:
     # Processes that analyse files: None chooses (one per core, for runs of many files); 1 is
     # one process (HARDEN_WORKERS=1, a benchmark and debugging switch). Outputs never depend on it.
     workers: int | None = None
-    extra: dict[str, object] = field(default_factory=dict)
+    # rule id -> option name -> value: what each pass's options are set to (harden.passes.options;
+    # unset options keep their defaults; the engine refuses a rule or option it does not know).
+    rule_options: Mapping[str, Mapping[str, object]] = field(default_factory=dict)
 
     def rule_enabled(self, rule_id: str) -> bool:
         if self.select and rule_id not in self.select:

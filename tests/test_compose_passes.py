@@ -17,8 +17,7 @@ from harden.config import Settings
 from harden.engine.convergence import encode
 from harden.model import Applicability, FileResult, Finding
 from harden.passes import Context
-from harden.passes import compose_published_ports as published_ports
-from harden.passes import compose_support as support
+from harden.passes.compose import published_ports
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fixtures"
@@ -358,7 +357,7 @@ def test_data_outside_volumes_is_reported_not_made_read_only() -> None:
     ],
 )
 def test_short_port_syntax(item: object, expected: str | None) -> None:
-    port = support.parse_port(item, 0)
+    port = compose.parse_port(item, 0)
     assert port is not None
     fixable, _ = published_ports.exposure(port)
     assert (port.loopback() if fixable else None) == expected
@@ -378,7 +377,7 @@ def test_short_port_syntax(item: object, expected: str | None) -> None:
     ],
 )
 def test_port_variables_harden_cannot_know_are_reported_not_rewritten(item: object, reported: bool) -> None:
-    port = support.parse_port(item, 0)
+    port = compose.parse_port(item, 0)
     assert port is not None
     fixable, why = published_ports.exposure(port)
     assert not fixable and bool(why) == reported
@@ -396,9 +395,9 @@ def test_a_variable_that_holds_an_address_is_never_prefixed() -> None:
 
 
 def test_long_port_syntax() -> None:
-    port = support.parse_port({"target": 5432, "published": "5432", "protocol": "tcp"}, 3)
+    port = compose.parse_port({"target": 5432, "published": "5432", "protocol": "tcp"}, 3)
     assert port is not None and port.long and port.all_interfaces and port.index == 3
-    assert support.parse_port({"target": 5432, "host_ip": "10.0.0.2"}, 0).all_interfaces is False  # type: ignore[union-attr]
+    assert compose.parse_port({"target": 5432, "host_ip": "10.0.0.2"}, 0).all_interfaces is False  # type: ignore[union-attr]
 
 
 def test_public_entry_point_is_never_bound_to_loopback() -> None:
@@ -430,7 +429,8 @@ def test_existing_no_new_privileges_in_any_spelling_is_enough() -> None:
 
 
 def test_pids_limit_default_can_be_configured() -> None:
-    result = run("services:\n  app:\n    image: example/app\n", "resource-limits", extra={"pids_limit": 256})
+    text = "services:\n  app:\n    image: example/app\n"
+    result = run(text, "resource-limits", rule_options={"resource-limits": {"pids": 256}})
     assert "    pids_limit: 256\n" in result.output
 
 
@@ -446,7 +446,8 @@ def test_user_added_only_where_the_image_works_as_non_root() -> None:
     services = semantic(result.output)["services"]
     assert services["cache"]["user"] == "redis"
     assert "user" not in services["db"] and "user" not in services["app"]
-    from harden.passes import compose_non_root, non_root_user
+    from harden.passes.compose import non_root as compose_non_root
+    from harden.passes.dockerfile import non_root_user
 
     assert compose_non_root.RATIONALE is non_root_user.RATIONALE
 
@@ -502,7 +503,7 @@ def test_corpus_compose_files(corpus: Path) -> None:
             if line.startswith("-") and not line.startswith("---")
         ]
         for line in removed:
-            port = support.parse_port(line.removeprefix("- ").strip("'\""), 0)
+            port = compose.parse_port(line.removeprefix("- ").strip("'\""), 0)
             assert port is not None and port.all_interfaces, (path, line)
 
 
@@ -515,7 +516,8 @@ def test_every_pass_is_pure() -> None:
     for rule in RULES:
         module = passes.rule(rule)
         assert module is not None
-        first, second = module.check(document, Context()), module.check(document, Context())
+        context = Context().for_pass(module)
+        first, second = module.check(document, context), module.check(document, context)
         assert first == second
         assert [f.fix.edits() for f in first if f.fix] == [f.fix.edits() for f in second if f.fix]
     assert document.text == text
@@ -534,9 +536,9 @@ def test_check_reports_the_fixes_fix_makes(case: Path) -> None:
     def summary(found: list[Finding]) -> list[tuple[Any, ...]]:
         return [(f.line, f.column, f.subject, f.message, f.applicability, f.fix and f.fix.all_claims()) for f in found]
 
-    checked = module.check(document, Context())
+    checked = module.check(document, Context().for_pass(module))
     assert all(f.fix.built is None for f in checked if f.fix)  # nothing rendered while checking
-    built = module.check(document, Context())
+    built = module.check(document, Context().for_pass(module))
     assert all(f.fix.edits() for f in built if f.fix)  # every fix check reports can be made
     assert summary(checked) == summary(built)
 
@@ -547,3 +549,38 @@ def test_keys_reset_or_empty_are_left_alone() -> None:
     assert result.errors == [] and result.output == text
     assert len(result.findings) == 2
     assert all(f.fix is None and "without a value" in f.message for f in result.findings)
+
+
+# --- extends: what a rule adds to a base service (the engine's query) --------------------------
+
+
+def test_additions_are_what_the_rule_applies_to_each_service() -> None:
+    from harden.engine.convergence import Additions
+
+    text = (
+        "services:\n  base:\n    image: x\n    security_opt: [label:disable]\n"
+        "  done:\n    image: y\n    security_opt: [no-new-privileges]\n"
+    )
+    document = compose.parse("base.yaml", text)
+    ask = Additions(Context())
+    assert ask("no-new-privileges", document) == {"base": {"security_opt": ["no-new-privileges:true"]}, "done": {}}
+    assert ask("resource-limits", document) == {"base": {"pids_limit": 1024}, "done": {"pids_limit": 1024}}
+    refusing = Additions(Context(chooses=lambda finding: finding.subject != "done"))
+    assert refusing("resource-limits", document) == {"base": {"pids_limit": 1024}, "done": {}}
+
+
+def test_additions_run_the_rule_once_per_document_without_inheritance(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The engine answers each question once while a file is analysed, and the rule it runs to
+    answer sees no `additions` itself (so the question never recurses)."""
+    from harden import passes
+    from harden.engine.convergence import Additions
+
+    module = passes.rule("no-new-privileges")
+    assert module is not None
+    seen: list[Any] = []
+    check = module.check
+    monkeypatch.setattr(module, "check", lambda document, context: seen.append(context.additions) or check(document, context))
+    document = compose.parse("base.yaml", "services:\n  base:\n    image: x\n")
+    ask = Additions(Context())
+    assert ask("no-new-privileges", document) == ask("no-new-privileges", document)
+    assert seen == [None, None]  # two rounds: the fix, then nothing left to do

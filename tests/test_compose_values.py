@@ -1,6 +1,5 @@
 """Compose values read as Compose reads them (harden/compose/values.py): ports, mounts and
-environment in both syntaxes, checked against Docker Compose's own reading (`config`) and
-against the copies in harden/passes/compose_support.py that the passes use until they switch."""
+environment in both syntaxes, checked against Docker Compose's own reading (`config`)."""
 
 from __future__ import annotations
 
@@ -9,10 +8,7 @@ from typing import Any
 
 from compose_oracle import merged
 
-from harden.compose import Mount, environment, mounts, parse, parse_port, parse_volume, ports, split_colons
-from harden.engine.load import decode
-from harden.model import DocumentError
-from harden.passes import compose_support
+from harden.compose import Mount, environment, mounts, parse_port, parse_volume, ports, split_colons
 
 ROOT = Path(__file__).resolve().parent.parent
 PORTS = [
@@ -129,38 +125,3 @@ def test_environment_as_compose_reads_it(tmp_path: Path) -> None:
     assert environment(ENVIRONMENTS[0]) == {"A": "1", "B": "true", "C": "1.5", "D": None, "E": "", "F": "x=y"}
     assert environment(ENVIRONMENTS[1]) == {"A": "1", "B": None, "C": "", "D": "x=y", "E": "a b"}
     assert environment(None) == {} and environment("A=1") == {}
-
-
-def test_the_parsers_read_the_corpus_as_compose_support_does(corpus: Path) -> None:
-    """The passes will switch from compose_support.parse_port/parse_volume to these."""
-    from test_compose_corpus import FILES
-
-    paths = [*FILES, *sorted((ROOT / "fixtures").rglob("*.y*ml"))]
-    compared = 0
-    for path in paths:
-        try:
-            document = parse(str(path), decode(path.read_bytes())[0])
-        except (DocumentError, ValueError):
-            continue
-        for service in document.services.values():
-            for index, item in enumerate(_list(service.get("ports"))):
-                assert parse_port(item, index) == _same(compose_support.parse_port(item, index)), (path, item)
-                compared += 1
-            for index, item in enumerate(_list(service.get("volumes"))):
-                assert parse_volume(item, index) == _same(compose_support.parse_volume(item, index)), (path, item)
-                compared += 1
-    assert compared > 100
-
-
-def _list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else []
-
-
-def _same(value: Any) -> Any:
-    """compose_support's dataclass as ours (same fields, another class)."""
-    if value is None:
-        return None
-    from harden.compose import values
-
-    kind = values.Port if type(value).__name__ == "Port" else values.Mount
-    return kind(**{f: getattr(value, f) for f in kind.__dataclass_fields__})

@@ -60,7 +60,7 @@ def test_a_continuation_on_the_last_line_is_read_and_the_other_files_are_fixed(t
 @pytest.mark.parametrize("where", ["parse", "pass", "references"])
 def test_a_bug_met_in_one_file_is_that_files_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, where: str) -> None:
     from harden import dockerfile
-    from harden.passes import non_root_user, pin_base_image
+    from harden.passes.dockerfile import non_root_user, pin_base_image
 
     bad = write(tmp_path / "bad" / "Dockerfile", "FROM debian:bookworm\nLABEL bug=here\n")
     good = [write(tmp_path / "a" / "Dockerfile"), write(tmp_path / "z" / "Dockerfile")]

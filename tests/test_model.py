@@ -14,7 +14,8 @@ from harden.cli import main
 from harden.config import Settings
 from harden.model import Applicability, Caveat, Edit, FileResult, Finding, Fix, Patch, Rule, Severity, finding_id
 from harden.output.text import caveats_text
-from harden.passes import compose_cap_drop_all, compose_non_root
+from harden.passes.compose import cap_drop_all as compose_cap_drop_all
+from harden.passes.compose import non_root as compose_non_root
 
 COMPOSE = (
     "services:\n"

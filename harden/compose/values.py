@@ -1,6 +1,6 @@
 """Compose values read as Compose reads them: ports, mounts and environment-style mappings, in
 both the short and the long syntax. One parser each; the passes read these values through
-them (harden.passes.compose_support keeps copies until the passes switch over).
+them.
 
 - `parse_port`: a `ports:` entry, `"[HOST_IP:][PUBLISHED:]TARGET[/PROTOCOL]"` (a number too) or
   a mapping (`target`, `published`, `host_ip`, `protocol`); `ports(value)` all of a list.

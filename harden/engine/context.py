@@ -7,7 +7,8 @@ every file's passes the digests in its context. Passes never talk to a registry.
 
 A Compose file's context also carries its project's documents (override files, `-f` order) and
 the files of the run its services extend (harden.compose.project), so that each file's passes see the
-services as Compose merges them.
+services as Compose merges them. Each pass then gets the file's context with its own options and
+the engine's answer to what another fix adds (harden.engine.convergence.bind).
 """
 
 from __future__ import annotations

@@ -13,6 +13,10 @@ document, which is freed with them.
 A fix may create files beside the one it fixes (harden.model.NewFile). A file another fix of
 the same run already created with the same text is nothing new (so a fix that only creates a
 file converges); with other text, or one that exists already, the file is refused (guard).
+
+What one rule's fixes add to another Compose document (`Additions`, passes.Context.additions) is
+found with the same choosing and applying, on that document alone: a service that extends
+another asks what its base gets, and adds only the rest.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Iterable, Mapping
 from types import ModuleType
+from typing import Any
 
 from harden import passes
 from harden.config import MAX_ROUNDS, Settings
@@ -30,6 +35,7 @@ from harden.model import (
     Applicability,
     Diagnostic,
     DiagnosticKind,
+    DocumentError,
     Edit,
     FileResult,
     Finding,
@@ -49,10 +55,10 @@ def analyse(loaded: Loaded, settings: Settings, context: passes.Context, apply: 
     fixable = getattr(document, "fixable", True)
     try:
         module = document_module(result.kind)
-        selected = passes.passes_for(result.kind, settings)
-        result.findings = result.remaining = run_passes(selected, document, context, result.path)
+        selected = bind(passes.passes_for(result.kind, settings), context)
+        result.findings = result.remaining = run_passes(selected, document, result.path)
         if apply and fixable:
-            created = _fix(result, module, document, selected, context)
+            created = _fix(result, module, document, selected, context.chooses)
             guard.check_size(result, len(encode(result, result.output)), settings.max_file_size)
             directory = loaded.source.path.parent
             guard.check_new_files(created, directory, settings.max_file_size)
@@ -73,10 +79,20 @@ def encode(result: FileResult, text: str) -> bytes:
     return ((BOM if result.bom else "") + text).encode("utf-8")
 
 
-def run_passes(selected: list[ModuleType], document: Document, context: passes.Context, path: str) -> list[Finding]:
+Bound = list[tuple[ModuleType, passes.Context]]  # each pass with the context it is given
+
+
+def bind(modules: list[ModuleType], context: passes.Context) -> Bound:
+    """Each pass with its context for one file: the file's, with the engine's answer to
+    `additions` (kept while the file is analysed) and the pass's own options."""
+    context = dataclasses.replace(context, additions=Additions(context))
+    return [(module, context.for_pass(module)) for module in modules]
+
+
+def run_passes(selected: Bound, document: Document, path: str) -> list[Finding]:
     """Every selected pass's findings, each given the file's path (part of its id)."""
     findings: list[Finding] = []
-    for module in selected:
+    for module, context in selected:
         findings.extend(dataclasses.replace(finding, path=path) for finding in module.check(document, context))
     return findings
 
@@ -92,7 +108,7 @@ def _unchanged(result: FileResult, error: Diagnostic) -> None:
 
 
 def _fix(
-    result: FileResult, module: ModuleType, document: Document, selected: list[ModuleType], context: passes.Context
+    result: FileResult, module: ModuleType, document: Document, selected: Bound, chooses: Callable[[Finding], bool]
 ) -> dict[str, tuple[NewFile, Finding]]:
     """Apply rounds of fixes to the document; the files they create (by path, with the finding
     whose fix creates each)."""
@@ -102,7 +118,7 @@ def _fix(
     applied: set[str] = set()
     created: dict[str, tuple[NewFile, Finding]] = {}
     for rounds in range(MAX_ROUNDS + 1):
-        chosen, findings = choose(findings, context.chooses, applied, created)
+        chosen, findings = choose(findings, chooses, applied, created)
         if rounds == 0:
             result.findings = findings  # a fix that could not be built is reported as its pass says
         if not chosen:
@@ -115,7 +131,7 @@ def _fix(
         result.applied.extend(chosen)
         applied.update(f.id for f in chosen)
         _created(chosen, created)
-        findings = run_passes(selected, current, context, result.path)
+        findings = run_passes(selected, current, result.path)
     first = {f.id: f for f in result.findings}  # a finding left as it was is kept once
     result.remaining = [first[f.id] if first.get(f.id) == f else f for f in findings]
     result.applied_rules = [f.rule.id for f in result.applied]
@@ -151,6 +167,14 @@ def choose(
     it requires is applied too (in this round or before). Its edits are built here: one that
     cannot be built is not applied, and its finding is reported as its pass says instead.
     """
+    chosen, reported = pick(findings, chooses, created)
+    return _with_requirements(chosen, applied), reported
+
+
+def pick(
+    findings: Iterable[Finding], chooses: Callable[[Finding], bool], created: Mapping[str, tuple[NewFile, Finding]] | None = None
+) -> tuple[list[Finding], list[Finding]]:
+    """`choose` without waiting for requirements."""
     chosen: list[Finding] = []
     reported: list[Finding] = []
     taken: list[Edit] = []
@@ -171,7 +195,7 @@ def choose(
             continue
         chosen.append(finding)
         taken.extend(edits)
-    return _with_requirements(chosen, applied), reported
+    return chosen, reported
 
 
 def _with_requirements(chosen: list[Finding], applied: set[str]) -> list[Finding]:
@@ -182,3 +206,52 @@ def _with_requirements(chosen: list[Finding], applied: set[str]) -> list[Finding
         if len(kept) == len(chosen):
             return kept
         chosen = kept
+
+
+class Additions:
+    """passes.Context.additions for one file's analysis: what the fixes of a rule add to each
+    service of a Compose document, {service: {key: the items added to a list, or the new value}},
+    as this run would apply them. Each answer is kept while the file is analysed (with the
+    document it is about, so that no id is reused)."""
+
+    def __init__(self, context: passes.Context) -> None:
+        self.context = dataclasses.replace(context, additions=None)  # the rule runs with no inheritance
+        self.known: dict[tuple[str, int], tuple[Any, dict[str, dict[str, Any]]]] = {}
+
+    def __call__(self, rule_id: str, document: Any) -> dict[str, dict[str, Any]]:
+        key = (rule_id, id(document))
+        if key not in self.known:
+            module = passes.rule(rule_id)
+            found = {} if module is None else additions(module, document, self.context.for_pass(module))
+            self.known[key] = (document, found)
+        return self.known[key][1]
+
+
+def additions(module: ModuleType, document: Any, context: passes.Context) -> dict[str, dict[str, Any]]:
+    """What one pass's fixes add to each service of a Compose document: rounds of that pass
+    alone, its fixes chosen by the run's selector as `choose` does, without waiting for fixes of
+    other rules they require (those run in the same run, on the file they belong to). A round
+    whose output does not parse stops it: then nothing is added."""
+    parse = document_module(document.kind).parse
+    current = document
+    try:
+        for _ in range(MAX_ROUNDS):
+            chosen, _ = pick(run_passes([(module, context)], current, current.path), context.chooses)
+            edits = [edit for finding in chosen if finding.fix is not None for edit in finding.fix.edits()]
+            if not edits:
+                break
+            current = parse(current.path, apply_edits(current.text, edits, current.newline))
+    except DocumentError:
+        current = document
+    return {name: _changed(service, current.services.get(name)) for name, service in document.services.items()}
+
+
+def _changed(before: Any, after: Any) -> dict[str, Any]:
+    """What a service has after that it did not have before: new values, and the items added
+    to a list it had."""
+    changed: dict[str, Any] = {}
+    for key in after.keys() if after is not None else []:
+        old, new = before.get(key), after.get(key)
+        if old != new:
+            changed[key] = [item for item in new if item not in old] if isinstance(old, list) and isinstance(new, list) else new
+    return changed

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from harden import passes
 from harden.config import Settings
 from harden.discover import Source
 from harden.engine import context, convergence, load, pool
@@ -53,7 +54,9 @@ class Run:
 
 def run(paths: list[str], settings: Settings, selector: Selector, sink: Sink, stdin: BinaryIO | None = None) -> Run:
     """Harden `paths` (files, directories, or `-` alone for `stdin`) as `selector` chooses, and
-    hand each file's result to `sink`. Raises pinning.PinningError for a lockfile it cannot read."""
+    hand each file's result to `sink`. Raises pinning.PinningError for a lockfile it cannot read,
+    passes.options.OptionError for rule options it cannot use (before reading any file)."""
+    passes.check_options(settings)
     items, skipped = load.inputs(paths, settings, stdin)
     outcome = Run(skipped=skipped)
     if pool.streams(settings, len(items)):
@@ -68,6 +71,7 @@ def run_text(
 ) -> FileResult:
     """One file given as bytes (named `display`), through the same pipeline as standard input;
     by default with the settings' selector, into a Preview (fixes applied, nothing written)."""
+    passes.check_options(settings)
     item = load.Input(Source(Path(display), display, kind, display), raw)
     outcome = Run()
     run_together([item], settings, selector or from_settings(settings), sink or Preview(), outcome)

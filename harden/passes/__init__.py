@@ -1,7 +1,7 @@
 """The pass registry: every rule, in the order the engine runs them.
 
 A pass is a module with a `RULE` (harden.model.Rule), a module docstring that is the rule's
-documentation (`harden explain`), and a pure function
+documentation (`harden explain`), perhaps `OPTIONS` (harden.passes.options), and a pure function
 
     check(document, context) -> list[Finding]
 
@@ -14,36 +14,46 @@ module here, never a second pipeline.
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from harden.config import Settings
 from harden.model import Applicability, Finding
+from harden.passes import options as pass_options
 
-# (module under harden.passes, the document kind it reads), in the order the passes run.
-# The kind is written here too so that a run over Dockerfiles never imports the Compose
-# passes (start-up time); tests/test_passes_registry.py checks it against each RULE.
-PASS_MODULES: tuple[tuple[str, str], ...] = (
-    ("compose_schema", "compose"),
-    ("pin_base_image", "dockerfile"),
-    ("non_root_user", "dockerfile"),
-    ("compose_pin_image", "compose"),
-    ("compose_non_root", "compose"),
-    ("compose_cap_drop_all", "compose"),
-    ("compose_no_new_privileges", "compose"),
-    ("compose_read_only_rootfs", "compose"),
-    ("compose_resource_limits", "compose"),
-    ("compose_published_ports", "compose"),
-    ("compose_privileged", "compose"),
-    ("compose_host_namespaces", "compose"),
-    ("compose_docker_socket", "compose"),
-    ("compose_sensitive_mount", "compose"),
-    ("compose_devices", "compose"),
-    ("compose_docker_api_tcp", "compose"),
+if TYPE_CHECKING:
+    from harden.compose import ComposeDocument
+
+# What the fixes of one rule (by id), applied as the run applies them, add to each service of a
+# Compose document: {service: {key: the items added to a list, or the new value}}.
+Additions = Callable[[str, "ComposeDocument"], dict[str, dict[str, Any]]]
+
+# The pass modules, in the order the passes run: `KIND.MODULE` under harden.passes, grouped by the
+# document kind they read (harden/passes/compose/, harden/passes/dockerfile/). The kind is the
+# package, so that a run over Dockerfiles never imports the Compose passes (start-up time);
+# tests/test_passes_registry.py checks it against each RULE.
+PASS_MODULES: tuple[str, ...] = (
+    "compose.schema",
+    "dockerfile.pin_base_image",
+    "dockerfile.non_root_user",
+    "compose.pin_image",
+    "compose.non_root",
+    "compose.cap_drop_all",
+    "compose.no_new_privileges",
+    "compose.read_only_rootfs",
+    "compose.resource_limits",
+    "compose.published_ports",
+    "compose.privileged",
+    "compose.host_namespaces",
+    "compose.docker_socket",
+    "compose.sensitive_mount",
+    "compose.devices",
+    "compose.docker_api_tcp",
 )
 
 
@@ -54,27 +64,47 @@ def any_fix(finding: Finding) -> bool:
 
 @dataclass(frozen=True)
 class Context:
-    """What a pass may read besides the document."""
+    """What a pass may read besides the document. The engine makes one per file (and run)."""
 
     settings: Settings = field(default_factory=Settings)
-    # Which fixes the run applies (or, for `check`, would apply): the engine's selector. A pass
-    # that needs to know what another fix adds in the same run asks it (compose_support).
+    # Which fixes the run applies (or, for `check`, would apply): the engine's selector.
     chooses: Callable[[Finding], bool] = any_fix
     digests: dict[str, Any] = field(default_factory=dict)  # reference -> registry resolution
     locked: dict[str, Any] = field(default_factory=dict)  # reference -> its lockfile entry, if any
     # The Compose project's documents in merge order, this one included, then a project.Extended
     # for each file of the run that an `extends: {file: ...}` names.
     related: tuple[Any, ...] = ()
+    # A pure query: what a rule's fixes add to the services of a Compose document in this run
+    # (harden.engine.convergence.Additions: the engine runs that rule alone on the document, with
+    # its own choosing and applying, and remembers the answer while the file is analysed). A
+    # service that extends another asks it about its base (harden.passes.compose.inherit). None
+    # while the engine runs a rule to answer it (a pass then sees no inheritance, so the query
+    # never recurses), and in a Context made by hand.
+    additions: Additions | None = None
+    # This pass's options (harden.passes.options): its defaults, overridden by
+    # Settings.rule_options. The engine gives each pass its own (`for_pass`).
+    options: Mapping[str, Any] = field(default_factory=lambda: pass_options.EMPTY)
+
+    def for_pass(self, module: ModuleType) -> Context:
+        """This context for one pass: with that pass's options. A pass that runs another pass's
+        `check` gives it the context `for_pass(that module)`."""
+        overrides = self.settings.rule_options.get(module.RULE.id, {})
+        return dataclasses.replace(self, options=pass_options.resolve(module, overrides))
 
 
 @cache
 def all_passes() -> tuple[ModuleType, ...]:
-    return tuple(importlib.import_module(f"harden.passes.{name}") for name, _ in PASS_MODULES)
+    return tuple(importlib.import_module(f"harden.passes.{name}") for name in PASS_MODULES)
 
 
 @cache
 def _passes_of(kind: str) -> tuple[ModuleType, ...]:
-    return tuple(importlib.import_module(f"harden.passes.{name}") for name, of in PASS_MODULES if of == kind)
+    return tuple(importlib.import_module(f"harden.passes.{name}") for name in PASS_MODULES if kind_of(name) == kind)
+
+
+def kind_of(name: str) -> str:
+    """The document kind a pass module of PASS_MODULES reads: its package."""
+    return name.split(".", 1)[0]
 
 
 def passes_for(kind: str, settings: Settings) -> list[ModuleType]:
@@ -86,3 +116,10 @@ def rule(rule_id: str) -> ModuleType | None:
         if module.RULE.id == rule_id:
             return module
     return None
+
+
+def check_options(settings: Settings) -> None:
+    """Settings.rule_options name rules and options that exist, with values they take;
+    harden.passes.options.OptionError otherwise. Every pass is imported, only when some are set."""
+    if settings.rule_options:
+        pass_options.check(settings.rule_options, all_passes())

@@ -33,10 +33,10 @@ from __future__ import annotations
 import re
 
 from harden.config import Settings
-from harden.dockerfile import DockerfileDocument, Instruction, Stage
-from harden.model import Applicability, Claim, Edit, Finding, Fix, Rule, Severity, prebuilt
+from harden.dockerfile import DockerfileDocument, Stage
+from harden.model import Applicability, Claim, Finding, Fix, Rule, Severity, prebuilt
 from harden.passes import Context
-from harden.passes.pin_support import RATIONALE, caveats, decide, needs_resolution
+from harden.passes.pins import RATIONALE, caveats, decide, needs_resolution
 
 RULE = Rule(
     id="pin-base-image",
@@ -68,8 +68,7 @@ def check(document: DockerfileDocument, context: Context) -> list[Finding]:
         if text is None:
             continue
         instruction = stage.instructions[0]
-        start = _word_offset(document, instruction, text)
-        line, column = document.line_of(start) + 1, start - document.line_starts[document.line_of(start)] + 1
+        line, column = document.position(document.word_offset(instruction, text))
         if "$" not in text:
             decision = decide(text, context.digests, context.settings.refresh, context.locked)
             if decision is not None:
@@ -78,7 +77,7 @@ def check(document: DockerfileDocument, context: Context) -> list[Finding]:
                     old = document.instruction_text(instruction)
                     new = old.replace(text, decision.new_text, 1)
                     claims: tuple[Claim, ...] = (("stages", stage.label, old), ("stages", stage.label, new))
-                    edit = Edit(start, start + len(text), decision.new_text)
+                    edit = document.replace_word(instruction, text, decision.new_text)
                     fix = Fix(Applicability.SAFE, claims, prebuilt([edit]), caveats(decision))
                 findings.append(_finding(stage, decision.message, line, column, decision.severity, fix))
             continue
@@ -106,7 +105,7 @@ def _templated(document: DockerfileDocument, stage: Stage, text: str, line: int,
         )
         return [_finding(stage, message, line, column, Severity.INFO)]
     whole = _WHOLE_ARG.fullmatch(text)
-    argument = _global_arg(document, whole.group(1)) if whole else None
+    argument = document.arg_declaration(whole.group(1)) if whole else None
     if whole is None or argument is None:
         decision = decide(expanded, context.digests, context.settings.refresh, context.locked)
         if decision is None or decision.new_text is None:
@@ -118,11 +117,10 @@ def _templated(document: DockerfileDocument, stage: Stage, text: str, line: int,
         return []
     fix = None
     if decision.new_text:
-        start = _word_offset(document, argument, expanded)
         old = document.instruction_text(argument)
         new = old.replace(expanded, decision.new_text, 1)
         claims: tuple[Claim, ...] = (("global", old), ("global", new))
-        edit = Edit(start, start + len(expanded), decision.new_text)
+        edit = document.replace_word(argument, expanded, decision.new_text)
         fix = Fix(Applicability.SAFE, claims, prebuilt([edit]), caveats(decision))
     message = f"{decision.message} (in the default of ARG {whole.group(1)}, which FROM {text} uses)"
     return [_finding(stage, message, line, column, decision.severity, fix)]
@@ -131,24 +129,3 @@ def _templated(document: DockerfileDocument, stage: Stage, text: str, line: int,
 def _finding(stage: Stage, message: str, line: int, column: int, severity: Severity, fix: Fix | None = None) -> Finding:
     """A finding about a stage's base image (one per stage: the stage is what it is about)."""
     return Finding(RULE, message, line, column, severity, RATIONALE, fix, about=f"stage {stage.label}")
-
-
-def _global_arg(document: DockerfileDocument, name: str) -> Instruction | None:
-    """The last ARG before the first FROM that gives `name` a default."""
-    found = None
-    for instruction in document.instructions:
-        if instruction.keyword == "FROM":
-            break
-        if instruction.keyword == "ARG" and re.search(rf"(^|\s){re.escape(name)}=", instruction.args):
-            found = instruction
-    return found
-
-
-def _word_offset(document: DockerfileDocument, instruction: Instruction, word: str) -> int:
-    """Offset of `word` as a whole word in the instruction's source text (after the keyword)."""
-    source = document.text[instruction.start : instruction.end]
-    keyword_end = len(instruction.indent) + len(instruction.keyword)
-    match = re.compile(rf"(?<![^\s=\"']){re.escape(word)}(?![^\s\"'])").search(source, keyword_end)
-    if match is None:
-        raise ValueError(f"{word!r} not found in {source!r}")  # the scanner read it from this text
-    return instruction.start + match.start()

@@ -36,8 +36,8 @@ from __future__ import annotations
 from harden.compose import ComposeDocument
 from harden.model import Applicability, Finding, Rule, Severity
 from harden.passes import Context
-from harden.passes.compose_layers import services
-from harden.passes.compose_support import mounts, normalise_path, position
+from harden.passes.compose.layers import services
+from harden.passes.compose.reading import mounts, normalise_path
 
 RULE = Rule(
     id="sensitive-mount",
@@ -87,7 +87,7 @@ def check(document: ComposeDocument, context: Context) -> list[Finding]:
                 f"{risk} (CIS 5.6). harden does not remove it; safer: a named volume for data the service owns, "
                 "or only the file it reads, mounted :ro"
             )
-            line, column = position(document, service, "volumes", mount.index)
+            line, column = document.service_position(service, "volumes", mount.index)
             findings.append(Finding(RULE, message, line, column, severity, RATIONALE, None, service.name, mount.target))
     return findings
 

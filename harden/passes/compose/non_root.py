@@ -50,9 +50,11 @@ from harden import knowledge
 from harden.compose import ComposeDocument
 from harden.model import Applicability, Caveat, Finding, Fix, Rule, Severity
 from harden.passes import Context
-from harden.passes.compose_layers import here, services, set_in
-from harden.passes.compose_support import Unit, Want, facts, in_anchor, is_root, per_service, plan_findings, position
-from harden.passes.non_root_user import RATIONALE
+from harden.passes.compose.images import facts, is_root
+from harden.passes.compose.layers import here, services, set_in
+from harden.passes.compose.placement import Unit, in_anchor, per_service, plan_findings
+from harden.passes.compose.wants import Want
+from harden.passes.dockerfile.non_root_user import RATIONALE
 
 RULE = Rule(
     id="compose-non-root",
@@ -82,7 +84,7 @@ def check(document: ComposeDocument, context: Context) -> list[Finding]:
         user = service.get("user")
         if user is not None and str(user).strip():
             if is_root(str(user).strip()):
-                line, column = position(document, service, "user")
+                line, column = document.service_position(service, "user")
                 message = (
                     f"user: {user} is set explicitly{set_in(service, 'user')}: the container runs as root; harden "
                     "leaves a user you set"

@@ -41,8 +41,8 @@ import re
 from harden.compose import ComposeDocument
 from harden.model import Applicability, Finding, Rule, Severity
 from harden.passes import Context
-from harden.passes.compose_layers import services
-from harden.passes.compose_support import mounts, normalise_path, position
+from harden.passes.compose.layers import services
+from harden.passes.compose.reading import mounts, normalise_path
 
 RULE = Rule(
     id="docker-socket",
@@ -81,6 +81,6 @@ def check(document: ComposeDocument, context: Context) -> list[Finding]:
                 "that allows only the read-only API calls it needs (CONTAINERS=1, POST=0), reached with "
                 "DOCKER_HOST=tcp://socket-proxy:2375 on an internal network"
             )
-            line, column = position(document, service, "volumes", mount.index)
+            line, column = document.service_position(service, "volumes", mount.index)
             findings.append(Finding(RULE, message, line, column, Severity.ERROR, RATIONALE, None, service.name, mount.target))
     return findings

@@ -8,7 +8,9 @@ the base image's distribution, followed through `FROM stage` chains and ARG defa
 - Debian/Ubuntu: `groupadd --system` + `useradd --system --no-log-init`
 - Alpine/BusyBox: `addgroup -S` + `adduser -S -D -H`
 - RHEL/UBI/Fedora/Amazon Linux: `groupadd -r` + `useradd -r`
-- ubi-minimal (no shadow-utils), `scratch` and unknown bases: a numeric `USER 65532:65532`
+  (each creates the user named by the `user` option, `app` by default)
+- ubi-minimal (no shadow-utils), `scratch` and unknown bases: a numeric `USER 65532:65532` (the
+  `uid` option; 65532 is distroless' `nonroot`, which no base image gives another meaning)
 - distroless and Chainguard: `USER nonroot`; Windows: `USER ContainerUser`
 - an image that ships an unprivileged user (node's `node`), or a stage chain that already set
   one and switched back to root: switch to that user, create nothing.
@@ -51,6 +53,7 @@ from harden.dockerfile import DockerfileDocument, Instruction, Stage, user_of
 from harden.dockerfile.templates import render_lines
 from harden.model import Applicability, Caveat, Finding, Fix, Patch, Rule, Severity
 from harden.passes import Context
+from harden.passes.options import Option
 
 RULE = Rule(
     id="non-root-user",
@@ -63,6 +66,24 @@ RULE = Rule(
 RATIONALE = (
     "A container process running as root is root on the host kernel: a single escape gives the "
     "attacker the host. Running as an unprivileged user limits what a compromise can do."
+)
+
+_USER_NAME = re.compile(r"[a-z_][a-z0-9_-]{0,31}")
+OPTIONS = (
+    Option(
+        "user",
+        "app",
+        "the unprivileged system user created for Debian, Alpine and RHEL bases",
+        valid=lambda name: bool(_USER_NAME.fullmatch(name)) and name != "root",
+        expects="a user name useradd accepts: lower-case letters, digits, _ and -, at most 32, not root",
+    ),
+    Option(
+        "uid",
+        65532,
+        "the numeric user (and group) for scratch, ubi-minimal and unknown bases",
+        valid=lambda uid: uid >= 1,
+        expects="at least 1",
+    ),
 )
 
 _STEP_DOWN = re.compile(r"\b(gosu|su-exec|setpriv)\b")
@@ -92,7 +113,7 @@ def check(document: DockerfileDocument, context: Context) -> list[Finding]:
             "harden adds no USER, which would break its entrypoint. It still starts as root: "
             "restrict its capabilities where it runs (compose cap-drop-all)"
         )
-        return [_finding(anchor, message, Severity.INFO, None)]
+        return [_finding(document, anchor, message, Severity.INFO, None)]
 
     template, values, might_break = _snippet(family, facts, last_unprivileged, context)
     low_ports = _low_ports(chain)
@@ -111,11 +132,11 @@ def check(document: DockerfileDocument, context: Context) -> list[Finding]:
         return Patch((edit,), tuple(("stages", stage.label, _semantic_text(line)) for line in lines))
 
     fix = Fix(Applicability.REVIEW, (), build, (Caveat("", might_break),))
-    return [_finding(anchor, message, Severity.WARNING, fix)]
+    return [_finding(document, anchor, message, Severity.WARNING, fix)]
 
 
-def _finding(anchor: Instruction, message: str, severity: Severity, fix: Fix | None) -> Finding:
-    return Finding(RULE, message, anchor.start_line + 1, len(anchor.indent) + 1, severity, RATIONALE, fix)
+def _finding(document: DockerfileDocument, anchor: Instruction, message: str, severity: Severity, fix: Fix | None) -> Finding:
+    return Finding(RULE, message, *document.position_of(anchor), severity, RATIONALE, fix)
 
 
 def _effective_user(chain: list[Stage]) -> tuple[str | None, str | None, Instruction | None]:
@@ -166,10 +187,9 @@ def _family(document: DockerfileDocument, chain: list[Stage], base: str | None) 
 def _step_down(document: DockerfileDocument, chain: list[Stage], facts: knowledge.ImageFacts | None) -> str:
     for stage in chain:
         for instruction in stage.instructions:
-            if instruction.keyword in ("RUN", "ENTRYPOINT", "CMD", "COPY", "ADD"):
-                text = document.text[instruction.start : instruction.end]
-                if match := _STEP_DOWN.search(text):
-                    return f"it installs or calls {match.group(1)}"
+            steps = instruction.keyword in ("RUN", "ENTRYPOINT", "CMD", "COPY", "ADD")
+            if steps and (match := _STEP_DOWN.search(document.source(instruction))):
+                return f"it installs or calls {match.group(1)}"
     if facts and facts.drops_privileges:
         how = facts.drops_privileges
         if how == "master-worker":
@@ -209,13 +229,13 @@ def _snippet(
     if family == "distroless":
         return "dockerfile/user-existing.j2", {"user": "nonroot"}, "runs as nonroot (65532): " + owned.format(user="nonroot")
     if family in ("debian", "alpine", "rhel"):
-        user = context.settings.user_name
+        user = context.options["user"]
         return (
             f"dockerfile/user-{family}.j2",
             {"user": user},
             (f"new system user {user} (no home directory): " + owned.format(user=user)),
         )
-    uid = context.settings.numeric_uid
+    uid = context.options["uid"]
     why = {
         "scratch": "scratch has no user database",
         "rhel-minimal": "ubi-minimal lacks shadow-utils (useradd)",

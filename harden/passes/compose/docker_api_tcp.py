@@ -42,11 +42,11 @@ from __future__ import annotations
 import re
 
 from harden import knowledge
-from harden.compose import ComposeDocument, Service
+from harden.compose import ComposeDocument, Service, environment
 from harden.model import Applicability, Finding, Rule, Severity
 from harden.passes import Context
-from harden.passes.compose_layers import here, services
-from harden.passes.compose_support import ports, position
+from harden.passes.compose.layers import here, services
+from harden.passes.compose.reading import ports
 
 RULE = Rule(
     id="docker-api-tcp",
@@ -72,7 +72,7 @@ def check(document: ComposeDocument, context: Context) -> list[Finding]:
     for service in views:
         for port in ports(service, here=True):
             if _API_PORT in port.numbers("target") | port.numbers("published"):
-                line, column = position(document, service, "ports", port.index)
+                line, column = document.service_position(service, "ports", port.index)
                 message = (
                     "publishes port 2375, the Docker API without TLS: whoever reaches it controls the daemon (root on "
                     "the host). harden does not remove it; do not publish the API, or use --tlsverify with client "
@@ -80,14 +80,14 @@ def check(document: ComposeDocument, context: Context) -> list[Finding]:
                 )
                 findings.append(_finding(line, column, Severity.ERROR, message, service, f"port {port.text or port.target}"))
         if _daemon_without_tls(service) and here(service, "image"):
-            line, column = position(document, service, "image")
+            line, column = document.service_position(service, "image")
             message = (
                 "starts a Docker daemon listening on tcp:// without --tlsverify: every container on its network "
                 "controls it. harden does not change it; keep TLS on (the docker:dind image generates certificates "
                 "when DOCKER_TLS_CERTDIR is set) or use the daemon's unix socket"
             )
             findings.append(_finding(line, column, Severity.ERROR, message, service, "daemon"))
-        host = _environment(service).get("DOCKER_HOST") or ""
+        host = environment(service.get("environment")).get("DOCKER_HOST") or ""
         match = _DOCKER_HOST.match(host.strip())
         if (
             match
@@ -95,7 +95,7 @@ def check(document: ComposeDocument, context: Context) -> list[Finding]:
             and match.group(1) not in proxies
             and here(service, "environment")
         ):
-            line, column = position(document, service, "environment")
+            line, column = document.service_position(service, "environment")
             message = (
                 f"talks to the Docker API over plain TCP (DOCKER_HOST={host.strip()}): unauthenticated and "
                 "unencrypted. harden does not change it; point it at a socket proxy that allows only the calls it "
@@ -110,19 +110,6 @@ def _finding(line: int, column: int, severity: Severity, message: str, service: 
     return Finding(RULE, message, line, column, severity, RATIONALE, None, service.name, about)
 
 
-def _environment(service: Service) -> dict[str, str | None]:
-    """Variables as set in the file; None: taken from the shell that runs compose (unknown)."""
-    value = service.get("environment")
-    if isinstance(value, dict):
-        return {str(k): None if v is None else str(v) for k, v in value.items()}
-    found: dict[str, str | None] = {}
-    if isinstance(value, list):
-        for item in value:
-            name, equals, setting = str(item).partition("=")
-            found[name.strip()] = setting if equals else None
-    return found
-
-
 def _command_text(value: object) -> str:
     if isinstance(value, list):
         return " ".join(str(v) for v in value)
@@ -135,6 +122,6 @@ def _daemon_without_tls(service: Service) -> bool:
         return True
     image = service.image or ""
     dind = knowledge.normalise_repository(image) == "library/docker" and "dind" in knowledge.tag_of(image)
-    environment = _environment(service)
-    certificates = environment.get("DOCKER_TLS_CERTDIR", "unset")
+    variables = environment(service.get("environment"))
+    certificates = variables.get("DOCKER_TLS_CERTDIR", "unset")
     return dind and certificates is not None and not certificates.strip()

@@ -34,8 +34,8 @@ from harden.compose import ComposeDocument, Service
 from harden.config import Settings
 from harden.model import Applicability, Claim, Finding, Fix, Rule, Severity, prebuilt
 from harden.passes import Context
-from harden.passes.compose_layers import here, services
-from harden.passes.pin_support import RATIONALE, caveats, decide, needs_resolution
+from harden.passes.compose.layers import here, services
+from harden.passes.pins import RATIONALE, caveats, decide, needs_resolution
 
 RULE = Rule(
     id="pin-image",

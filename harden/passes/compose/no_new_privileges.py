@@ -49,8 +49,11 @@ import re
 from harden.compose import ComposeDocument
 from harden.model import Applicability, Caveat, Finding, Fix, Rule, Severity
 from harden.passes import Context
-from harden.passes.compose_layers import here, services, set_in
-from harden.passes.compose_support import Unit, Want, as_list, facts, in_anchor, per_service, plan_findings, position
+from harden.passes.compose.images import facts
+from harden.passes.compose.layers import here, services, set_in
+from harden.passes.compose.placement import Unit, in_anchor, per_service, plan_findings
+from harden.passes.compose.reading import as_list
+from harden.passes.compose.wants import Want
 
 RULE = Rule(
     id="no-new-privileges",
@@ -78,14 +81,14 @@ def check(document: ComposeDocument, context: Context) -> list[Finding]:
         value = service.get("security_opt")
         options = as_list(value)
         if value is not None and options is None:
-            line, column = position(document, service, "security_opt")
+            line, column = document.service_position(service, "security_opt")
             message = f"security_opt is not a list{set_in(service, 'security_opt')}; harden leaves it alone"
             findings.append(_finding(line, column, Severity.INFO, message, service.name))
             continue
         setting = next((m for m in (_SET.match(str(o).strip()) for o in options or []) if m), None)
         if setting is not None:
             if (setting.group(1) or "true").strip().lower() == "false":
-                line, column = position(document, service, "security_opt")
+                line, column = document.service_position(service, "security_opt")
                 message = (
                     f"no-new-privileges:false is set explicitly{set_in(service, 'security_opt')}; harden leaves it "
                     "(a choice you made)"

@@ -1,7 +1,7 @@
 """resource-limits: services limit their processes, and their memory and CPU are reported.
 
 What: for each service without a PIDs limit (`pids_limit:` or `deploy.resources.limits.pids`,
-own or merged), add `pids_limit: 1024` (setting `pids_limit` in `[tool.harden]` changes it);
+own or merged), add `pids_limit: 1024` (the `pids` option changes the number);
 when services merge an anchor, it goes into the anchored mapping once. A service that has a
 `deploy.resources.limits` mapping gets `pids: 1024` in that mapping instead: Docker Compose
 refuses `pids_limit` beside it unless `pids` there is equal ("can't set distinct values on
@@ -58,21 +58,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from harden.compose import ComposeDocument, Service
+from harden.compose import ComposeDocument, Service, own
 from harden.model import Applicability, Caveat, Finding, Fix, Rule, Severity
 from harden.passes import Context
-from harden.passes.compose_layers import deploy_limits, here, limits_here, services, set_in, unseen
-from harden.passes.compose_support import (
-    Unit,
-    Want,
-    in_anchor,
-    inherited_additions,
-    limits_node,
-    per_service,
-    plan_findings,
-    position,
-    route,
-)
+from harden.passes.compose.inherit import inherited_additions
+from harden.passes.compose.layers import deploy_limits, here, limits_here, services, set_in, unseen
+from harden.passes.compose.placement import Unit, in_anchor, per_service, plan_findings, route
+from harden.passes.compose.wants import Want
+from harden.passes.options import Option
 
 RULE = Rule(
     id="resource-limits",
@@ -86,12 +79,20 @@ RATIONALE = (
     "Without limits a compromised or runaway service can exhaust the host's processes, memory or CPU, and with "
     "them every other container on the host."
 )
-DEFAULT_PIDS_LIMIT = 1024
+OPTIONS = (
+    Option(
+        "pids",
+        1024,
+        "the PIDs limit harden adds (pids_limit, or pids in deploy.resources.limits)",
+        valid=lambda limit: limit >= 1,
+        expects="at least 1",
+    ),
+)
 
 
 def check(document: ComposeDocument, context: Context) -> list[Finding]:
     findings: list[Finding] = []
-    limit = _default(context)
+    limit: int = context.options["pids"]
     wants: dict[str, list[Want]] = {}
     for service in services(document, context):
         limits = _limits(service)
@@ -107,7 +108,7 @@ def check(document: ComposeDocument, context: Context) -> list[Finding]:
         elif _number(pids) is not None and (_number(pids) or 0) <= 0:
             key = "pids_limit" if service.get("pids_limit") is not None else "deploy"
             if here(service, key):
-                line, column = position(document, service, key)
+                line, column = document.service_position(service, key)
                 message = (
                     f"PIDs are unlimited ({pids}){set_in(service, key)} (CIS 5.29); harden leaves a limit you set: a fork "
                     "bomb can exhaust the host"
@@ -144,11 +145,6 @@ def _finding(
     return Finding(RULE, message, line, column, severity, RATIONALE, fix, subject, about)
 
 
-def _default(context: Context) -> int:
-    value = context.settings.extra.get("pids_limit", DEFAULT_PIDS_LIMIT)
-    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else DEFAULT_PIDS_LIMIT
-
-
 def _limits(service: Service) -> dict[str, Any]:
     limits = deploy_limits(service.get("deploy"))
     return limits if limits is not None else {}
@@ -162,12 +158,12 @@ def _pids_in_limits(document: ComposeDocument, service: Service, limit: int, con
     if not limits_here(service) or any("pids" in limits for limits in inherited):
         return []  # another file writes the mapping, or a service this one extends gets pids
     if unseen(service):
-        line, column = position(document, service, "deploy")
+        line, column = document.service_position(service, "deploy")
         message = f"no PIDs limit (CIS 5.29), and harden cannot add one here: {unseen(service)}"
         return [_finding(line, column, Severity.WARNING, message, service.name)]
     text = f"pids {limit}: more than {limit} processes and threads fail with 'Resource temporarily unavailable'"
     node, shared = limits_node(document, service)
-    line, column = position(document, service, "deploy")
+    line, column = document.service_position(service, "deploy")
     if node is None:
         message = (
             f"no PIDs limit (CIS 5.29), and harden does not add one: deploy.resources.limits {shared}, and Compose "
@@ -181,6 +177,20 @@ def _pids_in_limits(document: ComposeDocument, service: Service, limit: int, con
     claims = (("services", service.name, "deploy"),)
     fix = Fix(Applicability.REVIEW, claims, lambda: document.add_key(node, "pids", limit), (Caveat(service.name, text),))
     return [_finding(line, column, Severity.WARNING, message, service.name, fix)]
+
+
+def limits_node(document: ComposeDocument, service: Service) -> tuple[Any, str]:
+    """(the `deploy.resources.limits` mapping written on the service in this file, or None and
+    why not: it comes from an anchor or an alias, which other places share)."""
+    node: Any = service.node
+    for key in ("deploy", "resources", "limits"):
+        if not own(node, key):
+            anchor = service.merged_from(key) if node is service.node else None
+            return None, f"comes from anchor &{anchor}" if anchor else "comes from a merged mapping"
+        if document.is_alias(node, key):
+            return None, f"is an alias ({key}: *...), shared with the other places that use it"
+        node = node[key]
+    return node, ""
 
 
 def _number(value: object) -> int | None:

@@ -68,25 +68,13 @@ from collections.abc import Callable
 from harden import knowledge
 from harden.compose import ComposeDocument, Service
 from harden.model import Applicability, Caveat, Finding, Fix, Rule, Severity, finding_id
-from harden.passes import Context, compose_non_root
-from harden.passes.compose_layers import here, services, set_in
-from harden.passes.compose_non_root import RULE as NON_ROOT_RULE
-from harden.passes.compose_non_root import user_it_adds
-from harden.passes.compose_support import (
-    Unit,
-    Want,
-    as_list,
-    facts,
-    image_label,
-    in_anchor,
-    is_root,
-    per_service,
-    plan_findings,
-    position,
-    route,
-    truthy,
-    user_of,
-)
+from harden.passes import Context
+from harden.passes.compose import non_root as compose_non_root
+from harden.passes.compose.images import facts, image_label, is_root, user_of
+from harden.passes.compose.layers import here, services, set_in
+from harden.passes.compose.placement import Unit, in_anchor, per_service, plan_findings, route
+from harden.passes.compose.reading import as_list, truthy
+from harden.passes.compose.wants import Want
 
 RULE = Rule(
     id="cap-drop-all",
@@ -130,33 +118,14 @@ def check(document: ComposeDocument, context: Context) -> list[Finding]:
         add = service.get("cap_add")
         drop_list, add_list = as_list(drop), as_list(add)
         if (drop is not None and drop_list is None) or (add is not None and add_list is None):
-            key = "cap_drop" if drop is not None and drop_list is None else "cap_add"
-            if not here(service, key):
-                continue
-            line, column = position(document, service, key)
-            message = f"{key} is not a list (interpolated?){set_in(service, key)}; harden leaves capabilities alone"
-            findings.append(_finding(line, column, Severity.INFO, message, service.name))
+            findings.extend(_not_a_list(document, service, "cap_drop" if drop is not None and drop_list is None else "cap_add"))
             continue
-        dropped = {capability(c) for c in drop_list or []}
+        needed, non_root, assumes = _needed(service, image, context)
+        assumed.update([service.name] if assumes else [])
         added = {capability(c) for c in add_list or []}
-        needed = dict(sorted(image.cap_add.items())) if image else {}
-        user = service.get("user")
-        if (user is None or not str(user).strip()) and _non_root_fix_applies(context):
-            user = user_it_adds(image)  # compose-non-root sets it in the same run
-            assumed.update([service.name] if user else [])
-        non_root = user is not None and str(user).strip() != "" and not is_root(str(user).strip())
-        if non_root:  # the entrypoint runs as that user: it cannot use what only root uses
-            needed = {cap: why for cap, why in needed.items() if cap not in ROOT_ONLY}
         missing = {cap: why for cap, why in needed.items() if cap not in added}
-        if "ALL" in dropped:
-            if missing and here(service, "cap_drop"):
-                line, column = position(document, service, "cap_drop")
-                message = (
-                    f"cap_drop: [ALL] is set{set_in(service, 'cap_drop')}, but cap_add lacks {', '.join(missing)}, "
-                    f"which {image.name if image else ''}"
-                    f" needs ({_whys(missing)}); harden does not change capabilities you set: the entrypoint may fail"
-                )
-                findings.append(_finding(line, column, Severity.WARNING, message, service.name))
+        if "ALL" in {capability(c) for c in drop_list or []}:
+            findings.extend(_lacking(document, service, image, missing))
             continue
         service_wants = [Want("cap_drop", ["ALL"], extend=drop_list is not None)]
         if missing:
@@ -182,6 +151,44 @@ def check(document: ComposeDocument, context: Context) -> list[Finding]:
     return findings
 
 
+def _not_a_list(document: ComposeDocument, service: Service, key: str) -> list[Finding]:
+    if not here(service, key):
+        return []
+    line, column = document.service_position(service, key)
+    message = f"{key} is not a list (interpolated?){set_in(service, key)}; harden leaves capabilities alone"
+    return [_finding(line, column, Severity.INFO, message, service.name)]
+
+
+def _needed(service: Service, image: knowledge.ImageFacts | None, context: Context) -> tuple[dict[str, str], bool, bool]:
+    """(the capabilities the service's image needs back, with why; whether it runs as a non-root
+    user; whether that user is the one compose-non-root adds in the same run)."""
+    needed = dict(sorted(image.cap_add.items())) if image else {}
+    user = service.get("user")
+    assumes = False
+    if (user is None or not str(user).strip()) and _non_root_fix_applies(context):
+        user = compose_non_root.user_it_adds(image)  # compose-non-root sets it in the same run
+        assumes = bool(user)
+    non_root = user is not None and str(user).strip() != "" and not is_root(str(user).strip())
+    if non_root:  # the entrypoint runs as that user: it cannot use what only root uses
+        needed = {cap: why for cap, why in needed.items() if cap not in ROOT_ONLY}
+    return needed, non_root, assumes
+
+
+def _lacking(
+    document: ComposeDocument, service: Service, image: knowledge.ImageFacts | None, missing: dict[str, str]
+) -> list[Finding]:
+    """cap_drop: [ALL] is set already: what cap_add lacks is reported, never added."""
+    if not missing or not here(service, "cap_drop"):
+        return []
+    line, column = document.service_position(service, "cap_drop")
+    message = (
+        f"cap_drop: [ALL] is set{set_in(service, 'cap_drop')}, but cap_add lacks {', '.join(missing)}, "
+        f"which {image.name if image else ''}"
+        f" needs ({_whys(missing)}); harden does not change capabilities you set: the entrypoint may fail"
+    )
+    return [_finding(line, column, Severity.WARNING, message, service.name)]
+
+
 def _user_fixes(document: ComposeDocument, context: Context, assumed: set[str]) -> Callable[[list[str]], tuple[str, ...]]:
     """For the services of a unit: the ids of the compose-non-root fixes in this file that add
     the `user:` their capabilities count on (none when that user is set in another file of the
@@ -192,7 +199,7 @@ def _user_fixes(document: ComposeDocument, context: Context, assumed: set[str]) 
         if not assumed.intersection(names):
             return ()
         if not found:
-            fixes = [f for f in compose_non_root.check(document, context) if f.fix is not None]
+            fixes = [f for f in compose_non_root.check(document, context.for_pass(compose_non_root)) if f.fix is not None]
             found.append(
                 {n: finding_id(f.rule.id, document.path, f.subject, f.about) for f in fixes for n in f.subject.split(", ")}
             )
@@ -203,7 +210,7 @@ def _user_fixes(document: ComposeDocument, context: Context, assumed: set[str]) 
 
 def _non_root_fix_applies(context: Context) -> bool:
     settings = context.settings
-    return settings.rule_enabled(NON_ROOT_RULE.id) and settings.applies(NON_ROOT_RULE.applicability)
+    return settings.rule_enabled(compose_non_root.RULE.id) and settings.applies(compose_non_root.RULE.applicability)
 
 
 def _finding(line: int, column: int, severity: Severity, message: str, subject: str, fix: Fix | None = None) -> Finding:
@@ -233,7 +240,7 @@ def _note(
         parts.append(f"{image.name} needs no capability back")
     if image is not None and non_root and set(image.cap_add) & ROOT_ONLY:
         parts.append(
-            f"it runs as user {service.get('user') or user_it_adds(image)}, so the capabilities only root uses "
+            f"it runs as user {service.get('user') or compose_non_root.user_it_adds(image)}, so the capabilities only root uses "
             f"({', '.join(sorted(set(image.cap_add) & ROOT_ONLY))}) are not added back"
         )
     if add_list:
@@ -255,7 +262,7 @@ def _might_break(service: Service, image: knowledge.ImageFacts | None, missing: 
         )
     caps = ", ".join(missing)
     text = "cap_drop ALL" + (f" + cap_add {caps}" if caps else "")
-    how = f"runs as user {service.get('user') or user_it_adds(image)}" if non_root else _how(image)
+    how = f"runs as user {service.get('user') or compose_non_root.user_it_adds(image)}" if non_root else _how(image)
     if how:
         text += f" ({how})"
     return text + "; anything else that needs a capability fails with 'Operation not permitted'"

@@ -33,8 +33,9 @@ from __future__ import annotations
 from harden.compose import ComposeDocument
 from harden.model import Applicability, Finding, Rule, Severity
 from harden.passes import Context
-from harden.passes.compose_layers import here, services
-from harden.passes.compose_support import facts, position, truthy
+from harden.passes.compose.images import facts
+from harden.passes.compose.layers import here, services
+from harden.passes.compose.reading import truthy
 
 RULE = Rule(
     id="privileged",
@@ -63,6 +64,6 @@ def check(document: ComposeDocument, context: Context) -> list[Finding]:
             "AppArmor: root in it is root on the host. harden does not remove it; replace it with "
             f"{instead} and devices: for the device nodes it uses (e.g. /dev/net/tun for a VPN)"
         )
-        line, column = position(document, service, "privileged")
+        line, column = document.service_position(service, "privileged")
         findings.append(Finding(RULE, message, line, column, Severity.ERROR, RATIONALE, None, service.name))
     return findings

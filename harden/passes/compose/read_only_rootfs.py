@@ -1,17 +1,18 @@
 """read-only-rootfs: services run with a read-only root filesystem.
 
 What: for each service without `read_only:` (own or merged), add `read_only: true` and a
-`tmpfs:` for every path the image writes at runtime outside its volumes: always `/tmp`, plus
-what the image knowledge lists (postgres `/var/run/postgresql`, nginx `/var/cache/nginx` and
-`/var/run`). A path already covered by a volume, a bind mount or an existing tmpfs stays as it
-is (named volumes already mounted stay writable); a path at or under a read-only mount gets no
-tmpfs either: it is not writable with or without read_only, and Compose refuses a tmpfs at a
-mount's target ("target /tmp already mounted"). An existing `tmpfs:` list is extended, never
-replaced. When services merge an anchor and all need the same value, the key goes into the
-anchored mapping once (`read_only: true` usually does; `tmpfs` only when their images write
-the same paths). A service that extends another (`extends:`) inherits what harden adds there
-and gets only the rest (its own tmpfs paths, in a list Compose appends to the inherited one); a
-service that extends one of a file harden does not read is reported, not changed.
+`tmpfs:` for every path the image writes at runtime outside its volumes: always `/tmp` (the
+`tmpfs` option: the paths every service gets, whatever its image), plus what the image
+knowledge lists (postgres `/var/run/postgresql`, nginx `/var/cache/nginx` and `/var/run`). A
+path already covered by a volume, a bind mount or an existing tmpfs stays as it is (named
+volumes already mounted stay writable); a path at or under a read-only mount gets no tmpfs
+either: it is not writable with or without read_only, and Compose refuses a tmpfs at a mount's
+target ("target /tmp already mounted"). An existing `tmpfs:` list is extended, never replaced.
+When services merge an anchor and all need the same value, the key goes into the anchored
+mapping once (`read_only: true` usually does; `tmpfs` only when their images write the same
+paths). A service that extends another (`extends:`) inherits what harden adds there and gets
+only the rest (its own tmpfs paths, in a list Compose appends to the inherited one); a service
+that extends one of a file harden does not read is reported, not changed.
 
 Not fixed, only reported: a service whose image keeps its data outside any volume (read_only
 would stop the database from writing; mount a volume there first), `read_only: false` written
@@ -55,28 +56,18 @@ becomes
 
 from __future__ import annotations
 
-from harden.compose import ComposeDocument, Service
+import re
+
+from harden.compose import ComposeDocument, Mount, Service
 from harden.knowledge import ImageFacts
 from harden.model import Applicability, Caveat, Finding, Fix, Rule, Severity
 from harden.passes import Context
-from harden.passes.compose_layers import here, services, set_in
-from harden.passes.compose_support import (
-    Mount,
-    Unit,
-    Want,
-    as_list,
-    covered,
-    facts,
-    image_label,
-    in_anchor,
-    mounts,
-    normalise_path,
-    per_service,
-    plan_findings,
-    position,
-    route,
-    truthy,
-)
+from harden.passes.compose.images import facts, image_label
+from harden.passes.compose.layers import here, services, set_in
+from harden.passes.compose.placement import Unit, in_anchor, per_service, plan_findings, route
+from harden.passes.compose.reading import as_list, covered, mounts, normalise_path, truthy
+from harden.passes.compose.wants import Want
+from harden.passes.options import Option
 
 RULE = Rule(
     id="read-only-rootfs",
@@ -89,7 +80,16 @@ RATIONALE = (
     "A read-only root filesystem keeps an attacker from changing the container's binaries and configuration or "
     "adding tools to it, and makes every writable path an explicit decision."
 )
-ALWAYS = ("/tmp",)
+_TMPFS_PATH = re.compile(r"/[^:\s]*")  # a tmpfs entry is `PATH[:OPTIONS]`
+OPTIONS = (
+    Option(
+        "tmpfs",
+        ("/tmp",),
+        "the paths every service gets a tmpfs for, whatever its image (besides those its image is known to write)",
+        valid=lambda paths: all(_TMPFS_PATH.fullmatch(path) for path in paths),
+        expects="absolute paths, without ':' or spaces",
+    ),
+)
 
 
 def check(document: ComposeDocument, context: Context) -> list[Finding]:
@@ -104,7 +104,7 @@ def check(document: ComposeDocument, context: Context) -> list[Finding]:
         tmpfs_paths = [str(t).split(":", 1)[0].strip() for t in tmpfs_list or []]
         service_mounts = mounts(service)
         writable = [m for m in service_mounts if not m.read_only]
-        needed = _needed(image, service_mounts, tmpfs_paths)
+        needed = _needed(context.options["tmpfs"], image, service_mounts, tmpfs_paths)
         leave, finding = _leaves_alone(document, service, image, needed, service_mounts)
         if finding is not None:
             findings.append(finding)
@@ -141,7 +141,6 @@ def _leaves_alone(
     needed: list[str],
     service_mounts: list[Mount],
 ) -> tuple[bool, Finding | None]:
-
     """(True, what to say, if anything) when harden adds no read_only to `service`: one is set
     already (true or false), the image keeps data outside volumes, or tmpfs is one value that
     would have to grow; else (False, None)."""
@@ -150,15 +149,13 @@ def _leaves_alone(
     tmpfs_list = [tmpfs_value] if isinstance(tmpfs_value, str) else as_list(tmpfs_value)
     if read_only is not None and not truthy(read_only):
         if (read_only is False or str(read_only).strip().lower() == "false") and here(service, "read_only"):
-            line, column = position(document, service, "read_only")
-            message = (
-                f"read_only: false is set explicitly{set_in(service, 'read_only')}; harden leaves it (a choice you made)"
-            )
+            line, column = document.service_position(service, "read_only")
+            message = f"read_only: false is set explicitly{set_in(service, 'read_only')}; harden leaves it (a choice you made)"
             return True, _finding(line, column, Severity.INFO, message, service.name)
         return True, None
     if truthy(read_only):
         if image is not None and needed and here(service, "read_only"):
-            line, column = position(document, service, "read_only")
+            line, column = document.service_position(service, "read_only")
             message = (
                 f"read_only: true is set{set_in(service, 'read_only')}, but nothing keeps {', '.join(needed)} "
                 f"writable, which {image.name} "
@@ -179,7 +176,7 @@ def _leaves_alone(
     if (tmpfs_value is not None and tmpfs_list is None) or (isinstance(tmpfs_value, str) and needed):
         if not here(service, "tmpfs"):
             return True, None
-        line, column = position(document, service, "tmpfs")
+        line, column = document.service_position(service, "tmpfs")
         message = (
             "root filesystem is writable; harden does not add read_only: tmpfs is written as a single value "
             f"{set_in(service, 'tmpfs').strip() or 'here'} and {', '.join(needed)} would need adding to it (make it a list)"
@@ -188,12 +185,12 @@ def _leaves_alone(
     return False, None
 
 
-def _needed(image: ImageFacts | None, service_mounts: list[Mount], tmpfs_paths: list[str]) -> list[str]:
-    """The paths the service writes (always /tmp, and what its image is known to write) that no
+def _needed(always: tuple[str, ...], image: ImageFacts | None, service_mounts: list[Mount], tmpfs_paths: list[str]) -> list[str]:
+    """The paths the service writes (`always`, and what its image is known to write) that no
     writable mount or tmpfs covers yet. A read-only mount keeps its path unwritable with or
     without read_only, and Compose refuses a tmpfs at a mount's target ("target /tmp already
     mounted"), so a path under one is not needed either."""
-    paths = list(dict.fromkeys([*ALWAYS, *(image.writable_paths if image else ())]))
+    paths = list(dict.fromkeys([*always, *(image.writable_paths if image else ())]))
     writable = [m.target for m in service_mounts if not m.read_only]
     read_only = [m.target for m in service_mounts if m.read_only]
     return [p for p in paths if not covered(p, [*writable, *tmpfs_paths]) and not covered(p, read_only)]

@@ -31,11 +31,11 @@ from __future__ import annotations
 
 import re
 
-from harden.compose import ComposeDocument
+from harden.compose import ComposeDocument, split_colons
 from harden.model import Applicability, Finding, Rule, Severity
 from harden.passes import Context
-from harden.passes.compose_layers import services, written_here
-from harden.passes.compose_support import as_list, position, split_colons
+from harden.passes.compose.layers import services, written_here
+from harden.passes.compose.reading import as_list
 
 RULE = Rule(
     id="devices",
@@ -60,7 +60,7 @@ def check(document: ComposeDocument, context: Context) -> list[Finding]:
             host, permissions = _device(item)
             if not host:
                 continue
-            line, column = position(document, service, "devices", index)
+            line, column = document.service_position(service, "devices", index)
             access = f"with permissions {permissions}" if permissions else "read, write and mknod (rwm, the default)"
             message = (
                 f"maps the host device {host} {access} (CIS 5.18): the container reaches its kernel driver directly. "
@@ -73,7 +73,7 @@ def check(document: ComposeDocument, context: Context) -> list[Finding]:
         for index, rule_text in enumerate(as_list(written_here(service, "device_cgroup_rules")) or []):
             if not isinstance(rule_text, str):
                 continue
-            line, column = position(document, service, "device_cgroup_rules", index)
+            line, column = document.service_position(service, "device_cgroup_rules", index)
             about = f"device_cgroup_rules {rule_text.strip()}"
             if _ALL_DEVICES.match(rule_text):
                 message = (

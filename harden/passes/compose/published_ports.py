@@ -1,8 +1,8 @@
 """published-ports: backing services publish their ports on loopback only.
 
 What: for a service whose image knowledge says it is a database, cache, message broker or
-search engine (postgres, mysql, mariadb, mongo, redis, rabbitmq, elasticsearch, ...), bind each
-port it publishes on all interfaces to `127.0.0.1`:
+search engine (postgres, mysql, mariadb, mongo, redis, rabbitmq, elasticsearch, ...; the `roles`
+option), bind each port it publishes on all interfaces to `127.0.0.1`:
 
 - short syntax: `"5432:5432"` becomes `"127.0.0.1:5432:5432"`, `0.0.0.0:5432:5432` becomes
   `127.0.0.1:5432:5432`, a range `"5432-5433:5432-5433"` and a protocol `"5353:5353/udp"` keep
@@ -83,11 +83,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from harden.compose import ComposeDocument, Service
+from harden.compose import ComposeDocument, Port, Service, parse_port, split_colons
+from harden.compose.values import ALL_INTERFACES
 from harden.model import Applicability, Caveat, Edit, Finding, Fix, Rule, Severity, Unfixable
 from harden.passes import Context
-from harden.passes.compose_layers import services
-from harden.passes.compose_support import ALL_INTERFACES, Port, expand_defaults, facts, parse_port, ports, position, split_colons
+from harden.passes.compose.images import facts
+from harden.passes.compose.layers import services
+from harden.passes.compose.reading import expand_defaults, ports
+from harden.passes.options import Option
 
 RULE = Rule(
     id="published-ports",
@@ -101,21 +104,41 @@ RATIONALE = (
     "Services of the project reach a database over the Compose network whether or not its port is published; "
     "publishing it on every interface only exposes it to other machines, past host firewalls such as ufw."
 )
-PRIVATE_ROLES = frozenset({"database", "cache", "broker", "search"})
-_ROLE_NAMES = {"database": "a database", "cache": "a cache", "broker": "a message broker", "search": "a search engine"}
+# The roles of harden.knowledge.ImageFacts, as messages name them.
+_ROLE_NAMES = {
+    "database": "a database",
+    "cache": "a cache",
+    "broker": "a message broker",
+    "search": "a search engine",
+    "web": "a web server",
+    "proxy": "a reverse proxy",
+    "app": "an application",
+    "runtime": "a language runtime",
+    "tool": "a tool",
+    "monitoring": "a monitoring service",
+}
+OPTIONS = (
+    Option(
+        "roles",
+        ("database", "cache", "broker", "search"),
+        "the image roles whose published ports harden binds to loopback (a public entry point never is)",
+        valid=lambda roles: all(role in _ROLE_NAMES for role in roles),
+        expects=f"roles among {', '.join(_ROLE_NAMES)}",
+    ),
+)
 
 
 def check(document: ComposeDocument, context: Context) -> list[Finding]:
     findings: list[Finding] = []
     for service in services(document, context):
         image = facts(service)
-        if image is None or image.public_entry_point or image.role not in PRIVATE_ROLES:
+        if image is None or image.public_entry_point or image.role not in context.options["roles"]:
             continue
         if str(service.get("network_mode") or "").strip() == "host":
             continue
         verdicts = [(port, exposure(port)) for port in ports(service, here=True)]
         exposed = [port for port, (fixable, _) in verdicts if fixable]
-        what = f"{image.name} is {_ROLE_NAMES[image.role]} that other services reach over the Compose network"
+        what = f"{image.name} is {_ROLE_NAMES.get(image.role, image.role)} that other services reach over the Compose network"
         unknown = [(port, why) for port, (fixable, why) in verdicts if not fixable and why]
         if unknown:
             findings.append(_variable_finding(document, service, unknown, what))
@@ -123,14 +146,14 @@ def check(document: ComposeDocument, context: Context) -> list[Finding]:
             continue
         listed = ", ".join(_label(p) for p in exposed)
         if not service.own("ports"):
-            line, column = position(document, service, "ports")
+            line, column = document.service_position(service, "ports")
             message = (
                 f"publishes {listed} on all interfaces, and {what}; harden does not edit ports inherited from anchor "
                 f"&{service.merged_from('ports')}: bind them to 127.0.0.1 there or on the service"
             )
             findings.append(_finding(line, column, Severity.WARNING, message, service.name))
             continue
-        line, column = position(document, service, "ports", exposed[0].index)
+        line, column = document.service_position(service, "ports", exposed[0].index)
         message = (
             f"publishes {listed} on all interfaces, but {what}: harden binds "
             + ("them" if len(exposed) > 1 else "it")
@@ -161,7 +184,7 @@ def _binder(document: ComposeDocument, service: Service, exposed: list[Port], wh
         try:
             return [edit for port in exposed for edit in _bind(document, service, port)]
         except (ValueError, KeyError, TypeError) as error:
-            line, column = position(document, service, "ports")
+            line, column = document.service_position(service, "ports")
             message = f"{what}; harden cannot edit them here: {error}"
             raise Unfixable([_finding(line, column, Severity.WARNING, message, service.name)]) from None
 
@@ -206,7 +229,7 @@ def exposure(port: Port) -> tuple[bool, str]:
 
 
 def _variable_finding(document: ComposeDocument, service: Service, unknown: list[tuple[Port, str]], what: str) -> Finding:
-    line, column = position(document, service, "ports", unknown[0][0].index)
+    line, column = document.service_position(service, "ports", unknown[0][0].index)
     details = "; ".join(f"{_label(port)}: {why}" for port, why in unknown)
     message = (
         f"publishes ports whose address comes from a variable ({details}), and {what}: harden does not rewrite them; "

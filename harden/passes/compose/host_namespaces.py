@@ -39,8 +39,7 @@ from __future__ import annotations
 from harden.compose import ComposeDocument
 from harden.model import Applicability, Finding, Rule, Severity
 from harden.passes import Context
-from harden.passes.compose_layers import here, services
-from harden.passes.compose_support import position
+from harden.passes.compose.layers import here, services
 
 RULE = Rule(
     id="host-namespaces",
@@ -100,6 +99,6 @@ def check(document: ComposeDocument, context: Context) -> list[Finding]:
             if not isinstance(value, str) or value.strip().lower() != "host" or not here(service, key):
                 continue
             message = f"{key}: host ({control}) {risk}. harden does not remove it; safer: {instead}"
-            line, column = position(document, service, key)
+            line, column = document.service_position(service, key)
             findings.append(Finding(RULE, message, line, column, severity, RATIONALE, None, service.name, key))
     return findings

@@ -1,0 +1,37 @@
+"""What the Compose passes know of a service's image: its facts (harden.knowledge) and the user
+it starts as.
+
+`facts` is None for an unknown image, or one built from a Dockerfile under a name harden does
+not know; a pass then says what it cannot tell (an unknown image gets the same fix or none,
+as each rule's docstring decides).
+"""
+
+from __future__ import annotations
+
+from harden import knowledge
+from harden.compose import Service
+
+ROOT_USERS = frozenset({"root", "0", "root:root", "0:0", "root:0", "0:root"})
+
+
+def facts(service: Service) -> knowledge.ImageFacts | None:
+    return knowledge.lookup(service.image) if service.image else None
+
+
+def image_label(service: Service) -> str:
+    if service.image:
+        return f"image {service.image}"
+    return "built from a Dockerfile" if service.has_build else "no image"
+
+
+def user_of(service: Service, image: knowledge.ImageFacts | None) -> str | None:
+    """The user the container starts as: `user:`, else the image's default, else None (unknown)."""
+    user = service.get("user")
+    if user is not None and str(user).strip():
+        return str(user).strip()
+    return image.default_user if image else None
+
+
+def is_root(user: str | None) -> bool:
+    """Whether a user (`name[:group]`, or None: unknown, which harden takes as root) is root."""
+    return user is None or user in ROOT_USERS or user.split(":", 1)[0] in ("root", "0")

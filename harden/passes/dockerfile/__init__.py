@@ -1,0 +1,1 @@
+"""The Dockerfile passes: one module per rule."""
