@@ -32,7 +32,7 @@ from pathlib import Path
 
 from harden.dockerfile.document import DockerfileDocument, Stage
 
-__all__ = ["BuildError", "BuildLink", "build_link", "built_stage"]
+__all__ = ["Build", "BuildError", "BuildLink", "build_link", "built_stage"]
 
 _KEYS = ("context", "dockerfile", "dockerfile_inline", "target")
 _REMOTE_PREFIXES = ("git@", "github.com/")
@@ -55,6 +55,20 @@ class BuildLink:
     target: str | None  # the stage built, as written; None: the last stage
     inline: str | None = None  # build.dockerfile_inline: the Dockerfile's text
     not_local: str = ""
+
+
+@dataclass(frozen=True)
+class Build:
+    """What a Compose service builds, as the engine read it for the passes (Context.builds): the
+    link, the Dockerfile parsed, and the stage really built; or, when there is no stage to read,
+    `problem` says why in words for a finding (a remote context, an inline Dockerfile, a file
+    that is missing or does not parse, a target that names no stage, a `build:` Compose refuses).
+    """
+
+    link: BuildLink | None
+    document: DockerfileDocument | None = None
+    stage: Stage | None = None
+    problem: str = ""
 
 
 def build_link(build: object, compose_dir: Path) -> BuildLink:

@@ -19,11 +19,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harden import passes
-from harden.compose import project
+from harden import dockerfile, files, passes
+from harden.compose import ComposeDocument, project
 from harden.config import Settings
+from harden.discover import display_path
+from harden.dockerfile import DockerfileDocument
+from harden.dockerfile.build import Build, BuildError, build_link, built_stage
+from harden.engine import load
 from harden.engine.load import Loaded, internal_error
 from harden.engine.select import Selector
+from harden.model import DocumentError
 
 
 @dataclass
@@ -84,5 +89,88 @@ def related(loaded: Sequence[Loaded], settings: Settings) -> list[tuple[object, 
     return project.related(paths, [item.document for item in loaded], settings.compose_files)
 
 
-def with_related(base: passes.Context, documents: tuple[object, ...]) -> passes.Context:
-    return dataclasses.replace(base, related=documents) if documents else base
+def for_files(base: passes.Context, loaded: Sequence[Loaded], settings: Settings) -> list[passes.Context]:
+    """Each file's context: the run's, plus the documents its passes see besides its own
+    (`related`) and, for a Compose file, what its services build (`builds`)."""
+    directories = project_directories(loaded, settings)
+    dockerfiles = Dockerfiles(loaded, settings)
+    contexts = []
+    for item, documents, directory in zip(loaded, related(loaded, settings), directories, strict=True):
+        built = builds(item, directory, dockerfiles)
+        contexts.append(dataclasses.replace(base, related=documents, builds=built) if documents or built else base)
+    return contexts
+
+
+def project_directories(loaded: Sequence[Loaded], settings: Settings) -> list[Path]:
+    """The directory Compose resolves each file's relative paths against: the first file of its
+    project's (an override file's `build: .` is the base file's directory), else its own."""
+    paths: list[Path | None] = [item.source.path if item.source.kind == "compose" else None for item in loaded]
+    groups = project.groups(paths, settings.compose_files)
+    first = [groups[i][0] if i in groups else i for i in range(len(loaded))]
+    return [loaded[j].source.path.parent for j in first]
+
+
+class Dockerfiles:
+    """The Dockerfiles services build, each read and parsed once per run: the run's own documents
+    where the Dockerfile is one of its files, else read here (a regular file, --max-file-size)."""
+
+    def __init__(self, loaded: Sequence[Loaded], settings: Settings) -> None:
+        self.settings = settings
+        self.known: dict[Path, DockerfileDocument | str] = {
+            _real(item.source.path): item.document
+            for item in loaded
+            if item.source.kind == "dockerfile" and isinstance(item.document, DockerfileDocument)
+        }
+
+    def get(self, path: Path) -> DockerfileDocument | str:
+        """The parsed Dockerfile, or why it cannot be read."""
+        key = _real(path)
+        if key not in self.known:
+            self.known[key] = self._read(path)
+        return self.known[key]
+
+    def _read(self, path: Path) -> DockerfileDocument | str:
+        display = display_path(path)
+        try:
+            raw, _ = files.read_regular(path, self.settings.max_file_size)
+            return dockerfile.parse(display, load.decode(raw)[0])
+        except FileNotFoundError:
+            return f"its Dockerfile {display} does not exist"
+        except (files.Refused, load.InputError, DocumentError, OSError) as error:
+            why = getattr(error, "message", None) or getattr(error, "strerror", None) or str(error)
+            return f"its Dockerfile {display} cannot be read: {why}"
+
+
+def builds(item: Loaded, directory: Path, dockerfiles: Dockerfiles) -> dict[str, Build]:
+    """For a Compose file: each service with `build:` and what it builds."""
+    if not isinstance(item.document, ComposeDocument):
+        return {}
+    found = {}
+    for name, service in item.document.services.items():
+        value = service.get("build")
+        if value is not None:
+            found[name] = _build(value, directory, dockerfiles)
+    return found
+
+
+def _build(value: object, directory: Path, dockerfiles: Dockerfiles) -> Build:
+    try:
+        link = build_link(value, directory)
+    except BuildError as error:
+        return Build(None, problem=str(error))
+    if link.dockerfile is None:
+        return Build(link, problem=link.not_local)
+    document = dockerfiles.get(link.dockerfile)
+    if isinstance(document, str):
+        return Build(link, problem=document)
+    stage = built_stage(document, link.target)
+    if stage is None:
+        return Build(link, document, problem=f"build.target {link.target!r} names no stage of {document.path}")
+    return Build(link, document, stage)
+
+
+def _real(path: Path) -> Path:
+    try:
+        return path.resolve()
+    except OSError:
+        return path.absolute()

@@ -84,6 +84,6 @@ def run_together(items: list[load.Input], settings: Settings, selector: Selector
     resolution = context.resolve([r for item in loaded for r in context.references(item, settings)], settings)
     outcome.resolver, outcome.unresolved = resolution.resolver, resolution.unresolved
     base = context.context(settings, selector, resolution)
-    for item, documents in zip(loaded, context.related(loaded, settings), strict=True):
-        result = convergence.analyse(item, settings, context.with_related(base, documents), sink.applies)
+    for item, file_context in zip(loaded, context.for_files(base, loaded, settings), strict=True):
+        result = convergence.analyse(item, settings, file_context, sink.applies)
         outcome.hand(sink, item.source, result)

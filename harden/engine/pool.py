@@ -130,9 +130,9 @@ def _analyse_task(task: Task) -> list[tuple[int, Source, FileResult]]:
         context.references(item, task.settings)  # a bug met there is the file's error, as in phase 1
     base = context.context(task.settings, task.selector, task.resolution)
     results = []
-    for (index, _, _), item, documents in zip(task.items, loaded, context.related(loaded, task.settings), strict=True):
+    for (index, _, _), item, file_context in zip(task.items, loaded, context.for_files(base, loaded, task.settings), strict=True):
         sink = task.sink
-        result = convergence.analyse(item, task.settings, context.with_related(base, documents), sink.applies)
+        result = convergence.analyse(item, task.settings, file_context, sink.applies)
         if sink.parallel:
             sink.take(item.source, result)
         slim(result, sink.keeps_texts, sink.keeps_findings, taken=sink.parallel)  # only what the parent needs

@@ -28,6 +28,7 @@ from harden.passes import options as pass_options
 
 if TYPE_CHECKING:
     from harden.compose import ComposeDocument
+    from harden.dockerfile.build import Build
 
 # What the fixes of one rule (by id), applied as the run applies them, add to each service of a
 # Compose document: {service: {key: the items added to a list, or the new value}}.
@@ -84,6 +85,9 @@ class Context:
     # This pass's options (harden.passes.options): its defaults, overridden by
     # Settings.rule_options. The engine gives each pass its own (`for_pass`).
     options: Mapping[str, Any] = field(default_factory=lambda: pass_options.EMPTY)
+    # For a Compose file: the Dockerfile each service with `build:` builds, and the stage really
+    # built (`build.target`, else the last), read by the engine (harden.engine.context.builds).
+    builds: Mapping[str, Build] = field(default_factory=dict)
 
     def for_pass(self, module: ModuleType) -> Context:
         """This context for one pass: with that pass's options. A pass that runs another pass's
