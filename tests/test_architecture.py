@@ -131,3 +131,17 @@ def test_a_broken_rule_is_seen(tmp_path: Path) -> None:
         "harden/passes/bad.py imports harden.registry.client",
         "harden/passes/bad.py imports os",
     ]
+
+
+def test_modules_and_functions_can_be_read_in_one_sitting() -> None:
+    """No module over 500 lines, no function over 60: a part that grows is split along a seam."""
+    long_modules, long_functions = [], []
+    for path in sorted(HARDEN.rglob("*.py")):
+        text = path.read_text()
+        if text.count("\n") > 500:
+            long_modules.append(f"{path.relative_to(HARDEN)}: {text.count(chr(10))} lines")
+        for node in ast.walk(ast.parse(text)):
+            is_function = isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+            if is_function and node.end_lineno is not None and node.end_lineno - node.lineno + 1 > 60:
+                long_functions.append(f"{path.relative_to(HARDEN)}: {node.name}")
+    assert (long_modules, long_functions) == ([], [])
