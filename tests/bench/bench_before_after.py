@@ -21,31 +21,15 @@ with an empty digest cache (only what the corpus says). The worktree is removed 
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
-from timing import best_of
+from timing import ROOT, best_of, checkout, describe, environment
 
-ROOT = Path(__file__).resolve().parents[2]
 CORPUS = ROOT.parent / "shared" / "corpus"
 DEMO = ROOT / "fixtures" / "demo"
-
-
-def imported_from(code: Path, environment: dict[str, str], cwd: Path) -> Path:
-    """Where `import harden` finds the package with this environment (a sanity check)."""
-    found = subprocess.run(
-        [sys.executable, "-c", "import harden; print(harden.__file__)"],
-        env=environment,
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return Path(found.stdout.strip()).resolve().parent.parent
 
 
 def commands(out: Path) -> dict[str, list[str]]:
@@ -61,14 +45,12 @@ def times(codes: list[Path], runs: int, cwd: Path) -> list[dict[str, float]]:
     """The best time of each command for each checkout; the checkouts take turns, run after run,
     so that a machine that gets busier or quieter meanwhile moves both alike."""
     cache = tempfile.mkdtemp(prefix="harden-bench-cache-")
-    environments = [{**os.environ, "PYTHONPATH": str(code), "XDG_CACHE_HOME": cache} for code in codes]
-    for code, environment in zip(codes, environments, strict=True):
-        assert imported_from(code, environment, cwd) == code.resolve(), f"harden is not imported from {code}"
+    environments = [environment(code, cwd, cache) for code in codes]
     found: list[dict[str, float]] = [{} for _ in codes]
     for _ in range(runs):
-        for best, environment in zip(found, environments, strict=True):
+        for best, env in zip(found, environments, strict=True):
             for name, command in commands(cwd / "out").items():
-                seconds = best_of(command, 1, env=environment, cwd=cwd)
+                seconds = best_of(command, 1, env=env, cwd=cwd)
                 best[name] = min(seconds, best.get(name, seconds))
                 shutil.rmtree(cwd / "out", ignore_errors=True)
     shutil.rmtree(cache, ignore_errors=True)
@@ -80,20 +62,12 @@ def main() -> None:
     parser.add_argument("commit", nargs="?", default="main")
     parser.add_argument("--runs", type=int, default=3)
     options = parser.parse_args()
-    revision = subprocess.run(
-        ["git", "rev-parse", "--short", options.commit], cwd=ROOT, capture_output=True, text=True, check=True
-    )
-    before = Path(tempfile.mkdtemp(prefix="harden-before-")) / "checkout"
-    subprocess.run(["git", "worktree", "add", "--quiet", "--detach", str(before), options.commit], cwd=ROOT, check=True)
-    try:
-        with tempfile.TemporaryDirectory(prefix="harden-bench-run-") as cwd:
-            old, new = times([before, ROOT], options.runs, Path(cwd))
-    finally:
-        subprocess.run(["git", "worktree", "remove", "--force", str(before)], cwd=ROOT, check=False)
-        shutil.rmtree(before.parent, ignore_errors=True)
+    label = describe(options.commit)
+    with checkout(options.commit) as before, tempfile.TemporaryDirectory(prefix="harden-bench-run-") as cwd:
+        old, new = times([before, ROOT], options.runs, Path(cwd))
     files = sum(1 for p in CORPUS.rglob("*") if p.is_file())
     print(f"corpus: {CORPUS} ({files} files); best of {options.runs}")
-    print(f"{'command':<22}{options.commit + ' (' + revision.stdout.strip() + ')':>22}{'this checkout':>16}{'ratio':>8}")
+    print(f"{'command':<22}{label:>22}{'this checkout':>16}{'ratio':>8}")
     for name in old:
         print(f"{name:<22}{old[name]:>20.3f} s{new[name]:>14.3f} s{new[name] / old[name]:>8.2f}")
 
