@@ -468,9 +468,7 @@ BAD = {
     "multiple-documents": ("services:\n  a:\n    image: x\n---\nservices:\n  b:\n    image: y\n", 4),
     "anchor-bomb": (
         'a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]\n'
-        + "".join(
-            f"{n}: &{n} [{', '.join(['*' + p] * 9)}]\n" for p, n in zip("abcdefgh", "bcdefghi", strict=True)
-        )
+        + "".join(f"{n}: &{n} [{', '.join(['*' + p] * 9)}]\n" for p, n in zip("abcdefgh", "bcdefghi", strict=True))
         + "services:\n  web:\n    image: x\n    command: *i\n",
         6,  # the line where the expansion first passes the limit
     ),
@@ -654,7 +652,7 @@ SNIPPETS = [  # block and flow collections, anchors, merges, quoting, comments, 
     "  t:\n    z: 2\n    <<:\n      - *b\n      - *a\n",
     "services:\n  s:\n    volumes:\n      - type: bind\n        source: ./a\n        target: /a\n      - b:/b\n"
     "    environment:\n      - A=1\n",
-    'services:\n  s:\n    command: "a \\"b\\" \\\\ c\\n"\n    entrypoint: \'it\'\'s\'\n    "quoted key": 1\n    \'sq\': 2\n',
+    "services:\n  s:\n    command: \"a \\\"b\\\" \\\\ c\\n\"\n    entrypoint: 'it''s'\n    \"quoted key\": 1\n    'sq': 2\n",
     "services:\n  s:\n    healthcheck:\n      test: [CMD, curl, -f, http://localhost:80/x?a=b#c]\n      retries: 3\n",
     "services:\n  s:\n    environment:\n      - PIHOLE_DNS_=1.1.1.1 # note: not a key\n    labels:\n      a.b/c: d e f\n",
     "services:\n  s:\n    command: --flag -x\n    x: [--a, -b]\n    y: {k: {n: [a, {m: b}]}}\n",
@@ -669,8 +667,7 @@ SNIPPETS = [  # block and flow collections, anchors, merges, quoting, comments, 
 
 def test_merged_from_names_the_anchor_that_writes_the_key() -> None:
     text = (
-        "x-b: &b\n  restart: always\nx-a: &a\n  <<: *b\n  init: true\n"
-        "services:\n  s:\n    <<: [*a, {tty: true}]\n    image: x\n"
+        "x-b: &b\n  restart: always\nx-a: &a\n  <<: *b\n  init: true\nservices:\n  s:\n    <<: [*a, {tty: true}]\n    image: x\n"
     )
     service = parse("c.yaml", text).services["s"]
     assert service.merged_from("init") == "a"
@@ -682,8 +679,7 @@ def test_merged_from_names_the_anchor_that_writes_the_key() -> None:
 def test_merge_merges_environment_by_name_and_replaces_nested_lists() -> None:
     base = parse(
         "a.yaml",
-        "services:\n  s:\n    image: x\n    environment: [A=1, B=2]\n    healthcheck: {test: [CMD, a]}\n"
-        "    labels: {x: '1'}\n",
+        "services:\n  s:\n    image: x\n    environment: [A=1, B=2]\n    healthcheck: {test: [CMD, a]}\n    labels: {x: '1'}\n",
     )
     override = parse(
         "b.yaml",
@@ -698,7 +694,7 @@ def test_merge_merges_environment_by_name_and_replaces_nested_lists() -> None:
 def test_edits_after_multi_line_quoted_scalars_and_flow_collections() -> None:
     text = (
         "services:\n  web:\n    command: 'nginx -g \"daemon o\n\n      ff;\"'\n  db:\n    ports:\n      - '  # x\n"
-        "8000:8000'\n    dns: [a,\n  b]\n  last:\n    environment: {A: \"x\n# y\"}\n"
+        '8000:8000\'\n    dns: [a,\n  b]\n  last:\n    environment: {A: "x\n# y"}\n'
     )
     document = parse("c.yaml", text)
     edits: list[Edit] = []

@@ -15,7 +15,7 @@ import pytest
 
 from harden import compose, dockerfile, engine
 from harden.config import Settings
-from harden.engine import context, pool, select, sinks
+from harden.engine import context, pipeline, pool, select, sinks
 from harden.engine.pipeline import Run
 from harden.model import FileResult, finding_id
 from harden.output import diff
@@ -130,12 +130,12 @@ def summary(run: Run) -> list[tuple[Any, ...]]:
 def test_the_pool_gives_what_one_process_gives(monkeypatch: pytest.MonkeyPatch) -> None:
     settings = Settings(offline=True, search_from=(FIXTURES,))
     together = engine.run([str(FIXTURES)], settings, select.All(), sinks.Preview())
-    assert not pool.streams(settings, len(together.results))
+    assert not pipeline.streams(settings, len(together.results))
     assert len(together.results) > 60 and any(r.applied for r in together.results)
     pooled = engine.run([str(FIXTURES)], replace(settings, workers=2), select.All(), sinks.Preview())
     assert summary(pooled) == summary(together)
     assert [e.message for e in pooled.unresolved] == [e.message for e in together.unresolved]
-    monkeypatch.setattr(pool, "POOL_MIN_FILES", 10)  # one process, streaming: as a run of many files
+    monkeypatch.setattr(pipeline, "POOL_MIN_FILES", 10)  # one process, streaming: as a run of many files
     streamed = engine.run([str(FIXTURES)], replace(settings, workers=1), select.All(), sinks.Preview())
     assert summary(streamed) == summary(together)
 
@@ -163,8 +163,8 @@ def test_projects_and_extends_stay_in_one_task(tmp_path: Path) -> None:
 
 
 def test_a_streaming_run_holds_no_document_longer_than_its_task(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(pool, "POOL_MIN_FILES", 100)  # a run of many files, made small
-    for index in range(pool.POOL_MIN_FILES + 10):
+    monkeypatch.setattr(pipeline, "POOL_MIN_FILES", 100)  # a run of many files, made small
+    for index in range(pipeline.POOL_MIN_FILES + 10):
         (tmp_path / f"d{index:03}").mkdir()
         (tmp_path / f"d{index:03}" / "Dockerfile").write_text(DOCKERFILE)
     live: list[int] = []
@@ -178,7 +178,7 @@ def test_a_streaming_run_holds_no_document_longer_than_its_task(tmp_path: Path, 
 
     monkeypatch.setattr(Run, "hand", counting)
     run = engine.run([str(tmp_path)], Settings(offline=True, workers=1), select.All(), sinks.Report())
-    assert len(run.results) == pool.POOL_MIN_FILES + 10 and all(r.findings for r in run.results)
+    assert len(run.results) == pipeline.POOL_MIN_FILES + 10 and all(r.findings for r in run.results)
     assert live and max(live) <= pool.TASK_FILES  # never the whole tree (a task frees its documents when it ends)
     assert all(r.original == "" for r in run.results)  # texts are dropped once the sink has the result
 

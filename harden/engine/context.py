@@ -17,18 +17,19 @@ import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from harden import dockerfile, files, passes
-from harden.compose import ComposeDocument, project
+from harden import files, passes
 from harden.config import Settings
 from harden.discover import display_path
-from harden.dockerfile import DockerfileDocument
-from harden.dockerfile.build import Build, BuildError, build_link, built_stage
 from harden.engine import load
 from harden.engine.load import Loaded, internal_error
 from harden.engine.select import Selector
 from harden.model import DocumentError
+
+if TYPE_CHECKING:
+    from harden.dockerfile import DockerfileDocument
+    from harden.dockerfile.build import Build
 
 
 @dataclass
@@ -85,13 +86,18 @@ def context(settings: Settings, selector: Selector, resolution: Resolution) -> p
 
 def related(loaded: Sequence[Loaded], settings: Settings) -> list[tuple[object, ...]]:
     """For each file, the documents its passes see besides its own (harden.compose.project.related)."""
+    from harden.compose import project
+
     paths: list[Path | None] = [item.source.path if item.source.kind == "compose" else None for item in loaded]
     return project.related(paths, [item.document for item in loaded], settings.compose_files)
 
 
 def for_files(base: passes.Context, loaded: Sequence[Loaded], settings: Settings) -> list[passes.Context]:
     """Each file's context: the run's, plus the documents its passes see besides its own
-    (`related`) and, for a Compose file, what its services build (`builds`)."""
+    (`related`) and, for a Compose file, what its services build (`builds`). A run without
+    Compose files never imports harden.compose (start-up time)."""
+    if not any(item.source.kind == "compose" for item in loaded):
+        return [base] * len(loaded)
     directories = project_directories(loaded, settings)
     dockerfiles = Dockerfiles(loaded, settings)
     contexts = []
@@ -104,6 +110,8 @@ def for_files(base: passes.Context, loaded: Sequence[Loaded], settings: Settings
 def project_directories(loaded: Sequence[Loaded], settings: Settings) -> list[Path]:
     """The directory Compose resolves each file's relative paths against: the first file of its
     project's (an override file's `build: .` is the base file's directory), else its own."""
+    from harden.compose import project
+
     paths: list[Path | None] = [item.source.path if item.source.kind == "compose" else None for item in loaded]
     groups = project.groups(paths, settings.compose_files)
     first = [groups[i][0] if i in groups else i for i in range(len(loaded))]
@@ -115,6 +123,8 @@ class Dockerfiles:
     where the Dockerfile is one of its files, else read here (a regular file, --max-file-size)."""
 
     def __init__(self, loaded: Sequence[Loaded], settings: Settings) -> None:
+        from harden.dockerfile import DockerfileDocument
+
         self.settings = settings
         self.known: dict[Path, DockerfileDocument | str] = {
             _real(item.source.path): item.document
@@ -130,6 +140,8 @@ class Dockerfiles:
         return self.known[key]
 
     def _read(self, path: Path) -> DockerfileDocument | str:
+        from harden import dockerfile
+
         display = display_path(path)
         try:
             raw, _ = files.read_regular(path, self.settings.max_file_size)
@@ -143,6 +155,8 @@ class Dockerfiles:
 
 def builds(item: Loaded, directory: Path, dockerfiles: Dockerfiles) -> dict[str, Build]:
     """For a Compose file: each service with `build:` and what it builds."""
+    from harden.compose import ComposeDocument
+
     if not isinstance(item.document, ComposeDocument):
         return {}
     found = {}
@@ -154,6 +168,8 @@ def builds(item: Loaded, directory: Path, dockerfiles: Dockerfiles) -> dict[str,
 
 
 def _build(value: object, directory: Path, dockerfiles: Dockerfiles) -> Build:
+    from harden.dockerfile.build import Build, BuildError, build_link, built_stage
+
     try:
         link = build_link(value, directory)
     except BuildError as error:

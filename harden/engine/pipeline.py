@@ -4,7 +4,7 @@
           -> resolve image references once -> passes -> choose fixes (selector) -> apply
           -> re-parse + validate + semantic guard -> sink (report, preview, in place, copy, stdout)
 
-A run of a few files (fewer than pool.POOL_MIN_FILES) loads them all, resolves their image
+A run of a few files (fewer than POOL_MIN_FILES) loads them all, resolves their image
 references, and analyses them one by one. A run of many files streams (harden.engine.pool):
 no parsed document outlives the analysis of its file, and files are analysed on a process
 pool. Either way every result goes to the sink as soon as it and those before it are ready,
@@ -14,6 +14,7 @@ and outputs are the same byte for byte.
 from __future__ import annotations
 
 import dataclasses
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -21,10 +22,23 @@ from typing import Any, BinaryIO
 from harden import passes
 from harden.config import Settings
 from harden.discover import Source
-from harden.engine import context, convergence, load, pool
+from harden.engine import context, convergence, load
 from harden.engine.select import Selector, from_settings
 from harden.engine.sinks import Preview, Sink, slim
 from harden.model import Diagnostic, FileResult
+
+POOL_MIN_FILES = 500  # below this, workers and a second parse cost about what a second core gains (check)
+
+
+def workers_for(settings: Settings, count: int) -> int:
+    if settings.workers is not None:
+        return max(1, settings.workers)
+    return max(1, os.cpu_count() or 1) if count >= POOL_MIN_FILES else 1
+
+
+def streams(settings: Settings, count: int) -> bool:
+    """Whether a run of `count` inputs streams (two phases, harden.engine.pool) rather than loading everything."""
+    return count >= POOL_MIN_FILES or workers_for(settings, count) > 1
 
 
 @dataclass
@@ -59,8 +73,10 @@ def run(paths: list[str], settings: Settings, selector: Selector, sink: Sink, st
     passes.check_options(settings)
     items, skipped = load.inputs(paths, settings, stdin)
     outcome = Run(skipped=skipped)
-    if pool.streams(settings, len(items)):
-        pool.run_streaming(items, settings, selector, sink, outcome)
+    if streams(settings, len(items)):
+        from harden.engine import pool  # here: a run of a few files never needs it (start-up time)
+
+        pool.run_streaming(items, settings, selector, sink, outcome, workers_for(settings, len(items)))
     else:
         run_together(items, settings, selector, sink, outcome)
     return outcome

@@ -2,8 +2,8 @@
 
 Keeping every parsed document until the end of a run costs memory in proportion to the tree
 (a Compose file's ruamel tree is some hundred times its text), and one process uses one core.
-From POOL_MIN_FILES files on (or when Settings.workers asks for more than one process), a run
-has two phases:
+From harden.engine.pipeline.POOL_MIN_FILES files on (or when Settings.workers asks for more
+than one process), a run has two phases (a run of a few files never imports this module):
 
 1. scan: each file is read and parsed, and what the run needs of it before any analysis is
    kept: the image references its pinning passes name, the files its services `extends`, and
@@ -27,13 +27,11 @@ platform can), so workers start with harden already imported.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Executor, Future
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
-from harden.compose import project
 from harden.config import Settings
 from harden.discover import Source
 from harden.engine import context, convergence, load
@@ -44,22 +42,10 @@ from harden.model import Diagnostic, DiagnosticKind, FileResult
 if TYPE_CHECKING:
     from harden.engine.pipeline import Run
 
-POOL_MIN_FILES = 500  # below this, workers and a second parse cost about what a second core gains (check)
 SCAN_FILES = 128  # files per scanning task
 TASK_FILES = 32  # files per analysing task (a project is never split)
 IN_FLIGHT = 3  # analysing tasks submitted per worker ahead of the sink
 T = TypeVar("T")
-
-
-def workers_for(settings: Settings, count: int) -> int:
-    if settings.workers is not None:
-        return max(1, settings.workers)
-    return max(1, os.cpu_count() or 1) if count >= POOL_MIN_FILES else 1
-
-
-def streams(settings: Settings, count: int) -> bool:
-    """Whether a run of `count` inputs streams (two phases) rather than loading everything."""
-    return count >= POOL_MIN_FILES or workers_for(settings, count) > 1
 
 
 @dataclass(frozen=True)
@@ -82,9 +68,12 @@ class Task:
     resolution: context.Resolution
 
 
-def run_streaming(items: list[load.Input], settings: Settings, selector: Selector, sink: Sink, outcome: Run) -> None:
-    workers = workers_for(settings, len(items))
-    with _executor(workers) as executor:
+def run_streaming(
+    items: list[load.Input], settings: Settings, selector: Selector, sink: Sink, outcome: Run, workers: int
+) -> None:
+    from harden.engine.executors import bounded, executor_for  # here: a streamed run of one process never needs them
+
+    with executor_for(workers) as executor:
         scans = [(chunk, settings) for chunk in _chunks(items, SCAN_FILES)]
         scanned = [s for found in executor.map(_scan_task, scans) for s in found]
         resolution = context.resolve([r for s in scanned for r in s.references], settings)
@@ -94,7 +83,7 @@ def run_streaming(items: list[load.Input], settings: Settings, selector: Selecto
             wanted = [r for i in group for r in scanned[i].references]
             members = tuple((i, items[i], scanned[i].sha256) for i in group)
             tasks.append(Task(members, settings, selector, sink, resolution.subset(wanted)))
-        _hand_in_order(_bounded(executor, _analyse_task, tasks, IN_FLIGHT * workers), sink, outcome)
+        _hand_in_order(bounded(executor, _analyse_task, tasks, IN_FLIGHT * workers), sink, outcome)
 
 
 def _hand_in_order(batches: Iterator[list[tuple[int, Source, FileResult]]], sink: Sink, outcome: Run) -> None:
@@ -154,6 +143,8 @@ def components(items: Sequence[load.Input], scanned: Sequence[Scanned], settings
     def join(i: int, j: int) -> None:
         parent[root(i)] = root(j)
 
+    from harden.compose import project
+
     paths: list[Path | None] = [item.source.path if item.source.kind == "compose" else None for item in items]
     for members in project.groups(paths, settings.compose_files).values():
         for member in members:
@@ -205,38 +196,3 @@ def _packed(groups: list[list[int]], size: int) -> list[list[int]]:
         else:
             tasks.append(list(group))
     return [sorted(task) for task in tasks]
-
-
-def _bounded(executor: Executor, function: Callable[[Task], T], tasks: list[Task], limit: int) -> Iterator[T]:
-    """function(task) for each task, in order, with at most `limit` submitted and not yet taken."""
-    pending: list[Future[T]] = []
-    queue = iter(tasks)
-    for task in queue:
-        pending.append(executor.submit(function, task))
-        if len(pending) >= limit:
-            break
-    while pending:
-        done = pending.pop(0).result()
-        following = next(queue, None)
-        if following is not None:
-            pending.append(executor.submit(function, following))
-        yield done
-
-
-class _InProcess(Executor):
-    """An executor that runs each call at once, here (one worker: no pool to start)."""
-
-    def submit(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> Future[T]:
-        future: Future[T] = Future()
-        future.set_result(fn(*args, **kwargs))
-        return future
-
-
-def _executor(workers: int) -> Executor:
-    if workers == 1:
-        return _InProcess()
-    import multiprocessing  # here: a run of a few files never needs it (start-up time)
-    from concurrent.futures import ProcessPoolExecutor
-
-    methods = multiprocessing.get_all_start_methods()
-    return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork" if "fork" in methods else None))

@@ -15,12 +15,13 @@ pass that must know what another fix adds in the same run asks it (passes.Contex
 - `Both`: what two selectors both choose.
 
 Selectors are small picklable values: a worker process gets the run's selector with its files.
+They are named tuples and plain classes, not dataclasses: each dataclass costs a run's start-up
+about as much as a module (tests/bench/bench_startup.py).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from harden.config import Settings
 from harden.model import Applicability, Finding
@@ -30,20 +31,21 @@ class Selector(Protocol):
     def chooses(self, finding: Finding) -> bool: ...
 
 
-@dataclass(frozen=True)
 class All:
+    __slots__ = ()
+
     def chooses(self, finding: Finding) -> bool:
         return True
 
 
-@dataclass(frozen=True)
 class SafeOnly:
+    __slots__ = ()
+
     def chooses(self, finding: Finding) -> bool:
         return finding.applicability is Applicability.SAFE
 
 
-@dataclass(frozen=True)
-class ByRule:
+class ByRule(NamedTuple):
     select: frozenset[str] = frozenset()  # empty: every rule
     ignore: frozenset[str] = frozenset()
 
@@ -52,16 +54,14 @@ class ByRule:
         return (not self.select or rule in self.select) and rule not in self.ignore
 
 
-@dataclass(frozen=True)
-class ByIds:
+class ByIds(NamedTuple):
     ids: frozenset[str]
 
     def chooses(self, finding: Finding) -> bool:
         return finding.id in self.ids
 
 
-@dataclass(frozen=True)
-class Both:
+class Both(NamedTuple):
     first: Selector
     second: Selector
 

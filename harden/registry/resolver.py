@@ -28,17 +28,16 @@ import functools
 import threading
 import time
 from collections.abc import Callable, Collection, Iterable, Mapping
-from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from harden import clock
 from harden.images import Failure, FailureKind, Reference, ReferenceError, Resolution, parse
-from harden.registry.auth import CredentialStore
 from harden.registry.cache import DEFAULT_TTL, DigestCache
 from harden.registry.lockfile import Lockfile
 
 if TYPE_CHECKING:
+    from harden.registry.auth import CredentialStore
     from harden.registry.client import RegistryClient, RetryPolicy
 
 __all__ = ["ProgressCallback", "Resolver"]
@@ -219,6 +218,8 @@ class Resolver:
             done += 1
             if self.progress is not None:
                 self.progress(done, total, cached)
+
+        from concurrent.futures import ThreadPoolExecutor, as_completed  # here: an offline run never needs it
 
         pool = ThreadPoolExecutor(max_workers=min(self.jobs, len(pending)))
         futures = {pool.submit(self._lookup, client, ref, deadline): ref for ref in pending}

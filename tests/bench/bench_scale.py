@@ -7,7 +7,7 @@ For each size the corpus (../shared/corpus) is copied into folders c000, c001, .
 tree holds at least that many Dockerfiles and Compose files. Then `harden check --offline
 --quiet TREE` and `harden fix --offline --quiet --output OUT TREE` run with HARDEN_WORKERS=1
 and =2 (the switch that forces the number of processes that analyse files; by default harden
-uses one per core from 200 files on). For each run it prints:
+uses one per core from 500 files on: harden.engine.pipeline.POOL_MIN_FILES). For each run it prints:
 
 - seconds: wall time, the best of --runs (the worker counts take turns, run after run);
 - maxrss: the peak resident set size the kernel reports when the run ends (ru_maxrss, as

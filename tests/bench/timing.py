@@ -69,8 +69,14 @@ def describe(commit: str) -> str:
 
 def environment(code: Path, cwd: Path, cache: str) -> dict[str, str]:
     """The environment that runs `code`'s harden (its directory first on PYTHONPATH, the digest
-    cache under `cache`), checked: `import harden` run in `cwd` finds that copy."""
+    cache under `cache`), checked: `import harden` run in `cwd` finds that copy. Its modules are
+    byte-compiled first, as `pip install` does for a user (with PYTHONDONTWRITEBYTECODE set, as
+    on this machine, every run would compile each module again: a third of a run's time)."""
     found = {**os.environ, "PYTHONPATH": str(code), "XDG_CACHE_HOME": cache}
+    compiling = {k: v for k, v in found.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    subprocess.run(
+        [sys.executable, "-m", "compileall", "-q", str(code / "harden")], env=compiling, stdout=subprocess.DEVNULL, check=True
+    )
     where = subprocess.run(
         [sys.executable, "-c", "import harden; print(harden.__file__)"],
         env=found,

@@ -1,5 +1,3 @@
-
-
 def test_a_host_name_that_does_not_resolve_fails_at_once_without_retries() -> None:
     """DNS failure is final for the run: no backoff, and no second lookup of that host."""
     import time as _time
