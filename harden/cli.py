@@ -46,6 +46,11 @@ def common_options(command: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--ignore", metavar="RULE,...", help="Skip these rules."),
         click.option("--safe-only", is_flag=True, help="Apply only fixes that cannot change runtime behaviour."),
         click.option(
+            "--unsafe-fixes",
+            is_flag=True,
+            help="Apply also fixes harden has no evidence for (unknown images, unreadable scripts): verify what each says.",
+        ),
+        click.option(
             "--format",
             "output_format",
             type=click.Choice(["text", "json"]),
@@ -156,6 +161,7 @@ def _settings(options: dict[str, Any]) -> Settings:
         select=_rule_list(options.get("select")),
         ignore=_rule_list(options.get("ignore")),
         safe_only=options.get("safe_only", False),
+        unsafe_fixes=options.get("unsafe_fixes", False),
         max_file_size=options.get("max_file_size", DEFAULT_MAX_FILE_SIZE),
         stdin_filename=options.get("stdin_filename"),
         offline=options.get("offline", False),

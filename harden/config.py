@@ -21,6 +21,7 @@ class Settings:
     select: frozenset[str] = frozenset()  # empty: every rule
     ignore: frozenset[str] = frozenset()
     safe_only: bool = False  # apply only `safe` fixes
+    unsafe_fixes: bool = False  # apply `unsafe` fixes too (no evidence that the service still works)
     max_file_size: int = DEFAULT_MAX_FILE_SIZE
     stdin_filename: str | None = None
     # digest pinning (harden.engine.pinning)
@@ -52,4 +53,6 @@ class Settings:
     def applies(self, applicability: Applicability) -> bool:
         if applicability is Applicability.DISPLAY:
             return False
+        if applicability is Applicability.UNSAFE:
+            return self.unsafe_fixes and not self.safe_only
         return applicability is Applicability.SAFE or not self.safe_only

@@ -19,7 +19,7 @@ import hashlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import Any, NamedTuple
 
 Claim = tuple[str | int, ...]  # a deepdiff path as a list of keys, e.g. ("services", "db", "cap_drop")
 ID_LENGTH = 12  # hex digits of a finding id: 48 bits, no collision in any real project
@@ -36,11 +36,51 @@ class DocumentError(Exception):
 
 
 class Applicability(StrEnum):
-    """How far a fix may be trusted (ruff's safe / unsafe / display)."""
+    """How far a fix may be trusted (ruff's safe / unsafe / display, plus review).
+
+    The tier follows the fix's evidence (`tier`): `review` fixes change behaviour and harden has
+    evidence that the service still works, so `fix` applies them; `unsafe` fixes have none (an
+    image harden knows nothing about, a script it cannot read), so `check` and `diff` show them
+    with what to verify and only `--unsafe-fixes` applies them."""
 
     SAFE = "safe"  # cannot change what the container does
-    REVIEW = "review"  # hardens, but may change behaviour: a human reads what might break
+    REVIEW = "review"  # changes behaviour, with evidence that the service still works: applied
+    UNSAFE = "unsafe"  # changes behaviour, without evidence: applied only with --unsafe-fixes
     DISPLAY = "display"  # reported only; harden does not change it
+
+
+class EvidenceKind(StrEnum):
+    """Why harden believes a service still works after a fix."""
+
+    KNOWLEDGE = "knowledge"  # an entry of the image knowledge base, with its cited source
+    BUILD = "build"  # what harden read in the project's own files (Dockerfile, scripts, Compose file)
+    VERIFIED = "verified"  # a recorded run of the hardened service
+    LOW_RISK = "low-risk"  # a setting that changes nothing a working service is known to use
+    NONE = "none"  # nothing: the fix is unsafe
+
+
+class Evidence(NamedTuple):
+    """One piece of evidence: its kind, where it was read (a knowledge file and its cited line,
+    or `path:line` in the project), and what was read, in a few words."""
+
+    kind: EvidenceKind
+    source: str = ""
+    detail: str = ""
+
+    def short(self) -> str:
+        """A few words for the commentary: `knowledge (postgres)`, `build (Dockerfile:3 FROM nginx)`."""
+        said = self.detail or self.source
+        return f"{self.kind} ({said})" if said else str(self.kind)
+
+
+NO_EVIDENCE = Evidence(EvidenceKind.NONE)
+
+
+def tier(evidence: Iterable[Evidence]) -> Applicability:
+    """A behaviour-changing fix's applicability: review with evidence, unsafe without (a fix
+    about several services needs evidence for each: pass each service's strongest)."""
+    found = [e for e in evidence if e.kind is not EvidenceKind.NONE]
+    return Applicability.REVIEW if found else Applicability.UNSAFE
 
 
 class Severity(StrEnum):
@@ -143,9 +183,11 @@ class Fix:
     `semantic()` of each document kind) under which the fix may change something; the engine
     refuses an output that changes anything else. `build` makes the edits (see the module
     docstring); `caveats` tell a reviewer what to test; `requires` are the ids of findings whose
-    fixes this one counts on (it is applied only with them, or after them).
+    fixes this one counts on (it is applied only with them, or after them); `evidence` says why
+    harden believes the service still works (a behaviour-changing fix: its applicability is
+    `tier(evidence)`; a safe fix needs none).
 
-    Two fixes are equal when they decide the same (applicability, claims, caveats, requires):
+    Two fixes are equal when they decide the same (applicability, claims, caveats, requires, evidence):
     the builder is not compared. `release()` forgets what only the engine needs once it is done
     with a file: the builder (and the parsed document it holds); what was built,
     the claims, the caveats and the requirements are kept for reports.
@@ -156,10 +198,11 @@ class Fix:
     build: Build = _nothing
     caveats: tuple[Caveat, ...] = ()
     requires: tuple[str, ...] = ()
+    evidence: tuple[Evidence, ...] = ()
     built: Patch | None = field(default=None, repr=False, init=False)  # what was built, if the fix ever was
 
     def _key(self) -> tuple[Any, ...]:
-        return (self.applicability, self.claims, self.caveats, self.requires)
+        return (self.applicability, self.claims, self.caveats, self.requires, self.evidence)
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Fix) and self._key() == other._key()

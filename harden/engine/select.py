@@ -6,7 +6,9 @@ round, and a fix whose `requires` are neither applied nor chosen is held back (e
 For `harden check`, which applies nothing, the selector still says what `fix` would apply: a
 pass that must know what another fix adds in the same run asks it (passes.Context.chooses).
 
-- `All`: every fix (the default of `fix` and `diff`).
+- `All`: every fix, `unsafe` ones included (`--unsafe-fixes`).
+- `WithEvidence`: `safe` and `review` fixes, never `unsafe` ones (the default of `fix` and
+  `diff`: a fix without evidence that the service still works is shown, not applied).
 - `SafeOnly`: only `safe` fixes (`--safe-only`).
 - `ByRule`: only fixes of these rules, none of those (`--select` / `--ignore`; those options also
   decide which passes run at all: Settings.select and Settings.ignore).
@@ -36,6 +38,13 @@ class All:
 
     def chooses(self, finding: Finding) -> bool:
         return True
+
+
+class WithEvidence:
+    __slots__ = ()
+
+    def chooses(self, finding: Finding) -> bool:
+        return finding.applicability is not Applicability.UNSAFE
 
 
 class SafeOnly:
@@ -70,6 +79,6 @@ class Both(NamedTuple):
 
 
 def from_settings(settings: Settings) -> Selector:
-    """The selector the command line's options make: --select/--ignore, and --safe-only."""
-    chosen: Selector = ByRule(settings.select, settings.ignore) if settings.select or settings.ignore else All()
-    return Both(chosen, SafeOnly()) if settings.safe_only else chosen
+    """The selector the command line's options make: --select/--ignore, --safe-only, --unsafe-fixes."""
+    tier: Selector = SafeOnly() if settings.safe_only else All() if settings.unsafe_fixes else WithEvidence()
+    return Both(ByRule(settings.select, settings.ignore), tier) if settings.select or settings.ignore else tier

@@ -42,6 +42,11 @@ def commentary(result: FileResult) -> list[str]:
             indent = "#     "
         for finding in findings:
             lines.extend(_describe(finding, indent))
+    held = held_back(result)
+    if held:
+        lines.append("#   not applied: no evidence that the service still works (--unsafe-fixes applies them; verify first):")
+        for finding in held:
+            lines.extend(_describe(finding, "#     ", named=True))
     if result.summary:
         lines.append("#   semantic summary:")
         lines.extend(f"#     {line}" for line in result.summary)
@@ -49,13 +54,24 @@ def commentary(result: FileResult) -> list[str]:
     return lines
 
 
-def _describe(finding: Finding, indent: str) -> list[str]:
+def _describe(finding: Finding, indent: str, named: bool = False) -> list[str]:
+    """A change's lines; `named`: outside its service's heading, so the line names the service."""
     fix = finding.fix
     applicability = fix.applicability if fix else "display"
-    lines = [f"{indent}{finding.rule.id} [{applicability}] ({finding.rule.control}) {finding.message}"]
+    subject = f"{finding.subject}: " if named and finding.subject else ""
+    lines = [f"{indent}{finding.rule.id} [{applicability}] ({finding.rule.control}) {subject}{finding.message}"]
+    if fix and fix.evidence:
+        lines.append(f"{indent}  evidence: {'; '.join(e.short() for e in fix.evidence)}")
     if fix and fix.caveats:
-        lines.append(f"{indent}  might break: {_might_break(finding.subject, fix.caveats)}")
+        label = "verify" if applicability == "unsafe" else "might break"
+        lines.append(f"{indent}  {label}: {_might_break(finding.subject, fix.caveats)}")
     return lines
+
+
+def held_back(result: FileResult) -> list[Finding]:
+    """The unsafe fixes proposed for a file and not applied (no --unsafe-fixes)."""
+    applied = {f.id for f in result.applied}
+    return [f for f in result.findings if f.fix and f.fix.applicability == "unsafe" and f.id not in applied]
 
 
 def _might_break(subject: str, caveats: Sequence[Caveat]) -> str:
@@ -145,7 +161,7 @@ def _lines(sign: str, lines: list[str]) -> list[str]:
 def reviewed(result: FileResult, color: bool = False) -> str:
     """Commentary followed by the unified diff, optionally coloured for a terminal."""
     body = unified(result)
-    if not body:
+    if not body and not held_back(result):
         return ""
     text = "\n".join(commentary(result)) + "\n" + body
     if not color:

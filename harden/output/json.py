@@ -32,6 +32,7 @@ def finding_json(finding: Finding) -> dict[str, Any]:
             "might_break": caveats_text(fix.caveats),
             "caveats": [{"subject": c.subject, "text": c.text} for c in fix.caveats],
             "requires": list(fix.requires),
+            "evidence": [{"kind": str(e.kind), "source": e.source, "detail": e.detail} for e in fix.evidence],
             # the edits of the fixes that were built (applied, or considered for applying): none for check
             "edits": [{"start": e.start, "end": e.end, "text": e.text} for e in built.edits] if built else [],
         },

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from harden.model import Caveat, Diagnostic, FileResult, Finding, Severity
+from harden.model import Applicability, Caveat, Diagnostic, FileResult, Finding, Severity
 
 
 def finding_line(path: str, finding: Finding) -> str:
@@ -56,13 +56,19 @@ def summary(results: list[FileResult], errors: int = 0) -> str:
             return (f"No findings in the {_files(read)} read." if read else "Nothing checked.") + failed(errors)
         return f"No findings in {_files(len(results))}."
     failing = [f for f in findings if f.severity is not Severity.INFO]
-    fixable = [f for f in findings if f.fix]
-    safe = [f for f in fixable if f.fix and f.fix.applicability == "safe"]
+    tiers = [f.fix.applicability for f in findings if f.fix]
+    fixable = len([t for t in tiers if t in (Applicability.SAFE, Applicability.REVIEW)])
+    safe, unsafe = tiers.count(Applicability.SAFE), tiers.count(Applicability.UNSAFE)
     files = len({r.path for r in results if r.findings})
     text = f"Found {len(findings)} finding{'s' if len(findings) != 1 else ''} in {_files(files)}"
     text += f" ({len(failing)} to fix, {len(findings) - len(failing)} for information)."
     if fixable:
-        text += f"\n{len(fixable)} fixable with `harden fix` ({len(safe)} with --safe-only); `harden diff` shows them."
+        text += f"\n{fixable} fixable with `harden fix` ({safe} with --safe-only); `harden diff` shows them."
+    if unsafe:
+        text += (
+            f"\n{unsafe} more with --unsafe-fixes: harden has no evidence that the service still works after "
+            f"{'them' if unsafe != 1 else 'it'}; each says what to verify."
+        )
     return text + failed(errors)
 
 

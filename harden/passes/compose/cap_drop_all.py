@@ -67,10 +67,10 @@ from collections.abc import Callable
 
 from harden import knowledge
 from harden.compose import ComposeDocument, Service
-from harden.model import Applicability, Caveat, Finding, Fix, Rule, Severity, finding_id
+from harden.model import NO_EVIDENCE, Applicability, Caveat, Evidence, Finding, Fix, Rule, Severity, finding_id
 from harden.passes import Context
 from harden.passes.compose import non_root as compose_non_root
-from harden.passes.compose.images import facts, image_label, is_root, user_of
+from harden.passes.compose.images import facts, image_label, is_root, knowledge_evidence, user_evidence, user_of
 from harden.passes.compose.layers import here, services, set_in
 from harden.passes.compose.placement import Unit, in_anchor, per_service, plan_findings, route
 from harden.passes.compose.reading import as_list, truthy
@@ -109,6 +109,7 @@ def check(document: ComposeDocument, context: Context) -> list[Finding]:
     wants: dict[str, list[Want]] = {}
     notes: dict[str, str] = {}
     might: dict[str, str] = {}
+    evidence: dict[str, tuple[Evidence, ...]] = {}
     assumed: set[str] = set()  # services whose capabilities count on the user compose-non-root adds
     for service in services(document, context):
         if truthy(service.get("privileged")):
@@ -138,6 +139,7 @@ def check(document: ComposeDocument, context: Context) -> list[Finding]:
             f"; {elsewhere}" if elsewhere else ""
         )
         might[service.name] = _might_break(service, image, missing, non_root)
+        evidence[service.name] = (_evidence(document, service, image, missing),)
 
     def describe(unit: Unit, names: list[str]) -> tuple[str, tuple[Caveat, ...]]:
         details = "; ".join((f"{n}: " if len(names) > 1 else "") + notes[n] for n in names)
@@ -146,9 +148,20 @@ def check(document: ComposeDocument, context: Context) -> list[Finding]:
 
     blocked = "capabilities are not restricted, and harden cannot add cap_drop: [ALL] here"
     requires = _user_fixes(document, context, assumed)
-    findings.extend(plan_findings(RULE, RATIONALE, document, wants, context, describe, blocked, requires))
+    findings.extend(plan_findings(RULE, RATIONALE, document, wants, context, describe, blocked, requires, evidence))
     findings.sort(key=lambda f: (f.line, f.column))
     return findings
+
+
+def _evidence(
+    document: ComposeDocument, service: Service, image: knowledge.ImageFacts | None, missing: dict[str, str]
+) -> Evidence:
+    """Why the service still starts without Docker's default capabilities: its image's knowledge
+    entry (which lists what it needs back), or a non-root `user:` the project sets (such a
+    process holds no capabilities); an unknown image run as root has none (unsafe)."""
+    if image is not None:
+        return knowledge_evidence(image, f"needs {', '.join(missing)}" if missing else "needs no capability")
+    return user_evidence(document, service) or NO_EVIDENCE
 
 
 def _not_a_list(document: ComposeDocument, service: Service, key: str) -> list[Finding]:

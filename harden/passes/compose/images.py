@@ -9,7 +9,8 @@ as each rule's docstring decides).
 from __future__ import annotations
 
 from harden import knowledge
-from harden.compose import Service
+from harden.compose import ComposeDocument, Service
+from harden.model import Evidence, EvidenceKind
 
 ROOT_USERS = frozenset({"root", "0", "root:root", "0:0", "root:0", "0:root"})
 
@@ -35,3 +36,20 @@ def user_of(service: Service, image: knowledge.ImageFacts | None) -> str | None:
 def is_root(user: str | None) -> bool:
     """Whether a user (`name[:group]`, or None: unknown, which harden takes as root) is root."""
     return user is None or user in ROOT_USERS or user.split(":", 1)[0] in ("root", "0")
+
+
+def knowledge_evidence(image: knowledge.ImageFacts, what: str = "") -> Evidence:
+    """The knowledge entry of an image as evidence: its file and first cited source; `what` it says."""
+    cited = image.evidence[0].split(": ", 1)[0] if image.evidence else ""
+    source = f"harden/knowledge/images/{image.name}.toml" + (f" ({cited})" if cited else "")
+    return Evidence(EvidenceKind.KNOWLEDGE, source, f"{image.name}: {what}" if what else image.name)
+
+
+def user_evidence(document: ComposeDocument, service: Service) -> Evidence | None:
+    """A non-root `user:` the project sets for the service, as evidence read in its own file
+    (a process that is not root holds no capabilities and writes only where that user may)."""
+    user = service.get("user")
+    if user is None or is_root(str(user).strip()) or not str(user).strip():
+        return None
+    line, _ = document.service_position(service, "user")
+    return Evidence(EvidenceKind.BUILD, f"{document.path}:{line}", f"user: {str(user).strip()}")

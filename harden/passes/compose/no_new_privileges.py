@@ -47,9 +47,9 @@ from __future__ import annotations
 import re
 
 from harden.compose import ComposeDocument
-from harden.model import Applicability, Caveat, Finding, Fix, Rule, Severity
+from harden.model import Applicability, Caveat, Evidence, EvidenceKind, Finding, Fix, Rule, Severity
 from harden.passes import Context
-from harden.passes.compose.images import facts
+from harden.passes.compose.images import facts, knowledge_evidence
 from harden.passes.compose.layers import here, services, set_in
 from harden.passes.compose.placement import Unit, in_anchor, per_service, plan_findings
 from harden.passes.compose.reading import as_list
@@ -69,12 +69,16 @@ RATIONALE = (
 )
 OPTION = "no-new-privileges:true"
 NO_GAIN = "no-new-privileges: a setuid binary (sudo, su) run by a non-root user no longer gains privileges"
+# Low risk without knowledge: only a process that runs a setuid binary to gain privileges (sudo,
+# su from a non-root user) notices the option, and entrypoints step down from root without one.
+NO_SETUID_KNOWN = Evidence(EvidenceKind.LOW_RISK, "", "no setuid use known")
 _SET = re.compile(r"^no-new-privileges(?:[:=](.*))?$")
 
 
 def check(document: ComposeDocument, context: Context) -> list[Finding]:
     findings: list[Finding] = []
     wants: dict[str, list[Want]] = {}
+    evidence: dict[str, tuple[Evidence, ...]] = {}
     for service in services(document, context):
         if not here(service, "security_opt"):
             continue  # another file of the project sets it (or, unset, defines the service first)
@@ -104,6 +108,7 @@ def check(document: ComposeDocument, context: Context) -> list[Finding]:
             findings.append(_finding(service.line, service.column, Severity.INFO, message, service.name))
             continue
         wants[service.name] = [Want("security_opt", [OPTION], extend=options is not None)]
+        evidence[service.name] = (knowledge_evidence(image, "no setuid use") if image else NO_SETUID_KNOWN,)
 
     def describe(unit: Unit, names: list[str]) -> tuple[str, tuple[Caveat, ...]]:
         extended = [n for n in names if document.services[n].get("security_opt") is not None]
@@ -112,7 +117,7 @@ def check(document: ComposeDocument, context: Context) -> list[Finding]:
         return message, per_service(dict.fromkeys(names, NO_GAIN), names)
 
     blocked = "no-new-privileges is not set, and harden cannot add it here"
-    findings.extend(plan_findings(RULE, RATIONALE, document, wants, context, describe, blocked))
+    findings.extend(plan_findings(RULE, RATIONALE, document, wants, context, describe, blocked, evidence=evidence))
     findings.sort(key=lambda f: (f.line, f.column))
     return findings
 

@@ -48,9 +48,9 @@ from __future__ import annotations
 
 from harden import knowledge
 from harden.compose import ComposeDocument
-from harden.model import Applicability, Caveat, Finding, Fix, Rule, Severity
+from harden.model import Applicability, Caveat, Evidence, Finding, Fix, Rule, Severity
 from harden.passes import Context
-from harden.passes.compose.images import facts, is_root
+from harden.passes.compose.images import facts, is_root, knowledge_evidence
 from harden.passes.compose.layers import here, services, set_in
 from harden.passes.compose.placement import Unit, in_anchor, per_service, plan_findings
 from harden.passes.compose.wants import Want
@@ -77,6 +77,7 @@ def check(document: ComposeDocument, context: Context) -> list[Finding]:
     findings: list[Finding] = []
     wants: dict[str, list[Want]] = {}
     users: dict[str, str] = {}
+    evidence: dict[str, tuple[Evidence, ...]] = {}
     for service in services(document, context):
         if not here(service, "user"):
             continue  # another file of the project sets it (or, unset, defines the service first)
@@ -96,6 +97,7 @@ def check(document: ComposeDocument, context: Context) -> list[Finding]:
         if added := user_it_adds(image):
             wants[service.name] = [Want("user", added)]
             users[service.name] = added
+            evidence[service.name] = (knowledge_evidence(image, f"works as {added}"),)
         elif image.drops_privileges:
             message = (
                 f"starts as root; {image.name} steps down to {image.runtime_user} by itself "
@@ -115,7 +117,7 @@ def check(document: ComposeDocument, context: Context) -> list[Finding]:
         return message, per_service(might, names)
 
     blocked = "runs as root, and harden cannot add user: here"
-    findings.extend(plan_findings(RULE, RATIONALE, document, wants, context, describe, blocked))
+    findings.extend(plan_findings(RULE, RATIONALE, document, wants, context, describe, blocked, evidence=evidence))
     findings.sort(key=lambda f: (f.line, f.column))
     return findings
 

@@ -16,11 +16,11 @@ the same run (harden.passes.compose.inherit).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from harden.compose import ComposeDocument, Service
-from harden.model import Applicability, Caveat, Claim, Edit, Finding, Fix, Rule, Severity, Unfixable
+from harden.model import Applicability, Caveat, Claim, Edit, Evidence, Finding, Fix, Rule, Severity, Unfixable, tier
 from harden.passes import Context
 from harden.passes.compose.anchors import aliased, members, owning_anchor, reached_paths
 from harden.passes.compose.inherit import without_inherited
@@ -248,6 +248,19 @@ def route(service: Service, wants: list[Want]) -> tuple[list[Want], str]:
 Describe = Callable[[Unit, list[str]], tuple[str, tuple[Caveat, ...]]]
 
 
+def unit_evidence(names: list[str], evidence: Mapping[str, tuple[Evidence, ...]]) -> tuple[Evidence, ...]:
+    """The evidence of a unit's services, each piece once, in the order of the services."""
+    return tuple(dict.fromkeys(e for name in names for e in evidence.get(name, ())))
+
+
+def tier_of(names: list[str], evidence: Mapping[str, tuple[Evidence, ...]]) -> Applicability:
+    """`review` when each service has evidence, else `unsafe` (model.tier)."""
+    return min((tier(evidence.get(name, ())) for name in names), key=_TIERS.index, default=Applicability.UNSAFE)
+
+
+_TIERS = (Applicability.UNSAFE, Applicability.REVIEW)
+
+
 def plan_findings(
     rule: Rule,
     rationale: str,
@@ -257,14 +270,17 @@ def plan_findings(
     describe: Describe,
     blocked: str,
     requires: Callable[[list[str]], tuple[str, ...]] | None = None,
+    evidence: Mapping[str, tuple[Evidence, ...]] | None = None,
 ) -> list[Finding]:
     """Place the wants (`plan`) and turn each unit into a review finding with its fix, and each
     service nothing could be placed for into a finding that says `blocked: <why>`.
 
     `describe(unit, names)` gives the unit's message and what might break; `names` are the
     services of the unit that want something; `requires(names)` the ids of other findings whose
-    fixes the unit's fix counts on. A service that extends another first loses what the other
-    gets from the same rule (`without_inherited`), and its messages say so.
+    fixes the unit's fix counts on; `evidence[name]` why each service still works after it: the
+    unit's fix is `review` when every one of its services has evidence, else `unsafe`. A service
+    that extends another first loses what the other gets from the same rule
+    (`without_inherited`), and its messages say so.
 
     Placing decides where edits go and what they claim without rendering them; each fix renders
     its edits only when applied, by placing again with rendering (once for all the units). A
@@ -282,7 +298,9 @@ def plan_findings(
             message, caveats = describe(unit, names)
             message += "".join(f"; {notes[n]}" for n in names if notes.get(n))
             edits = (lambda unit=unit: unit.edits) if built else (lambda unit=unit: render(unit))
-            fix = Fix(Applicability.REVIEW, tuple(unit.claims), edits, caveats, requires(names) if requires else ())
+            found = unit_evidence(names, evidence or {})
+            needs = requires(names) if requires else ()
+            fix = Fix(tier_of(names, evidence or {}), tuple(unit.claims), edits, caveats, needs, found)
             findings.append(Finding(rule, message, unit.line, unit.column, Severity.WARNING, rationale, fix, unit.subject))
         for name, reason in unplaced.items():
             service = document.services[name]

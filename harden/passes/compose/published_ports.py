@@ -87,7 +87,7 @@ from harden.compose import ComposeDocument, Port, Service, parse_port, split_col
 from harden.compose.values import ALL_INTERFACES
 from harden.model import Applicability, Caveat, Edit, Finding, Fix, Rule, Severity, Unfixable
 from harden.passes import Context
-from harden.passes.compose.images import facts
+from harden.passes.compose.images import facts, knowledge_evidence
 from harden.passes.compose.layers import services
 from harden.passes.compose.reading import expand_defaults, ports
 from harden.passes.options import Option
@@ -171,7 +171,8 @@ def check(document: ComposeDocument, context: Context) -> list[Finding]:
             f"(containers of this project still reach {service.name} over the Compose network)",
         )
         build = _binder(document, service, exposed, f"publishes {listed} on all interfaces ({what})")
-        fix = Fix(Applicability.REVIEW, (("services", service.name, "ports"),), build, (might,))
+        known = knowledge_evidence(image, f"{_ROLE_NAMES.get(image.role, image.role)}, not a public entry point")
+        fix = Fix(Applicability.REVIEW, (("services", service.name, "ports"),), build, (might,), evidence=(known,))
         findings.append(_finding(line, column, Severity.WARNING, message, service.name, fix))
     return findings
 

@@ -60,9 +60,9 @@ import re
 
 from harden.compose import ComposeDocument, Mount, Service
 from harden.knowledge import ImageFacts
-from harden.model import Applicability, Caveat, Finding, Fix, Rule, Severity
+from harden.model import NO_EVIDENCE, Applicability, Caveat, Evidence, Finding, Fix, Rule, Severity
 from harden.passes import Context
-from harden.passes.compose.images import facts, image_label
+from harden.passes.compose.images import facts, image_label, knowledge_evidence
 from harden.passes.compose.layers import here, services, set_in
 from harden.passes.compose.placement import Unit, in_anchor, per_service, plan_findings, route
 from harden.passes.compose.reading import as_list, covered, mounts, normalise_path, truthy
@@ -92,11 +92,18 @@ OPTIONS = (
 )
 
 
+def _writes(image: ImageFacts) -> str:
+    if image.writable_paths:
+        return f"writes {', '.join(image.writable_paths)} outside its volumes"
+    return "writes nothing outside its volumes"
+
+
 def check(document: ComposeDocument, context: Context) -> list[Finding]:
     findings: list[Finding] = []
     wants: dict[str, list[Want]] = {}
     notes: dict[str, str] = {}
     might: dict[str, str] = {}
+    evidence: dict[str, tuple[Evidence, ...]] = {}
     for service in services(document, context):
         image = facts(service)
         tmpfs_value = service.get("tmpfs")
@@ -122,6 +129,8 @@ def check(document: ComposeDocument, context: Context) -> list[Finding]:
             f"; {elsewhere}" if elsewhere else ""
         )
         might[service.name] = _might_break(image is None, needed, kept)
+        # an unknown image may write anywhere: no evidence (unsafe)
+        evidence[service.name] = (knowledge_evidence(image, _writes(image)) if image else NO_EVIDENCE,)
 
     def describe(unit: Unit, names: list[str]) -> tuple[str, tuple[Caveat, ...]]:
         details = "; ".join((f"{n}: " if len(names) > 1 else "") + notes[n] for n in names)
@@ -129,7 +138,7 @@ def check(document: ComposeDocument, context: Context) -> list[Finding]:
         return message, per_service(might, names)
 
     blocked = "root filesystem is writable, and harden cannot add read_only here"
-    findings.extend(plan_findings(RULE, RATIONALE, document, wants, context, describe, blocked))
+    findings.extend(plan_findings(RULE, RATIONALE, document, wants, context, describe, blocked, evidence=evidence))
     findings.sort(key=lambda f: (f.line, f.column))
     return findings
 

@@ -59,7 +59,7 @@ from __future__ import annotations
 from typing import Any
 
 from harden.compose import ComposeDocument, Service, own
-from harden.model import Applicability, Caveat, Finding, Fix, Rule, Severity
+from harden.model import Applicability, Caveat, Evidence, EvidenceKind, Finding, Fix, Rule, Severity
 from harden.passes import Context
 from harden.passes.compose.inherit import inherited_additions
 from harden.passes.compose.layers import deploy_limits, here, limits_here, services, set_in, unseen
@@ -134,7 +134,8 @@ def check(document: ComposeDocument, context: Context) -> list[Finding]:
         return message, per_service(dict.fromkeys(names, text), names)
 
     blocked = "no PIDs limit (CIS 5.29), and harden cannot add one here"
-    findings.extend(plan_findings(RULE, RATIONALE, document, wants, context, describe, blocked))
+    low_risk = {name: (_low_risk(limit),) for name in wants}
+    findings.extend(plan_findings(RULE, RATIONALE, document, wants, context, describe, blocked, evidence=low_risk))
     findings.sort(key=lambda f: (f.line, f.column))
     return findings
 
@@ -175,8 +176,15 @@ def _pids_in_limits(document: ComposeDocument, service: Service, limit: int, con
         "beside deploy.resources.limits)"
     )
     claims = (("services", service.name, "deploy"),)
-    fix = Fix(Applicability.REVIEW, claims, lambda: document.add_key(node, "pids", limit), (Caveat(service.name, text),))
+    caveats = (Caveat(service.name, text),)
+    fix = Fix(Applicability.REVIEW, claims, lambda: document.add_key(node, "pids", limit), caveats, evidence=(_low_risk(limit),))
     return [_finding(line, column, Severity.WARNING, message, service.name, fix)]
+
+
+def _low_risk(limit: int) -> Evidence:
+    """A PIDs limit needs no evidence about the image: only a fork bomb, or a server with
+    thousands of threads, reaches it (the `pids` option raises it)."""
+    return Evidence(EvidenceKind.LOW_RISK, "", f"{limit} processes and threads: far above a service's usual count")
 
 
 def limits_node(document: ComposeDocument, service: Service) -> tuple[Any, str]:

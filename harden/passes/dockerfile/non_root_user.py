@@ -51,7 +51,7 @@ import re
 from harden import knowledge
 from harden.dockerfile import DockerfileDocument, Instruction, Stage, user_of
 from harden.dockerfile.templates import render_lines
-from harden.model import Applicability, Caveat, Finding, Fix, Patch, Rule, Severity
+from harden.model import NO_EVIDENCE, Applicability, Caveat, Evidence, EvidenceKind, Finding, Fix, Patch, Rule, Severity, tier
 from harden.passes import Context
 from harden.passes.options import Option
 
@@ -131,8 +131,22 @@ def check(document: DockerfileDocument, context: Context) -> list[Finding]:
         edit = document.insert_before(insert_at, [_indent(document, stage, insert_at) + line for line in lines])
         return Patch((edit,), tuple(("stages", stage.label, _semantic_text(line)) for line in lines))
 
-    fix = Fix(Applicability.REVIEW, (), build, (Caveat("", might_break),))
+    evidence = _evidence(document, facts, last_unprivileged)
+    fix = Fix(tier((evidence,)), (), build, (Caveat("", might_break),), evidence=(evidence,))
     return [_finding(document, anchor, message, Severity.WARNING, fix)]
+
+
+def _evidence(document: DockerfileDocument, facts: knowledge.ImageFacts | None, used: str | None) -> Evidence:
+    """Why the image still works as the user the fix sets: the Dockerfile runs steps as that user
+    already, or the base image ships it (knowledge); a user harden creates for an image it
+    cannot see into has none (unsafe)."""
+    if used:
+        return Evidence(EvidenceKind.BUILD, document.path, f"the Dockerfile already uses user {used}")
+    if facts is not None and facts.unprivileged_user:
+        cited = facts.evidence[0].split(": ", 1)[0] if facts.evidence else ""
+        source = f"harden/knowledge/images/{facts.name}.toml" + (f" ({cited})" if cited else "")
+        return Evidence(EvidenceKind.KNOWLEDGE, source, f"{facts.name} ships user {facts.unprivileged_user}")
+    return NO_EVIDENCE
 
 
 def _finding(document: DockerfileDocument, anchor: Instruction, message: str, severity: Severity, fix: Fix | None) -> Finding:
