@@ -35,7 +35,7 @@ from __future__ import annotations
 import posixpath
 import re
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 from harden import knowledge
 from harden.evidence import image
@@ -43,7 +43,6 @@ from harden.evidence.shell import Observation, scan, scan_argv, scan_compose
 
 if TYPE_CHECKING:
     from harden.dockerfile.build import Build
-    from harden.passes import Context
 
 __all__ = ["Runtime", "Write", "of_service"]
 
@@ -52,6 +51,14 @@ _SWITCH_CAPS = ("SETGID", "SETUID")
 _SWITCHERS = frozenset({"gosu", "su-exec", "setpriv", "runuser", "su", "sudo", "s6-setuidgid"})
 # Directories every Linux image ships files in, besides what its Dockerfile copies.
 SYSTEM_DIRECTORIES = ("/etc", "/usr", "/bin", "/sbin", "/lib", "/lib64", "/opt", "/var/lib", "/var/www", "/srv")
+
+
+class Context(Protocol):
+    """What `of_service` reads of harden.passes.Context (typed here so that this package never
+    imports the passes that will import it)."""
+
+    @property
+    def builds(self) -> Mapping[str, Build]: ...
 
 
 class Write(NamedTuple):
