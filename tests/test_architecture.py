@@ -41,6 +41,21 @@ RULES = (
         "passes are pure: they read a document and a context, never files, the network or the terminal",
     ),
     Rule(
+        "evidence",
+        (
+            "harden.passes",
+            "harden.engine",
+            "harden.registry",
+            "harden.files",
+            "harden.discover",
+            "harden.output",
+            "harden.cli",
+            "click",
+            *IO_MODULES,
+        ),
+        "evidence is pure, like the passes that read it: the engine reads the files it scans",
+    ),
+    Rule(
         "compose",
         ("harden.passes", "harden.engine", "harden.registry", "harden.output", "harden.cli", "click"),
         "documents know nothing of rules, runs or output",

@@ -29,10 +29,11 @@ import os.path
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from harden.dockerfile.document import DockerfileDocument, Stage
 
-__all__ = ["Build", "BuildError", "BuildLink", "build_link", "built_stage"]
+__all__ = ["Build", "BuildError", "BuildLink", "Script", "build_link", "built_stage"]
 
 _KEYS = ("context", "dockerfile", "dockerfile_inline", "target")
 _REMOTE_PREFIXES = ("git@", "github.com/")
@@ -57,6 +58,16 @@ class BuildLink:
     not_local: str = ""
 
 
+class Script(NamedTuple):
+    """A file the built stage copies from its build context and runs at start-up (its ENTRYPOINT
+    or CMD names it), as the engine read it: `text`, or None and `problem` says why."""
+
+    image_path: str  # where the image has it, e.g. /usr/local/bin/docker-entrypoint.sh
+    source: str  # the file in the project, as harden shows paths
+    text: str | None
+    problem: str = ""
+
+
 @dataclass(frozen=True)
 class Build:
     """What a Compose service builds, as the engine read it for the passes (Context.builds): the
@@ -69,6 +80,7 @@ class Build:
     document: DockerfileDocument | None = None
     stage: Stage | None = None
     problem: str = ""
+    scripts: tuple[Script, ...] = ()  # read by the engine (harden.engine.context), for harden.evidence
 
 
 def build_link(build: object, compose_dir: Path) -> BuildLink:

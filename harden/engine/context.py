@@ -14,6 +14,7 @@ the engine's answer to what another fix adds (harden.engine.convergence.bind).
 from __future__ import annotations
 
 import dataclasses
+import os.path
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,7 +30,8 @@ from harden.model import DocumentError
 
 if TYPE_CHECKING:
     from harden.dockerfile import DockerfileDocument
-    from harden.dockerfile.build import Build
+    from harden.dockerfile.build import Build, Script
+    from harden.dockerfile.document import Stage
 
 
 @dataclass
@@ -182,7 +184,41 @@ def _build(value: object, directory: Path, dockerfiles: Dockerfiles) -> Build:
     stage = built_stage(document, link.target)
     if stage is None:
         return Build(link, document, problem=f"build.target {link.target!r} names no stage of {document.path}")
-    return Build(link, document, stage)
+    context_dir = Path(os.path.normpath(os.path.join(directory, link.context)))
+    return Build(link, document, stage, scripts=start_scripts(document, stage, context_dir, dockerfiles.settings))
+
+
+def start_scripts(document: DockerfileDocument, stage: Stage, context_dir: Path, settings: Settings) -> tuple[Script, ...]:
+    """The scripts the built stage copies from its build context and starts with (harden.evidence
+    decides which), each read as a regular file of at most --max-file-size bytes; one that is
+    outside the build context (`..`, an absolute source, a symbolic link leading out) is refused."""
+    from harden.dockerfile.build import Script
+    from harden.evidence import image
+
+    process = image.process(document, stage)
+    words = [w for s in (process.entrypoint, process.cmd) if s is not None for w in image.argv(s.instruction)]
+    copied = image.copied_files(document, stage)
+    started = image.scripts_started(words, copied, image.workdir_of(document, stage))
+    return tuple(Script(c.image_path, *_read_script(context_dir, c.source, settings)) for c in started)
+
+
+def _read_script(context_dir: Path, source: str, settings: Settings) -> tuple[str, str | None, str]:
+    """(the file as shown, its text or None, why not)."""
+    path = context_dir / source
+    display = display_path(path)
+    try:
+        root = context_dir.resolve()
+        if source.startswith("/") or ".." in Path(source).parts or not path.resolve().is_relative_to(root):
+            return display, None, f"{display} is outside the build context {display_path(context_dir)}"
+        raw, _ = files.read_regular(path, settings.max_file_size)
+        return display, raw.decode("utf-8").removeprefix("\ufeff"), ""
+    except FileNotFoundError:
+        return display, None, f"{display} does not exist"
+    except UnicodeDecodeError:
+        return display, None, f"{display} is not UTF-8 text"
+    except (files.Refused, OSError, RuntimeError) as error:
+        why = getattr(error, "message", None) or getattr(error, "strerror", None) or str(error)
+        return display, None, f"{display} cannot be read: {why}"
 
 
 def _real(path: Path) -> Path:
