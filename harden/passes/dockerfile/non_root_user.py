@@ -1,19 +1,35 @@
 """non-root-user: the image that ships must not run as root.
 
-What: in the last stage of a Dockerfile (the one that ships), when no `USER` is set or the
-effective user is root, add an unprivileged system user and switch to it before the first
-`CMD`/`ENTRYPOINT` that follows the last build step (or at the end). The snippet depends on
-the base image's distribution, followed through `FROM stage` chains and ARG defaults:
+What: in the stage that ships, when no `USER` is set or the effective user is root, switch to an
+unprivileged user before the first `CMD`/`ENTRYPOINT` that follows the last build step (or at the
+end). The stage that ships is the one a Compose service of the run builds (`build.target`;
+passes.Context.built_stages), else the last. The user, in order of evidence:
 
-- Debian/Ubuntu: `groupadd --system` + `useradd --system --no-log-init`
-- Alpine/BusyBox: `addgroup -S` + `adduser -S -D -H`
-- RHEL/UBI/Fedora/Amazon Linux: `groupadd -r` + `useradd -r`
-  (each creates the user named by the `user` option, `app` by default)
-- ubi-minimal (no shadow-utils), `scratch` and unknown bases: a numeric `USER 65532:65532` (the
-  `uid` option; 65532 is distroless' `nonroot`, which no base image gives another meaning)
-- distroless and Chainguard: `USER nonroot`; Windows: `USER ContainerUser`
-- an image that ships an unprivileged user (node's `node`), or a stage chain that already set
-  one and switched back to root: switch to that user, create nothing.
+- a non-root user the stage chain already switched to before going back to root;
+- a user the Dockerfile's own RUN steps create (`useradd`, `adduser`), in the stage or the stages
+  it is built FROM: never a second one;
+- Windows: `ContainerUser`;
+- the user the base image ships, from harden/knowledge/images (node's `node`, .NET's `app`,
+  distroless' `nonroot`);
+- on a shell-less base (distroless, chiseled, scratch) never a RUN: the image's user, or a numeric
+  `USER 65532:65532` (the `uid` option) on scratch;
+- else a new system user (the `user` option, `app` by default), created by the base's
+  distribution: Debian/Ubuntu `groupadd --system` + `useradd --system --no-log-init`,
+  Alpine/BusyBox `addgroup -S` + `adduser -S -D -H`, RHEL/UBI/Fedora/Amazon Linux `groupadd -r` +
+  `useradd -r`; ubi-minimal and unknown bases get the numeric user.
+
+Nothing is changed when the image already runs as non-root (a base whose `USER` is non-root:
+.NET's chiseled tags run as 1654, distroless' `nonroot` tags as 65532; or a `USER` set from a
+variable). Reported only, never fixed:
+- the base image is invisible: `FROM $BASE_IMAGE` with no ARG default, or a default that neither
+  knowledge nor the image's name describes; it may already run as non-root;
+- the Dockerfile chose root on purpose: `USER root`/`USER 0` with a comment on its line or
+  directly above it, or a hadolint ignore of DL3002;
+- the shipped stage is the base of another stage (a USER there would run that stage's steps as
+  another user);
+- an image that steps down from root by itself (below).
+`decisions()` returns, per shipped stage, what was decided and the `Choice` made (user, where it
+was read: path:line or a knowledge file's cited evidence line), so evidence can be attached.
 
 Why: a process running as root in a container is root on the host's kernel; one escape away
 from the host (CIS Docker Benchmark v1.6.0 4.1; hadolint DL3002; Checkov CKV_DOCKER_3;
@@ -166,7 +182,7 @@ def _decide(document: DockerfileDocument, stage: Stage, services: tuple[str, ...
     if children := [s.label for s in document.stages if s is not stage and stage in document.chain(s)]:
         return report(
             f"{where} runs as root, but stage {', '.join(children)} is built FROM it: a USER here would run "
-            "that stage's steps as another user and could break its build; set USER in the stage itself"
+            "the steps of that stage as another user and could break its build, so harden adds none"
         )
     if step_down := _step_down(document, chain, facts):
         return report(

@@ -23,6 +23,7 @@ _VALUED = {
     "--ingroup", "--gecos", "--firstuid", "--lastuid", "--firstgid", "--lastgid", "--conf", "--add_extra_groups",
 }  # fmt: skip
 _COMMAND = re.compile(r"(?:^|[\s;&|(`])(useradd|adduser|groupadd|addgroup)\s+([^;&|\n`)]*)")
+_WORD = re.compile(r"(?:[^\s\"']|\"[^\"]*\"|'[^']*')+")  # a shell word, quotes kept
 _IGNORE_DL3002 = re.compile(r"#[ \t]*hadolint[ \t]+ignore=[\w, \t]*DL3002")
 _GLOBAL_IGNORE_DL3002 = re.compile(r"(?m)^[ \t]*#[ \t]*hadolint[ \t]+global[ \t]+ignore=[\w, \t]*DL3002")
 
@@ -44,7 +45,7 @@ def created(document: DockerfileDocument, chain: list[Stage]) -> list[Created]:
                 continue
             text = document.source(instruction).replace(document.escape + "\n", " ")
             for command, arguments in _COMMAND.findall(text):
-                name = _first_operand(arguments.split())
+                name = _first_operand(_WORD.findall(arguments))
                 if name and "$" not in name:
                     found.append(Created(name, command in ("useradd", "adduser"), instruction.start_line + 1))
     return found
