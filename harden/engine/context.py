@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import os.path
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -96,7 +96,8 @@ def related(loaded: Sequence[Loaded], settings: Settings) -> list[tuple[object, 
 
 def for_files(base: passes.Context, loaded: Sequence[Loaded], settings: Settings) -> list[passes.Context]:
     """Each file's context: the run's, plus the documents its passes see besides its own
-    (`related`) and, for a Compose file, what its services build (`builds`). A run without
+    (`related`), for a Compose file what its services build (`builds`), and for a Dockerfile
+    the stages those services build from it (`built_stages`). A run without
     Compose files never imports harden.compose (start-up time)."""
     if not any(item.source.kind == "compose" for item in loaded):
         return [base] * len(loaded)
@@ -106,7 +107,25 @@ def for_files(base: passes.Context, loaded: Sequence[Loaded], settings: Settings
     for item, documents, directory in zip(loaded, related(loaded, settings), directories, strict=True):
         built = builds(item, directory, dockerfiles)
         contexts.append(dataclasses.replace(base, related=documents, builds=built) if documents or built else base)
-    return contexts
+    stages = built_stages(loaded, [c.builds for c in contexts])
+    return [dataclasses.replace(c, built_stages=stages[i]) if i in stages else c for i, c in enumerate(contexts)]
+
+
+def built_stages(loaded: Sequence[Loaded], builds_of: Sequence[Mapping[str, Build]]) -> dict[int, dict[str, tuple[str, ...]]]:
+    """For each Dockerfile of the run (by index) that Compose services of the run build: stage
+    label -> the services that build it, so that a Dockerfile pass hardens the stage that ships."""
+    index = {_real(item.source.path): i for i, item in enumerate(loaded) if item.source.kind == "dockerfile"}
+    found: dict[int, dict[str, list[str]]] = {}
+    for builds_here in builds_of:
+        for service, build in builds_here.items():
+            if build.link is None or build.link.dockerfile is None or build.stage is None:
+                continue
+            i = index.get(_real(build.link.dockerfile))
+            if i is not None:
+                services = found.setdefault(i, {}).setdefault(build.stage.label, [])
+                if service not in services:
+                    services.append(service)
+    return {i: {label: tuple(names) for label, names in stages.items()} for i, stages in found.items()}
 
 
 def project_directories(loaded: Sequence[Loaded], settings: Settings) -> list[Path]:

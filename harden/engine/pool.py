@@ -10,8 +10,9 @@ than one process), a run has two phases (a run of a few files never imports this
    the SHA-256 of what was read. The document is dropped.
 2. analyse: the references of all files are resolved once, in this process (each unique one
    once, as in any run), and the files are analysed in tasks. A task holds files that must be
-   read together: the Compose files of one project (override files, `-f`) and files related
-   by `extends`. It reads and parses its files again, analyses them, and returns their results;
+   read together: the Compose files of one project (override files, `-f`), files related
+   by `extends`, and the Dockerfiles their services build. It reads and parses its files again,
+   analyses them, and returns their results;
    its documents are freed when it ends. A file that changed between the two reads is not
    analysed (its references may be missing): `path: changed while harden ran: skipped`.
 
@@ -27,7 +28,7 @@ platform can), so workers start with harden already imported.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
@@ -55,6 +56,7 @@ class Scanned:
     references: tuple[str, ...] = ()
     extends: tuple[str, ...] = ()  # `extends: {file: ...}` values its services name
     sha256: str | None = None  # of the bytes read (None: given bytes, or not readable)
+    builds: tuple[object, ...] = ()  # its services' `build:` values (a string, or a dict of plain values)
 
 
 @dataclass(frozen=True)
@@ -105,7 +107,7 @@ def _scan_task(arguments: tuple[list[load.Input], Settings]) -> list[Scanned]:
         loaded = load.read(item, settings)
         references = tuple(context.references(loaded, settings))
         sha = loaded.source.snapshot.sha256 if loaded.source.snapshot is not None else None
-        found.append(Scanned(references, _extends_files(loaded.document), sha))
+        found.append(Scanned(references, _extends_files(loaded.document), sha, _build_values(loaded.document)))
     return found
 
 
@@ -146,7 +148,8 @@ def components(items: Sequence[load.Input], scanned: Sequence[Scanned], settings
     from harden.compose import project
 
     paths: list[Path | None] = [item.source.path if item.source.kind == "compose" else None for item in items]
-    for members in project.groups(paths, settings.compose_files).values():
+    projects = project.groups(paths, settings.compose_files)
+    for members in projects.values():
         for member in members:
             join(member, members[0])
     copied: dict[str, int] = {}  # inputs with one --output target: the sink refuses all but the first
@@ -158,6 +161,7 @@ def components(items: Sequence[load.Input], scanned: Sequence[Scanned], settings
             j = keys.get(_file_key(path.parent / file)) if path is not None else None
             if j is not None:
                 join(i, j)
+    _join_built_dockerfiles(items, scanned, projects, join)
     groups: dict[int, list[int]] = {}
     for i in range(len(items)):
         groups.setdefault(root(i), []).append(i)
@@ -181,6 +185,48 @@ def _extends_files(document: object) -> tuple[str, ...]:
         if isinstance(file, str) and "$" not in file:
             found.append(file)
     return tuple(found)
+
+
+def _build_values(document: object) -> tuple[object, ...]:
+    """The `build:` values of a Compose document's services, as plain values a worker can send."""
+    found: list[object] = []
+    for service in getattr(document, "services", {}).values():
+        value = service.get("build")
+        if isinstance(value, str):
+            found.append(value)
+        elif isinstance(value, dict):
+            found.append({k: v for k, v in value.items() if isinstance(v, str)})
+    return tuple(found)
+
+
+def _join_built_dockerfiles(
+    items: Sequence[load.Input], scanned: Sequence[Scanned], groups: dict[int, tuple[int, ...]], join: Callable[[int, int], None]
+) -> None:
+    """A Dockerfile goes with the Compose files whose services build it (its shipped stage is the
+    one they build: passes.Context.built_stages), as harden.engine.context resolves their paths."""
+    from harden.dockerfile.build import BuildError, build_link
+
+    dockerfiles = {_resolved(item.source.path): i for i, item in enumerate(items) if item.source.kind == "dockerfile"}
+    if not dockerfiles:
+        return
+    first = {member: members[0] for members in groups.values() for member in members}
+    for i in range(len(items)):
+        directory = items[first.get(i, i)].source.path.parent
+        for value in scanned[i].builds:
+            try:
+                link = build_link(value, directory)
+            except BuildError:
+                continue
+            j = dockerfiles.get(_resolved(link.dockerfile)) if link.dockerfile is not None else None
+            if j is not None:
+                join(i, j)
+
+
+def _resolved(path: Path) -> Path:
+    try:
+        return path.resolve()
+    except OSError:
+        return path.absolute()
 
 
 def _chunks(items: Sequence[T], size: int) -> list[list[T]]:

@@ -88,6 +88,10 @@ class Context:
     # For a Compose file: the Dockerfile each service with `build:` builds, and the stage really
     # built (`build.target`, else the last), read by the engine (harden.engine.context.builds).
     builds: Mapping[str, Build] = field(default_factory=dict)
+    # For a Dockerfile: the stages that Compose services of the run build from it, stage label ->
+    # the services (`build.target`, else the last stage), read by the engine
+    # (harden.engine.context.built_stages). Empty: no service of the run builds it.
+    built_stages: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
     def for_pass(self, module: ModuleType) -> Context:
         """This context for one pass: with that pass's options. A pass that runs another pass's

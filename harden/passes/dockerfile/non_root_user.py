@@ -1,19 +1,35 @@
 """non-root-user: the image that ships must not run as root.
 
-What: in the last stage of a Dockerfile (the one that ships), when no `USER` is set or the
-effective user is root, add an unprivileged system user and switch to it before the first
-`CMD`/`ENTRYPOINT` that follows the last build step (or at the end). The snippet depends on
-the base image's distribution, followed through `FROM stage` chains and ARG defaults:
+What: in the stage that ships, when no `USER` is set or the effective user is root, switch to an
+unprivileged user before the first `CMD`/`ENTRYPOINT` that follows the last build step (or at the
+end). The stage that ships is the one a Compose service of the run builds (`build.target`;
+passes.Context.built_stages), else the last. The user, in order of evidence:
 
-- Debian/Ubuntu: `groupadd --system` + `useradd --system --no-log-init`
-- Alpine/BusyBox: `addgroup -S` + `adduser -S -D -H`
-- RHEL/UBI/Fedora/Amazon Linux: `groupadd -r` + `useradd -r`
-  (each creates the user named by the `user` option, `app` by default)
-- ubi-minimal (no shadow-utils), `scratch` and unknown bases: a numeric `USER 65532:65532` (the
-  `uid` option; 65532 is distroless' `nonroot`, which no base image gives another meaning)
-- distroless and Chainguard: `USER nonroot`; Windows: `USER ContainerUser`
-- an image that ships an unprivileged user (node's `node`), or a stage chain that already set
-  one and switched back to root: switch to that user, create nothing.
+- a non-root user the stage chain already switched to before going back to root;
+- a user the Dockerfile's own RUN steps create (`useradd`, `adduser`), in the stage or the stages
+  it is built FROM: never a second one;
+- Windows: `ContainerUser`;
+- the user the base image ships, from harden/knowledge/images (node's `node`, .NET's `app`,
+  distroless' `nonroot`);
+- on a shell-less base (distroless, chiseled, scratch) never a RUN: the image's user, or a numeric
+  `USER 65532:65532` (the `uid` option) on scratch;
+- else a new system user (the `user` option, `app` by default), created by the base's
+  distribution: Debian/Ubuntu `groupadd --system` + `useradd --system --no-log-init`,
+  Alpine/BusyBox `addgroup -S` + `adduser -S -D -H`, RHEL/UBI/Fedora/Amazon Linux `groupadd -r` +
+  `useradd -r`; ubi-minimal and unknown bases get the numeric user.
+
+Nothing is changed when the image already runs as non-root (a base whose `USER` is non-root:
+.NET's chiseled tags run as 1654, distroless' `nonroot` tags as 65532; or a `USER` set from a
+variable). Reported only, never fixed:
+- the base image is invisible: `FROM $BASE_IMAGE` with no ARG default, or a default that neither
+  knowledge nor the image's name describes; it may already run as non-root;
+- the Dockerfile chose root on purpose: `USER root`/`USER 0` with a comment on its line or
+  directly above it, or a hadolint ignore of DL3002;
+- the shipped stage is the base of another stage (a USER there would run that stage's steps as
+  another user);
+- an image that steps down from root by itself (below).
+`decisions()` returns, per shipped stage, what was decided and the `Choice` made (user, where it
+was read: path:line or a knowledge file's cited evidence line), so evidence can be attached.
 
 Why: a process running as root in a container is root on the host's kernel; one escape away
 from the host (CIS Docker Benchmark v1.6.0 4.1; hadolint DL3002; Checkov CKV_DOCKER_3;
@@ -47,12 +63,14 @@ becomes
 from __future__ import annotations
 
 import re
+from typing import NamedTuple
 
 from harden import knowledge
-from harden.dockerfile import DockerfileDocument, Instruction, Stage, user_of
+from harden.dockerfile import DockerfileDocument, Instruction, Stage
 from harden.dockerfile.templates import render_lines
-from harden.model import NO_EVIDENCE, Applicability, Caveat, Evidence, EvidenceKind, Finding, Fix, Patch, Rule, Severity, tier
+from harden.model import Applicability, Caveat, Evidence, EvidenceKind, Finding, Fix, Patch, Rule, Severity, tier
 from harden.passes import Context
+from harden.passes.dockerfile import users
 from harden.passes.options import Option
 
 RULE = Rule(
@@ -92,82 +110,147 @@ _BUILD_STEPS = {"RUN", "COPY", "ADD"}
 _WINDOWS_SHELL = re.compile(r"powershell|pwsh|cmd(\.exe)?\b", re.IGNORECASE)
 
 
+class Choice(NamedTuple):
+    """The user a fix switches to and why: the decision behind the fix, as data. `kind` is
+    build (read in the project: `source` is path:line), knowledge (`source` is the knowledge file
+    and the evidence line it cites) or none (nothing shows the user exists or works)."""
+
+    user: str
+    kind: str
+    source: str
+    detail: str
+    template: str
+    values: dict[str, object]
+    might_break: str
+
+
+class Decision(NamedTuple):
+    """What the pass decided for one shipped stage: a finding's message and severity, and the
+    Choice when it fixes (None: reported only)."""
+
+    stage: Stage
+    anchor: Instruction
+    message: str
+    severity: Severity
+    choice: Choice | None
+
+
 def check(document: DockerfileDocument, context: Context) -> list[Finding]:
-    stage = document.stages[-1]
+    findings = []
+    for decision in decisions(document, context):
+        fix = _fix(document, decision.stage, decision.choice) if decision.choice else None
+        findings.append(_finding(document, decision.anchor, decision.message, decision.severity, fix))
+    return findings
+
+
+def decisions(document: DockerfileDocument, context: Context) -> list[Decision]:
+    """One decision per shipped stage that needs one: the stages Compose services of the run
+    build (Context.built_stages), else the last stage."""
+    labels = list(context.built_stages) or [document.stages[-1].label]
+    stages = [s for s in document.stages if s.label in labels]
+    found = []
+    for stage in stages:
+        decision = _decide(document, stage, context.built_stages.get(stage.label, ()), context)
+        if decision is not None:
+            found.append(decision)
+    return found
+
+
+def _decide(document: DockerfileDocument, stage: Stage, services: tuple[str, ...], context: Context) -> Decision | None:
     chain = document.chain(stage)
     user, last_unprivileged, user_instruction = _effective_user(chain)
     base = document.external_base(stage)
     facts = knowledge.lookup(base) if base else None
     family = _family(document, chain, base)
+    anchor = user_instruction or stage.instructions[0]
+    where = _where(document, stage, services)
+
+    def report(message: str) -> Decision:
+        return Decision(stage, anchor, message, Severity.INFO, None)
+
     if user is None:
+        if (unseen := _invisible(chain, base, facts)) is not None:
+            return report(
+                f"{where} is built on {unseen}, which harden cannot see into: it may already run as a non-root user, "
+                "so harden adds no USER. If it runs as root, add a USER of a user it ships"
+            )
         user = _image_default_user(base, facts, family)
     if user not in _ROOT:
-        return []
-    anchor = user_instruction or stage.instructions[0]
-    where = f"stage {stage.label}" if len(document.stages) > 1 else "the image"
-
-    step_down = _step_down(document, chain, facts)
-    if step_down:
-        message = (
+        return None
+    if user_instruction is not None and (why := users.explicit_root(document, user_instruction)):
+        return report(f"{where} runs as root on purpose ({why}): respected, harden adds no USER")
+    if children := [s.label for s in document.stages if s is not stage and stage in document.chain(s)]:
+        return report(
+            f"{where} runs as root, but stage {', '.join(children)} is built FROM it: a USER here would run "
+            "the steps of that stage as another user and could break its build, so harden adds none"
+        )
+    if step_down := _step_down(document, chain, facts):
+        return report(
             f"{where} starts as root and steps down to an unprivileged user by itself ({step_down}); "
             "harden adds no USER, which would break its entrypoint. It still starts as root: "
             "restrict its capabilities where it runs (compose cap-drop-all)"
         )
-        return [_finding(document, anchor, message, Severity.INFO, None)]
-
-    template, values, might_break = _snippet(family, facts, last_unprivileged, context)
-    low_ports = _low_ports(chain)
-    message = f"{where} runs as root" + (" (USER root)" if user_instruction else " (no USER)")
-    if low_ports:
+    choice = _choose(document, chain, family, facts, last_unprivileged, context)
+    message = f"{where} runs as root" + (f" (USER {users.user_word(user_instruction)})" if user_instruction else " (no USER)")
+    if low_ports := _low_ports(chain):
         ports = ", ".join(str(p) for p in low_ports)
         message += (
             f"; it EXPOSEs port {ports} below 1024: binding it as a non-root user fails without "
             "NET_BIND_SERVICE (or move the service to a port above 1023)"
         )
+    return Decision(stage, anchor, message, Severity.WARNING, choice)
 
+
+def _where(document: DockerfileDocument, stage: Stage, services: tuple[str, ...]) -> str:
+    where = f"stage {stage.label}" if len(document.stages) > 1 else "the image"
+    if services and stage is not document.stages[-1]:
+        where += f" (the build.target of compose service {', '.join(services)})"
+    return where
+
+
+def _fix(document: DockerfileDocument, stage: Stage, choice: Choice) -> Fix:
     def build() -> Patch:  # renders the template: only when the fix is applied
-        lines = render_lines(template, **values)
+        lines = render_lines(choice.template, **choice.values)
         insert_at = _insertion_line(document, stage)
         edit = document.insert_before(insert_at, [_indent(document, stage, insert_at) + line for line in lines])
         return Patch((edit,), tuple(("stages", stage.label, _semantic_text(line)) for line in lines))
 
-    evidence = _evidence(document, facts, last_unprivileged)
-    fix = Fix(tier((evidence,)), (), build, (Caveat("", might_break),), evidence=(evidence,))
-    return [_finding(document, anchor, message, Severity.WARNING, fix)]
-
-
-def _evidence(document: DockerfileDocument, facts: knowledge.ImageFacts | None, used: str | None) -> Evidence:
-    """Why the image still works as the user the fix sets: the Dockerfile runs steps as that user
-    already, or the base image ships it (knowledge); a user harden creates for an image it
-    cannot see into has none (unsafe)."""
-    if used:
-        return Evidence(EvidenceKind.BUILD, document.path, f"the Dockerfile already uses user {used}")
-    if facts is not None and facts.unprivileged_user:
-        cited = facts.evidence[0].split(": ", 1)[0] if facts.evidence else ""
-        source = f"harden/knowledge/images/{facts.name}.toml" + (f" ({cited})" if cited else "")
-        return Evidence(EvidenceKind.KNOWLEDGE, source, f"{facts.name} ships user {facts.unprivileged_user}")
-    return NO_EVIDENCE
+    evidence = (Evidence(EvidenceKind(choice.kind), choice.source, choice.detail),)
+    return Fix(tier(evidence), (), build, (Caveat("", choice.might_break),), evidence=evidence)
 
 
 def _finding(document: DockerfileDocument, anchor: Instruction, message: str, severity: Severity, fix: Fix | None) -> Finding:
     return Finding(RULE, message, *document.position_of(anchor), severity, RATIONALE, fix)
 
 
-def _effective_user(chain: list[Stage]) -> tuple[str | None, str | None, Instruction | None]:
-    """(effective user, last non-root user set on the way, the USER instruction that set root)."""
+def _effective_user(chain: list[Stage]) -> tuple[str | None, Instruction | None, Instruction | None]:
+    """(effective user, the last USER of a non-root user on the way, the USER instruction that set root)."""
     user: str | None = None
-    last_unprivileged: str | None = None
+    last_unprivileged: Instruction | None = None
     setter: Instruction | None = None
     for stage in reversed(chain):
         for instruction in stage.instructions:
             if instruction.keyword == "USER":
-                user = user_of(instruction)
+                user = users.user_word(instruction)
                 setter = instruction
                 if "$" in user:
                     user = "?"  # set from a variable: nobody can tell, leave it alone
                 elif user not in _ROOT:
-                    last_unprivileged = instruction.args.strip()
+                    last_unprivileged = instruction
     return user, last_unprivileged, setter if user in _ROOT else None
+
+
+def _invisible(chain: list[Stage], base: str | None, facts: knowledge.ImageFacts | None) -> str | None:
+    """How the FROM names an image harden cannot see into (None: it can): an ARG without a
+    default, or an ARG whose default is an image neither knowledge nor its name describes."""
+    written = chain[-1].base
+    if "$" not in written:
+        return None
+    if base is None:
+        return f"FROM {written} (an ARG without a default)"
+    if facts is None and knowledge.distro_family(base) is None:
+        return f"FROM {written} (by default {base}, set by a build argument)"
+    return None
 
 
 def _image_default_user(base: str | None, facts: knowledge.ImageFacts | None, family: str | None) -> str:
@@ -213,52 +296,70 @@ def _step_down(document: DockerfileDocument, chain: list[Stage], facts: knowledg
     return ""
 
 
-def _snippet(
-    family: str | None, facts: knowledge.ImageFacts | None, last_unprivileged: str | None, context: Context
-) -> tuple[str, dict[str, object], str]:
-    """(template, its values, what might break) for the user switch this stage needs."""
-    owned = (
-        "files copied or created earlier stay owned by root and read-only to {user}: add --chown={user} to "
-        "the COPY of anything the application writes; a volume over a root-owned directory may not be writable"
-    )
-    if last_unprivileged:
-        return (
-            "dockerfile/user-existing.j2",
-            {"user": last_unprivileged},
-            (f"steps run after the switch back to root ran as root; the process now runs as {last_unprivileged} again"),
-        )
+_OWNED = (
+    "files copied or created earlier stay owned by root and read-only to {user}: add --chown={user} to "
+    "the COPY of anything the application writes; a volume over a root-owned directory may not be writable"
+)
+
+
+def _choose(
+    document: DockerfileDocument,
+    chain: list[Stage],
+    family: str | None,
+    facts: knowledge.ImageFacts | None,
+    last_unprivileged: Instruction | None,
+    context: Context,
+) -> Choice:
+    """The user to switch to, in order of evidence: one this stage chain already used, one its
+    RUN steps create, the one Windows images ship, the one the base image ships (knowledge); on a
+    shell-less base its numeric user; else a new system user, or a numeric one."""
+    existing = "dockerfile/user-existing.j2"
+    if last_unprivileged is not None:
+        user = last_unprivileged.args.strip()
+        where = f"{document.path}:{last_unprivileged.start_line + 1}"
+        why = f"steps run after the switch back to root ran as root; the process now runs as {user} again"
+        return Choice(user, "build", where, f"USER {user}", existing, {"user": user}, why)
     if family == "windows":
-        return (
-            "dockerfile/user-existing.j2",
-            {"user": "ContainerUser"},
-            ("ContainerUser cannot write to C:\\Program Files or HKLM, or install software at runtime"),
-        )
+        why = "ContainerUser cannot write to C:\\Program Files or HKLM, or install software at runtime"
+        return Choice("ContainerUser", "none", "", "Windows images ship ContainerUser", existing, {"user": "ContainerUser"}, why)
+    made = [c for c in users.created(document, chain) if c.is_user]
+    if made:
+        user, where = made[-1].name, f"{document.path}:{made[-1].line}"
+        why = f"the user {user} this Dockerfile creates ({where}): " + _OWNED.format(user=user)
+        return Choice(user, "build", where, f"creates user {user}", existing, {"user": user}, why)
     if facts and facts.unprivileged_user:
         user = facts.unprivileged_user
-        return (
-            "dockerfile/user-existing.j2",
-            {"user": user},
-            (f"the image's own unprivileged user {user}: " + owned.format(user=user)),
-        )
+        why = f"the image's own unprivileged user {user}: " + _OWNED.format(user=user)
+        return Choice(user, "knowledge", _cited(facts, user), f"{facts.name} ships user {user}", existing, {"user": user}, why)
     if family == "distroless":
-        return "dockerfile/user-existing.j2", {"user": "nonroot"}, "runs as nonroot (65532): " + owned.format(user="nonroot")
+        why = "runs as nonroot (65532): " + _OWNED.format(user="nonroot")
+        return Choice("nonroot", "none", "", "distroless images ship nonroot (65532)", existing, {"user": "nonroot"}, why)
     if family in ("debian", "alpine", "rhel"):
         user = context.options["user"]
-        return (
+        why = f"new system user {user} (no home directory): " + _OWNED.format(user=user)
+        source = _cited(facts, "FROM") if facts else ""
+        return Choice(
+            user,
+            "knowledge" if facts else "none",
+            source,
+            f"a {family} base",
             f"dockerfile/user-{family}.j2",
             {"user": user},
-            (f"new system user {user} (no home directory): " + owned.format(user=user)),
+            why,
         )
     uid = context.options["uid"]
-    why = {
+    reason = {
         "scratch": "scratch has no user database",
         "rhel-minimal": "ubi-minimal lacks shadow-utils (useradd)",
     }.get(family or "", "the base image's distribution is unknown")
-    return (
-        "dockerfile/user-numeric.j2",
-        {"uid": uid},
-        (f"numeric user {uid} ({why}); the process cannot read root-only files: " + owned.format(user=uid)),
-    )
+    why = f"numeric user {uid} ({reason}); the process cannot read root-only files: " + _OWNED.format(user=uid)
+    return Choice(f"{uid}:{uid}", "none", "", reason, "dockerfile/user-numeric.j2", {"uid": uid}, why)
+
+
+def _cited(facts: knowledge.ImageFacts, word: str) -> str:
+    """The knowledge file and the first evidence line it cites that names `word`."""
+    lines = [line for line in facts.evidence if re.search(rf"\b{re.escape(word)}\b", line)] or list(facts.evidence[:1])
+    return f"harden/knowledge/images/{facts.name}.toml: " + (lines[0] if lines else "")
 
 
 def _low_ports(chain: list[Stage]) -> list[int]:
