@@ -12,6 +12,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fixtures"
+# A case whose directory holds this (empty) file runs with --unsafe-fixes: its fix has no
+# evidence (an unknown image), and the case is about how the edit is made.
+UNSAFE_MARKER = "unsafe-fixes"
 INPUTS = {"input.Dockerfile": ("dockerfile", "expected"), "input.yaml": ("compose", "expected.yaml")}
 
 
@@ -40,13 +43,15 @@ def cases() -> list[Case]:
 
 
 def settings_for(case: Case) -> object:
-    """`--select <rule> --offline`, the lockfile searched from the case's directory."""
+    """`--select <rule> --offline` (and --unsafe-fixes where the case says so), the lockfile
+    searched from the case's directory."""
     from harden import passes
     from harden.config import Settings
 
     known = {m.RULE.id for m in passes.all_passes()}
     select = frozenset({case.rule}) if case.rule in known else frozenset()
-    return Settings(select=select, offline=True, search_from=(case.directory,))
+    unsafe = (case.directory / UNSAFE_MARKER).is_file()
+    return Settings(select=select, offline=True, search_from=(case.directory,), unsafe_fixes=unsafe)
 
 
 def run(case: Case) -> tuple[bytes, str, object]:

@@ -12,10 +12,12 @@ from typing import Any
 
 import pytest
 
+from golden import UNSAFE_MARKER
+
 from harden import compose, engine
 from harden.config import Settings
 from harden.engine.convergence import encode
-from harden.model import Applicability, FileResult, Finding
+from harden.model import Applicability, EvidenceKind, FileResult, Finding
 from harden.passes import Context
 from harden.passes.compose import published_ports
 
@@ -35,6 +37,9 @@ CASES = sorted(d for rule in RULES for d in (FIXTURES / rule).glob("*") if (d / 
 
 
 def run(text: str | bytes, *rules: str, **settings: Any) -> FileResult:
+    """`fix` with these rules (default: all), and --unsafe-fixes unless told otherwise: most tests
+    here are about where edits go, on images harden knows nothing about."""
+    settings.setdefault("unsafe_fixes", True)
     raw = text.encode() if isinstance(text, str) else text
     chosen = Settings(select=frozenset(rules or RULES), offline=True, **settings)
     return engine.run_text("compose.yaml", "compose", raw, chosen)
@@ -59,7 +64,7 @@ def test_every_rule_has_fixtures() -> None:
 @pytest.mark.parametrize("case", CASES, ids=[f"{c.parent.name}/{c.name}" for c in CASES])
 def test_golden(case: Path) -> None:
     rule = case.parent.name
-    result = run((case / "input.yaml").read_bytes(), rule)
+    result = run((case / "input.yaml").read_bytes(), rule, unsafe_fixes=(case / UNSAFE_MARKER).is_file())
     assert result.errors == []
     assert encode(result, result.output) == (case / "expected.yaml").read_bytes()
 
@@ -67,7 +72,7 @@ def test_golden(case: Path) -> None:
 @pytest.mark.parametrize("case", CASES, ids=[f"{c.parent.name}/{c.name}" for c in CASES])
 def test_golden_is_idempotent(case: Path) -> None:
     rule = case.parent.name
-    result = run((case / "expected.yaml").read_bytes(), rule)
+    result = run((case / "expected.yaml").read_bytes(), rule, unsafe_fixes=(case / UNSAFE_MARKER).is_file())
     assert result.errors == []
     assert result.output == result.original
     assert not [f for f in result.findings if f.fix and (f.fix.built is None or f.fix.built.edits)]
@@ -146,13 +151,47 @@ def test_cap_add_is_commented_with_why() -> None:
     assert caveat.subject == "db" and caveat.text.startswith("cap_drop ALL + cap_add CHOWN")
 
 
-def test_unknown_image_gets_review_fix_that_says_what_breaks() -> None:
+def test_unknown_image_gets_an_unsafe_fix_that_says_what_to_verify() -> None:
     [finding] = findings("services:\n  app:\n    build: .\n", "cap-drop-all")
-    assert finding.fix is not None and finding.fix.applicability is Applicability.REVIEW
+    assert finding.fix is not None and finding.fix.applicability is Applicability.UNSAFE
+    assert [e.kind for e in finding.fix.evidence] == [EvidenceKind.NONE]
     assert "unknown image" in finding.message
     for capability in ("CHOWN", "SETUID", "SETGID"):
         assert capability in finding.message and capability in finding.fix.caveats[0].text
     assert finding.subject == "app"
+
+
+UNKNOWN_AND_KNOWN = "services:\n  app:\n    image: example.org/app:1\n  db:\n    image: redis:7\n    volumes: [\"data:/data\"]\nvolumes:\n  data:\n"
+
+
+@pytest.mark.parametrize("rule", ["cap-drop-all", "read-only-rootfs"])
+def test_fixes_without_evidence_are_applied_only_with_unsafe_fixes(rule: str) -> None:
+    default = run(UNKNOWN_AND_KNOWN, rule, unsafe_fixes=False)
+    assert [f.subject for f in default.applied] == ["db"]  # redis: knowledge
+    [held] = [f for f in default.findings if f.subject == "app"]
+    assert held.fix is not None and held.fix.applicability is Applicability.UNSAFE
+    assert semantic(default.output)["services"]["app"] == {"image": "example.org/app:1"}
+    unsafe = run(UNKNOWN_AND_KNOWN, rule, unsafe_fixes=True)
+    assert sorted(f.subject for f in unsafe.applied) == ["app", "db"]
+
+
+def test_every_applied_compose_fix_names_its_evidence() -> None:
+    result = run(UNKNOWN_AND_KNOWN.replace("redis:7", "postgres:16"), unsafe_fixes=False)
+    assert result.applied
+    for finding in result.applied:
+        assert finding.fix is not None
+        if finding.fix.applicability is Applicability.REVIEW:
+            kinds = {e.kind for e in finding.fix.evidence}
+            assert kinds and EvidenceKind.NONE not in kinds, finding.rule.id
+    [caps] = [f for f in result.applied if f.rule.id == "cap-drop-all"]
+    assert caps.fix is not None and caps.fix.evidence[0].kind is EvidenceKind.KNOWLEDGE
+    assert caps.fix.evidence[0].source.startswith("harden/knowledge/images/postgres.toml (https://github.com/docker-library/")
+
+
+def test_a_non_root_user_set_by_the_project_is_evidence_for_dropping_capabilities() -> None:
+    [finding] = findings("services:\n  app:\n    image: example.org/app:1\n    user: '1000'\n", "cap-drop-all")
+    assert finding.fix is not None and finding.fix.applicability is Applicability.REVIEW
+    assert finding.fix.evidence[0].kind is EvidenceKind.BUILD and finding.fix.evidence[0].source == "compose.yaml:4"
 
 
 def test_cap_lists_set_by_the_user_are_extended_not_replaced() -> None:

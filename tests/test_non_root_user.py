@@ -21,8 +21,11 @@ FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "non-root-user"
 RULE = frozenset({"non-root-user"})
 
 
-def fix(text: str) -> FileResult:
-    return engine.run_text("Dockerfile", "dockerfile", text.encode(), Settings(select=RULE, offline=True))
+def fix(text: str, unsafe_fixes: bool = True) -> FileResult:
+    """`fix --select non-root-user`, with --unsafe-fixes unless told otherwise (these tests are
+    about whether the edit builds; which tier each fix is in is tested below)."""
+    settings = Settings(select=RULE, offline=True, unsafe_fixes=unsafe_fixes)
+    return engine.run_text("Dockerfile", "dockerfile", text.encode(), settings)
 
 
 def messages(result: FileResult) -> list[str]:
@@ -61,6 +64,19 @@ def test_dotnet_images_use_their_app_user_and_chiseled_ones_already_run_as_it() 
     assert messages(chiseled) == [] and chiseled.output == chiseled.original
     old = fix((FIXTURES / "dotnet-6" / "input.Dockerfile").read_text())
     assert added(old)[0].startswith("RUN groupadd --system app")  # .NET 6 ships no app user
+
+
+def test_a_new_user_is_unsafe_and_a_user_the_image_ships_or_the_dockerfile_creates_is_review() -> None:
+    new_user = fix("FROM debian:12\nCMD [\"app\"]\n", unsafe_fixes=False)
+    [finding] = new_user.findings
+    assert finding.fix is not None and str(finding.fix.applicability) == "unsafe"
+    assert new_user.output == new_user.original  # shown, not applied, by default
+    for case, kind in (("creates-user", "build"), ("dotnet-app", "knowledge")):
+        result = fix((FIXTURES / case / "input.Dockerfile").read_text(), unsafe_fixes=False)
+        [finding] = result.findings
+        assert finding.fix is not None and str(finding.fix.applicability) == "review"
+        assert [str(e.kind) for e in finding.fix.evidence] == [kind]
+        assert result.output != result.original
 
 
 @pytest.mark.parametrize("case", ["arg-unknown", "arg-default-unseen"])
@@ -146,7 +162,7 @@ def test_user_goes_into_the_stage_compose_builds(tmp_path: Path, workers: int) -
     the Dockerfile with the Compose file that builds it, so both runs agree."""
     (tmp_path / "Dockerfile").write_text(MULTI_STAGE)
     (tmp_path / "compose.yaml").write_text("services:\n  web:\n    build:\n      context: .\n      target: builder\n")
-    settings = Settings(select=RULE, offline=True, workers=workers)
+    settings = Settings(select=RULE, offline=True, workers=workers, unsafe_fixes=True)
     run = process([str(tmp_path)], settings)
     [result] = [r for r in run.results if r.kind == "dockerfile"]
     lines = result.output.splitlines()

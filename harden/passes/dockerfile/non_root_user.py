@@ -337,12 +337,12 @@ def _choose(
     if family in ("debian", "alpine", "rhel"):
         user = context.options["user"]
         why = f"new system user {user} (no home directory): " + _OWNED.format(user=user)
-        source = _cited(facts, "FROM") if facts else ""
+        # The base's family says useradd works, not that the application works as a new user: unsafe.
         return Choice(
             user,
-            "knowledge" if facts else "none",
-            source,
-            f"a {family} base",
+            "none",
+            "",
+            f"a new user on a {family} base: nothing shows the application works as it",
             f"dockerfile/user-{family}.j2",
             {"user": user},
             why,
