@@ -55,6 +55,12 @@ PASS_MODULES: tuple[str, ...] = (
     "compose.sensitive_mount",
     "compose.devices",
     "compose.docker_api_tcp",
+    "compose.security_profiles",
+    "compose.dangerous_capabilities",
+    "compose.tmpfs_exec",
+    "compose.mount_propagation",
+    "compose.logging_disabled",
+    "compose.traefik_api_insecure",
 )
 
 
