@@ -25,6 +25,28 @@ EXPECTED: dict[str, list[tuple[int, int, str, str]]] = {
     "mount-propagation/display": [(5, 9, "storage", "/mnt/disks"), (6, 9, "storage", "/srv")],
     "logging-disabled/display": [(4, 5, "quiet", "")],
     "traefik-api-insecure/display": [(9, 9, "proxy", "api.insecure")],
+    "sudo/display": [(4, 5, "", "stage 0: RUN sudo make install")],
+    "chmod-777/display": [
+        (2, 27, "", "stage 0: RUN mkdir -p /app/data && chmod -R 777 /app"),
+        (3, 5, "", "stage 0: RUN chmod a+rwx /usr/local/bin/entrypoint.sh"),
+    ],
+    "curl-pipe-shell/display": [
+        (2, 5, "", "stage 0: RUN curl -fsSL https://example.com/install.sh | sh"),
+        (3, 5, "", "stage 0: RUN wget -qO- https://example.com/setup | sudo -E bash -"),
+        (4, 14, "", 'stage 0: RUN sh -c "$(curl -fsSL https://example.com/install.sh)"'),
+    ],
+    "add-instead-of-copy/basic": [
+        (2, 1, "", "stage 0: ADD --chown=app:app config/ /etc/app/"),
+        (3, 1, "", "stage 0: ADD start.sh /usr/local/bin/"),
+        (4, 1, "", "stage 0: ADD https://example.com/tool.sh /usr/local/bin/tool"),
+    ],
+    "add-instead-of-copy/variants": [
+        (2, 1, "", 'stage build: ADD ["my file.txt", "/srv/"]'),
+        (3, 1, "", "stage build: ADD --link . /src"),
+        (4, 1, "", "stage build: ADD --keep-git-dir=true https://github.com/example/repo.git /repo"),
+        (5, 1, "", "stage build: ADD git@github.com:example/repo.git /repo2"),
+        (7, 1, "", "stage 1: ADD <<EOF /etc/motd\nhello\nEOF"),
+    ],
 }
 
 
@@ -45,7 +67,8 @@ def test_fixture_findings(case: str) -> None:
     result = run(text, rule, kind, name)
     assert result.errors == []
     assert found(result) == EXPECTED[case]
-    assert result.output == text
+    if rule != "add-instead-of-copy":
+        assert result.output == text
     for finding in result.findings:
         assert finding.message and finding.rule.id == rule
         if finding.applicability is Applicability.DISPLAY:
@@ -200,3 +223,110 @@ def test_traefik_without_the_insecure_api_is_not_reported() -> None:
     text = "services:\n  t:\n    image: traefik:2.6\n    command: --providers.docker --entrypoints.web.address=:80\n"
     text += "    ports:\n      - 80:80\n      - 8080:8080\n"
     assert messages(text, "traefik-api-insecure") == []
+
+
+# --- Dockerfile rules ----------------------------------------------------------------------
+
+DOCKERFILE = "FROM debian:bookworm\n{}\n"
+
+
+@pytest.mark.parametrize(
+    ("run_line", "reported"),
+    [
+        ("RUN sudo apt-get update", True),
+        ("RUN make && /usr/bin/sudo make install", True),
+        ('RUN ["sudo", "make", "install"]', True),
+        ("RUN <<EOF\nset -e\nsudo make install\nEOF", True),
+        ("RUN apt-get install -y sudo && rm -f /etc/sudoers.d/x", False),
+        ('RUN echo "sudo is not needed"', False),
+        ("RUN <<EOF\n#!/usr/bin/env python3\nimport sudo\nEOF", False),
+        ("RUN echo 'unbalanced", False),
+    ],
+)
+def test_sudo(run_line: str, reported: bool) -> None:
+    assert bool(messages(DOCKERFILE.format(run_line), "sudo", "dockerfile")) is reported
+
+
+@pytest.mark.parametrize(
+    ("run_line", "reported"),
+    [
+        ("RUN curl -sSf https://sh.example.com | bash", True),
+        ("RUN curl -fsSL https://x/i.sh | sh -s -- --yes", True),
+        ("RUN wget -O - https://x/i.sh | tee /tmp/log | sh", True),
+        ("RUN bash <(curl -fsSL https://x/i.sh)", True),
+        ("RUN curl -fsSL https://x/k.asc | gpg --dearmor -o /usr/share/keyrings/x.gpg", False),
+        ("RUN curl -fsSL https://x/t.tgz | tar -xz", False),
+        ("RUN curl -fsSL https://x/a.json | sh -c 'cat > /a.json'", False),
+        ("RUN curl -fsSLo i.sh https://x/i.sh && sh i.sh", False),
+    ],
+)
+def test_curl_pipe_shell(run_line: str, reported: bool) -> None:
+    assert bool(messages(DOCKERFILE.format(run_line), "curl-pipe-shell", "dockerfile")) is reported
+
+
+@pytest.mark.parametrize(
+    ("run_line", "reported"),
+    [
+        ("RUN chmod 0777 /data", True),
+        ("RUN chmod 4777 /usr/bin/tool", True),
+        ("RUN chmod ugo+rwx /data", True),
+        ("RUN chmod u+x,a+rwx /data", True),
+        ("RUN chmod 1777 /data", False),
+        ("RUN chmod 775 /data", False),
+        ("RUN chmod o+r /data", False),
+        ("RUN d=$(mktemp -d) && chmod 777 $d && rm -rf $d", False),
+        ("RUN d=$(mktemp -d) && chmod 777 $d /keep && rm -rf $d", True),
+    ],
+)
+def test_chmod_777(run_line: str, reported: bool) -> None:
+    assert bool(messages(DOCKERFILE.format(run_line), "chmod-777", "dockerfile")) is reported
+
+
+def test_add_to_copy_is_read_by_buildkit_as_the_same_copy() -> None:
+    """BuildKit's own parser (the `dockerfile` package) reads each fixed ADD as a COPY with the
+    same flags, sources and destination, and every other instruction unchanged."""
+    import dockerfile
+
+    for case in ("basic", "variants"):
+        directory = FIXTURES / "add-instead-of-copy" / case
+        before = dockerfile.parse_string((directory / "input.Dockerfile").read_text(encoding="utf-8"))
+        after = dockerfile.parse_string((directory / "expected").read_text(encoding="utf-8"))
+        assert len(before) == len(after)
+        changed = 0
+        for old, new in zip(before, after, strict=True):
+            if old.cmd != new.cmd:
+                assert (old.cmd.upper(), new.cmd.upper()) == ("ADD", "COPY")
+                changed += 1
+            assert (old.flags, old.value, old.json, old.heredocs) == (new.flags, new.value, new.json, new.heredocs)
+        assert changed == {"basic": 2, "variants": 3}[case]
+
+
+def test_add_fix_safety_follows_its_sources() -> None:
+    text = "FROM alpine\nADD conf/ /etc/conf/\nADD app.py /app/\nADD --unpack=true x /y\n"
+    result = run(text, "add-instead-of-copy", "dockerfile", "Dockerfile")
+    assert [f.applicability for f in result.findings] == [Applicability.SAFE, Applicability.REVIEW]
+    assert "app.py is a tar archive" in result.findings[1].fix.caveats[0].text  # type: ignore[union-attr]
+    assert result.output == "FROM alpine\nCOPY conf/ /etc/conf/\nCOPY app.py /app/\nADD --unpack=true x /y\n"
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "ADD rootfs.tar.xz /",
+        "ADD ${SRC} /app/",
+        "ADD --checksum=sha256:24454f830cdb571e2c4ad15481119c43b3cafd48dd869a9b2945d1036d1dc68d https://x/t /t",
+        "ADD https://github.com/example/repo.git#0123456789abcdef0123456789abcdef01234567 /repo",
+        "COPY a /b",
+    ],
+)
+def test_add_not_reported(line: str) -> None:
+    assert messages(DOCKERFILE.format(line), "add-instead-of-copy", "dockerfile") == []
+
+
+def test_the_second_opinion_accepts_add_turned_into_copy_and_nothing_else() -> None:
+    from harden.dockerfile import parse, validate_output
+
+    before = parse("Dockerfile", "FROM alpine\nADD a /a\nADD b /b\n")
+    assert validate_output(before, parse("Dockerfile", "FROM alpine\nCOPY a /a\nADD b /b\n")) == []
+    assert validate_output(before, parse("Dockerfile", "FROM alpine\nADD b /b\n")) == ["instructions disappeared: ADD"]
+    assert validate_output(before, parse("Dockerfile", "FROM alpine\nCOPY a /a\nRUN b\n")) == ["instructions disappeared: ADD"]
