@@ -314,7 +314,7 @@ def test_add_fix_safety_follows_its_sources() -> None:
     [
         "ADD rootfs.tar.xz /",
         "ADD ${SRC} /app/",
-        "ADD --checksum=sha256:24454f830cdb571e2c4ad15481119c43b3cafd48dd869a9b2945d1036d1dc68d https://x/t /t",
+        "ADD --checksum=sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef https://x/t /t",
         "ADD https://github.com/example/repo.git#0123456789abcdef0123456789abcdef01234567 /repo",
         "COPY a /b",
     ],

@@ -34,7 +34,7 @@ Example (fixtures/add-instead-of-copy/basic):
     ADD --chown=app:app config/ /etc/app/
     ADD start.sh /usr/local/bin/
     ADD https://example.com/tool.sh /usr/local/bin/tool
-    ADD --checksum=sha256:24454f830cdb571e2c4ad15481119c43b3cafd48dd869a9b2945d1036d1dc68d https://example.com/tool.sh /tool
+    ADD --checksum=sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef https://example.com/tool.sh /tool
     ADD rootfs.tar.gz /
     ADD ${SOURCE} /src/
 
