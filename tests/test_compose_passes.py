@@ -31,7 +31,20 @@ FIX_RULES = (
     "resource-limits",
     "compose-non-root",
 )
-DISPLAY_RULES = ("privileged", "host-namespaces", "docker-socket", "sensitive-mount", "devices", "docker-api-tcp")
+DISPLAY_RULES = (
+    "privileged",
+    "host-namespaces",
+    "docker-socket",
+    "sensitive-mount",
+    "devices",
+    "docker-api-tcp",
+    "security-profiles",
+    "dangerous-capabilities",
+    "tmpfs-exec",
+    "mount-propagation",
+    "logging-disabled",
+    "traefik-api-insecure",
+)
 RULES = FIX_RULES + DISPLAY_RULES
 CASES = sorted(d for rule in RULES for d in (FIXTURES / rule).glob("*") if (d / "input.yaml").is_file())
 

@@ -23,15 +23,26 @@ def validate_output(before: DockerfileDocument, after: DockerfileDocument) -> li
     The comparison is differential, so dockerfile-parse's known blind spots (heredoc bodies,
     blank lines inside continuations) cancel out between input and output.
     """
-    added = Counter(i.keyword for i in after.instructions) - Counter(i.keyword for i in before.instructions)
-    removed = Counter(i.keyword for i in before.instructions) - Counter(i.keyword for i in after.instructions)
+    ours_before = Counter(i.keyword for i in before.instructions)
+    ours_after = Counter(i.keyword for i in after.instructions)
+    renamed = min(ours_before["ADD"] - ours_after["ADD"], ours_after["COPY"] - ours_before["COPY"])
+    ours_before = _renamed(ours_before, renamed)
+    added, removed = ours_after - ours_before, ours_before - ours_after
     if removed:
         return [f"instructions disappeared: {', '.join(sorted(removed))}"]
-    theirs_before = _dockerfile_parse_keywords(before)
+    theirs_before = _renamed(_dockerfile_parse_keywords(before), renamed)
     theirs_after = _dockerfile_parse_keywords(after)
     if theirs_after - theirs_before != added or theirs_before - theirs_after:
         return ["dockerfile-parse reads the output's instructions differently from harden's scanner"]
     return []
+
+
+def _renamed(keywords: Counter[str], renamed: int) -> Counter[str]:
+    """The keywords with `renamed` ADDs counted as COPYs: add-instead-of-copy's fix turns an ADD into
+    a COPY, and the output must then hold exactly that many fewer ADDs and more COPYs."""
+    if renamed <= 0:
+        return keywords
+    return keywords - Counter({"ADD": renamed}) + Counter({"COPY": renamed})
 
 
 def _dockerfile_parse_keywords(document: DockerfileDocument) -> Counter[str]:

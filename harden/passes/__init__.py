@@ -42,6 +42,10 @@ PASS_MODULES: tuple[str, ...] = (
     "compose.schema",
     "dockerfile.pin_base_image",
     "dockerfile.non_root_user",
+    "dockerfile.add_instead_of_copy",
+    "dockerfile.sudo",
+    "dockerfile.curl_pipe_shell",
+    "dockerfile.chmod_777",
     "compose.pin_image",
     "compose.non_root",
     "compose.cap_drop_all",
@@ -55,6 +59,12 @@ PASS_MODULES: tuple[str, ...] = (
     "compose.sensitive_mount",
     "compose.devices",
     "compose.docker_api_tcp",
+    "compose.security_profiles",
+    "compose.dangerous_capabilities",
+    "compose.tmpfs_exec",
+    "compose.mount_propagation",
+    "compose.logging_disabled",
+    "compose.traefik_api_insecure",
 )
 
 
