@@ -28,10 +28,16 @@ PIPELINE_COMMANDS = {"check", "diff", "fix", "pin"}
 
 
 def invoke(*args: str, input: str | bytes | None = None) -> tuple[int, str, str]:
-    """Run the CLI in-process; pipeline commands run --offline (tests never reach a registry)."""
+    """Run the CLI in-process; pipeline commands run --offline (tests never reach a registry) and
+    with --unsafe-fixes (the Dockerfiles here get a new user, a fix without evidence: these tests
+    are about the commands, not the tiers; `plain_invoke` runs without it)."""
     arguments = list(args)
     if arguments and arguments[0] in PIPELINE_COMMANDS and "--help" not in arguments:
-        arguments.insert(1, "--offline")
+        arguments[1:1] = ["--offline", "--unsafe-fixes"]
+    return plain_invoke(*arguments, input=input)
+
+
+def plain_invoke(*arguments: str, input: str | bytes | None = None) -> tuple[int, str, str]:
     result = CliRunner().invoke(main, arguments, input=input, catch_exceptions=False)
     return result.exit_code, result.stdout, result.stderr
 
@@ -172,9 +178,25 @@ def test_json_format(project: Path) -> None:
     assert code == 1
     finding = next(f for entry in data["files"] for f in entry["findings"] if f["rule"] == "non-root-user")
     assert finding["rule"] == "non-root-user" and finding["control"] == "CIS 4.1"
-    assert finding["fix"]["applicability"] == "review" and finding["line"] == 1
+    assert finding["fix"]["applicability"] == "unsafe" and finding["line"] == 1
+    assert finding["fix"]["evidence"] == [{"kind": "none", "source": "", "detail": finding["fix"]["evidence"][0]["detail"]}]
     code, out, _ = invoke("diff", "--format", "json", str(project))
     assert "+USER app" in json.loads(out)["files"][0]["diff"]
+
+
+def test_unsafe_fixes_are_shown_with_what_to_verify_and_applied_only_when_asked(project: Path) -> None:
+    dockerfile = project / "app" / "Dockerfile"
+    before = dockerfile.read_text()
+    code, out, _ = plain_invoke("check", "--offline", str(project))
+    assert code == 1 and "[unsafe fix]" in out and "1 more with --unsafe-fixes" in out
+    code, out, _ = plain_invoke("diff", "--offline", "--color", "never", str(project))
+    assert "#   not applied: no evidence that the service still works" in out
+    assert "verify: new system user app" in out and "+USER app" not in out
+    code, _, _ = plain_invoke("fix", "--offline", str(project))
+    assert "USER app" not in dockerfile.read_text() and "@sha256:" in dockerfile.read_text()  # the safe pin only
+    dockerfile.write_text(before)
+    code, _, _ = plain_invoke("fix", "--offline", "--unsafe-fixes", str(project))
+    assert "USER app" in dockerfile.read_text()
 
 
 def test_quiet(project: Path) -> None:

@@ -46,10 +46,10 @@ def write(directory: Path, text: str, name: str = "compose.yaml") -> Path:
     return path
 
 
-def harden(*paths: Path, apply: bool = True) -> dict[str, FileResult]:
+def harden(*paths: Path, apply: bool = True, unsafe_fixes: bool = False) -> dict[str, FileResult]:
     """Results by path relative to the first argument's directory (or the directory itself)."""
     root = paths[0] if paths[0].is_dir() else paths[0].parent
-    run = process([str(p) for p in paths], Settings(offline=True), apply=apply)
+    run = process([str(p) for p in paths], Settings(offline=True, unsafe_fixes=unsafe_fixes), apply=apply)
     return {source.path.relative_to(root).as_posix(): result for source, result in run.processed}
 
 
@@ -166,7 +166,7 @@ def test_a_base_in_a_file_not_in_the_run_blocks_fixes_and_says_why(outputs: dict
 def test_naming_the_base_file_makes_it_part_of_the_run(tmp_path: Path) -> None:
     case = FIXTURES / "file-not-in-run"
     shutil.copytree(case, tmp_path / "case")
-    results = harden(tmp_path / "case" / "compose.yaml", tmp_path / "case" / "common" / "services.yaml")
+    results = harden(tmp_path / "case" / "compose.yaml", tmp_path / "case" / "common" / "services.yaml", unsafe_fixes=True)
     assert results["compose.yaml"].output == results["compose.yaml"].original
     base = results["common/services.yaml"].output
     assert base.count("no-new-privileges:true") == 1 and "read_only: true" in base

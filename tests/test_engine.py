@@ -61,7 +61,8 @@ def test_a_fix_waits_for_the_fix_it_requires() -> None:
 
 
 def test_selectors_from_the_command_line_options() -> None:
-    assert isinstance(select.from_settings(Settings()), select.All)
+    assert isinstance(select.from_settings(Settings()), select.WithEvidence)
+    assert isinstance(select.from_settings(Settings(unsafe_fixes=True)), select.All)
     safe = fixed(REDIS, select.from_settings(Settings(safe_only=True)))
     assert safe.applied == []  # every fix here is a review fix
     only = fixed(REDIS, select.ByRule(frozenset({"resource-limits"})))

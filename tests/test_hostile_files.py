@@ -24,13 +24,14 @@ HANG_GUARD_SECONDS = 60  # far beyond any real run: only a hang reaches it
 
 
 def invoke(*args: str) -> tuple[int, str, str]:
-    result = CliRunner().invoke(main, [args[0], "--offline", *args[1:]], catch_exceptions=False)
+    # --unsafe-fixes: the Dockerfiles here get a new user (no evidence); these tests are about files
+    result = CliRunner().invoke(main, [args[0], "--offline", "--unsafe-fixes", *args[1:]], catch_exceptions=False)
     return result.exit_code, result.stdout, result.stderr
 
 
 def harden(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[bytes]:
     """harden in a subprocess: a hang fails the test (TimeoutExpired) instead of the suite."""
-    command = [sys.executable, "-m", "harden", args[0], "--offline", *args[1:]]
+    command = [sys.executable, "-m", "harden", args[0], "--offline", "--unsafe-fixes", *args[1:]]
     return subprocess.run(command, capture_output=True, timeout=HANG_GUARD_SECONDS, cwd=cwd)
 
 

@@ -102,7 +102,9 @@ def test_a_run_with_options_harden_cannot_use_fails_before_reading_a_file(
 
 def fixed(path: Path, rule: str, **rule_options: object) -> str:
     kind = "compose" if path.suffix == ".yaml" else "dockerfile"
-    settings = Settings(select=frozenset({rule}), offline=True, rule_options={rule: rule_options} if rule_options else {})
+    options = {rule: rule_options} if rule_options else {}
+    # --unsafe-fixes: the fixtures here are a new user and an unknown image, fixes without evidence
+    settings = Settings(select=frozenset({rule}), offline=True, rule_options=options, unsafe_fixes=True)
     result = engine.run_text(path.name, kind, path.read_bytes(), settings)
     assert not result.errors
     return result.output

@@ -24,7 +24,7 @@ OTHER_UID = 1234
 
 
 def fix(*paths: Path, options: tuple[str, ...] = ()) -> tuple[int, str]:
-    code, _, err = invoke("fix", "--select", "non-root-user", *options, *map(str, paths))
+    code, _, err = invoke("fix", "--select", "non-root-user", "--unsafe-fixes", *options, *map(str, paths))
     return code, err
 
 
