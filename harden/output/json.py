@@ -11,7 +11,7 @@ from harden.model import Diagnostic, FileResult, Finding
 from harden.output.text import caveats_text, diagnostic
 
 
-def finding_json(finding: Finding) -> dict[str, Any]:
+def finding_json(finding: Finding, applied: bool = False) -> dict[str, Any]:
     fix = finding.fix
     built = fix.built if fix else None
     return {
@@ -25,6 +25,7 @@ def finding_json(finding: Finding) -> dict[str, Any]:
         "rationale": finding.rationale,
         "subject": finding.subject,
         "applicability": str(finding.applicability),
+        "applied": applied,  # its fix was applied (diff, fix); check applies nothing
         "fix": None
         if fix is None
         else {
@@ -46,10 +47,11 @@ def render(
     references that could not be resolved (`harden.registry.Failure`), once each."""
     files = []
     for result in results:
+        applied = {f.id for f in result.applied}
         entry: dict[str, Any] = {
             "path": result.path,
             "kind": result.kind,
-            "findings": [finding_json(f) for f in result.findings],
+            "findings": [finding_json(f, f.id in applied) for f in result.findings],
             "applied": result.applied_rules,
             "summary": result.summary,
             "errors": [diagnostic(e) for e in result.errors],
