@@ -137,7 +137,10 @@ def test_entry_fields_are_well_formed(facts: ImageFacts) -> None:
             assert not cap.upper().startswith("CAP_"), f"{label}: {cap} has the CAP_ prefix"
             assert cap in LINUX_CAPABILITIES, f"{label}: {cap} is not a Linux capability"
             assert str(why).strip(), f"{label}: {cap} has no reason"
-        assert "/tmp" in view.writable_paths, f"{label}: /tmp missing from writable_paths"
+        for cap, why in view.host_network_cap_add.items():
+            assert cap in LINUX_CAPABILITIES and str(why).strip(), f"{label}: host_network_cap_add {cap}"
+        assert all(p.startswith("/") for p in view.refused_volumes) and all(view.refused_volumes.values()), label
+        assert view.inherited_by in {"", "derives_from", "name"}, label
         assert all(p.startswith("/") for p in (*view.writable_paths, *view.data_paths)), label
         assert all(isinstance(p, int) and 0 < p < 65536 for p in view.ports), label
         for var, file_var in view.secret_file_vars.items():
@@ -183,6 +186,8 @@ def test_concrete_facts() -> None:
     assert entry("postgres:latest").data_paths == ("/var/lib/postgresql",)
     assert entry("postgres").secret_file_vars["POSTGRES_PASSWORD"] == "POSTGRES_PASSWORD_FILE"
     assert {"CHOWN", "SETUID", "SETGID"} <= set(entry("postgres").cap_add)
+    # measured (RUNTIME.md §8): its chmods end in `|| :`, and it never writes /tmp
+    assert "FOWNER" not in entry("postgres").cap_add and "/tmp" not in entry("postgres").writable_paths
 
     # redis: gosu up to 7, setpriv from 8 (redis/docker-library-redis)
     assert entry("docker.io/library/redis:7").drops_privileges == "gosu"
@@ -195,7 +200,9 @@ def test_concrete_facts() -> None:
     nginx = entry("nginx")
     assert nginx.public_entry_point
     assert nginx.drops_privileges == "master-worker"
-    assert {"CHOWN", "SETUID", "SETGID", "NET_BIND_SERVICE"} <= set(nginx.cap_add)
+    assert {"CHOWN", "SETUID", "SETGID"} <= set(nginx.cap_add)
+    # Docker 20.10+ sets ip_unprivileged_port_start=0 per container network namespace (RUNTIME.md §8)
+    assert "NET_BIND_SERVICE" not in nginx.cap_add and "NET_BIND_SERVICE" in nginx.host_network_cap_add
     assert {"/var/cache/nginx", "/var/run", "/tmp"} <= set(nginx.writable_paths)
     assert entry("nginx:alpine").distro == "alpine"
     unprivileged = entry("nginxinc/nginx-unprivileged:alpine")

@@ -55,6 +55,7 @@ PASS_MODULES: tuple[str, ...] = (
     "compose.sensitive_mount",
     "compose.devices",
     "compose.docker_api_tcp",
+    "compose.refused_volume",
 )
 
 
