@@ -158,7 +158,7 @@ def test_cap_add_is_commented_with_why() -> None:
     result = run("services:\n  db:\n    image: postgres:16\n", "cap-drop-all")
     after = semantic(result.output)["services"]["db"]
     assert after["cap_drop"] == ["ALL"]
-    assert after["cap_add"] == ["CHOWN", "DAC_OVERRIDE", "FOWNER", "SETGID", "SETUID"]
+    assert after["cap_add"] == ["CHOWN", "DAC_OVERRIDE", "SETGID", "SETUID"]  # no FOWNER: RUNTIME.md §8
     assert "      - SETUID  # gosu" in result.output
     [caveat] = result.applied[0].fix.caveats  # type: ignore[union-attr]
     assert caveat.subject == "db" and caveat.text.startswith("cap_drop ALL + cap_add CHOWN")

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 from ruamel.yaml import YAML
 
-from harden import knowledge
+from harden import engine, knowledge
+from harden.config import Settings
 from harden.knowledge import (
     IMAGES_DIR,
     ImageFacts,
@@ -22,6 +23,7 @@ from harden.knowledge import (
     normalise_repository,
     with_variant,
 )
+from harden.model import FileResult
 
 CORPUS = Path("/work/shared/corpus")
 
@@ -137,7 +139,10 @@ def test_entry_fields_are_well_formed(facts: ImageFacts) -> None:
             assert not cap.upper().startswith("CAP_"), f"{label}: {cap} has the CAP_ prefix"
             assert cap in LINUX_CAPABILITIES, f"{label}: {cap} is not a Linux capability"
             assert str(why).strip(), f"{label}: {cap} has no reason"
-        assert "/tmp" in view.writable_paths, f"{label}: /tmp missing from writable_paths"
+        for cap, why in view.host_network_cap_add.items():
+            assert cap in LINUX_CAPABILITIES and str(why).strip(), f"{label}: host_network_cap_add {cap}"
+        assert all(p.startswith("/") for p in view.refused_volumes) and all(view.refused_volumes.values()), label
+        assert view.inherited_by in {"", "derives_from", "name"}, label
         assert all(p.startswith("/") for p in (*view.writable_paths, *view.data_paths)), label
         assert all(isinstance(p, int) and 0 < p < 65536 for p in view.ports), label
         for var, file_var in view.secret_file_vars.items():
@@ -183,6 +188,8 @@ def test_concrete_facts() -> None:
     assert entry("postgres:latest").data_paths == ("/var/lib/postgresql",)
     assert entry("postgres").secret_file_vars["POSTGRES_PASSWORD"] == "POSTGRES_PASSWORD_FILE"
     assert {"CHOWN", "SETUID", "SETGID"} <= set(entry("postgres").cap_add)
+    # measured (RUNTIME.md §8): its chmods end in `|| :`, and it never writes /tmp
+    assert "FOWNER" not in entry("postgres").cap_add and "/tmp" not in entry("postgres").writable_paths
 
     # redis: gosu up to 7, setpriv from 8 (redis/docker-library-redis)
     assert entry("docker.io/library/redis:7").drops_privileges == "gosu"
@@ -195,7 +202,9 @@ def test_concrete_facts() -> None:
     nginx = entry("nginx")
     assert nginx.public_entry_point
     assert nginx.drops_privileges == "master-worker"
-    assert {"CHOWN", "SETUID", "SETGID", "NET_BIND_SERVICE"} <= set(nginx.cap_add)
+    assert {"CHOWN", "SETUID", "SETGID"} <= set(nginx.cap_add)
+    # Docker 20.10+ sets ip_unprivileged_port_start=0 per container network namespace (RUNTIME.md §8)
+    assert "NET_BIND_SERVICE" not in nginx.cap_add and "NET_BIND_SERVICE" in nginx.host_network_cap_add
     assert {"/var/cache/nginx", "/var/run", "/tmp"} <= set(nginx.writable_paths)
     assert entry("nginx:alpine").distro == "alpine"
     unprivileged = entry("nginxinc/nginx-unprivileged:alpine")
@@ -272,3 +281,134 @@ def test_public_entry_points() -> None:
 
 def test_unknown_image() -> None:
     assert lookup("example.com/nobody/nothing:1") is None
+
+
+# --- corrections of issue 10, each through the pass that reads the fact ------------------------
+
+
+def _compose(text: str, rule: str) -> FileResult:
+    settings = Settings(select=frozenset({rule}), offline=True)
+    return engine.run_text("compose.yaml", "compose", text.encode(), settings)
+
+
+def _service(result: FileResult, name: str) -> dict[str, object]:
+    services = YAML(typ="safe").load(result.output)["services"]
+    return dict(services[name])
+
+
+def test_every_entry_and_every_variant_has_evidence_of_its_own_kind() -> None:
+    for facts in all_facts():
+        assert facts.evidence, facts.name
+        for line in facts.evidence:
+            assert line.startswith(("https://", "../shared/RUNTIME.md §")), f"{facts.name}: {line[:60]}"
+            assert ": " in line, f"{facts.name}: evidence without a quoted line: {line[:60]}"
+
+
+def test_read_only_is_not_applied_where_the_knowledge_says_it_breaks() -> None:
+    pihole = _compose("services:\n  dns:\n    image: pihole/pihole:latest\n", "read-only-rootfs")
+    assert "read_only" not in _service(pihole, "dns")
+    [finding] = pihole.findings
+    assert finding.fix is None and "setcap" in finding.message and "exits 1" in finding.message
+    gitea = _compose("services:\n  git:\n    image: gitea/gitea:1.22\n", "read-only-rootfs")
+    assert "read_only" not in _service(gitea, "git") and "/etc/s6" in gitea.findings[0].message
+    volumes = "    volumes: [data:/var/lib/gitea, config:/etc/gitea]\n"
+    rootless = _compose("services:\n  git:\n    image: gitea/gitea:1.22-rootless\n" + volumes, "read-only-rootfs")
+    assert _service(rootless, "git")["read_only"] is True
+
+
+def test_nextcloud_keeps_its_php_conf_d_and_skips_read_only_with_redis_host() -> None:
+    plain = _compose("services:\n  nc:\n    image: nextcloud:apache\n    volumes: [nc:/var/www/html]\n", "read-only-rootfs")
+    assert "/usr/local/etc/php/conf.d" not in list(_service(plain, "nc")["tmpfs"])  # type: ignore[call-overload]
+    text = "services:\n  nc:\n    image: nextcloud:apache\n    environment:\n      - REDIS_HOST=redis\n"
+    with_redis = _compose(text + "    volumes: [nc:/var/www/html]\n", "read-only-rootfs")
+    assert "read_only" not in _service(with_redis, "nc") and "redis-session.ini" in with_redis.findings[0].message
+    empty = _compose(text.replace("=redis", "=") + "    volumes: [nc:/var/www/html]\n", "read-only-rootfs")
+    assert _service(empty, "nc")["read_only"] is True
+
+
+def test_rabbitmq_gets_no_tmpfs_over_its_config_directory() -> None:
+    result = _compose("services:\n  mq:\n    image: rabbitmq:4\n    volumes: [mq:/var/lib/rabbitmq]\n", "read-only-rootfs")
+    assert "/etc/rabbitmq" not in list(_service(result, "mq")["tmpfs"])  # type: ignore[call-overload]
+
+
+def test_no_sys_chroot_beside_a_non_root_user() -> None:
+    text = "services:\n  es:\n    image: elasticsearch:7.16.1\n    user: elasticsearch\n"
+    assert "cap_add" not in _service(_compose(text, "cap-drop-all"), "es")
+    as_root = _service(_compose(text.replace("    user: elasticsearch\n", ""), "cap-drop-all"), "es")
+    assert "SYS_CHROOT" in list(as_root["cap_add"])  # type: ignore[call-overload]
+
+
+def test_net_bind_service_only_with_host_networking() -> None:
+    bridge = _service(_compose("services:\n  web:\n    image: nginx\n", "cap-drop-all"), "web")
+    assert list(bridge["cap_add"]) == ["CHOWN", "SETGID", "SETUID"]  # type: ignore[call-overload]
+    host = _service(_compose("services:\n  web:\n    image: nginx\n    network_mode: host\n", "cap-drop-all"), "web")
+    assert "NET_BIND_SERVICE" in list(host["cap_add"])  # type: ignore[call-overload]
+    # file capabilities on the binary: it stays whatever the network
+    assert "NET_BIND_SERVICE" in entry("caddy").cap_add
+
+
+def test_no_message_says_an_image_steps_down_to_root() -> None:
+    for image in ("nginx", "gitea/gitea", "httpd", "nextcloud"):
+        for rule in ("compose-non-root", "cap-drop-all"):
+            result = _compose(f"services:\n  s:\n    image: {image}\n", rule)
+            text = " ".join(
+                [f.message for f in result.findings] + [c.text for f in result.findings if f.fix for c in f.fix.caveats]
+            )
+            assert "to root" not in text and "to user root" not in text, (image, rule, text)
+
+
+def test_postgres_needs_neither_fowner_nor_tmp() -> None:
+    db = _service(_compose("services:\n  db:\n    image: postgres:16\n", "cap-drop-all"), "db")
+    assert list(db["cap_add"]) == ["CHOWN", "DAC_OVERRIDE", "SETGID", "SETUID"]  # type: ignore[call-overload]
+
+
+def test_redismod_can_write_its_redis_owned_data() -> None:
+    facts = entry("redislabs/redismod")
+    assert "DAC_OVERRIDE" in facts.cap_add and facts.unprivileged_user == "999:999" and facts.nonroot_works
+    result = _compose("services:\n  r:\n    image: redislabs/redismod\n", "compose-non-root")
+    assert _service(result, "r")["user"] == "999:999"
+
+
+def test_refused_volume_reports_postgres_18_data_mounts() -> None:
+    text = "services:\n  db:\n    image: {}\n    volumes:\n      - pg:/var/lib/postgresql/data\nvolumes:\n  pg:\n"
+    [finding] = _compose(text.format("postgres"), "refused-volume").findings
+    assert finding.fix is None and "mount the volume at /var/lib/postgresql" in finding.message
+    assert _compose(text.format("postgres:17-alpine"), "refused-volume").findings == []
+    assert _compose(text.format("pgvector/pgvector:pg17"), "refused-volume").findings == []
+    assert _compose(text.format("pgvector/pgvector:pg18"), "refused-volume").findings
+    with_pgdata = text.replace("    volumes:", "    environment:\n      PGDATA: /var/lib/postgresql/data\n    volumes:")
+    assert _compose(with_pgdata.format("postgres:18"), "refused-volume").findings == []
+
+
+# --- new images and inheritance -----------------------------------------------------------------
+
+
+def test_new_images() -> None:
+    assert entry("valkey/valkey:8").drops_privileges == "setpriv" and entry("valkey/valkey:8-alpine").distro == "alpine"
+    assert entry("nginxproxy/nginx-proxy").public_entry_point and entry("jwilder/nginx-proxy").name == "nginx-proxy"
+    assert "/etc/nginx/conf.d" in entry("nginxproxy/nginx-proxy:1.6").writable_paths
+    bitnami = entry("bitnami/postgresql:16")
+    assert bitnami.default_user == "1001" and bitnami.cap_add == {} and bitnami.inherited_from == ""
+
+
+def test_inheritance_by_file() -> None:
+    postgis = entry("postgis/postgis:16-3.4")
+    assert (postgis.name, postgis.inherited_from, postgis.inherited_by) == ("postgis", "postgres", "derives_from")
+    assert postgis.drops_privileges == "gosu" and postgis.data_paths == ("/var/lib/postgresql/data",)
+    assert postgis.evidence[0].startswith("https://github.com/postgis/") and len(postgis.evidence) > 1
+    assert entry("postgis/postgis:18-3.6").data_paths == ("/var/lib/postgresql",)
+    assert entry("timescale/timescaledb:latest-pg16").data_paths == ("/var/lib/postgresql/data",)
+    assert entry("nginxproxy/nginx-proxy").cap_add == entry("nginx").cap_add
+
+
+def test_inheritance_by_name() -> None:
+    for name in ("ghcr.io/acme/postgres:16", "acme/app-postgresql", "registry.example.com/team/postgres-custom:1"):
+        facts = entry(name)
+        assert (facts.inherited_from, facts.inherited_by) == ("postgres", "name"), name
+    assert entry("ghcr.io/acme/postgres:16").data_paths == ("/var/lib/postgresql/data",)
+    for name in ("prometheuscommunity/postgres-exporter", "acme/postgres-backup", "bitnami/postgres-operator"):
+        assert lookup(name) is None, name
+    sonarr = entry("lscr.io/linuxserver/sonarr:latest")
+    assert (sonarr.inherited_from, sonarr.inherited_by, sonarr.drops_privileges) == ("linuxserver", "name", "s6-overlay")
+    assert entry("lscr.io/linuxserver/plex").name == "linuxserver-plex"  # an entry of its own wins
+    assert entry("postgres").inherited_by == ""

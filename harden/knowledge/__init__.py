@@ -4,6 +4,14 @@ Passes ask two questions of an image reference: which entry describes it (`looku
 Linux distribution family it is built on (`distro_family`), for the user-creation snippet.
 Every entry names its evidence: the official Dockerfile or entrypoint line, or documentation.
 Data, not code: adding an image is adding a TOML file (the format is in images/README.md).
+
+Inheritance: an image built `FROM` a known one takes that entry's facts, marked with
+`inherited_from` (the entry) and `inherited_by` (why): "derives_from" when the image has its own
+file that says `derives_from = "postgres"` (its own fields override the parent's, its evidence
+comes first), "name" when only its name matches a parent's `derived_names` pattern (`*/postgres`,
+`*-postgresql`). Decision: a name match is weaker evidence than a file, so the lead's evidence
+wiring can tell them apart; names of tools that sit beside a database rather than derive from it
+(`postgres-exporter`, `...-backup`, `...-operator`) never match, whatever the pattern says.
 """
 
 from __future__ import annotations
@@ -11,6 +19,7 @@ from __future__ import annotations
 import re
 import tomllib
 from dataclasses import dataclass, field, replace
+from fnmatch import fnmatchcase
 from functools import cache
 from pathlib import Path
 
@@ -38,6 +47,17 @@ class ImageFacts:
     evidence: tuple[str, ...]
     notes: str = ""
     variants: dict[str, dict[str, object]] = field(default_factory=dict)  # tag regex -> overrides
+    # Capabilities needed only with `network_mode: host`, where Docker's per-container
+    # net.ipv4.ip_unprivileged_port_start=0 does not apply (binding a port below 1024).
+    host_network_cap_add: dict[str, str] = field(default_factory=dict)
+    read_only_breaks: str = ""  # why read_only breaks the image whatever the service sets ("": it does not)
+    read_only_breaks_if_env: dict[str, str] = field(default_factory=dict)  # VAR -> why, when the service sets VAR
+    refused_volumes: dict[str, str] = field(default_factory=dict)  # mount target the image refuses -> the fix
+    refused_volumes_unless_env: tuple[str, ...] = ()  # ...unless the service sets one of these variables
+    derives_from: str = ""  # the entry (file stem) this image is built FROM, per its own file
+    derived_names: tuple[str, ...] = ()  # glob patterns of other images' names that inherit this entry
+    inherited_from: str = ""  # set by the loader: the entry these facts come from
+    inherited_by: str = ""  # "derives_from" or "name" (see the module docstring); "" when not inherited
 
 
 def normalise_repository(reference: str) -> str:
@@ -84,7 +104,18 @@ def _index() -> dict[str, Path]:
 
 @cache
 def _load(path: Path) -> ImageFacts:
-    return _facts(path.stem, tomllib.loads(path.read_text(encoding="utf-8")))
+    data = tomllib.loads(path.read_text(encoding="utf-8"))
+    parent = str(data.get("derives_from", ""))
+    if not parent:
+        return _facts(path.stem, data)
+    parent_path = IMAGES_DIR / f"{parent}.toml"
+    assert parent_path.is_file() and parent != path.stem, f"{path.name}: derives_from {parent!r} names no other entry"
+    parent_data = tomllib.loads(parent_path.read_text(encoding="utf-8"))
+    assert "derives_from" not in parent_data, f"{path.name}: {parent}.toml derives from another entry itself"
+    merged = {k: v for k, v in parent_data.items() if k not in ("repositories", "derived_names")}
+    merged.update(data)
+    merged["evidence"] = [*data.get("evidence", []), *parent_data.get("evidence", [])]
+    return replace(_facts(path.stem, merged), inherited_from=parent, inherited_by="derives_from")
 
 
 def _entries() -> dict[str, ImageFacts]:
@@ -127,16 +158,51 @@ def _facts(name: str, data: dict[str, object]) -> ImageFacts:
         evidence=strings("evidence"),
         notes=str(data.get("notes", "")),
         variants={str(k): dict(v) for k, v in variants.items()},
+        host_network_cap_add=mapping("host_network_cap_add"),
+        read_only_breaks=str(data.get("read_only_breaks", "")),
+        read_only_breaks_if_env=mapping("read_only_breaks_if_env"),
+        refused_volumes=mapping("refused_volumes"),
+        refused_volumes_unless_env=strings("refused_volumes_unless_env"),
+        derives_from=str(data.get("derives_from", "")),
+        derived_names=strings("derived_names"),
     )
+
+
+_DERIVED_NAMES_LINE = re.compile(r"^derived_names\s*=\s*(\[.*\])\s*$", re.MULTILINE)
+# Names of images that run beside a database (or other entry) rather than being built FROM it.
+_NOT_DERIVED = re.compile(r"exporter|backup|operator|client|admin|proxy|bouncer|pooler|agent|sidecar|(^|[-_/])ui($|[-_])")
+
+
+@cache
+def _derived_patterns() -> tuple[tuple[str, Path], ...]:
+    """(glob, the file it inherits from) from each file's one-line `derived_names = [...]`."""
+    found: list[tuple[str, Path]] = []
+    for path in sorted(IMAGES_DIR.glob("*.toml")):
+        match = _DERIVED_NAMES_LINE.search(path.read_text(encoding="utf-8"))
+        if match:
+            found.extend((str(pattern), path) for pattern in tomllib.loads(f"r = {match.group(1)}")["r"])
+    return tuple(found)
+
+
+def _by_name(repository: str) -> Path | None:
+    """The entry an unknown repository inherits by its name, if one matches (see the module docstring)."""
+    if _NOT_DERIVED.search(repository.rsplit("/", 1)[-1]):
+        return None
+    return next((path for pattern, path in _derived_patterns() if fnmatchcase(repository, pattern)), None)
 
 
 def lookup(reference: str) -> ImageFacts | None:
     """The entry for an image reference, with the overrides of the first variant whose tag
-    pattern matches (e.g. `-alpine` tags are built on Alpine)."""
-    path = _index().get(normalise_repository(reference))
-    if path is None:
-        return None
-    facts = _load(path)
+    pattern matches (e.g. `-alpine` tags are built on Alpine); for an unknown name that a
+    known entry's `derived_names` matches, that entry, marked as inherited by name."""
+    repository = normalise_repository(reference)
+    path = _index().get(repository)
+    facts = _load(path) if path is not None else None
+    if facts is None:
+        parent = _by_name(repository)
+        if parent is None:
+            return None
+        facts = replace(_load(parent), inherited_from=parent.stem, inherited_by="name")
     tag = tag_of(reference)
     for pattern, overrides in facts.variants.items():
         if re.search(pattern, tag):

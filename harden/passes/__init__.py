@@ -65,6 +65,7 @@ PASS_MODULES: tuple[str, ...] = (
     "compose.mount_propagation",
     "compose.logging_disabled",
     "compose.traefik_api_insecure",
+    "compose.refused_volume",
 )
 
 

@@ -2,7 +2,7 @@
 
 What: for each service without `cap_drop: [ALL]` (own or merged), add `cap_drop: [ALL]` and a
 `cap_add:` with the capabilities the image knowledge lists for its entrypoint, each with an
-end-of-line comment that says why (postgres: CHOWN, DAC_OVERRIDE, FOWNER, SETGID, SETUID,
+end-of-line comment that says why (postgres: CHOWN, DAC_OVERRIDE, SETGID, SETUID,
 because its entrypoint fixes the data directory's ownership and steps down to `postgres` with
 gosu). Lists the user wrote are extended, never replaced: a `cap_drop: [NET_RAW]` gets `ALL`
 added, a `cap_add: [NET_ADMIN]` keeps NET_ADMIN and gets the missing ones; the finding says
@@ -31,8 +31,10 @@ What might break (fix safety: review): an entrypoint that needs a capability the
 does not list fails with "Operation not permitted": typically one that chowns a volume or
 switches user (needs CHOWN, SETUID, SETGID; DAC_OVERRIDE and FOWNER when it fixes ownership of
 data directories), or a server that binds a port below 1024 with `network_mode: host`
-(NET_BIND_SERVICE). A binary with file capabilities (setcap) refuses to start when they are
-not in the bounding set.
+(NET_BIND_SERVICE; the knowledge lists it under `host_network_cap_add`, added only for such a
+service: on its own network namespace Docker 20.10+ sets net.ipv4.ip_unprivileged_port_start=0,
+so any process may bind any port and NET_BIND_SERVICE is not needed). A binary with file
+capabilities (setcap) refuses to start when they are not in the bounding set.
 
 Example (fixtures/cap-drop-all/redis):
 
@@ -92,7 +94,9 @@ RATIONALE = (
 # as a non-root user (`user:`) cannot use them, so they are not added back for it. Others
 # (NET_BIND_SERVICE, NET_RAW, ...) stay: a binary with file capabilities needs them in the
 # bounding set even when a non-root user runs it.
-ROOT_ONLY = frozenset({"CHOWN", "DAC_OVERRIDE", "DAC_READ_SEARCH", "FOWNER", "FSETID", "SETGID", "SETUID"})
+# SYS_CHROOT is one of them: the images that need it call chroot(2) as root, to step down
+# (elasticsearch 7's `chroot --userspec`) or for sshd's privilege separation.
+ROOT_ONLY = frozenset({"CHOWN", "DAC_OVERRIDE", "DAC_READ_SEARCH", "FOWNER", "FSETID", "SETGID", "SETUID", "SYS_CHROOT"})
 COMMONLY_BROKEN = (
     "an entrypoint that switches user (gosu, su-exec, s6-overlay) needs CHOWN, SETUID and SETGID, and DAC_OVERRIDE "
     "and FOWNER when it fixes ownership of data directories"
@@ -176,6 +180,8 @@ def _needed(service: Service, image: knowledge.ImageFacts | None, context: Conte
     """(the capabilities the service's image needs back, with why; whether it runs as a non-root
     user; whether that user is the one compose-non-root adds in the same run)."""
     needed = dict(sorted(image.cap_add.items())) if image else {}
+    if image and str(service.get("network_mode") or "").strip() == "host":  # no per-container port sysctl there
+        needed = dict(sorted({**needed, **image.host_network_cap_add}.items()))
     user = service.get("user")
     assumes = False
     if (user is None or not str(user).strip()) and _non_root_fix_applies(context):
@@ -283,6 +289,8 @@ def _might_break(service: Service, image: knowledge.ImageFacts | None, missing: 
 
 def _how(image: knowledge.ImageFacts) -> str:
     how = image.drops_privileges
+    if how in ("gosu", "su-exec", "setpriv") and is_root(image.runtime_user):  # gitea: s6 and sshd stay root
+        return f"entrypoint runs its service as {image.unprivileged_user or 'another user'} via {how}; its supervisor stays root"
     if how in ("gosu", "su-exec", "setpriv"):
         return f"entrypoint drops to user {image.runtime_user} via {how}"
     if how == "master-worker":

@@ -73,6 +73,16 @@ def user_it_adds(image: knowledge.ImageFacts | None) -> str | None:
     return image.unprivileged_user if image.nonroot_works and image.unprivileged_user else None
 
 
+def _steps_down(image: knowledge.ImageFacts) -> str:
+    """How the image leaves root: a master process that stays root is not a step-down to root."""
+    other = image.unprivileged_user or "an unprivileged user"
+    if image.drops_privileges == "master-worker":
+        return f"keeps its master process as {image.runtime_user} and switches its workers to {other}"
+    if is_root(image.runtime_user):  # gitea: s6 and sshd stay root, gitea itself runs as git
+        return f"runs its service as {other} ({image.drops_privileges}) while its supervisor stays root"
+    return f"steps down to {image.runtime_user} ({image.drops_privileges})"
+
+
 def check(document: ComposeDocument, context: Context) -> list[Finding]:
     findings: list[Finding] = []
     wants: dict[str, list[Want]] = {}
@@ -100,9 +110,8 @@ def check(document: ComposeDocument, context: Context) -> list[Finding]:
             evidence[service.name] = (knowledge_evidence(image, f"works as {added}"),)
         elif image.drops_privileges:
             message = (
-                f"starts as root; {image.name} steps down to {image.runtime_user} by itself "
-                f"({image.drops_privileges}), so harden adds no user:, which would break its entrypoint "
-                "(cap-drop-all restricts what root keeps)"
+                f"starts as root; {image.name} {_steps_down(image)} by itself, so harden adds no user:, which would "
+                "break its entrypoint (cap-drop-all restricts what root keeps)"
             )
             findings.append(_finding(service.line, service.column, Severity.INFO, message, service.name))
 

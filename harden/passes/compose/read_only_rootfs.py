@@ -15,7 +15,11 @@ only the rest (its own tmpfs paths, in a list Compose appends to the inherited o
 that extends one of a file harden does not read is reported, not changed.
 
 Not fixed, only reported: a service whose image keeps its data outside any volume (read_only
-would stop the database from writing; mount a volume there first), `read_only: false` written
+would stop the database from writing; mount a volume there first), an image the knowledge says
+read_only breaks (`read_only_breaks`: pi-hole's start script setcaps a file on the root
+filesystem and exits 1 when it cannot; `read_only_breaks_if_env`: nextcloud writes
+redis-session.ini beside its shipped PHP .ini files when the service sets REDIS_HOST; a tmpfs
+would hide those files, so no tmpfs can make it work), `read_only: false` written
 by the user (a choice harden respects), and a service that is already `read_only: true` but
 lacks a tmpfs for a path its image writes (it may fail to start).
 
@@ -58,7 +62,7 @@ from __future__ import annotations
 
 import re
 
-from harden.compose import ComposeDocument, Mount, Service
+from harden.compose import ComposeDocument, Mount, Service, environment
 from harden.knowledge import ImageFacts
 from harden.model import NO_EVIDENCE, Applicability, Caveat, Evidence, Finding, Fix, Rule, Severity
 from harden.passes import Context
@@ -162,7 +166,12 @@ def _leaves_alone(
             message = f"read_only: false is set explicitly{set_in(service, 'read_only')}; harden leaves it (a choice you made)"
             return True, _finding(line, column, Severity.INFO, message, service.name)
         return True, None
+    breaks = _breaks(service, image)
     if truthy(read_only):
+        if image is not None and breaks and here(service, "read_only"):
+            line, column = document.service_position(service, "read_only")
+            message = f"read_only: true is set{set_in(service, 'read_only')}, but {image.name} breaks under it: {breaks}"
+            return True, _finding(line, column, Severity.WARNING, message, service.name)
         if image is not None and needed and here(service, "read_only"):
             line, column = document.service_position(service, "read_only")
             message = (
@@ -172,6 +181,11 @@ def _leaves_alone(
             )
             return True, _finding(line, column, Severity.WARNING, message, service.name)
         return True, None
+    if image is not None and breaks:
+        if not here(service, "read_only"):
+            return True, None
+        message = f"root filesystem is writable; harden does not add read_only: {image.name} breaks under it: {breaks}"
+        return True, _finding(service.line, service.column, Severity.INFO, message, service.name)
     data = [p for p in (image.data_paths if image else ()) if not _on_volume(p, [m.target for m in service_mounts])]
     if data:
         if not here(service, "read_only"):
@@ -192,6 +206,17 @@ def _leaves_alone(
         )
         return True, _finding(line, column, Severity.WARNING, message, service.name)
     return False, None
+
+
+def _breaks(service: Service, image: ImageFacts | None) -> str:
+    """Why read_only breaks the service's image ("" when nothing known does): always
+    (`read_only_breaks`), or because the service sets a variable (`read_only_breaks_if_env`)."""
+    if image is None:
+        return ""
+    variables = environment(service.get("environment"))
+    # an empty value counts as unset, as the entrypoints test it (`[ -z "${REDIS_HOST:-}" ]`)
+    reasons = [why for var, why in image.read_only_breaks_if_env.items() if var in variables and variables[var] != ""]
+    return "; ".join([image.read_only_breaks, *reasons] if image.read_only_breaks else reasons)
 
 
 def _needed(always: tuple[str, ...], image: ImageFacts | None, service_mounts: list[Mount], tmpfs_paths: list[str]) -> list[str]:

@@ -42,7 +42,9 @@ still starts as root, so restrict its capabilities instead (compose `cap-drop-al
 
 What might break (fix safety: review): files copied or created earlier are owned by root and
 read-only to the new user (add `--chown` to the COPY of anything the app writes); a port below
-1024 cannot be bound without NET_BIND_SERVICE; a volume mounted over a root-owned directory may
+1024 needs NET_BIND_SERVICE with `network_mode: host` or on engines that do not set
+net.ipv4.ip_unprivileged_port_start=0 (Docker 20.10+ sets it for a container's own network
+namespace, so there it binds without); a volume mounted over a root-owned directory may
 not be writable; the new user has no home directory.
 
 Example (fixtures/non-root-user/debian):
@@ -195,8 +197,9 @@ def _decide(document: DockerfileDocument, stage: Stage, services: tuple[str, ...
     if low_ports := _low_ports(chain):
         ports = ", ".join(str(p) for p in low_ports)
         message += (
-            f"; it EXPOSEs port {ports} below 1024: binding it as a non-root user fails without "
-            "NET_BIND_SERVICE (or move the service to a port above 1023)"
+            f"; it EXPOSEs port {ports} below 1024: a non-root user can bind it on Docker 20.10+ (which sets "
+            "net.ipv4.ip_unprivileged_port_start=0), but not with network_mode: host or on engines without that "
+            "setting, where it needs NET_BIND_SERVICE (or a port above 1023)"
         )
     return Decision(stage, anchor, message, Severity.WARNING, choice)
 
