@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from golden import UNSAFE_MARKER
 
 from harden import compose, engine
@@ -174,7 +173,9 @@ def test_unknown_image_gets_an_unsafe_fix_that_says_what_to_verify() -> None:
     assert finding.subject == "app"
 
 
-UNKNOWN_AND_KNOWN = "services:\n  app:\n    image: example.org/app:1\n  db:\n    image: redis:7\n    volumes: [\"data:/data\"]\nvolumes:\n  data:\n"
+UNKNOWN_AND_KNOWN = (
+    'services:\n  app:\n    image: example.org/app:1\n  db:\n    image: redis:7\n    volumes: ["data:/data"]\nvolumes:\n  data:\n'
+)
 
 
 @pytest.mark.parametrize("rule", ["cap-drop-all", "read-only-rootfs"])

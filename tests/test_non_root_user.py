@@ -67,7 +67,7 @@ def test_dotnet_images_use_their_app_user_and_chiseled_ones_already_run_as_it() 
 
 
 def test_a_new_user_is_unsafe_and_a_user_the_image_ships_or_the_dockerfile_creates_is_review() -> None:
-    new_user = fix("FROM debian:12\nCMD [\"app\"]\n", unsafe_fixes=False)
+    new_user = fix('FROM debian:12\nCMD ["app"]\n', unsafe_fixes=False)
     [finding] = new_user.findings
     assert finding.fix is not None and str(finding.fix.applicability) == "unsafe"
     assert new_user.output == new_user.original  # shown, not applied, by default
