@@ -42,6 +42,14 @@ def common_options(command: Callable[..., Any]) -> Callable[..., Any]:
             type=click.Path(dir_okay=False, path_type=Path),
             help="A Compose file of one project, merged in the order given, as `docker compose -f` does (repeatable).",
         ),
+        click.option(
+            "--env-file",
+            "env_files",
+            multiple=True,
+            type=click.Path(dir_okay=False, path_type=Path),
+            help="Read Compose interpolation variables from this file instead of each project's .env, as "
+            "`docker compose --env-file` does (repeatable; later files win). harden never reads the process environment.",
+        ),
         click.option("--select", metavar="RULE,...", help="Run only these rules."),
         click.option("--ignore", metavar="RULE,...", help="Skip these rules."),
         click.option("--safe-only", is_flag=True, help="Apply only fixes that cannot change runtime behaviour."),
@@ -170,6 +178,7 @@ def _settings(options: dict[str, Any]) -> Settings:
         search_from=tuple(Path(p) for p in options.get("paths", ()) if p != "-"),
         progress=True,
         compose_files=tuple(options.get("compose_files") or ()),
+        env_files=tuple(options.get("env_files") or ()),
         debug=options.get("debug", False),
         workers=_workers(),
     )

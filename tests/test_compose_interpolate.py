@@ -7,9 +7,9 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from compose_oracle import binary
 
 from harden.compose.interpolate import DotenvError, InterpolationError, interpolate, parse_dotenv, resolve
-from tests.compose_oracle import binary
 
 VARIABLES = {"A": "1", "E": "", "IMG": "postgres", "TAG": "16-alpine"}
 ENV_FILE = "A=1\nE=\nIMG=postgres\nTAG=16-alpine\n"

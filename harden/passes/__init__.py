@@ -88,6 +88,11 @@ class Context:
     # For a Compose file: the Dockerfile each service with `build:` builds, and the stage really
     # built (`build.target`, else the last), read by the engine (harden.engine.context.builds).
     builds: Mapping[str, Build] = field(default_factory=dict)
+    # For a Compose file: its project's interpolation variables, from the `.env` beside its first
+    # file or the `--env-file` files (harden.compose.interpolate; never the process environment),
+    # read by the engine. Passes read values through them (Service.resolved_image, ports) and
+    # never write a resolved value back.
+    variables: Mapping[str, str] = field(default_factory=dict)
 
     def for_pass(self, module: ModuleType) -> Context:
         """This context for one pass: with that pass's options. A pass that runs another pass's
