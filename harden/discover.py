@@ -39,7 +39,22 @@ from harden import files
 if TYPE_CHECKING:
     import pathspec
 
-DOCKERFILE_PATTERNS = ("Dockerfile", "Dockerfile.*", "*.Dockerfile", "Containerfile", "Containerfile.*")
+# The names people give Dockerfiles (`docker build -f` takes any): Dockerfile, Dockerfile.dev,
+# Dockerfile-dev, api.Dockerfile, api.dockerfile, a lower-case dockerfile, and Podman's Containerfile.
+DOCKERFILE_PATTERNS = (
+    "Dockerfile",
+    "dockerfile",
+    "Dockerfile.*",
+    "Dockerfile-*",
+    "*.Dockerfile",
+    "*.dockerfile",
+    "Containerfile",
+    "Containerfile.*",
+    "Containerfile-*",
+)
+# Not Dockerfiles, though named after them: templates, editor leftovers, and BuildKit's
+# per-Dockerfile ignore file (Dockerfile.dockerignore, api.Dockerfile.dockerignore).
+NOT_DOCKERFILE_SUFFIXES = (".j2", ".template", ".tmpl", ".in", ".md", ".orig", ".rej", ".bak", ".swp", ".dockerignore")
 COMPOSE_PATTERNS = (
     "compose.yaml",
     "compose.yml",
@@ -70,8 +85,8 @@ class Skipped:
 
 def kind_of(name: str) -> str | None:
     if any(fnmatch(name, p) for p in DOCKERFILE_PATTERNS):
-        if name.endswith((".j2", ".template", ".tmpl", ".in", ".md", ".orig", ".rej", ".bak", ".swp")):
-            return None  # templates and editor leftovers named after Dockerfiles
+        if name.endswith(NOT_DOCKERFILE_SUFFIXES):
+            return None
         return "dockerfile"
     if any(fnmatch(name, p) for p in COMPOSE_PATTERNS):
         return "compose"

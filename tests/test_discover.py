@@ -8,11 +8,19 @@ from harden.discover import discover, kind_of
 
 
 def test_names() -> None:
-    for name in ("Dockerfile", "Dockerfile.prod", "api.Dockerfile", "Containerfile"):
+    names = ("Dockerfile", "Dockerfile.prod", "api.Dockerfile", "Containerfile", "dockerfile", "api.dockerfile", "Dockerfile-dev")
+    for name in (*names, "Containerfile.arm64", "Containerfile-dev"):
         assert kind_of(name) == "dockerfile", name
     for name in ("compose.yaml", "compose.yml", "docker-compose.yml", "docker-compose.prod.yaml", "compose.override.yaml"):
         assert kind_of(name) == "compose", name
-    for name in ("Dockerfile.j2", "README.md", "values.yaml", "Dockerfile.template"):
+    for name in (
+        "Dockerfile.j2",
+        "README.md",
+        "values.yaml",
+        "Dockerfile.template",
+        "Dockerfile.dockerignore",
+        "a.dockerfile.bak",
+    ):
         assert kind_of(name) is None, name
 
 
