@@ -262,12 +262,14 @@ def _run(paths: tuple[str, ...], settings: Settings, sink: Sink) -> Run:
 def _report_errors(run: Run) -> int:
     """Print every error but those of writing (`fix` prints them in order with what it wrote)
     on standard error and, once per image reference, why it could not be resolved. Returns the
-    number of errors printed (an unresolved reference is a finding, not an error)."""
+    number of errors printed (an unresolved reference is a finding, and a note, DiagnosticKind.NOTE,
+    a file found but left out, neither is an error)."""
     from harden.output import text
 
-    errors = [*run.skipped, *(e for r in run.results for e in r.errors if e.kind is not DiagnosticKind.WRITE)]
-    for error in errors:
+    every = [*run.skipped, *(e for r in run.results for e in r.errors if e.kind is not DiagnosticKind.WRITE)]
+    for error in every:
         click.echo(text.diagnostic(error), err=True)
+    errors = [e for e in every if e.kind is not DiagnosticKind.NOTE]
     for failure in run.unresolved:
         click.echo(f"harden: could not resolve {failure.reference}: {failure.message}", err=True)
     return len(errors)

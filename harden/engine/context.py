@@ -104,6 +104,7 @@ def for_files(base: passes.Context, loaded: Sequence[Loaded], settings: Settings
     Compose files never imports harden.compose (start-up time)."""
     if not any(item.source.kind == "compose" for item in loaded):
         return [base] * len(loaded)
+    _fragments_alone(loaded, settings)
     firsts = project_firsts(loaded, settings)
     directories = [loaded[j].source.path.parent for j in firsts]
     dockerfiles = Dockerfiles(loaded, settings)
@@ -119,6 +120,24 @@ def for_files(base: passes.Context, loaded: Sequence[Loaded], settings: Settings
         changed = documents or built or found
         contexts.append(dataclasses.replace(base, related=documents, builds=built, variables=found) if changed else base)
     return contexts
+
+
+def _fragments_alone(loaded: Sequence[Loaded], settings: Settings) -> None:
+    """Fragments that join no project (harden.compose.project) are not analysed: each gets a
+    note (DiagnosticKind.NOTE: reported, not an error) that says why and how to name its project."""
+    from harden.compose import project
+
+    paths: list[Path | None] = [item.source.path if item.source.kind == "compose" else None for item in loaded]
+    services = [
+        project.definitions(item.document) if item.document is not None and path else None
+        for item, path in zip(loaded, paths, strict=True)
+    ]
+    explicit = {_real(path) for path in settings.compose_files}
+    for index, fragment in project.fragments(paths, services).items():
+        item = loaded[index]
+        if fragment.message and _real(item.source.path) not in explicit:
+            item.result.errors.append(Diagnostic(DiagnosticKind.NOTE, item.result.path, 0, 0, fragment.message))
+            item.document = None
 
 
 def _not_analysed(item: Loaded, error: Diagnostic, first: bool) -> None:
@@ -174,7 +193,8 @@ def project_firsts(loaded: Sequence[Loaded], settings: Settings) -> list[int]:
     from harden.compose import project
 
     paths: list[Path | None] = [item.source.path if item.source.kind == "compose" else None for item in loaded]
-    groups = project.groups(paths, settings.compose_files)
+    services = [project.definitions(item.document) if item.document is not None else None for item in loaded]
+    groups = project.groups(paths, settings.compose_files, services)
     return [groups[i][0] if i in groups else i for i in range(len(loaded))]
 
 

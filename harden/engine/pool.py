@@ -55,6 +55,7 @@ class Scanned:
     references: tuple[str, ...] = ()
     extends: tuple[str, ...] = ()  # `extends: {file: ...}` values its services name
     sha256: str | None = None  # of the bytes read (None: given bytes, or not readable)
+    services: dict[str, bool] | None = None  # a Compose file's services (harden.compose.project.definitions)
 
 
 @dataclass(frozen=True)
@@ -99,13 +100,16 @@ def _hand_in_order(batches: Iterator[list[tuple[int, Source, FileResult]]], sink
 
 
 def _scan_task(arguments: tuple[list[load.Input], Settings]) -> list[Scanned]:
+    from harden.compose import project
+
     items, settings = arguments
     found = []
     for item in items:
         loaded = load.read(item, settings)
         references = tuple(context.references(loaded, settings))
         sha = loaded.source.snapshot.sha256 if loaded.source.snapshot is not None else None
-        found.append(Scanned(references, _extends_files(loaded.document), sha))
+        services = project.definitions(loaded.document) if loaded.source.kind == "compose" and loaded.document else None
+        found.append(Scanned(references, _extends_files(loaded.document), sha, services))
     return found
 
 
@@ -146,9 +150,13 @@ def components(items: Sequence[load.Input], scanned: Sequence[Scanned], settings
     from harden.compose import project
 
     paths: list[Path | None] = [item.source.path if item.source.kind == "compose" else None for item in items]
-    for members in project.groups(paths, settings.compose_files).values():
+    services = [s.services for s in scanned]
+    for members in project.groups(paths, settings.compose_files, services).values():
         for member in members:
             join(member, members[0])
+    for i, fragment in project.fragments(paths, services).items():  # one that joins no project: read with all it could
+        for member in (m for members in fragment.projects for m in members):
+            join(i, member)
     copied: dict[str, int] = {}  # inputs with one --output target: the sink refuses all but the first
     for i, item in enumerate(items):
         join(i, copied.setdefault(os.path.normpath(item.source.relative), i))
