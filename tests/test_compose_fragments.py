@@ -90,3 +90,11 @@ def test_groups_put_fragments_after_the_base_and_override_pair(tmp_path: Path) -
     assert found[0] == found[1] == found[2] == found[3] == (0, 1, 3, 2)
     assert 4 not in found  # no file beside it defines web
     assert project.fragments([tmp_path / n for n in names], defines)[4].projects == ()
+
+
+def test_fix_output_still_copies_a_fragment_it_leaves_out(tmp_path: Path) -> None:
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "compose.prod.yaml").write_text(FRAGMENT)
+    outcome = CliRunner().invoke(main, ["fix", "--offline", "--output", str(tmp_path / "out"), str(tmp_path / "in")])
+    assert outcome.exit_code == 0, outcome.output
+    assert (tmp_path / "out" / "compose.prod.yaml").read_text() == FRAGMENT  # a complete copy, the fragment unchanged

@@ -124,10 +124,14 @@ def for_files(base: passes.Context, loaded: Sequence[Loaded], settings: Settings
 
 def _fragments_alone(loaded: Sequence[Loaded], settings: Settings) -> None:
     """Fragments that join no project (harden.compose.project) are not analysed: each gets a
-    note (DiagnosticKind.NOTE: reported, not an error) that says why and how to name its project."""
+    note (DiagnosticKind.NOTE: reported, not an error) that says why and how to name its project.
+    A file given as bytes (standard input) has no directory to find its project in: it is
+    hardened as it stands."""
     from harden.compose import project
 
-    paths: list[Path | None] = [item.source.path if item.source.kind == "compose" else None for item in loaded]
+    paths: list[Path | None] = [
+        item.source.path if item.source.kind == "compose" and item.source.snapshot is not None else None for item in loaded
+    ]
     services = [
         project.definitions(item.document) if item.document is not None and path else None
         for item, path in zip(loaded, paths, strict=True)
