@@ -61,7 +61,7 @@ def test_env_file_replaces_the_projects_env(tmp_path: Path) -> None:
     assert "gosu switches to user postgres" in result.output
 
 
-def test_a_bad_env_file_is_its_projects_error_and_others_go_on(tmp_path: Path, monkeypatch: object) -> None:
+def test_a_bad_env_file_is_its_projects_error_and_others_go_on(tmp_path: Path) -> None:
     bad = _project(tmp_path / "bad", "A=1\nPOSTGRES IMAGE=postgres\n", COMPOSE)
     (bad / "compose.override.yaml").write_text("services:\n  db:\n    environment:\n      A: b\n")
     good = _project(tmp_path / "good", "POSTGRES_IMAGE=postgres:16\nPGPORT=1\n", COMPOSE)
