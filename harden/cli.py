@@ -42,6 +42,14 @@ def common_options(command: Callable[..., Any]) -> Callable[..., Any]:
             type=click.Path(dir_okay=False, path_type=Path),
             help="A Compose file of one project, merged in the order given, as `docker compose -f` does (repeatable).",
         ),
+        click.option(
+            "--env-file",
+            "env_files",
+            multiple=True,
+            type=click.Path(dir_okay=False, path_type=Path),
+            help="Read Compose interpolation variables from this file instead of each project's .env, as "
+            "`docker compose --env-file` does (repeatable; later files win). harden never reads the process environment.",
+        ),
         click.option("--select", metavar="RULE,...", help="Run only these rules."),
         click.option("--ignore", metavar="RULE,...", help="Skip these rules."),
         click.option("--safe-only", is_flag=True, help="Apply only fixes that cannot change runtime behaviour."),
@@ -176,6 +184,7 @@ def _settings(options: dict[str, Any]) -> Settings:
         search_from=tuple(Path(p) for p in options.get("paths", ()) if p != "-"),
         progress=True,
         compose_files=tuple(options.get("compose_files") or ()),
+        env_files=tuple(options.get("env_files") or ()),
         debug=options.get("debug", False),
         workers=_workers(),
     )
@@ -259,12 +268,14 @@ def _run(paths: tuple[str, ...], settings: Settings, sink: Sink) -> Run:
 def _report_errors(run: Run) -> int:
     """Print every error but those of writing (`fix` prints them in order with what it wrote)
     on standard error and, once per image reference, why it could not be resolved. Returns the
-    number of errors printed (an unresolved reference is a finding, not an error)."""
+    number of errors printed (an unresolved reference is a finding, and a note, DiagnosticKind.NOTE,
+    a file found but left out, neither is an error)."""
     from harden.output import text
 
-    errors = [*run.skipped, *(e for r in run.results for e in r.errors if e.kind is not DiagnosticKind.WRITE)]
-    for error in errors:
+    every = [*run.skipped, *(e for r in run.results for e in r.errors if e.kind is not DiagnosticKind.WRITE)]
+    for error in every:
         click.echo(text.diagnostic(error), err=True)
+    errors = [e for e in every if e.kind is not DiagnosticKind.NOTE]
     for failure in run.unresolved:
         click.echo(f"harden: could not resolve {failure.reference}: {failure.message}", err=True)
     return len(errors)

@@ -37,6 +37,9 @@ class Settings:
     cache_ttl_hours: float = 24.0  # how long a digest from the registry is trusted from the cache
     progress: bool = False  # print a progress line while resolving (on a terminal)
     compose_files: tuple[Path, ...] = ()  # `-f a -f b`: one Compose project, merged in this order
+    # `--env-file`: the interpolation variables of every Compose project, read in this order instead
+    # of each project's `.env` (as `docker compose --env-file` does); never the process environment
+    env_files: tuple[Path, ...] = ()
     debug: bool = False  # a file's internal error carries its traceback (--debug)
     # Processes that analyse files: None chooses (one per core, for runs of many files); 1 is
     # one process (HARDEN_WORKERS=1, a benchmark and debugging switch). Outputs never depend on it.

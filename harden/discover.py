@@ -7,6 +7,11 @@ outside the PATH argument it was found under is reported and skipped — harden 
 on repositories it does not trust. A file given explicitly is always considered, and a YAML file
 given explicitly is a compose file when its top level has `services:`.
 
+`docker compose -f` accepts a Compose file under any name. When a walk finds a `*.yml` or
+`*.yaml` file with a top-level `services:` in a directory where no file has a Compose file's
+name, it is not hardened (it may be a CI or tool configuration), but reported as a note (not an
+error: the exit status is unchanged) that names the `-f` that would include it.
+
 Hostile trees: one entry's problem is reported for that entry and the walk goes on. A link
 that cannot be followed (a loop, a dangling link), a FIFO, socket or device with a Dockerfile's
 name, and a directory that cannot be read are each reported (`path: message`, exit 2) and
@@ -39,7 +44,22 @@ from harden import files
 if TYPE_CHECKING:
     import pathspec
 
-DOCKERFILE_PATTERNS = ("Dockerfile", "Dockerfile.*", "*.Dockerfile", "Containerfile", "Containerfile.*")
+# The names people give Dockerfiles (`docker build -f` takes any): Dockerfile, Dockerfile.dev,
+# Dockerfile-dev, api.Dockerfile, api.dockerfile, a lower-case dockerfile, and Podman's Containerfile.
+DOCKERFILE_PATTERNS = (
+    "Dockerfile",
+    "dockerfile",
+    "Dockerfile.*",
+    "Dockerfile-*",
+    "*.Dockerfile",
+    "*.dockerfile",
+    "Containerfile",
+    "Containerfile.*",
+    "Containerfile-*",
+)
+# Not Dockerfiles, though named after them: templates, editor leftovers, and BuildKit's
+# per-Dockerfile ignore file (Dockerfile.dockerignore, api.Dockerfile.dockerignore).
+NOT_DOCKERFILE_SUFFIXES = (".j2", ".template", ".tmpl", ".in", ".md", ".orig", ".rej", ".bak", ".swp", ".dockerignore")
 COMPOSE_PATTERNS = (
     "compose.yaml",
     "compose.yml",
@@ -66,12 +86,13 @@ class Source:
 class Skipped:
     display: str
     message: str
+    note: bool = False  # found and left out, not an error (DiagnosticKind.NOTE)
 
 
 def kind_of(name: str) -> str | None:
     if any(fnmatch(name, p) for p in DOCKERFILE_PATTERNS):
-        if name.endswith((".j2", ".template", ".tmpl", ".in", ".md", ".orig", ".rej", ".bak", ".swp")):
-            return None  # templates and editor leftovers named after Dockerfiles
+        if name.endswith(NOT_DOCKERFILE_SUFFIXES):
+            return None
         return "dockerfile"
     if any(fnmatch(name, p) for p in COMPOSE_PATTERNS):
         return "compose"
@@ -171,13 +192,15 @@ def _prefer_real_files(found: list[Source]) -> list[Source]:
     return [s for s in found if not (id(s) in links and os.path.realpath(s.path) in real)]
 
 
-def _explicit_kind(path: Path) -> str | None:
+def _explicit_kind(path: Path, unreadable: str | None = "compose") -> str | None:
+    """A file named explicitly: a YAML file is a Compose file when its top level has `services:`
+    (`unreadable`: what one that cannot be read is taken for), any other file a Dockerfile."""
     if path.suffix.lower() in (".yaml", ".yml"):
         try:
             with files.open_regular(path) as (fd, _):
                 head = files.read_bounded(fd, 1024 * 1024)
         except (OSError, files.Refused):
-            return "compose"  # let the engine report why it cannot be read
+            return unreadable  # by default, the engine reports why it cannot be read
         return "compose" if SERVICES_KEY.search(head) else None
     return "dockerfile"  # any other file named explicitly is taken for a Dockerfile
 
@@ -191,6 +214,8 @@ class _Walk:
         self.skipped = skipped
         self.found: list[Source] = []
         self.ignores: list[tuple[Path, pathspec.GitIgnoreSpec | None]] = []  # one per open directory
+        self.yaml: list[list[Path]] = []  # per open directory: its YAML files without a Compose file's name
+        self.composed: list[bool] = []  # per open directory: whether a file has a Compose file's name
 
     def run(self) -> list[Source]:
         stack: list[Iterator[os.DirEntry[str]]] = []
@@ -202,6 +227,7 @@ class _Walk:
             if entry is None:
                 stack.pop()
                 self.ignores.pop()
+                self.leave()
                 continue
             path = Path(entry.path)
             if _is_directory(entry):
@@ -212,8 +238,27 @@ class _Walk:
                 continue
             kind = kind_of(entry.name)
             if kind is not None and not self.ignored(path, False):
+                self.composed[-1] = self.composed[-1] or kind == "compose"
                 self.consider(entry, path, kind)
+            elif (
+                kind is None
+                and entry.name.endswith((".yml", ".yaml"))
+                and not entry.is_symlink()
+                and not self.ignored(path, False)
+            ):
+                self.yaml[-1].append(path)
         return self.found
+
+    def leave(self) -> None:
+        """At the end of a directory: its YAML files with top-level `services:` (module docstring)."""
+        candidates, composed = self.yaml.pop(), self.composed.pop()
+        if composed:
+            return
+        for path in candidates:
+            if _explicit_kind(path, unreadable=None) == "compose":
+                shown = display_path(path)
+                message = f"has top-level services: but not a Compose file's name: not hardened (harden -f {shown} includes it)"
+                self.skipped.append(Skipped(shown, message, note=True))
 
     def enter(self, directory: Path) -> Iterator[os.DirEntry[str]] | None:
         """The directory's entries in sorted order, its .gitignore read; None to skip it."""
@@ -227,6 +272,8 @@ class _Walk:
             self.skipped.append(Skipped(display_path(directory), f"cannot read directory: {error.strerror or error}"))
             return None
         self.ignores.append((directory, spec))
+        self.yaml.append([])
+        self.composed.append(False)
         return iter(entries)
 
     def gitignore(self, directory: Path) -> pathspec.GitIgnoreSpec | None:

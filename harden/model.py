@@ -310,6 +310,7 @@ class DiagnosticKind(StrEnum):
     REFUSED = "refused"  # the hardened output failed a check: nothing written
     WRITE = "write"  # writing the output was refused or failed
     INTERNAL = "internal"  # a bug met while handling this file
+    NOTE = "note"  # not an error (the exit status is unchanged): a file found but left out, and why
 
 
 @dataclass(frozen=True, slots=True)

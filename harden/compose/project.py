@@ -8,7 +8,16 @@ DefaultOverrideFileNames, in that order of preference), and merges them in that 
 in a later file wins. harden groups the compose files it discovered the same way, so that each
 file's passes see the whole project (passes.Context.related). Files in no such pair (a second
 base name in the same directory, `compose.prod.yaml`, a file given alone) are each a project of
-their own, as before.
+their own, as before, except fragments.
+
+A fragment is a file whose services are all defined elsewhere: none has `image:`, `build:` or
+`extends:` (`compose.prod.yaml` that only adds secrets, an override file beside no base file).
+Compose cannot run it alone; people run it as `-f base -f fragment`. When harden walks a
+directory, a fragment joins the project of the one file (or base and override pair) in its own
+directory that defines all its services, after that project's files (fragments of one project
+in name order), as `-f` would merge them. A fragment that no project there defines, or that
+two could, is not hardened: hardened alone it would get settings (cap_drop, read_only) that
+break the merged service; harden says so (`fragments`), and `-f` names the project.
 
 An explicit order (a future `-f a -f b` option) is one project in the order given: pass it as
 `explicit`, and those files are grouped in that order, and no others (Compose adds no override
@@ -33,10 +42,10 @@ tests/test_compose_override.py and tests/test_compose_extends.py):
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from harden.compose.tree import is_map, plain, tag
 from harden.compose.values import environment
@@ -75,25 +84,100 @@ APPEND_KEYS = frozenset(
 RESOURCE_KEYS = ("networks", "volumes", "secrets", "configs")  # top-level definitions services refer to by name
 
 
-def groups(paths: Sequence[Path | None], explicit: Sequence[Path] = ()) -> dict[int, tuple[int, ...]]:
+Definitions = Mapping[str, bool]  # a file's services: whether each defines itself (image, build or extends)
+
+
+def definitions(document: object) -> dict[str, bool]:
+    """A parsed Compose document's services, and whether each defines itself (see Definitions)."""
+    return {
+        name: any(service.get(key) is not None for key in ("image", "build", "extends"))
+        for name, service in getattr(document, "services", {}).items()
+    }
+
+
+def groups(
+    paths: Sequence[Path | None], explicit: Sequence[Path] = (), services: Sequence[Definitions | None] = ()
+) -> dict[int, tuple[int, ...]]:
     """{index of a file: indexes of its project's files in merge order}, for files in a project
-    of two or more (None in `paths`: not a compose file, or one that is left out)."""
+    of two or more (None in `paths`: not a compose file, or one that is left out). `services`
+    (Definitions, per file; None or absent: unknown) groups fragments with their project."""
     keys = [_key(p) if p is not None else None for p in paths]
     found: dict[int, tuple[int, ...]] = {}
     if explicit:  # as with `docker compose -f`: no override file is added by name
         order = [_key(p) for p in explicit]
         members = tuple(keys.index(k) for k in order if k in keys)
         return dict.fromkeys(members, members) if len(members) > 1 else {}
-    by_directory: dict[Path, dict[str, int]] = {}
-    for index, key in enumerate(keys):
-        if key is not None:
-            by_directory.setdefault(key.parent, {})[key.name] = index
-    for names in by_directory.values():
+    for names in _by_directory(keys).values():
         base = next((names[n] for n in BASE_NAMES if n in names), None)
         override = next((names[n] for n in OVERRIDE_NAMES if n in names), None)
         if base is not None and override is not None:
             found[base] = found[override] = (base, override)
+    joined: dict[tuple[int, ...], list[int]] = {}
+    for index, fragment in fragments(paths, services).items():
+        if len(fragment.projects) == 1:
+            joined.setdefault(fragment.projects[0], []).append(index)
+    for members, extra in joined.items():
+        project = (*members, *sorted(extra, key=lambda i: str(keys[i])))
+        found.update(dict.fromkeys(project, project))
     return found
+
+
+def _by_directory(keys: Sequence[Path | None]) -> dict[Path, dict[str, int]]:
+    found: dict[Path, dict[str, int]] = {}
+    for index, key in enumerate(keys):
+        if key is not None:
+            found.setdefault(key.parent, {})[key.name] = index
+    return found
+
+
+class Fragment(NamedTuple):
+    """A file whose services are all defined elsewhere (module docstring)."""
+
+    services: tuple[str, ...]
+    projects: tuple[tuple[int, ...], ...]  # the projects beside it that define them all (one: it joins it)
+    message: str  # why it is not hardened ('' when it joins a project)
+
+
+def fragments(paths: Sequence[Path | None], services: Sequence[Definitions | None]) -> dict[int, Fragment]:
+    """Every fragment of the run, by index (module docstring), with the projects it could join."""
+    if not services or not any(d and not any(d.values()) for d in services):
+        return {}
+    keys = [_key(p) if p is not None else None for p in paths]
+    pairs = groups(paths)  # base and override files: a fragment joins the pair, never one of it
+    found: dict[int, Fragment] = {}
+    for names in _by_directory(keys).values():
+        members = sorted(names.values())
+        alone = {i for i in members if services[i] and not any(services[i].values())}  # type: ignore[union-attr]
+        projects = sorted({pairs.get(i, (i,)) for i in members if i not in alone and services[i] is not None})
+        for index in sorted(alone):
+            if index in pairs:
+                continue  # an override file beside its base file is already in its project
+            wanted = tuple(services[index] or {})
+            defining = tuple(p for p in projects if all(_defines(services, p, name) for name in wanted))
+            found[index] = Fragment(wanted, defining, _fragment_message(wanted, defining, paths))
+    return found
+
+
+def _defines(services: Sequence[Definitions | None], project: tuple[int, ...], name: str) -> bool:
+    return any((services[i] or {}).get(name) for i in project)
+
+
+def _fragment_message(wanted: tuple[str, ...], projects: tuple[tuple[int, ...], ...], paths: Sequence[Path | None]) -> str:
+    if len(projects) == 1:
+        return ""
+    listed = ", ".join(wanted)
+    what = f"its services ({listed}) have no image:, build: or extends: here: it extends services of another Compose file"
+    if not projects:
+        return (
+            f"{what}, and no Compose file beside it defines them all; harden does not harden it alone (the merged services "
+            "could break): name its project with -f BASE -f FRAGMENT"
+        )
+    files = " and ".join(" + ".join(_name(paths[i]) for i in p) for p in projects)
+    return f"{what}, which {files} both define; harden does not harden it alone: name its project with -f BASE -f FRAGMENT"
+
+
+def _name(path: Path | None) -> str:
+    return path.name if path is not None else "?"
 
 
 def _key(path: Path) -> Path:
@@ -122,7 +206,7 @@ def related(
     None: not a compose file. A file that did not parse is left out of its project (the other
     files are then hardened as if it were not there)."""
     usable = [p if p is not None and d is not None else None for p, d in zip(paths, documents, strict=True)]
-    found = groups(usable, explicit)
+    found = groups(usable, explicit, [definitions(d) if d is not None else None for d in documents])
     sources = extended(usable, documents)
     return [(*(documents[j] for j in found.get(i, ())), *sources) if i in found or sources else () for i in range(len(paths))]
 

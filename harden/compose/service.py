@@ -1,7 +1,13 @@
-"""A service of a Compose document: its mapping, read with merges resolved."""
+"""A service of a Compose document: its mapping, read with merges resolved.
+
+`variables` are the project's interpolation variables (its `.env` or `--env-file` files, read by
+the engine): `resolved_image` is the image Compose runs, for knowledge lookups and messages,
+while `image` stays the text written in the file, the only one harden edits.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from harden.compose.tree import anchor_name, key_owner, merges, own, plain, tag
@@ -13,13 +19,16 @@ if TYPE_CHECKING:
 class Service:
     """One entry of `services:`; values are read with merges resolved."""
 
-    def __init__(self, document: ComposeDocument, name: str, node: Any, line: int, column: int) -> None:
+    def __init__(
+        self, document: ComposeDocument, name: str, node: Any, line: int, column: int, variables: Mapping[str, str] | None = None
+    ) -> None:
         self.document = document
         self.name = name
         self.node = node  # ruamel CommentedMap
         self.line = line  # 1-based line of the service's key
         self.column = column  # 1-based column of the service's key
         self.merge_anchors: list[str] = [anchor_name(m) or "" for m in merges(node)]
+        self.variables: Mapping[str, str] = variables or {}
 
     def __repr__(self) -> str:
         return f"Service({self.name!r}, line={self.line})"
@@ -28,6 +37,21 @@ class Service:
     def image(self) -> str | None:
         value = self.get("image")
         return value if isinstance(value, str) else None
+
+    @property
+    def resolved_image(self) -> str | None:
+        """The image as Compose interpolates it with the project's variables (harden.compose.interpolate.resolve):
+        None when there is none, or when it depends on a variable the project does not set."""
+        image = self.image
+        if image is None or "$" not in image:
+            return image
+        from harden.compose.interpolate import resolve
+
+        return resolve(image, self.variables) or None
+
+    def with_variables(self, variables: Mapping[str, str]) -> Service:
+        """This service, reading its values with the project's interpolation variables."""
+        return Service(self.document, self.name, self.node, self.line, self.column, variables)
 
     @property
     def has_build(self) -> bool:

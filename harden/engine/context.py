@@ -7,7 +7,13 @@ every file's passes the digests in its context. Passes never talk to a registry.
 
 A Compose file's context also carries its project's documents (override files, `-f` order) and
 the files of the run its services extend (harden.compose.project), so that each file's passes see the
-services as Compose merges them. Each pass then gets the file's context with its own options and
+services as Compose merges them, and its project's interpolation variables: the `.env` in the
+directory of the project's first file, or the `--env-file` files instead, as `docker compose`
+reads them (harden.compose.interpolate), never the process environment (harden's output does not
+depend on who runs it). A `.env` harden cannot read or parse is an error (`path:line: message`,
+exit 2) of its project's first file, and no file of that project is analysed.
+
+Each pass then gets the file's context with its own options and
 the engine's answer to what another fix adds (harden.engine.convergence.bind).
 """
 
@@ -26,7 +32,7 @@ from harden.discover import display_path
 from harden.engine import load
 from harden.engine.load import Loaded, internal_error
 from harden.engine.select import Selector
-from harden.model import DocumentError
+from harden.model import Diagnostic, DiagnosticKind, DocumentError
 
 if TYPE_CHECKING:
     from harden.dockerfile import DockerfileDocument
@@ -101,12 +107,21 @@ def for_files(base: passes.Context, loaded: Sequence[Loaded], settings: Settings
     Compose files never imports harden.compose (start-up time)."""
     if not any(item.source.kind == "compose" for item in loaded):
         return [base] * len(loaded)
-    directories = project_directories(loaded, settings)
+    _fragments_alone(loaded, settings)
+    firsts = project_firsts(loaded, settings)
+    directories = [loaded[j].source.path.parent for j in firsts]
     dockerfiles = Dockerfiles(loaded, settings)
+    environments = Variables(settings)
     contexts = []
-    for item, documents, directory in zip(loaded, related(loaded, settings), directories, strict=True):
+    for i, (item, documents, directory) in enumerate(zip(loaded, related(loaded, settings), directories, strict=True)):
+        found = environments.of(directory) if item.source.kind == "compose" else {}
+        if isinstance(found, Diagnostic):
+            _not_analysed(item, found, first=firsts[i] == i)
+            contexts.append(base)
+            continue
         built = builds(item, directory, dockerfiles)
-        contexts.append(dataclasses.replace(base, related=documents, builds=built) if documents or built else base)
+        changed = documents or built or found
+        contexts.append(dataclasses.replace(base, related=documents, builds=built, variables=found) if changed else base)
     stages = built_stages(loaded, [c.builds for c in contexts])
     return [dataclasses.replace(c, built_stages=stages[i]) if i in stages else c for i, c in enumerate(contexts)]
 
@@ -128,15 +143,84 @@ def built_stages(loaded: Sequence[Loaded], builds_of: Sequence[Mapping[str, Buil
     return {i: {label: tuple(names) for label, names in stages.items()} for i, stages in found.items()}
 
 
-def project_directories(loaded: Sequence[Loaded], settings: Settings) -> list[Path]:
-    """The directory Compose resolves each file's relative paths against: the first file of its
-    project's (an override file's `build: .` is the base file's directory), else its own."""
+def _fragments_alone(loaded: Sequence[Loaded], settings: Settings) -> None:
+    """Fragments that join no project (harden.compose.project) are not analysed: each gets a
+    note (DiagnosticKind.NOTE: reported, not an error) that says why and how to name its project.
+    A file given as bytes (standard input) has no directory to find its project in: it is
+    hardened as it stands."""
+    from harden.compose import project
+
+    paths: list[Path | None] = [
+        item.source.path if item.source.kind == "compose" and item.source.snapshot is not None else None for item in loaded
+    ]
+    services = [
+        project.definitions(item.document) if item.document is not None and path else None
+        for item, path in zip(loaded, paths, strict=True)
+    ]
+    explicit = {_real(path) for path in settings.compose_files}
+    for index, fragment in project.fragments(paths, services).items():
+        item = loaded[index]
+        if fragment.message and _real(item.source.path) not in explicit:
+            item.result.errors.append(Diagnostic(DiagnosticKind.NOTE, item.result.path, 0, 0, fragment.message))
+            item.document = None
+
+
+def _not_analysed(item: Loaded, error: Diagnostic, first: bool) -> None:
+    """A Compose file whose project's variables cannot be read: the first file of the project
+    carries the error, the others say why they were not analysed."""
+    if item.document is None:
+        return
+    if not first:
+        where = f"{error.path}:{error.line}" if error.line else error.path
+        error = Diagnostic(DiagnosticKind.INPUT, item.result.path, 0, 0, f"not analysed: its project's {where} cannot be read")
+    item.result.errors.append(error)
+    item.document = None
+
+
+class Variables:
+    """Each Compose project's interpolation variables (module docstring), each file read once."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.known: dict[Path | None, dict[str, str] | Diagnostic] = {}
+
+    def of(self, directory: Path) -> dict[str, str] | Diagnostic:
+        """The variables of the project whose first file is in `directory`, or the error."""
+        key = None if self.settings.env_files else _real(directory)
+        if key not in self.known:
+            paths = list(self.settings.env_files) or [p for p in (directory / ".env",) if p.is_file()]
+            self.known[key] = self._read(paths)
+        return self.known[key]
+
+    def _read(self, paths: Sequence[Path]) -> dict[str, str] | Diagnostic:
+        from harden.compose.interpolate import DotenvError, parse_dotenv
+
+        found: dict[str, str] = {}
+        for path in paths:
+            display = display_path(path)
+            try:
+                raw, _ = files.read_regular(path, self.settings.max_file_size)
+                found |= parse_dotenv(raw.decode("utf-8"), found)
+            except DotenvError as error:
+                return Diagnostic(DiagnosticKind.INPUT, display, error.line, 0, error.message)
+            except UnicodeDecodeError:
+                return Diagnostic(DiagnosticKind.INPUT, display, 0, 0, "not UTF-8: Compose cannot read it")
+            except (OSError, files.Refused) as error:
+                why = getattr(error, "strerror", None) or str(error)
+                return Diagnostic(DiagnosticKind.INPUT, display, 0, 0, f"cannot read this env file: {why}")
+        return found
+
+
+def project_firsts(loaded: Sequence[Loaded], settings: Settings) -> list[int]:
+    """The index of each file's project's first file (its own when it is alone): Compose resolves
+    relative paths against that file's directory (an override file's `build: .` is the base
+    file's directory), and reads the `.env` there."""
     from harden.compose import project
 
     paths: list[Path | None] = [item.source.path if item.source.kind == "compose" else None for item in loaded]
-    groups = project.groups(paths, settings.compose_files)
-    first = [groups[i][0] if i in groups else i for i in range(len(loaded))]
-    return [loaded[j].source.path.parent for j in first]
+    services = [project.definitions(item.document) if item.document is not None else None for item in loaded]
+    groups = project.groups(paths, settings.compose_files, services)
+    return [groups[i][0] if i in groups else i for i in range(len(loaded))]
 
 
 class Dockerfiles:

@@ -86,7 +86,8 @@ def inputs(paths: list[str], settings: Settings, stdin: BinaryIO | None) -> tupl
             raise ValueError("`-` needs standard input")
         return [stdin_input(settings, stdin)], []
     sources, skipped = discover(paths)
-    return [Input(s) for s in sources], [Diagnostic(DiagnosticKind.SKIPPED, s.display, 0, 0, s.message) for s in skipped]
+    kinds = {False: DiagnosticKind.SKIPPED, True: DiagnosticKind.NOTE}
+    return [Input(s) for s in sources], [Diagnostic(kinds[s.note], s.display, 0, 0, s.message) for s in skipped]
 
 
 def stdin_input(settings: Settings, stream: BinaryIO) -> Input:

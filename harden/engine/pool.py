@@ -57,6 +57,7 @@ class Scanned:
     extends: tuple[str, ...] = ()  # `extends: {file: ...}` values its services name
     sha256: str | None = None  # of the bytes read (None: given bytes, or not readable)
     builds: tuple[object, ...] = ()  # its services' `build:` values (a string, or a dict of plain values)
+    services: dict[str, bool] | None = None  # a Compose file's services (harden.compose.project.definitions)
 
 
 @dataclass(frozen=True)
@@ -101,13 +102,16 @@ def _hand_in_order(batches: Iterator[list[tuple[int, Source, FileResult]]], sink
 
 
 def _scan_task(arguments: tuple[list[load.Input], Settings]) -> list[Scanned]:
+    from harden.compose import project
+
     items, settings = arguments
     found = []
     for item in items:
         loaded = load.read(item, settings)
         references = tuple(context.references(loaded, settings))
         sha = loaded.source.snapshot.sha256 if loaded.source.snapshot is not None else None
-        found.append(Scanned(references, _extends_files(loaded.document), sha, _build_values(loaded.document)))
+        services = project.definitions(loaded.document) if loaded.source.kind == "compose" and loaded.document else None
+        found.append(Scanned(references, _extends_files(loaded.document), sha, _build_values(loaded.document), services))
     return found
 
 
@@ -148,10 +152,14 @@ def components(items: Sequence[load.Input], scanned: Sequence[Scanned], settings
     from harden.compose import project
 
     paths: list[Path | None] = [item.source.path if item.source.kind == "compose" else None for item in items]
-    projects = project.groups(paths, settings.compose_files)
+    services = [s.services for s in scanned]
+    projects = project.groups(paths, settings.compose_files, services)
     for members in projects.values():
         for member in members:
             join(member, members[0])
+    for i, fragment in project.fragments(paths, services).items():  # one that joins no project: read with all it could
+        for member in (m for members in fragment.projects for m in members):
+            join(i, member)
     copied: dict[str, int] = {}  # inputs with one --output target: the sink refuses all but the first
     for i, item in enumerate(items):
         join(i, copied.setdefault(os.path.normpath(item.source.relative), i))

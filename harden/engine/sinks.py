@@ -109,8 +109,8 @@ class _Writer:
             self.cleaned.add(directory)
 
     def take(self, source: Source, result: FileResult) -> None:
-        if result.errors:
-            return
+        if any(error.kind is not DiagnosticKind.NOTE for error in result.errors):
+            return  # a file with a note (a fragment left out) is still copied, unchanged
         try:
             result.written = self.write(source, result)
             return

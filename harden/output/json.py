@@ -7,7 +7,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from harden.model import Diagnostic, FileResult, Finding
+from harden.model import Diagnostic, DiagnosticKind, FileResult, Finding
 from harden.output.text import caveats_text, diagnostic
 
 
@@ -54,12 +54,15 @@ def render(
             "findings": [finding_json(f, f.id in applied) for f in result.findings],
             "applied": result.applied_rules,
             "summary": result.summary,
-            "errors": [diagnostic(e) for e in result.errors],
+            "errors": [diagnostic(e) for e in result.errors if e.kind is not DiagnosticKind.NOTE],
             "new_files": list(result.new_files),
         }
         if diffs is not None:
             entry["diff"] = diffs.get(result.path, "")
         files.append(entry)
     failures = [{"reference": f.reference, "kind": str(f.kind), "message": f.message} for f in unresolved]
-    run_errors = [diagnostic(e) for e in errors]
-    return json.dumps({"files": files, "errors": run_errors, "unresolved": failures}, indent=2) + "\n"
+    run_errors = [diagnostic(e) for e in errors if e.kind is not DiagnosticKind.NOTE]
+    # files found and left out (DiagnosticKind.NOTE: not errors), with why and how to include them
+    notes = [e for e in (*errors, *(e for r in results for e in r.errors)) if e.kind is DiagnosticKind.NOTE]
+    skipped = [diagnostic(e) for e in notes]
+    return json.dumps({"files": files, "errors": run_errors, "unresolved": failures, "skipped": skipped}, indent=2) + "\n"

@@ -103,6 +103,11 @@ class Context:
     # the services (`build.target`, else the last stage), read by the engine
     # (harden.engine.context.built_stages). Empty: no service of the run builds it.
     built_stages: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    # For a Compose file: its project's interpolation variables, from the `.env` beside its first
+    # file or the `--env-file` files (harden.compose.interpolate; never the process environment),
+    # read by the engine. Passes read values through them (Service.resolved_image, ports) and
+    # never write a resolved value back.
+    variables: Mapping[str, str] = field(default_factory=dict)
 
     def for_pass(self, module: ModuleType) -> Context:
         """This context for one pass: with that pass's options. A pass that runs another pass's

@@ -16,10 +16,16 @@ ROOT_USERS = frozenset({"root", "0", "root:root", "0:0", "root:0", "0:root"})
 
 
 def facts(service: Service) -> knowledge.ImageFacts | None:
-    return knowledge.lookup(service.image) if service.image else None
+    """The image's facts, looked up under the image Compose runs (`${VAR}` interpolated with the
+    project's `.env`, or `--env-file`: Service.resolved_image)."""
+    image = service.resolved_image
+    return knowledge.lookup(image) if image else None
 
 
 def image_label(service: Service) -> str:
+    resolved = service.resolved_image
+    if service.image and resolved and resolved != service.image:
+        return f"image {service.image} ({resolved} with the project's variables)"
     if service.image:
         return f"image {service.image}"
     return "built from a Dockerfile" if service.has_build else "no image"

@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import dataclasses
 import posixpath
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -174,8 +175,8 @@ class ProjectService(Service):
     """A service of the current file that reads its values across what Compose merges into it.
     Its node, position and own/merged keys are the current file's (where edits land)."""
 
-    def __init__(self, local: Service, project: Project) -> None:
-        super().__init__(local.document, local.name, local.node, local.line, local.column)
+    def __init__(self, local: Service, project: Project, variables: Mapping[str, str]) -> None:
+        super().__init__(local.document, local.name, local.node, local.line, local.column, variables)
         self.local = local
         self.project = project
 
@@ -211,8 +212,8 @@ def services(document: ComposeDocument, context: Context) -> list[Service]:
     """The document's services, as views across what Compose merges into them when it does."""
     project = project_of(document, context)
     if project is None:
-        return list(document.services.values())
-    return [ProjectService(s, project) for s in document.services.values()]
+        return [s.with_variables(context.variables) for s in document.services.values()]
+    return [ProjectService(s, project, context.variables) for s in document.services.values()]
 
 
 def here(service: Service, key: str | None = None) -> bool:

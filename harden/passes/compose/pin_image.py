@@ -3,8 +3,10 @@
 What: `image: redis:7` becomes `image: redis:7@sha256:<digest>`, the digest the tag points to
 (from the lockfile, whatever its age, else the cache or the registry; see `harden pin`), keeping the tag
 for humans and the value's quoting. An image set in an anchored mapping (`x-defaults: &d`) is
-pinned there, once, for every service that merges it. `${VAR}` in an image cannot be resolved
-by harden: it gets a finding. With `--refresh`, `name:tag@sha256:old` moves to the current
+pinned there, once, for every service that merges it. An image written with a variable
+(`${VAR}`) is not pinned: it gets a finding, which names the image the project's `.env` (or
+`--env-file`) makes of it; harden never writes a resolved value into the file.
+With `--refresh`, `name:tag@sha256:old` moves to the current
 digest. A service that only has `build:` has no image to pin.
 
 Why: the same as pin-base-image: a tag can be moved to different content by whoever controls
@@ -63,7 +65,14 @@ def check(document: ComposeDocument, context: Context) -> list[Finding]:
         if anchor in done:
             continue
         if "$" in image:
+            resolved = service.resolved_image
             message = f"image {image} is set from a variable: harden cannot tell which image it is or pin it"
+            if resolved:
+                message = (
+                    f"image {image} is {resolved} with the project's variables (.env, --env-file); harden does not pin "
+                    "an image written with a variable, since that would write the value into the file: pin it where the "
+                    "variable is set"
+                )
             findings.append(_finding(service, message, Severity.INFO, None))
             continue
         decision = decide(image, context.digests, context.settings.refresh, context.locked)

@@ -81,7 +81,7 @@ it is (loopback already), and `"${BIND_ADDRESS:-0.0.0.0}:33061:33061"` and
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from harden.compose import ComposeDocument, Port, Service, parse_port, split_colons
 from harden.compose.values import ALL_INTERFACES
@@ -136,7 +136,7 @@ def check(document: ComposeDocument, context: Context) -> list[Finding]:
             continue
         if str(service.get("network_mode") or "").strip() == "host":
             continue
-        verdicts = [(port, exposure(port)) for port in ports(service, here=True)]
+        verdicts = [(port, exposure(port, service.variables)) for port in ports(service, here=True)]
         exposed = [port for port, (fixable, _) in verdicts if fixable]
         what = f"{image.name} is {_ROLE_NAMES.get(image.role, image.role)} that other services reach over the Compose network"
         unknown = [(port, why) for port, (fixable, why) in verdicts if not fixable and why]
@@ -192,13 +192,14 @@ def _binder(document: ComposeDocument, service: Service, exposed: list[Port], wh
     return build
 
 
-def exposure(port: Port) -> tuple[bool, str]:
+def exposure(port: Port, variables: Mapping[str, str] | None = None) -> tuple[bool, str]:
     """(whether harden binds the entry to loopback, why it reports it instead; '' when the entry
     already binds an address).
 
     An entry without variables, or whose address is written literally, is read as it stands.
-    Otherwise the entry is read as Compose reads it when no variable is set (each `${VAR:-x}`
-    its default): a variable without a default is unknown (reported); a default that holds an
+    Otherwise the entry is read as Compose reads it with the project's variables (`.env`,
+    `--env-file`; a `${VAR:-x}` the project does not set is its default): a variable the project
+    does not set, without a default, is unknown (reported); a default that holds an
     address decides where it binds (loopback: nothing to do; all interfaces: reported, since
     harden does not change a variable's default); defaults that hold only ports leave the
     address where the text puts it, and a `127.0.0.1:` prefix binds it whatever port they hold.
@@ -207,7 +208,7 @@ def exposure(port: Port) -> tuple[bool, str]:
         host = port.host_ip
         if host is None or "$" not in host:
             return port.all_interfaces, ""
-        seen = expand_defaults(host)
+        seen = expand_defaults(host, variables)
         if seen is None:
             return False, f"host_ip {host} depends on a variable without a default"
         if seen.strip() in ALL_INTERFACES:
@@ -215,7 +216,7 @@ def exposure(port: Port) -> tuple[bool, str]:
         return False, ""
     if "$" not in port.text or (port.host_ip is not None and "$" not in port.host_ip):
         return port.all_interfaces, ""
-    expanded = expand_defaults(port.text)
+    expanded = expand_defaults(port.text, variables)
     if expanded is None:
         return False, "its variable has no default: harden cannot tell which address it binds"
     unset = parse_port(expanded, port.index)

@@ -8,16 +8,14 @@ positions and edits: each file handles the items it writes).
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from harden.compose import Mount, Port, Service
 from harden.compose import mounts as parse_mounts
 from harden.compose import ports as parse_ports
+from harden.compose.interpolate import resolve
 from harden.passes.compose.layers import written_here
-
-_VARIABLE = re.compile(r"\$(?:\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?P<op>:?[-?+])?|(?P<bare>[A-Za-z_][A-Za-z0-9_]*))")
 
 
 def as_list(value: object) -> list[Any] | None:
@@ -62,40 +60,9 @@ def covered(path: str, targets: Iterable[str]) -> str | None:
     return None
 
 
-def expand_defaults(text: str) -> str | None:
-    """The text as Compose interpolates it when no variable is set: `${VAR:-default}` and
-    `${VAR-default}` become their default (itself expanded), `$$` a `$`. None when a variable
-    has no default (`$VAR`, `${VAR}`, `${VAR:?error}`, `${VAR:+value}`): its value is unknown."""
-    result = ""
-    i = 0
-    while i < len(text):
-        if text.startswith("$$", i):
-            result += "$"
-            i += 2
-            continue
-        match = _VARIABLE.match(text, i)
-        if match is None:
-            result += text[i]
-            i += 1
-            continue
-        if match.group("bare") or match.group("op") not in (":-", "-"):
-            return None
-        end = _closing_brace(text, match.end())
-        default = expand_defaults(text[match.end() : end]) if end is not None else None
-        if end is None or default is None:
-            return None
-        result += default
-        i = end + 1
-    return result
-
-
-def _closing_brace(text: str, start: int) -> int | None:
-    depth = 1
-    for i in range(start, len(text)):
-        if text.startswith("${", i):
-            depth += 1
-        elif text[i] == "}":
-            depth -= 1
-            if depth == 0:
-                return i
-    return None
+def expand_defaults(text: str, variables: Mapping[str, str] | None = None) -> str | None:
+    """The text as Compose interpolates it with the project's variables (harden.compose.interpolate.resolve):
+    `${VAR:-default}` and `${VAR-default}` of a variable the project does not set become their
+    default, `$$` a `$`. None when the text depends on a variable the project does not set and no
+    default covers (`$VAR`, `${VAR}`, `${VAR:?error}`, `${VAR:+value}`): its value is unknown."""
+    return resolve(text, variables or {})
