@@ -69,10 +69,11 @@ from collections.abc import Callable
 
 from harden import knowledge
 from harden.compose import ComposeDocument, Service
-from harden.model import NO_EVIDENCE, Applicability, Caveat, Evidence, Finding, Fix, Rule, Severity, finding_id
+from harden.model import NO_EVIDENCE, Applicability, Caveat, Evidence, EvidenceKind, Finding, Fix, Rule, Severity, finding_id
 from harden.passes import Context
 from harden.passes.compose import non_root as compose_non_root
-from harden.passes.compose.images import facts, image_label, is_root, knowledge_evidence, user_evidence, user_of
+from harden.passes.compose import startup
+from harden.passes.compose.images import facts, image_label, is_root, user_evidence, user_of
 from harden.passes.compose.layers import here, services, set_in
 from harden.passes.compose.placement import Unit, in_anchor, per_service, plan_findings, route
 from harden.passes.compose.reading import as_list, truthy
@@ -118,14 +119,15 @@ def check(document: ComposeDocument, context: Context) -> list[Finding]:
     for service in services(document, context):
         if truthy(service.get("privileged")):
             continue
-        image = facts(service)
+        start = startup.of(service, context)
+        image = start.facts
         drop = service.get("cap_drop")
         add = service.get("cap_add")
         drop_list, add_list = as_list(drop), as_list(add)
         if (drop is not None and drop_list is None) or (add is not None and add_list is None):
             findings.extend(_not_a_list(document, service, "cap_drop" if drop is not None and drop_list is None else "cap_add"))
             continue
-        needed, non_root, assumes = _needed(service, image, context)
+        needed, non_root, assumes = _needed(service, start, context)
         assumed.update([service.name] if assumes else [])
         added = {capability(c) for c in add_list or []}
         missing = {cap: why for cap, why in needed.items() if cap not in added}
@@ -143,7 +145,7 @@ def check(document: ComposeDocument, context: Context) -> list[Finding]:
             f"; {elsewhere}" if elsewhere else ""
         )
         might[service.name] = _might_break(service, image, missing, non_root)
-        evidence[service.name] = (_evidence(document, service, image, missing),)
+        evidence[service.name] = _evidence(document, service, start, missing)
 
     def describe(unit: Unit, names: list[str]) -> tuple[str, tuple[Caveat, ...]]:
         details = "; ".join((f"{n}: " if len(names) > 1 else "") + notes[n] for n in names)
@@ -158,14 +160,17 @@ def check(document: ComposeDocument, context: Context) -> list[Finding]:
 
 
 def _evidence(
-    document: ComposeDocument, service: Service, image: knowledge.ImageFacts | None, missing: dict[str, str]
-) -> Evidence:
-    """Why the service still starts without Docker's default capabilities: its image's knowledge
-    entry (which lists what it needs back), or a non-root `user:` the project sets (such a
-    process holds no capabilities); an unknown image run as root has none (unsafe)."""
-    if image is not None:
-        return knowledge_evidence(image, f"needs {', '.join(missing)}" if missing else "needs no capability")
-    return user_evidence(document, service) or NO_EVIDENCE
+    document: ComposeDocument, service: Service, start: startup.StartUp, missing: dict[str, str]
+) -> tuple[Evidence, ...]:
+    """Why the service still starts without Docker's default capabilities: what harden read of
+    how it starts (its image's knowledge entry, which lists what it needs back; its build and
+    scripts), or a non-root `user:` the project sets (such a process holds no capabilities); an
+    unknown image run as root has none (unsafe)."""
+    said = f"needs {', '.join(missing)}" if missing else "needs no capability"
+    found = tuple(e._replace(detail=f"{e.detail}: {said}") if e.kind is EvidenceKind.KNOWLEDGE else e for e in start.evidence)
+    if EvidenceKind.NONE not in {e.kind for e in found}:
+        return found
+    return (user_evidence(document, service) or NO_EVIDENCE,)
 
 
 def _not_a_list(document: ComposeDocument, service: Service, key: str) -> list[Finding]:
@@ -176,16 +181,17 @@ def _not_a_list(document: ComposeDocument, service: Service, key: str) -> list[F
     return [_finding(line, column, Severity.INFO, message, service.name)]
 
 
-def _needed(service: Service, image: knowledge.ImageFacts | None, context: Context) -> tuple[dict[str, str], bool, bool]:
-    """(the capabilities the service's image needs back, with why; whether it runs as a non-root
-    user; whether that user is the one compose-non-root adds in the same run)."""
-    needed = dict(sorted(image.cap_add.items())) if image else {}
+def _needed(service: Service, start: startup.StartUp, context: Context) -> tuple[dict[str, str], bool, bool]:
+    """(the capabilities the service needs back, with why; whether it runs as a non-root user;
+    whether that user is the one compose-non-root adds in the same run)."""
+    image = start.facts
+    needed = dict(sorted(start.caps.items()))
     if image and str(service.get("network_mode") or "").strip() == "host":  # no per-container port sysctl there
         needed = dict(sorted({**needed, **image.host_network_cap_add}.items()))
     user = service.get("user")
     assumes = False
     if (user is None or not str(user).strip()) and _non_root_fix_applies(context):
-        user = compose_non_root.user_it_adds(image)  # compose-non-root sets it in the same run
+        user = compose_non_root.user_it_adds(facts(service))  # compose-non-root sets it in the same run
         assumes = bool(user)
     non_root = user is not None and str(user).strip() != "" and not is_root(str(user).strip())
     if non_root:  # the entrypoint runs as that user: it cannot use what only root uses

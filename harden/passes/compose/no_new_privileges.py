@@ -46,9 +46,10 @@ from __future__ import annotations
 
 import re
 
-from harden.compose import ComposeDocument
+from harden.compose import ComposeDocument, Service
 from harden.model import Applicability, Caveat, Evidence, EvidenceKind, Finding, Fix, Rule, Severity
 from harden.passes import Context
+from harden.passes.compose import startup
 from harden.passes.compose.images import facts, knowledge_evidence
 from harden.passes.compose.layers import here, services, set_in
 from harden.passes.compose.placement import Unit, in_anchor, per_service, plan_findings
@@ -100,6 +101,14 @@ def check(document: ComposeDocument, context: Context) -> list[Finding]:
                 findings.append(_finding(line, column, Severity.INFO, message, service.name))
             continue
         image = facts(service)
+        setuid = startup.of(service, context).setuid if service.has_build or _overridden(service) else ()
+        if setuid:
+            message = (
+                f"no-new-privileges is not set, and harden does not add it: the service runs a setuid binary at start-up "
+                f"({setuid[0]}), which the option disables"
+            )
+            findings.append(_finding(service.line, service.column, Severity.INFO, message, service.name))
+            continue
         if image is not None and image.setuid_needed:
             message = (
                 f"no-new-privileges is not set, and harden does not add it: {image.name}'s entrypoint needs setuid "
@@ -120,6 +129,10 @@ def check(document: ComposeDocument, context: Context) -> list[Finding]:
     findings.extend(plan_findings(RULE, RATIONALE, document, wants, context, describe, blocked, evidence=evidence))
     findings.sort(key=lambda f: (f.line, f.column))
     return findings
+
+
+def _overridden(service: Service) -> bool:
+    return service.get("entrypoint") is not None or service.get("command") is not None
 
 
 def _finding(line: int, column: int, severity: Severity, message: str, subject: str, fix: Fix | None = None) -> Finding:

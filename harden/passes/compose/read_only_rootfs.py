@@ -64,9 +64,10 @@ import re
 
 from harden.compose import ComposeDocument, Mount, Service, environment
 from harden.knowledge import ImageFacts
-from harden.model import NO_EVIDENCE, Applicability, Caveat, Evidence, Finding, Fix, Rule, Severity
+from harden.model import Applicability, Caveat, Evidence, EvidenceKind, Finding, Fix, Rule, Severity
 from harden.passes import Context
-from harden.passes.compose.images import facts, image_label, knowledge_evidence
+from harden.passes.compose import startup
+from harden.passes.compose.images import image_label
 from harden.passes.compose.layers import here, services, set_in
 from harden.passes.compose.placement import Unit, in_anchor, per_service, plan_findings, route
 from harden.passes.compose.reading import as_list, covered, mounts, normalise_path, truthy
@@ -109,14 +110,17 @@ def check(document: ComposeDocument, context: Context) -> list[Finding]:
     might: dict[str, str] = {}
     evidence: dict[str, tuple[Evidence, ...]] = {}
     for service in services(document, context):
-        image = facts(service)
+        start = startup.of(service, context)
+        image = start.facts
         tmpfs_value = service.get("tmpfs")
         tmpfs_list = [tmpfs_value] if isinstance(tmpfs_value, str) else as_list(tmpfs_value)
         tmpfs_paths = [str(t).split(":", 1)[0].strip() for t in tmpfs_list or []]
         service_mounts = mounts(service)
         writable = [m for m in service_mounts if not m.read_only]
-        needed = _needed(context.options["tmpfs"], image, service_mounts, tmpfs_paths)
+        needed = _needed((*context.options["tmpfs"], *start.tmpfs), image, service_mounts, tmpfs_paths)
         leave, finding = _leaves_alone(document, service, image, needed, service_mounts)
+        if not leave and start.blocks_read_only:
+            leave, finding = _written_at_start(document, service, start.blocks_read_only)
         if finding is not None:
             findings.append(finding)
         if leave:
@@ -134,7 +138,10 @@ def check(document: ComposeDocument, context: Context) -> list[Finding]:
         )
         might[service.name] = _might_break(image is None, needed, kept)
         # an unknown image may write anywhere: no evidence (unsafe)
-        evidence[service.name] = (knowledge_evidence(image, _writes(image)) if image else NO_EVIDENCE,)
+        evidence[service.name] = tuple(
+            e._replace(detail=f"{e.detail}: {_writes(image)}") if image and e.kind is EvidenceKind.KNOWLEDGE else e
+            for e in start.evidence
+        )
 
     def describe(unit: Unit, names: list[str]) -> tuple[str, tuple[Caveat, ...]]:
         details = "; ".join((f"{n}: " if len(names) > 1 else "") + notes[n] for n in names)
@@ -206,6 +213,18 @@ def _leaves_alone(
         )
         return True, _finding(line, column, Severity.WARNING, message, service.name)
     return False, None
+
+
+def _written_at_start(document: ComposeDocument, service: Service, blocks: tuple[str, ...]) -> tuple[bool, Finding | None]:
+    """read_only is not added: the service writes at start-up where its image ships files (a tmpfs
+    there would hide them), read in its build or command."""
+    if not here(service):
+        return True, None
+    message = (
+        f"root filesystem is writable; harden does not add read_only: the service writes at start-up where its image "
+        f"ships files ({'; '.join(blocks[:2])}{'; ...' if len(blocks) > 2 else ''}), and a tmpfs there would hide them"
+    )
+    return True, _finding(service.line, service.column, Severity.INFO, message, service.name)
 
 
 def _breaks(service: Service, image: ImageFacts | None) -> str:
