@@ -445,53 +445,23 @@ def pin(paths: tuple[str, ...], output_format: str, quiet: bool, color: str, loc
 @main.command()
 @click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
 def rules(output_format: str) -> None:
-    """List every rule: its id, the most its fix does (safe, review or display), the control it
-    serves and the files it applies to."""
-    import json
-
+    """List every rule: its id, the most its fix does (safe, review, review/unsafe or display),
+    the control it serves and the files it applies to; then what the fix tiers mean."""
     from harden import passes
+    from harden.output import rules as listing
 
     modules = passes.all_passes()
-    if output_format == "json":
-        rows = [
-            {
-                "id": m.RULE.id,
-                "applicability": str(m.RULE.applicability),
-                "control": m.RULE.control,
-                "kinds": list(m.RULE.kinds),
-                "title": m.RULE.title,
-                "peers": m.RULE.peers,
-            }
-            for m in modules
-        ]
-        click.echo(json.dumps(rows, indent=2))
-        return
-    table = [(m.RULE.id, str(m.RULE.applicability), m.RULE.control, ",".join(m.RULE.kinds), m.RULE.title) for m in modules]
-    widths = [max(len(row[i]) for row in table) for i in range(4)]
-    for row in table:
-        click.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=False)) + "  " + row[4])
+    click.echo(listing.json_rows(modules) if output_format == "json" else listing.table(modules))
 
 
 @main.command()
 @click.argument("rule_id", metavar="RULE")
 def explain(rule_id: str) -> None:
     """Print a rule's documentation: what it changes, why, what might break, an example."""
-    import inspect
-
     from harden import passes
-    from harden.passes.options import describe
+    from harden.output import rules as listing
 
     module = passes.rule(rule_id)
     if module is None:
         raise click.BadParameter(f"unknown rule {rule_id!r} (see `harden rules`)", param_hint="RULE")
-    rule = module.RULE
-    click.echo(f"{rule.id}: {rule.title}")
-    click.echo(f"control: {rule.control}    fix: {rule.applicability}    files: {', '.join(rule.kinds)}")
-    if rule.peers:
-        click.echo(f"equivalents: {rule.peers}")
-    click.echo()
-    click.echo(inspect.cleandoc(module.__doc__ or ""))
-    options = describe(module)
-    if options:
-        click.echo()
-        click.echo("\n".join(options))
+    click.echo(listing.explanation(module))

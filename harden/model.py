@@ -260,12 +260,18 @@ class Rule:
     applicability: Applicability  # the most a fix of this rule does
     kinds: tuple[str, ...]  # document kinds: "dockerfile", "compose"
     peers: str = ""  # equivalent rules in other tools (hadolint, KICS, Trivy, Checkov)
+    gated: bool = False  # its fixes are `unsafe` where harden has no evidence that the service still works
+
+    @property
+    def tiers(self) -> str:
+        """What `harden rules` shows: `review/unsafe` for a rule whose fixes need evidence."""
+        return f"{self.applicability}/unsafe" if self.gated else str(self.applicability)
 
     def __post_init__(self) -> None:
         _RULES.setdefault(self.id, self)
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (_rule, (self.id, self.title, self.control, self.applicability, self.kinds, self.peers))
+        return (_rule, (self.id, self.title, self.control, self.applicability, self.kinds, self.peers, self.gated))
 
 
 def finding_id(rule_id: str, path: str, subject: str, about: str = "") -> str:

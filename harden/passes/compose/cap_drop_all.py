@@ -86,6 +86,7 @@ RULE = Rule(
     applicability=Applicability.REVIEW,
     kinds=("compose",),
     peers="KICS Container Capabilities Unrestricted",
+    gated=True,
 )
 RATIONALE = (
     "Docker's default capability set lets a compromised process read any file in the container, forge network "

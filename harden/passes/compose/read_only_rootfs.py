@@ -80,6 +80,7 @@ RULE = Rule(
     control="CIS 5.13",
     applicability=Applicability.REVIEW,
     kinds=("compose",),
+    gated=True,
 )
 RATIONALE = (
     "A read-only root filesystem keeps an attacker from changing the container's binaries and configuration or "

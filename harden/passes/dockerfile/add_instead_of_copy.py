@@ -54,7 +54,7 @@ from __future__ import annotations
 import re
 
 from harden.dockerfile import DockerfileDocument, Instruction, Stage
-from harden.model import Applicability, Caveat, Claim, Edit, Finding, Fix, Rule, Severity, prebuilt
+from harden.model import Applicability, Caveat, Claim, Edit, Evidence, EvidenceKind, Finding, Fix, Rule, Severity, prebuilt
 from harden.passes import Context
 
 RULE = Rule(
@@ -145,4 +145,6 @@ def _fix(document: DockerfileDocument, stage: Stage, instruction: Instruction, s
         f"COPY does not unpack: if {', '.join(files)} is a tar archive (gzip, bzip2 or xz) under a name without an "
         "archive extension, ADD unpacked it and COPY copies the archive file",
     )
-    return Fix(Applicability.REVIEW, claims, prebuilt([Edit(start, start + 3, replacement)]), (caveat,))
+    line = document.position_of(instruction)[0]
+    named = Evidence(EvidenceKind.BUILD, f"{document.path}:{line}", f"{', '.join(files)}: no archive name (ADD unpacks archives)")
+    return Fix(Applicability.REVIEW, claims, prebuilt([Edit(start, start + 3, replacement)]), (caveat,), evidence=(named,))

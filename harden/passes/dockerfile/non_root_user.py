@@ -82,6 +82,7 @@ RULE = Rule(
     applicability=Applicability.REVIEW,
     kinds=("dockerfile",),
     peers="hadolint DL3002, Checkov CKV_DOCKER_3, Trivy DS002, KICS Missing User Instruction",
+    gated=True,
 )
 RATIONALE = (
     "A container process running as root is root on the host kernel: a single escape gives the "
