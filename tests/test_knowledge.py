@@ -439,3 +439,16 @@ def test_clickhouse_read_only_is_reported_not_applied() -> None:
     assert "read_only" not in _service(_compose(with_password, "read-only-rootfs"), "ch")
     yandex = entry("yandex/clickhouse-server:21.3")
     assert (yandex.inherited_from, yandex.drops_privileges) == ("clickhouse", "gosu")
+
+
+def test_envoy_steps_down_with_su_exec_and_breaks_read_only_only_when_renumbered() -> None:
+    facts = entry("envoyproxy/envoy:v1.31-latest")
+    assert (facts.default_user, facts.runtime_user, facts.drops_privileges) == ("root", "envoy", "su-exec")
+    result = _compose("services:\n  edge:\n    image: envoyproxy/envoy:v1.31-latest\n", "cap-drop-all")
+    assert list(_service(result, "edge")["cap_add"]) == ["CHOWN", "SETGID", "SETUID"]  # type: ignore[call-overload]
+    text = "services:\n  edge:\n    image: envoyproxy/envoy:v1.31-latest\n"
+    assert _service(_compose(text, "read-only-rootfs"), "edge")["read_only"] is True
+    renumbered = _compose(text + "    environment:\n      ENVOY_UID: '1000'\n", "read-only-rootfs")
+    assert "read_only" not in _service(renumbered, "edge") and "usermod" in renumbered.findings[0].message
+    distroless = entry("envoyproxy/envoy:distroless-v1.31.0")
+    assert (distroless.default_user, distroless.cap_add, distroless.distro) == ("65532", {}, "distroless")
