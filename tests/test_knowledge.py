@@ -452,3 +452,23 @@ def test_envoy_steps_down_with_su_exec_and_breaks_read_only_only_when_renumbered
     assert "read_only" not in _service(renumbered, "edge") and "usermod" in renumbered.findings[0].message
     distroless = entry("envoyproxy/envoy:distroless-v1.31.0")
     assert (distroless.default_user, distroless.cap_add, distroless.distro) == ("65532", {}, "distroless")
+
+
+@pytest.mark.parametrize(
+    "image,user,config_dir",
+    [
+        ("apache/kafka:3.9.0", "appuser", "/opt/kafka/config"),
+        ("confluentinc/cp-kafka:7.7.1", "1000", "/etc/kafka"),
+        ("bitnami/kafka:3.7", "1001", "/opt/bitnami/kafka/config"),
+    ],
+)
+def test_kafka_images_run_unprivileged_and_render_config_at_start(image: str, user: str, config_dir: str) -> None:
+    facts = entry(image)
+    assert (facts.default_user, facts.runtime_user, facts.cap_add, facts.drops_privileges) == (user, user, {}, "")
+    # the start scripts write into a directory that ships files: no tmpfs there (it would hide them), no read_only
+    assert config_dir in facts.read_only_breaks and not any(p.startswith(config_dir) for p in facts.writable_paths)
+    text = f"services:\n  broker:\n    image: {image}\n    volumes: [data:{facts.data_paths[0]}]\n"
+    result = _compose(text, "read-only-rootfs")
+    assert "read_only" not in _service(result, "broker") and "tmpfs" not in _service(result, "broker")
+    assert config_dir in result.findings[0].message
+    assert "cap_add" not in _service(_compose(text, "cap-drop-all"), "broker")
