@@ -472,3 +472,22 @@ def test_kafka_images_run_unprivileged_and_render_config_at_start(image: str, us
     assert "read_only" not in _service(result, "broker") and "tmpfs" not in _service(result, "broker")
     assert config_dir in result.findings[0].message
     assert "cap_add" not in _service(_compose(text, "cap-drop-all"), "broker")
+
+
+def test_pgbouncer_images() -> None:
+    edoburu = entry("edoburu/pgbouncer:latest")
+    assert (edoburu.default_user, edoburu.cap_add) == ("postgres", {})
+    # it writes pgbouncer.ini and userlist.txt into /etc/pgbouncer, which ships only examples and an empty userlist
+    text = (
+        "services:\n  pool:\n    image: edoburu/pgbouncer:latest\n    environment:\n      DATABASE_URL: postgres://u:p@db/app\n"
+    )
+    service = _service(_compose(text, "read-only-rootfs"), "pool")
+    assert service["read_only"] is True and "/etc/pgbouncer" in list(service["tmpfs"])  # type: ignore[call-overload]
+    mounted = text + "    volumes: [./pgbouncer:/etc/pgbouncer]\n"
+    assert "/etc/pgbouncer" not in list(_service(_compose(mounted, "read-only-rootfs"), "pool").get("tmpfs", []))  # type: ignore[call-overload]
+    bitnami = entry("bitnami/pgbouncer:1")
+    assert (bitnami.default_user, bitnami.cap_add, bitnami.ports) == ("1001", {}, (6432,))
+    result = _compose("services:\n  pool:\n    image: bitnami/pgbouncer:1\n", "read-only-rootfs")
+    assert "read_only" not in _service(result, "pool") and "/opt/bitnami/pgbouncer/conf" in result.findings[0].message
+    # a pooler is not a postgres derivative: its name never inherits postgres' facts
+    assert entry("edoburu/pgbouncer").inherited_from == "" and lookup("acme/pgbouncer") is None
