@@ -75,7 +75,7 @@ ROLES = {"database", "cache", "broker", "search", "web", "proxy", "app", "runtim
 DISTROS = {"debian", "alpine", "rhel", "rhel-minimal", "distroless", "scratch", "windows", ""}
 # the loader documents these; "chroot" (chroot --userspec) and "capsh" (capsh --user) are
 # step-downs that exist in real images (elasticsearch 7, pihole 6) but are not in its list
-STEP_DOWNS = {"gosu", "su-exec", "setpriv", "s6-overlay", "master-worker", "", "chroot", "capsh"}
+STEP_DOWNS = {"gosu", "su-exec", "setpriv", "clickhouse-su", "s6-overlay", "master-worker", "", "chroot", "capsh"}
 OVERRIDABLE = {f.name for f in dataclasses.fields(ImageFacts)} - {"name", "repositories", "variants"}
 
 
@@ -147,7 +147,7 @@ def test_entry_fields_are_well_formed(facts: ImageFacts) -> None:
         assert all(isinstance(p, int) and 0 < p < 65536 for p in view.ports), label
         for var, file_var in view.secret_file_vars.items():
             assert file_var.startswith(var) and file_var.endswith("FILE"), f"{label}: {var} -> {file_var}"
-        if view.drops_privileges in {"gosu", "su-exec", "setpriv", "chroot", "capsh"}:
+        if view.drops_privileges in {"gosu", "su-exec", "setpriv", "clickhouse-su", "chroot", "capsh"}:
             assert {"SETUID", "SETGID"} <= set(view.cap_add), f"{label}: step-down without SETUID/SETGID"
         if view.default_user not in {"root", "0"} and view.drops_privileges not in {"master-worker", "s6-overlay"}:
             assert view.runtime_user == view.default_user, label
@@ -412,3 +412,82 @@ def test_inheritance_by_name() -> None:
     assert (sonarr.inherited_from, sonarr.inherited_by, sonarr.drops_privileges) == ("linuxserver", "name", "s6-overlay")
     assert entry("lscr.io/linuxserver/plex").name == "linuxserver-plex"  # an entry of its own wins
     assert entry("postgres").inherited_by == ""
+
+
+# --- clickhouse, envoy, kafka, pgbouncer (issue 10, item 6) -------------------------------------
+
+
+def test_clickhouse_steps_down_itself_and_gets_no_optional_capabilities() -> None:
+    facts = entry("clickhouse/clickhouse-server:24.8")
+    assert (facts.default_user, facts.runtime_user, facts.drops_privileges) == ("root", "clickhouse", "clickhouse-su")
+    assert entry("clickhouse").name == "clickhouse" and entry("clickhouse/clickhouse-server:24.8-alpine").distro == "alpine"
+    result = _compose("services:\n  ch:\n    image: clickhouse/clickhouse-server:24.8\n", "cap-drop-all")
+    # IPC_LOCK, SYS_NICE and NET_ADMIN are optional features (its README): never added
+    assert list(_service(result, "ch")["cap_add"]) == ["CHOWN", "SETGID", "SETUID"]  # type: ignore[call-overload]
+    assert "IPC_LOCK" in facts.notes and "optional" in facts.notes
+
+
+def test_clickhouse_read_only_is_reported_not_applied() -> None:
+    text = "services:\n  ch:\n    image: {}\n    volumes: [ch:/var/lib/clickhouse]\n"
+    current = _compose(text.format("clickhouse/clickhouse-server:24.8"), "read-only-rootfs")
+    assert "read_only" not in _service(current, "ch") and "users.d/default-user.xml" in current.findings[0].message
+    # the older yandex images write users.d only when a user or password is configured
+    old = _compose(text.format("yandex/clickhouse-server:21.3"), "read-only-rootfs")
+    assert _service(old, "ch")["read_only"] is True
+    assert "/var/log/clickhouse-server" in list(_service(old, "ch")["tmpfs"])  # type: ignore[call-overload]
+    with_password = text.format("yandex/clickhouse-server:21.3") + "    environment:\n      CLICKHOUSE_PASSWORD: x\n"
+    assert "read_only" not in _service(_compose(with_password, "read-only-rootfs"), "ch")
+    yandex = entry("yandex/clickhouse-server:21.3")
+    assert (yandex.inherited_from, yandex.drops_privileges) == ("clickhouse", "gosu")
+
+
+def test_envoy_steps_down_with_su_exec_and_breaks_read_only_only_when_renumbered() -> None:
+    facts = entry("envoyproxy/envoy:v1.31-latest")
+    assert (facts.default_user, facts.runtime_user, facts.drops_privileges) == ("root", "envoy", "su-exec")
+    result = _compose("services:\n  edge:\n    image: envoyproxy/envoy:v1.31-latest\n", "cap-drop-all")
+    assert list(_service(result, "edge")["cap_add"]) == ["CHOWN", "SETGID", "SETUID"]  # type: ignore[call-overload]
+    text = "services:\n  edge:\n    image: envoyproxy/envoy:v1.31-latest\n"
+    assert _service(_compose(text, "read-only-rootfs"), "edge")["read_only"] is True
+    renumbered = _compose(text + "    environment:\n      ENVOY_UID: '1000'\n", "read-only-rootfs")
+    assert "read_only" not in _service(renumbered, "edge") and "usermod" in renumbered.findings[0].message
+    distroless = entry("envoyproxy/envoy:distroless-v1.31.0")
+    assert (distroless.default_user, distroless.cap_add, distroless.distro) == ("65532", {}, "distroless")
+
+
+@pytest.mark.parametrize(
+    "image,user,config_dir",
+    [
+        ("apache/kafka:3.9.0", "appuser", "/opt/kafka/config"),
+        ("confluentinc/cp-kafka:7.7.1", "1000", "/etc/kafka"),
+        ("bitnami/kafka:3.7", "1001", "/opt/bitnami/kafka/config"),
+    ],
+)
+def test_kafka_images_run_unprivileged_and_render_config_at_start(image: str, user: str, config_dir: str) -> None:
+    facts = entry(image)
+    assert (facts.default_user, facts.runtime_user, facts.cap_add, facts.drops_privileges) == (user, user, {}, "")
+    # the start scripts write into a directory that ships files: no tmpfs there (it would hide them), no read_only
+    assert config_dir in facts.read_only_breaks and not any(p.startswith(config_dir) for p in facts.writable_paths)
+    text = f"services:\n  broker:\n    image: {image}\n    volumes: [data:{facts.data_paths[0]}]\n"
+    result = _compose(text, "read-only-rootfs")
+    assert "read_only" not in _service(result, "broker") and "tmpfs" not in _service(result, "broker")
+    assert config_dir in result.findings[0].message
+    assert "cap_add" not in _service(_compose(text, "cap-drop-all"), "broker")
+
+
+def test_pgbouncer_images() -> None:
+    edoburu = entry("edoburu/pgbouncer:latest")
+    assert (edoburu.default_user, edoburu.cap_add) == ("postgres", {})
+    # it writes pgbouncer.ini and userlist.txt into /etc/pgbouncer, which ships only examples and an empty userlist
+    text = (
+        "services:\n  pool:\n    image: edoburu/pgbouncer:latest\n    environment:\n      DATABASE_URL: postgres://u:p@db/app\n"
+    )
+    service = _service(_compose(text, "read-only-rootfs"), "pool")
+    assert service["read_only"] is True and "/etc/pgbouncer" in list(service["tmpfs"])  # type: ignore[call-overload]
+    mounted = text + "    volumes: [./pgbouncer:/etc/pgbouncer]\n"
+    assert "/etc/pgbouncer" not in list(_service(_compose(mounted, "read-only-rootfs"), "pool").get("tmpfs", []))  # type: ignore[call-overload]
+    bitnami = entry("bitnami/pgbouncer:1")
+    assert (bitnami.default_user, bitnami.cap_add, bitnami.ports) == ("1001", {}, (6432,))
+    result = _compose("services:\n  pool:\n    image: bitnami/pgbouncer:1\n", "read-only-rootfs")
+    assert "read_only" not in _service(result, "pool") and "/opt/bitnami/pgbouncer/conf" in result.findings[0].message
+    # a pooler is not a postgres derivative: its name never inherits postgres' facts
+    assert entry("edoburu/pgbouncer").inherited_from == "" and lookup("acme/pgbouncer") is None

@@ -35,7 +35,7 @@ class ImageFacts:
     default_user: str  # the user the container starts as ("root", "node", "1000", ...)
     unprivileged_user: str  # a non-root user the image ships, "" if none
     runtime_user: str  # the user the main process ends up as, after any step-down
-    drops_privileges: str  # "gosu", "su-exec", "setpriv", "s6-overlay", "master-worker" or ""
+    drops_privileges: str  # "gosu", "su-exec", "setpriv", "clickhouse-su", "s6-overlay", "master-worker" or ""
     nonroot_works: bool  # `user: <unprivileged_user>` in compose keeps it working
     cap_add: dict[str, str]  # capability -> why the image needs it (after cap_drop: ALL)
     writable_paths: tuple[str, ...]  # written at runtime outside volumes (tmpfs for read_only)
