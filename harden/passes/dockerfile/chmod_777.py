@@ -56,22 +56,18 @@ _SYMBOLIC = re.compile(r"(?:a|ugo)[+=]rwx")
 
 def check(document: DockerfileDocument, context: Context) -> list[Finding]:
     findings = []
-    for stage in document.stages:
-        seen: dict[str, int] = {}
-        for instruction in stage.instructions:
-            if instruction.keyword != "RUN":
-                continue
-            about = f"stage {stage.label}: {shell.about(document, instruction, seen)}"
-            mode = _world_writable(shell.commands(document, instruction))
-            if mode is None:
-                continue
-            line, column = shell.locate(document, instruction, r"(?<![\w.-])chmod(?![\w.-])")
-            message = (
-                f"chmod {mode} makes files writable by every user in the container: a compromised process rewrites "
-                "what the service runs next. harden does not change it; give the directory to the user that writes "
-                "it (chown, or COPY --chown) with 755 or 775, or 1777 for a shared temporary directory"
-            )
-            findings.append(Finding(RULE, message, line, column, Severity.WARNING, RATIONALE, None, about=about))
+    for run in shell.runs(document):
+        instruction, about = run.instruction, run.about
+        mode = _world_writable(run.commands)
+        if mode is None:
+            continue
+        line, column = shell.locate(document, instruction, r"(?<![\w.-])chmod(?![\w.-])")
+        message = (
+            f"chmod {mode} makes files writable by every user in the container: a compromised process rewrites "
+            "what the service runs next. harden does not change it; give the directory to the user that writes "
+            "it (chown, or COPY --chown) with 755 or 775, or 1777 for a shared temporary directory"
+        )
+        findings.append(Finding(RULE, message, line, column, Severity.WARNING, RATIONALE, None, about=about))
     return findings
 
 

@@ -56,21 +56,17 @@ _WRAPPERS = frozenset({"sudo", "env", "exec", "nice", "nohup", "time"})
 
 def check(document: DockerfileDocument, context: Context) -> list[Finding]:
     findings = []
-    for stage in document.stages:
-        seen: dict[str, int] = {}
-        for instruction in stage.instructions:
-            if instruction.keyword != "RUN":
-                continue
-            about = f"stage {stage.label}: {shell.about(document, instruction, seen)}"
-            if not _pipes_download_into_shell(shell.commands(document, instruction)):
-                continue
-            line, column = shell.locate(document, instruction, r"(?<![\w.-])(?:curl|wget)(?![\w.-])")
-            message = (
-                "RUN pipes a download into a shell: it runs whatever the server sends at build time, unchecked and "
-                "unrecorded. harden does not change it; download to a file, check it against a recorded sha256 "
-                "(sha256sum -c) and then run it, or install the tool from the distribution's packages"
-            )
-            findings.append(Finding(RULE, message, line, column, Severity.WARNING, RATIONALE, None, about=about))
+    for run in shell.runs(document):
+        instruction, about = run.instruction, run.about
+        if not _pipes_download_into_shell(run.commands):
+            continue
+        line, column = shell.locate(document, instruction, r"(?<![\w.-])(?:curl|wget)(?![\w.-])")
+        message = (
+            "RUN pipes a download into a shell: it runs whatever the server sends at build time, unchecked and "
+            "unrecorded. harden does not change it; download to a file, check it against a recorded sha256 "
+            "(sha256sum -c) and then run it, or install the tool from the distribution's packages"
+        )
+        findings.append(Finding(RULE, message, line, column, Severity.WARNING, RATIONALE, None, about=about))
     return findings
 
 

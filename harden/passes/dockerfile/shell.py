@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 import shlex
+from collections.abc import Iterator
 from typing import NamedTuple
 
 from harden.dockerfile import DockerfileDocument, Instruction
@@ -97,9 +98,27 @@ def locate(document: DockerfileDocument, instruction: Instruction, pattern: str)
     return document.position(instruction.start + match.start())
 
 
-def about(document: DockerfileDocument, instruction: Instruction, seen: dict[str, int]) -> str:
+def about_of(document: DockerfileDocument, instruction: Instruction, seen: dict[str, int]) -> str:
     """What a finding about one instruction is about: its text, with a count when a stage
     repeats it (stable across rounds of fixes, which never change a RUN)."""
     text = document.instruction_text(instruction)
     seen[text] = seen.get(text, 0) + 1
     return text if seen[text] == 1 else f"{text} ({seen[text]})"
+
+
+class Run(NamedTuple):
+    """One RUN instruction of a stage, with its commands and its finding's `about`."""
+
+    instruction: Instruction
+    about: str
+    commands: list[Command]
+
+
+def runs(document: DockerfileDocument) -> Iterator[Run]:
+    """Every RUN instruction, stage by stage, with its commands (the rules that read RUN share this)."""
+    for stage in document.stages:
+        seen: dict[str, int] = {}
+        for instruction in stage.instructions:
+            if instruction.keyword == "RUN":
+                about = f"stage {stage.label}: {about_of(document, instruction, seen)}"
+                yield Run(instruction, about, commands(document, instruction))

@@ -52,19 +52,15 @@ RATIONALE = (
 
 def check(document: DockerfileDocument, context: Context) -> list[Finding]:
     findings = []
-    for stage in document.stages:
-        seen: dict[str, int] = {}
-        for instruction in stage.instructions:
-            if instruction.keyword != "RUN":
-                continue
-            about = f"stage {stage.label}: {shell.about(document, instruction, seen)}"
-            if not any(shell.name(command.words[0]) == "sudo" for command in shell.commands(document, instruction)):
-                continue
-            line, column = shell.locate(document, instruction, r"(?<![\w.-])(?:/usr/bin/|/bin/)?sudo(?![\w.-])")
-            message = (
-                "RUN calls sudo: the image lets its user become root, at build time and at runtime, so its non-root "
-                "USER protects nothing. harden does not change it; run the steps that need root under USER root, "
-                "switch back to the unprivileged USER after them, and do not install sudo (DL3004)"
-            )
-            findings.append(Finding(RULE, message, line, column, Severity.WARNING, RATIONALE, None, about=about))
+    for run in shell.runs(document):
+        instruction, about = run.instruction, run.about
+        if not any(shell.name(command.words[0]) == "sudo" for command in run.commands):
+            continue
+        line, column = shell.locate(document, instruction, r"(?<![\w.-])(?:/usr/bin/|/bin/)?sudo(?![\w.-])")
+        message = (
+            "RUN calls sudo: the image lets its user become root, at build time and at runtime, so its non-root "
+            "USER protects nothing. harden does not change it; run the steps that need root under USER root, "
+            "switch back to the unprivileged USER after them, and do not install sudo (DL3004)"
+        )
+        findings.append(Finding(RULE, message, line, column, Severity.WARNING, RATIONALE, None, about=about))
     return findings
