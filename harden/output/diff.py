@@ -121,17 +121,15 @@ def _might_break(subject: str, caveats: Sequence[Caveat]) -> str:
 
 
 def wrap(line: str, width: int = WIDTH) -> list[str]:
-    """A commentary line as lines of at most `width` columns, each starting with the line's
-    `#` and indentation, continuations indented four more.
+    """A commentary line (`#` and an indentation, then text) as lines of at most `width`
+    columns, each starting with the line's `#` and indentation, continuations indented four more.
 
     Text with line breaks of its own (a heredoc in the semantic summary, a name with a newline)
     is split there first: `git apply` skips only lines that start with `#` before `diff --git`.
     Long lines break at spaces; a word longer than a line (a hostile name) is cut, so the
     width holds for any input."""
-    first, *rest = line.splitlines() or [""]
-    prefix = first[: len(first) - len(first.lstrip("# "))] or "# "
-    if not first.startswith("#"):
-        first, prefix = "# " + first, "# "
+    first, *rest = line.splitlines()
+    prefix = first[: len(first) - len(first.lstrip("# "))]
     more = prefix + "    "
     pieces = [first, *((more + piece).rstrip() for piece in rest)]
     out: list[str] = []
