@@ -188,7 +188,7 @@ def test_unsafe_fixes_are_shown_with_what_to_verify_and_applied_only_when_asked(
     dockerfile = project / "app" / "Dockerfile"
     before = dockerfile.read_text()
     code, out, _ = plain_invoke("check", "--offline", str(project))
-    assert code == 1 and "[unsafe fix]" in out and "1 more with --unsafe-fixes" in out
+    assert code == 1 and "[unsafe fix]" in out and "1 unsafe fix applied only with --unsafe-fixes" in out
     code, out, _ = plain_invoke("diff", "--offline", "--color", "never", str(project))
     assert "#   not applied: no evidence that the service still works" in out
     assert "verify: new system user app" in out and "+USER app" not in out

@@ -10,12 +10,14 @@ then a git-style unified diff with `a/` and `b/` paths, followed by each file th
 from __future__ import annotations
 
 import difflib
+import textwrap
 from collections.abc import Sequence
 
 from harden.model import Caveat, FileResult, Finding, NewFile
 from harden.output.text import caveat_groups, caveats_text
 
 CONTEXT_LINES = 3
+WIDTH = 120  # commentary columns (black and ruff allow up to 120 for code; a terminal shows them)
 _RESET = "\x1b[0m"
 # the first match wins: commentary cyan, file headers bold, hunks magenta, added green, removed red
 _COLOURS: tuple[tuple[tuple[str, ...], str], ...] = (
@@ -28,44 +30,80 @@ _COLOURS: tuple[tuple[tuple[str, ...], str], ...] = (
 
 
 def commentary(result: FileResult) -> list[str]:
-    """The `#` lines before a file's diff: each change with its rule, reason, applicability
-    and what might break, grouped by service (or stage) when the findings name one."""
+    """The `#` lines before a file's diff: each change with its rule, reason, applicability,
+    evidence and what might break, under the services (or stage) it is about; then the unsafe
+    fixes not applied, the semantic summary and the files the fixes create.
+
+    A change described in the same words for several services (the same rule, message, evidence
+    and caveat text) is printed once, headed by all of them (`#   api, worker, web: 2 changes
+    each`), so a 40-service project reads as a few paragraphs; headings shared by more services
+    come first, what differs per service follows. Every line is wrapped at `WIDTH` columns
+    (`wrap`): each piece starts with `#`, which `git apply` needs to skip it."""
     lines = [f"# harden: {result.path}"]
-    groups: dict[str, list[Finding]] = {}
-    for finding in result.applied:
-        groups.setdefault(finding.subject, []).append(finding)
-    for subject, findings in groups.items():
-        indent = "#   "
-        if subject:
-            count = len(findings)
-            lines.append(f"#   {subject}: {count} change{'s' if count != 1 else ''}")
-            indent = "#     "
-        for finding in findings:
-            lines.extend(_describe(finding, indent))
+    lines.extend(_grouped(result.applied, "#   "))
     held = held_back(result)
     if held:
         lines.append("#   not applied: no evidence that the service still works (--unsafe-fixes applies them; verify first):")
-        for finding in held:
-            lines.extend(_describe(finding, "#     ", named=True))
+        lines.extend(_grouped(held, "#     "))
     if result.summary:
         lines.append("#   semantic summary:")
         lines.extend(f"#     {line}" for line in result.summary)
     lines.extend(f"#   new file: {path}" for path in result.new_files)
+    return [piece for line in lines for piece in wrap(line)]
+
+
+def _grouped(findings: Sequence[Finding], indent: str) -> list[str]:
+    """The findings' paragraphs, each printed once under the subjects it applies to.
+
+    Findings with the same rule line (rule, applicability, control, message) make one
+    paragraph; its evidence and caveat lines are printed once when they read the same for all
+    its subjects, else as `a, b: text; c: other text`. The k-th such finding of one subject
+    joins only the k-th of the others, so two changes of one service described alike are both
+    listed. A finding about no subject (a Dockerfile instruction) is its own paragraph, without
+    a heading, first."""
+    merged: dict[tuple[str, tuple[str, ...], int], list[tuple[str, tuple[str, ...]]]] = {}
+    seen: dict[tuple[str, str, tuple[str, ...]], int] = {}
+    lines: list[str] = []
+    for finding in findings:
+        head, details = _describe(finding)
+        if not finding.subject:
+            lines.extend([f"{indent}{head}", *(f"{indent}  {label}: {text}" for label, text in details)])
+            continue
+        labels = tuple(label for label, _ in details)
+        k = seen.get((finding.subject, head, labels), 0)
+        seen[(finding.subject, head, labels)] = k + 1
+        merged.setdefault((head, labels, k), []).append((finding.subject, tuple(text for _, text in details)))
+    headings: dict[tuple[str, ...], list[list[str]]] = {}  # subjects -> their paragraphs, in order
+    for (head, labels, _), entries in merged.items():
+        paragraph = [head]
+        for number, label in enumerate(labels):
+            paragraph.append(f"  {label}: {_shared([Caveat(subject, texts[number]) for subject, texts in entries])}")
+        headings.setdefault(tuple(subject for subject, _ in entries), []).append(paragraph)
+    for subjects, paragraphs in sorted(headings.items(), key=lambda item: -len(item[0])):  # stable: first seen first
+        count, each = len(paragraphs), " each" if len(subjects) > 1 else ""
+        lines.append(f"{indent}{', '.join(subjects)}: {count} change{'s' if count != 1 else ''}{each}")
+        lines.extend(f"{indent}  {line}" for paragraph in paragraphs for line in paragraph)
     return lines
 
 
-def _describe(finding: Finding, indent: str, named: bool = False) -> list[str]:
-    """A change's lines; `named`: outside its service's heading, so the line names the service."""
+def _shared(texts: Sequence[Caveat]) -> str:
+    """One line's text for a paragraph's subjects: alone when it reads the same for all."""
+    groups = caveat_groups(texts)
+    return groups[0][1] if len(groups) == 1 else caveats_text(texts)
+
+
+def _describe(finding: Finding) -> tuple[str, list[tuple[str, str]]]:
+    """A change's rule line and its (label, text) detail lines, without the subject it is about
+    (its heading names it)."""
     fix = finding.fix
     applicability = fix.applicability if fix else "display"
-    subject = f"{finding.subject}: " if named and finding.subject else ""
-    lines = [f"{indent}{finding.rule.id} [{applicability}] ({finding.rule.control}) {subject}{finding.message}"]
+    head = f"{finding.rule.id} [{applicability}] ({finding.rule.control}) {finding.message}"
+    details = []
     if fix and fix.evidence:
-        lines.append(f"{indent}  evidence: {'; '.join(e.short() for e in fix.evidence)}")
+        details.append(("evidence", "; ".join(e.short() for e in fix.evidence)))
     if fix and fix.caveats:
-        label = "verify" if applicability == "unsafe" else "might break"
-        lines.append(f"{indent}  {label}: {_might_break(finding.subject, fix.caveats)}")
-    return lines
+        details.append(("verify" if applicability == "unsafe" else "might break", _might_break(finding.subject, fix.caveats)))
+    return head, details
 
 
 def held_back(result: FileResult) -> list[Finding]:
@@ -80,6 +118,38 @@ def _might_break(subject: str, caveats: Sequence[Caveat]) -> str:
     if subject and len(groups) == 1 and ", ".join(groups[0][0]) == subject:
         return groups[0][1]
     return caveats_text(caveats)
+
+
+def wrap(line: str, width: int = WIDTH) -> list[str]:
+    """A commentary line (`#` and an indentation, then text) as lines of at most `width`
+    columns, each starting with the line's `#` and indentation, continuations indented four more.
+
+    Text with line breaks of its own (a heredoc in the semantic summary, a name with a newline)
+    is split there first: `git apply` skips only lines that start with `#` before `diff --git`.
+    Long lines break at spaces; a word longer than a line (a hostile name) is cut, so the
+    width holds for any input."""
+    first, *rest = line.splitlines()
+    prefix = first[: len(first) - len(first.lstrip("# "))]
+    more = prefix + "    "
+    pieces = [first, *((more + piece).rstrip() for piece in rest)]
+    out: list[str] = []
+    for number, piece in enumerate(pieces):
+        if len(piece) <= width:
+            out.append(piece)
+            continue
+        start = prefix if number == 0 else more
+        out.extend(
+            textwrap.wrap(
+                piece[len(start) :],
+                width,
+                initial_indent=start,
+                subsequent_indent=more,
+                break_on_hyphens=False,
+                expand_tabs=False,
+                replace_whitespace=False,
+            )
+        )
+    return out
 
 
 def unified(result: FileResult, display_prefix: str = "") -> str:

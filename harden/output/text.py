@@ -47,29 +47,60 @@ def text(results: list[FileResult]) -> str:
 
 
 def summary(results: list[FileResult], errors: int = 0) -> str:
-    """The last line of `check`: counts of findings, and of errors when the run failed (a run
-    with errors never claims a clean result)."""
+    """The last lines of `check`: how many findings, split into parts that add up to the total
+    (`counts`), what `fix` and `diff` do with them, and the errors when the run failed (a run
+    with errors never claims a clean result). Worded in the spirit of ruff's "Found 3 errors.
+    [*] 2 fixable with the `--fix` option (1 hidden fix can be enabled with the `--unsafe-fixes`
+    option)."; parts that are zero are left out."""
     findings = [f for r in results for f in r.findings]
     if not findings:
         read = len([r for r in results if not r.errors])
         if errors:
             return (f"No findings in the {_files(read)} read." if read else "Nothing checked.") + failed(errors)
         return f"No findings in {_files(len(results))}."
-    failing = [f for f in findings if f.severity is not Severity.INFO]
-    tiers = [f.fix.applicability for f in findings if f.fix]
-    fixable = len([t for t in tiers if t in (Applicability.SAFE, Applicability.REVIEW)])
-    safe, unsafe = tiers.count(Applicability.SAFE), tiers.count(Applicability.UNSAFE)
+    count = counts(findings)
     files = len({r.path for r in results if r.findings})
-    text = f"Found {len(findings)} finding{'s' if len(findings) != 1 else ''} in {_files(files)}"
-    text += f" ({len(failing)} to fix, {len(findings) - len(failing)} for information)."
-    if fixable:
-        text += f"\n{fixable} fixable with `harden fix` ({safe} with --safe-only); `harden diff` shows them."
-    if unsafe:
+    parts = [
+        f"{count['fixable']} fixable by `harden fix` ({count['safe']} safe)" if count["fixable"] else "",
+        f"{count['unsafe']} with an unsafe fix" if count["unsafe"] else "",
+        f"{count['without_fix']} without a fix" if count["without_fix"] else "",
+        f"{count['information']} for information" if count["information"] else "",
+    ]
+    text = f"Found {_plural(len(findings), 'finding')} in {_files(files)}: {', '.join(p for p in parts if p)}."
+    if count["fixable"]:
+        only = " (--safe-only: the safe ones only)" if count["safe"] else ""
+        text += f"\n`harden diff` shows the fixes and what each might break; `harden fix` applies them{only}."
+    if count["unsafe"]:
+        them = "them" if count["unsafe"] != 1 else "it"
         text += (
-            f"\n{unsafe} more with --unsafe-fixes: harden has no evidence that the service still works after "
-            f"{'them' if unsafe != 1 else 'it'}; each says what to verify."
+            f"\n{_plural(count['unsafe'], 'unsafe fix')} applied only with --unsafe-fixes: harden has no evidence that the "
+            f"service still works after {them}; `harden diff` says what to verify."
         )
     return text + failed(errors)
+
+
+def counts(findings: Sequence[Finding]) -> dict[str, int]:
+    """The findings in parts that add up to their number: `fixable` (a safe or review fix,
+    which `fix` applies; `safe` of them cannot change behaviour), `unsafe` (a fix without
+    evidence: shown, applied only with --unsafe-fixes), and those without a fix: `without_fix`
+    (they make `check` fail: display rules, and fixes harden could not make, such as a pin it
+    could not resolve offline: "without a fix", not "by hand", as a run online may fix them)
+    and `information` (severity info: a finding with a fix counts with its fix's tier)."""
+    tiers = [f.applicability for f in findings]
+    unfixed = [f for f in findings if f.applicability is Applicability.DISPLAY]
+    information = len([f for f in unfixed if f.severity is Severity.INFO])
+    return {
+        "total": len(findings),
+        "fixable": tiers.count(Applicability.SAFE) + tiers.count(Applicability.REVIEW),
+        "safe": tiers.count(Applicability.SAFE),
+        "unsafe": tiers.count(Applicability.UNSAFE),
+        "without_fix": len(unfixed) - information,
+        "information": information,
+    }
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}{'es' if noun.endswith('x') and count != 1 else 's' if count != 1 else ''}"
 
 
 def failed(errors: int) -> str:
@@ -78,4 +109,4 @@ def failed(errors: int) -> str:
 
 
 def _files(count: int) -> str:
-    return f"{count} file{'s' if count != 1 else ''}"
+    return _plural(count, "file")
