@@ -253,6 +253,7 @@ def _run(paths: tuple[str, ...], settings: Settings, sink: Sink) -> Run:
     """The one engine call of every command: the PATHs, or one file from standard input."""
     from harden import engine
     from harden.engine import select
+    from harden.verified import RecordsError
 
     if "-" in paths and paths != ("-",):
         raise click.BadParameter("`-` (standard input) cannot be combined with other paths", param_hint="PATH")
@@ -263,6 +264,8 @@ def _run(paths: tuple[str, ...], settings: Settings, sink: Sink) -> Run:
         from harden.output import text
 
         raise InputError(text.diagnostic(error.diagnostic)) from None
+    except RecordsError as error:
+        raise InputError(f"{error}") from None
 
 
 def _report_errors(run: Run) -> int:

@@ -49,12 +49,12 @@ class Resolution:
     locked: dict[str, Any] = field(default_factory=dict)
     resolver: Any = None  # harden.registry.Resolver, when any reference was resolved
     unresolved: list[Any] = field(default_factory=list)  # harden.registry.Failure, one per reference
+    verified: Mapping[str, Any] = field(default_factory=dict)  # harden.verified.Record by key: the project's records
 
     def subset(self, wanted: Sequence[str]) -> Resolution:
-        """Only the entries of `wanted` (what one worker's files need)."""
-        return Resolution(
-            {r: self.digests[r] for r in wanted if r in self.digests}, {r: self.locked[r] for r in wanted if r in self.locked}
-        )
+        """Only the entries of `wanted` (what one worker's files need), and every record."""
+        digests = {r: self.digests[r] for r in wanted if r in self.digests}
+        return Resolution(digests, {r: self.locked[r] for r in wanted if r in self.locked}, verified=self.verified)
 
 
 def references(item: Loaded, settings: Settings) -> list[str]:
@@ -76,20 +76,30 @@ def references(item: Loaded, settings: Settings) -> list[str]:
 
 
 def resolve(wanted: Sequence[str], settings: Settings) -> Resolution:
-    """Resolve every reference once (in the order first named); nothing when none is wanted."""
+    """Resolve every reference once (in the order first named), and read the project's verified
+    records (harden.verified; RecordsError when they cannot be read: the run stops, exit 2)."""
+    from harden import verified
+
+    records = verified.load(settings.search_from)
     if not wanted:
-        return Resolution()
+        return Resolution(verified=records)
     from harden.engine import pinning
 
     unique = list(dict.fromkeys(wanted))
     resolver = pinning.open_resolver(settings)
     with resolver:
         digests = dict(resolver.resolve_many(unique))
-    return Resolution(digests, pinning.locked_entries(resolver, unique), resolver, pinning.unresolved(digests))
+    return Resolution(digests, pinning.locked_entries(resolver, unique), resolver, pinning.unresolved(digests), records)
 
 
 def context(settings: Settings, selector: Selector, resolution: Resolution) -> passes.Context:
-    return passes.Context(settings=settings, chooses=selector.chooses, digests=resolution.digests, locked=resolution.locked)
+    return passes.Context(
+        settings=settings,
+        chooses=selector.chooses,
+        digests=resolution.digests,
+        locked=resolution.locked,
+        verified=resolution.verified,
+    )
 
 
 def related(loaded: Sequence[Loaded], settings: Settings) -> list[tuple[object, ...]]:

@@ -99,6 +99,9 @@ class Context:
     # For a Compose file: the Dockerfile each service with `build:` builds, and the stage really
     # built (`build.target`, else the last), read by the engine (harden.engine.context.builds).
     builds: Mapping[str, Build] = field(default_factory=dict)
+    # The project's verified records (harden.verified.Record by harden.verified.key): what a
+    # recorded run showed an image needs, evidence for the Compose passes. Read by the engine.
+    verified: Mapping[str, Any] = field(default_factory=dict)
     # For a Dockerfile: the stages that Compose services of the run build from it, stage label ->
     # the services (`build.target`, else the last stage), read by the engine
     # (harden.engine.context.built_stages). Empty: no service of the run builds it.

@@ -258,7 +258,9 @@ def _note(
     parts = []
     if drop_list:
         parts.append(f"your cap_drop ({', '.join(map(str, drop_list))}) is kept and ALL added to it")
-    if image is None:
+    if image is None and missing:  # from a verified record
+        parts.append(f"cap_add {', '.join(missing)}, which a recorded run of {image_label(service)} needed")
+    elif image is None:
         parts.append(f"unknown image ({image_label(service)}): no cap_add; if it breaks, {COMMONLY_BROKEN}")
     elif missing:
         parts.append(f"cap_add {', '.join(missing)}, which {image.name} needs (each commented with why)")
@@ -275,6 +277,11 @@ def _note(
 
 
 def _might_break(service: Service, image: knowledge.ImageFacts | None, missing: dict[str, str], non_root: bool) -> str:
+    if image is None and missing:  # from a verified record
+        return (
+            f"cap_drop ALL + cap_add {', '.join(missing)} (what a recorded run needed); anything it did not do then "
+            "and needs a capability fails with 'Operation not permitted'"
+        )
     if image is None:
         user = user_of(service, None)
         if user is not None and not is_root(user):

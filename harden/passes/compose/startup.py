@@ -8,7 +8,9 @@ needs back, the paths it writes at start-up, what keeps `read_only` from applyin
 evidence that their fix keeps it working. Decisions:
 
 - A service with `image:` and no override is what the knowledge base says of that image (as
-  before): evidence `knowledge`, or none for an unknown image.
+  before): evidence `knowledge`, or none for an unknown image. A verified record of the image
+  (harden.verified: a recorded run, `.harden/verified.toml`) adds what it showed the image
+  needs, as `verified` evidence; an image harden does not know then gets `review` fixes.
 - A `build:` service inherits the knowledge entry of the base image its Dockerfile reaches
   (`FROM nginx`, through stage names), plus what its own ENTRYPOINT/CMD and scripts do. Both
   are unions: more capabilities added back and more tmpfs paths only weaken the hardening, they
@@ -49,14 +51,26 @@ class StartUp(NamedTuple):
     unknown: tuple[str, ...]  # what could not be read
     setuid: tuple[str, ...] = ()  # `file:line: text` where start-up runs a setuid binary (sudo, su)
 
+    @property
+    def recorded(self) -> bool:
+        """A verified record (a recorded run) says what the service needs."""
+        return any(e.kind is EvidenceKind.VERIFIED for e in self.evidence)
+
 
 def of(service: Service, context: Context, what: str = "") -> StartUp:
     """How `service` starts; `what` is said of the knowledge entry when it is the evidence."""
     image = facts(service)
     overridden = any(service.get(key) is not None for key in ("entrypoint", "command"))
     if not service.has_build and not overridden:
-        evidence = knowledge_evidence(image, what) if image else NO_EVIDENCE
-        return StartUp(image, dict(image.cap_add) if image else {}, (), (), (evidence,), ())
+        caps = dict(image.cap_add) if image else {}
+        evidence = (knowledge_evidence(image, what),) if image else ()
+        record = _record(service, context)
+        if record is None:
+            return StartUp(image, caps, (), (), evidence or (NO_EVIDENCE,), ())
+        for capability in record.cap_add:
+            caps.setdefault(capability, f"a recorded run needed it ({record.source})")
+        ran = Evidence(EvidenceKind.VERIFIED, record.source, f"{record.engine}, {record.date}: {record.ran}".strip(", :"))
+        return StartUp(image, caps, record.writable_paths, (), (ran, *evidence), ())
     from harden.evidence.runtime import of_service  # here: most services are plain images
 
     runtime = of_service(service.name, _plain(service), context)
@@ -97,6 +111,16 @@ def _unread(runtime: Any, holds: knowledge.ImageFacts | None) -> bool:
             continue
         return True  # an unreadable build or script, an opaque command, an invisible base image
     return holds is None and not runtime.observations
+
+
+def _record(service: Service, context: Context) -> Any:
+    """The verified record of the service's image (harden.verified.Record), or None."""
+    image = service.resolved_image
+    if not image or not context.verified:
+        return None
+    from harden.verified import key
+
+    return context.verified.get(key(image))
 
 
 def _plain(service: Service) -> dict[str, Any]:

@@ -1,0 +1,93 @@
+"""Verified records (harden/verified.py): a recorded run of an image harden does not know is
+evidence, read from the project's `.harden/verified.toml`; a file harden cannot read stops the
+run with `path:line: message` (exit 2) and nothing written."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from runs import process
+
+from harden import verified
+from harden.cli import main
+from harden.config import Settings
+from harden.model import Applicability, EvidenceKind
+
+COMPOSE = "services:\n  app:\n    image: example.org/app:1\n"
+RECORD = """# written by harden verify --learn
+[[image]]
+reference = "example.org/app:1"
+engine = "podman 4.3.1"
+date = "2026-11-27"
+ran = "cap_drop ALL + cap_add CHOWN, read_only, tmpfs /run/app"
+cap_add = ["CHOWN"]
+writable_paths = ["/run/app"]
+"""
+
+
+def project(tmp_path: Path, record: str | None = RECORD, compose: str = COMPOSE) -> Path:
+    (tmp_path / "compose.yaml").write_text(compose)
+    if record is not None:
+        (tmp_path / ".harden").mkdir()
+        (tmp_path / ".harden" / "verified.toml").write_text(record)
+    return tmp_path
+
+
+def fixed(directory: Path) -> dict[str, object]:
+    run = process([str(directory)], Settings(offline=True, search_from=(directory,)))
+    [result] = run.results
+    return {"output": result.output, "applied": {f.rule.id: f for f in result.applied}, "findings": result.findings}
+
+
+def test_a_record_makes_an_unknown_images_fixes_review_with_verified_evidence(tmp_path: Path) -> None:
+    result = fixed(project(tmp_path))
+    applied = result["applied"]
+    assert isinstance(applied, dict) and {"cap-drop-all", "read-only-rootfs"} <= set(applied)
+    for rule in ("cap-drop-all", "read-only-rootfs"):
+        fix = applied[rule].fix
+        assert fix.applicability is Applicability.REVIEW
+        assert fix.evidence[0].kind is EvidenceKind.VERIFIED and fix.evidence[0].source.endswith("verified.toml:2")
+    output = str(result["output"])
+    assert "- CHOWN" in output and "/run/app" in output and "read_only: true" in output
+
+
+def test_without_a_record_or_for_another_tag_the_fixes_stay_unsafe(tmp_path: Path) -> None:
+    for directory, record in ((tmp_path / "none", None), (tmp_path / "other-tag", RECORD.replace("app:1", "app:2"))):
+        directory.mkdir()
+        result = fixed(project(directory, record))
+        assert "cap-drop-all" not in result["applied"]  # type: ignore[operator]
+        [caps] = [f for f in result["findings"] if f.rule.id == "cap-drop-all"]  # type: ignore[attr-defined]
+        assert caps.fix.applicability is Applicability.UNSAFE
+
+
+def test_the_nearest_records_file_is_found_from_a_path_below_it(tmp_path: Path) -> None:
+    project(tmp_path)
+    below = tmp_path / "a" / "b"
+    below.mkdir(parents=True)
+    assert verified.find((below,)) == tmp_path / ".harden" / "verified.toml"
+    assert verified.key("docker.io/example/app:1@sha256:" + "ab" * 32) == verified.key("example/app:1")
+    assert verified.key("app") == verified.key("app:latest") != verified.key("app:2")
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "message"),
+    [
+        (RECORD + 'colour = "red"\n', 2, "unknown key 'colour'"),
+        (RECORD.replace('["/run/app"]', '["run/app"]'), 2, "is not an absolute path"),
+        (RECORD.replace('["CHOWN"]', '"CHOWN"'), 2, "cap_add must be a list of strings"),
+        ("[[image]]\nreference = \n", 2, "Invalid value"),
+        ('[[image]]\nengine = "x"\n', 1, "reference is missing"),
+    ],
+)
+def test_a_records_file_harden_cannot_read_stops_the_run_with_its_line(
+    tmp_path: Path, text: str, line: int, message: str
+) -> None:
+    directory = project(tmp_path, text)
+    before = (directory / "compose.yaml").read_text()
+    result = CliRunner().invoke(main, ["fix", "--offline", str(directory)])
+    assert result.exit_code == 2
+    assert f"verified.toml:{line}: " in result.stderr and message in result.stderr
+    assert "Traceback" not in result.stderr
+    assert (directory / "compose.yaml").read_text() == before
