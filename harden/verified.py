@@ -152,3 +152,25 @@ def _record(table: object, source: str, path: str, line: int) -> Record:
 def _table_lines(text: str) -> list[int]:
     """The 1-based line of each `[[image]]` header, in order."""
     return [number for number, line in enumerate(text.splitlines(), 1) if line.strip().replace(" ", "") == "[[image]]"]
+
+
+def render(records: Mapping[str, Record]) -> str:
+    """The records as the file holds them (sorted by reference): what `--learn` writes."""
+    out = ["# harden verified records: what recorded runs showed each image needs (harden/verified.py).", ""]
+    for record in sorted(records.values(), key=lambda r: r.reference):
+        out.append("[[image]]")
+        for name in _STRINGS:
+            value = getattr(record, name)
+            if value:
+                out.append(f"{name} = {_quoted(value)}")
+        for name in _LISTS:
+            out.append(f"{name} = [{', '.join(_quoted(v) for v in getattr(record, name))}]")
+        out.append("")
+    return "\n".join(out)
+
+
+def _quoted(text: str) -> str:
+    """A TOML basic string (JSON's escapes are TOML's for these characters)."""
+    import json
+
+    return json.dumps(text, ensure_ascii=False)

@@ -91,3 +91,10 @@ def test_a_records_file_harden_cannot_read_stops_the_run_with_its_line(
     assert f"verified.toml:{line}: " in result.stderr and message in result.stderr
     assert "Traceback" not in result.stderr
     assert (directory / "compose.yaml").read_text() == before
+
+
+def test_records_written_read_back_the_same(tmp_path: Path) -> None:
+    records = verified.parse(RECORD + '\n[[image]]\nreference = "b:2"\nnote = "quote \\" and \\\\ back"\n', "v.toml")
+    again = verified.parse(verified.render(records), "v.toml")
+    assert {k: r._replace(source="") for k, r in again.items()} == {k: r._replace(source="") for k, r in records.items()}
+    assert again[verified.key("b:2")].note == 'quote " and \\ back'

@@ -135,9 +135,7 @@ def check(document: ComposeDocument, context: Context) -> list[Finding]:
         wants[service.name] = service_wants
         kept = [m for m in writable if m.kind != "tmpfs" and m.target]
         name = image.name if image else ("a recorded run" if start.recorded else None)
-        notes[service.name] = _note(name, image_label(service), needed, tmpfs_paths) + (
-            f"; {elsewhere}" if elsewhere else ""
-        )
+        notes[service.name] = _note(name, image_label(service), needed, tmpfs_paths) + (f"; {elsewhere}" if elsewhere else "")
         might[service.name] = _might_break(image is None and not start.recorded, needed, kept)
         # an unknown image may write anywhere: no evidence (unsafe)
         evidence[service.name] = tuple(
