@@ -1,0 +1,45 @@
+"""The search behind `harden verify`'s blame and repairs (harden/verify/bisect.py), over oracles
+that stand for real runs (tests/test_verify.py runs the real thing)."""
+
+from __future__ import annotations
+
+from harden.verify.bisect import DEFAULT_CAPABILITIES, Repair, candidates, culprits, narrowest
+
+
+def test_one_breaking_fix_is_found_with_one_run_per_fix() -> None:
+    calls: list[frozenset[str]] = []
+
+    def breaks(subset: frozenset[str]) -> bool:
+        calls.append(subset)
+        return "caps" in subset
+
+    assert culprits(["user", "caps", "pids", "ro"], breaks) == ("caps",)
+    assert len(calls) == 4
+
+
+def test_two_fixes_that_break_only_together_are_both_named() -> None:
+    assert culprits(["user", "caps", "pids"], lambda s: {"user", "caps"} <= s) == ("user", "caps")
+
+
+def test_capability_repairs_try_the_one_the_log_names_first() -> None:
+    repairs = candidates("cap-drop-all", "chown: changing ownership of '/data': Operation not permitted (CAP_CHOWN)")
+    assert repairs[0] == Repair("cap_add", "CHOWN", "without CHOWN the service failed to start")
+    assert [r.value for r in repairs] == ["CHOWN", *[c for c in DEFAULT_CAPABILITIES if c != "CHOWN"]]
+    tried: list[str] = []
+
+    def works(repair: Repair) -> bool:
+        tried.append(repair.value)
+        return repair.value == "SETUID"
+
+    assert narrowest("cap-drop-all", "error: Operation not permitted", works) == repairs[DEFAULT_CAPABILITIES.index("SETUID")]
+    assert tried[-1] == "SETUID" and len(tried) == DEFAULT_CAPABILITIES.index("SETUID") + 1
+
+
+def test_read_only_repairs_cover_the_directory_the_log_names_then_drop_read_only() -> None:
+    logs = 'nginx: [emerg] open() "/var/run/nginx.pid" failed (30: Read-only file system)\n'
+    repairs = candidates("read-only-rootfs", logs)
+    assert [(r.kind, r.value) for r in repairs] == [("tmpfs", "/var/run"), ("drop", "read-only-rootfs")]
+    assert "Read-only file system" in repairs[0].reason
+    assert narrowest("read-only-rootfs", logs, lambda r: False) is None
+    # a tmpfs over /etc would hide the files the image ships: only dropping read_only is offered
+    assert [r.kind for r in candidates("read-only-rootfs", "sh: can't create /etc/x: Read-only file system")] == ["drop"]
