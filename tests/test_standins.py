@@ -123,10 +123,11 @@ def hardened_options(facts: ImageFacts) -> list[str]:
     return options
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+def published_port(container: str, port: int) -> int:
+    """The host port podman chose for `-p 127.0.0.1::PORT` (no race between xdist workers); 0 when
+    the container has already stopped (nothing is published then, and nothing answers on port 0)."""
+    addresses = podman("port", container, f"{port}/tcp").stdout.split()
+    return int(addresses[0].rsplit(":", 1)[1]) if addresses else 0
 
 
 def serves(standin: Standin, container: str, host_port: int) -> bool:
@@ -166,13 +167,13 @@ def logs(container: str) -> str:
 
 def start_and_restart(runner: Runner, standin: Standin, options: list[str], facts: ImageFacts) -> str:
     """Run the stand-in with a named volume on each data path, check it serves, restart, check again."""
-    host_port = free_port()
     volumes = [f"{runner.volume()}:{path}" for path in facts.data_paths]
     environment = [f"{key}={value}" for key, value in standin.env.items()]
     container = runner.run(
         standin.image,
-        [*options, "-p", f"127.0.0.1:{host_port}:{standin.port}", *[f"-v{v}" for v in volumes], *[f"-e{e}" for e in environment]],
+        [*options, "-p", f"127.0.0.1::{standin.port}", *[f"-v{v}" for v in volumes], *[f"-e{e}" for e in environment]],
     )
+    host_port = published_port(container, standin.port)
     wait_until_serving(standin, container, host_port)
     podman("restart", "-t", "20", container)
     wait_until_serving(standin, container, host_port)
@@ -223,11 +224,11 @@ def test_wrong_knowledge_entry_breaks_the_hardened_container(
 ) -> None:
     facts = wrong(knowledge(standin))
     assert facts != knowledge(standin)
-    host_port = free_port()
     volumes = [f"-v{runner.volume()}:{path}" for path in facts.data_paths]
     environment = [f"-e{key}={value}" for key, value in standin.env.items()]
-    options = [*hardened_options(facts), "-p", f"127.0.0.1:{host_port}:{standin.port}", *volumes, *environment]
+    options = [*hardened_options(facts), "-p", f"127.0.0.1::{standin.port}", *volumes, *environment]
     container = runner.run(standin.image, options)
+    host_port = published_port(container, standin.port)
     deadline = time.monotonic() + SERVE_TIMEOUT
     while podman("inspect", "-f", "{{.State.Status}}", container).stdout.strip() == "running":
         assert not serves(standin, container, host_port), f"{standin.reference} served with a wrong entry"
