@@ -235,3 +235,16 @@ def test_wrong_knowledge_entry_breaks_the_hardened_container(
         assert time.monotonic() < deadline, f"{container} neither served nor stopped:\n{logs(container)}"
         time.sleep(0.5)
     assert why.lower() in logs(container).lower(), logs(container)
+
+
+def test_build_without_the_debian_mirror_fails_clearly(tmp_path: Path) -> None:
+    """Nothing cached and a mirror that does not answer: exit 1 and a sentence naming the mirror."""
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]  # nothing listens on it once the socket is closed
+    mirror = f"http://127.0.0.1:{port}/debian"
+    environment = {**os.environ, "HARDEN_STANDINS_CACHE": str(tmp_path), "HARDEN_STANDINS_MIRROR": mirror}
+    result = subprocess.run([str(BUILD), "--rootfs-only"], capture_output=True, text=True, env=environment, timeout=120)
+    assert result.returncode == 1
+    assert f"cannot reach the Debian mirror {mirror}" in result.stderr
+    assert list(tmp_path.iterdir()) == []
