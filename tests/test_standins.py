@@ -248,3 +248,24 @@ def test_build_without_the_debian_mirror_fails_clearly(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert f"cannot reach the Debian mirror {mirror}" in result.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+def settings_ran(facts: ImageFacts) -> str:
+    """The hardening `test_standin_serves_hardened_as_knowledge_says` runs, in words."""
+    caps = " + cap_add " + ", ".join(sorted(facts.cap_add)) if facts.cap_add else ""
+    tmpfs = " + tmpfs " + ", ".join(facts.writable_paths) if facts.writable_paths else ""
+    return f"cap_drop ALL{caps}; read_only{tmpfs}; no-new-privileges"
+
+
+@pytest.mark.parametrize("standin", STANDINS, ids=lambda s: s.reference)
+def test_each_exercised_entry_records_what_ran(runner: Runner, standin: Standin) -> None:
+    """Each knowledge entry a stand-in exercises keeps a `verified` line that says exactly what
+    ran (issue 11): the reference, that it was a stand-in and not the official image, and the
+    settings, which are the entry's own today (change the entry and this fails until the run is
+    made again and the line rewritten)."""
+    facts = knowledge(standin)
+    start_and_restart(runner, standin, hardened_options(facts), facts)  # the run the line records
+    wanted = f"{standin.reference}: started, served and restarted with {settings_ran(facts)}"
+    lines = [line for line in facts.verified if wanted in line]
+    assert lines, f"{facts.name}.toml has no verified line containing {wanted!r}"
+    assert all("stand-in built from Debian packages, not the official image" in line for line in lines)

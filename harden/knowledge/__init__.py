@@ -58,6 +58,9 @@ class ImageFacts:
     derived_names: tuple[str, ...] = ()  # glob patterns of other images' names that inherit this entry
     inherited_from: str = ""  # set by the loader: the entry these facts come from
     inherited_by: str = ""  # "derives_from" or "name" (see the module docstring); "" when not inherited
+    # Recorded runs of this entry (never inherited): what ran, on what, when, and that it was a
+    # stand-in built from Debian packages where it was (tests/test_standins.py keeps them true).
+    verified: tuple[str, ...] = ()
 
 
 def normalise_repository(reference: str) -> str:
@@ -112,7 +115,7 @@ def _load(path: Path) -> ImageFacts:
     assert parent_path.is_file() and parent != path.stem, f"{path.name}: derives_from {parent!r} names no other entry"
     parent_data = tomllib.loads(parent_path.read_text(encoding="utf-8"))
     assert "derives_from" not in parent_data, f"{path.name}: {parent}.toml derives from another entry itself"
-    merged = {k: v for k, v in parent_data.items() if k not in ("repositories", "derived_names")}
+    merged = {k: v for k, v in parent_data.items() if k not in ("repositories", "derived_names", "verified")}
     merged.update(data)
     merged["evidence"] = [*data.get("evidence", []), *parent_data.get("evidence", [])]
     return replace(_facts(path.stem, merged), inherited_from=parent, inherited_by="derives_from")
@@ -156,6 +159,7 @@ def _facts(name: str, data: dict[str, object]) -> ImageFacts:
         public_entry_point=bool(data.get("public_entry_point", False)),
         setuid_needed=bool(data.get("setuid_needed", False)),
         evidence=strings("evidence"),
+        verified=strings("verified"),
         notes=str(data.get("notes", "")),
         variants={str(k): dict(v) for k, v in variants.items()},
         host_network_cap_add=mapping("host_network_cap_add"),
