@@ -148,6 +148,16 @@ def test_timeout_tears_down_and_exits_2(podman: str, tmp_path: Path) -> None:
         assert left(podman, name) == []
 
 
+def test_a_project_the_engine_cannot_start_is_exit_2(podman: str, tmp_path: Path) -> None:
+    done = verify(project(tmp_path, WORKS, "networks:\n  front: {}\n"))  # volume `data` is not declared
+    assert done.returncode == 2, done.stderr
+    assert "  original: compose up failed:" in done.stdout
+    assert "volume [data] not defined in top level" in done.stdout  # what podman-compose said
+    assert f"harden: {tmp_path}: no service was created, original or hardened: nothing was verified" in done.stderr
+    for name in names(done.stderr):
+        assert left(podman, name) == []
+
+
 def test_no_usable_engine_is_exit_2(tmp_path: Path) -> None:
     env = {**os.environ, "HARDEN_ENGINE": "docker", "PATH": str(tmp_path)}  # no docker on this PATH
     done = verify(project(tmp_path, WORKS), env=env)

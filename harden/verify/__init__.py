@@ -8,7 +8,8 @@ always torn down (harden.verify.run); the report (harden.verify.report) says per
 whether it worked before and after. Progress goes to standard error while it runs.
 
 Exit status: 0 when every service that worked in the original works hardened, 1 when one broke,
-2 on a usage, input or engine error and on `--timeout` (everything started is removed first),
+2 on a usage, input or engine error, for a project of which no service was created (the
+engine refused the file: its error is in the report) and on `--timeout` (everything started is removed first),
 130 on Ctrl-C or SIGTERM (likewise). Only this package does a verification's I/O; the passes
 stay pure and never import it.
 
@@ -111,6 +112,10 @@ def main(
         print("harden: verify interrupted; everything it started was removed", file=err)
         return EXIT_INTERRUPTED
     out.write(report.as_json(reports) if output_format == "json" else "".join(report.text(r) for r in reports))
+    for empty in (r for r in reports if not r.outcomes):
+        print(f"harden: {empty.project}: no service was created, original or hardened: nothing was verified", file=err)
+    if any(not r.outcomes for r in reports):
+        return EXIT_ERROR
     return EXIT_BROKE if any(r.broke for r in reports) else EXIT_OK
 
 

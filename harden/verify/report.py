@@ -57,7 +57,7 @@ class ProjectReport:
     engine: str  # "podman 4.3.1"
     outcomes: list[Outcome]
     applied: list[Finding]
-    errors: list[str]  # what `up` printed when it failed
+    errors: list[str]  # "original: <what `up` printed>", when it failed
 
     @property
     def broke(self) -> list[Outcome]:
@@ -91,7 +91,9 @@ def _run(states: tuple[State, State]) -> str:
 def text(report: ProjectReport) -> str:
     lines = [f"harden verify {report.project} ({report.engine}): {len(report.outcomes)} services"]
     for error in report.errors:
-        lines += [f"  {line}" for line in error.splitlines()[-SHOWN_LINES:]]
+        which, _, said = error.partition(": ")
+        lines.append(f"  {which}: compose up failed:")
+        lines += [f"         | {line.strip()}" for line in said.splitlines()[-SHOWN_LINES:]]
     for outcome in report.outcomes:
         label = {"works": "ok", "broke": "BROKE", "already broken": "broken"}[outcome.verdict]
         lines.append(f"  {label:6} {outcome.service}: original {_run(outcome.original)}; hardened {_run(outcome.hardened)}")

@@ -127,8 +127,9 @@ class Runner:
             first = self.settle(project)
             self.progress(f"{which}: {_summary(first)}; restarting")
             ids = self.containers(project)
-            if ids:
-                self.call([*self.engine.cli, "restart", "-t", "1", *ids])
+            if not ids:  # nothing was created: nothing to restart
+                return StackRun(first, first, output.strip())
+            self.call([*self.engine.cli, "restart", "-t", "1", *ids])
             restart = self.settle(project)
             self.progress(f"{which}: after the restart {_summary(restart)}")
             return StackRun(first, restart, "" if status == 0 else output.strip())
