@@ -22,6 +22,7 @@ from conftest import require
 
 IMAGE = "localhost/busybox:latest"
 LABEL = "com.docker.compose.project"
+PORTS = "--sysctl=net.ipv4.ip_unprivileged_port_start=0"
 
 
 @pytest.fixture
@@ -169,3 +170,33 @@ def test_a_missing_path_is_exit_2(tmp_path: Path) -> None:
     done = verify(tmp_path / "nowhere")
     assert done.returncode == 2
     assert f"harden: {tmp_path / 'nowhere'}: no such file or directory" in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("given", "passed"),
+    [
+        (
+            ["run", "--read-only", "--name", "a", "img", "--read-only"],
+            ["run", PORTS, "--read-only", "--read-only-tmpfs=false", "--name", "a", "img", "--read-only"],
+        ),
+        (
+            ["create", "--network=host", "--read-only", "img"],
+            ["create", "--network=host", "--read-only", "--read-only-tmpfs=false", "img"],
+        ),
+        (["create", "--network", "container:db", "img"], ["create", "--network", "container:db", "img"]),
+        (["create", "--network=front", "img", "sh", "-c", "a b"], ["create", PORTS, "--network=front", "img", "sh", "-c", "a b"]),
+        (["network", "exists", "--read-only"], ["network", "exists", "--read-only"]),
+    ],
+)
+def test_the_podman_wrapper_gives_docker_semantics(tmp_path: Path, given: list[str], passed: list[str]) -> None:
+    """The arguments podman gets from the wrapper: no implicit tmpfs under --read-only (once,
+    before the image), Docker's unprivileged ports unless the network namespace is shared."""
+    from harden.verify.engine import Engine
+
+    printer = tmp_path / "print-args"
+    printer.write_text('#!/bin/sh\nfor a; do echo "$a"; done\n')
+    printer.chmod(0o755)
+    wrapper = Engine("podman", (str(printer),), ("podman-compose",), "podman 4", False).write_wrapper(tmp_path)
+    assert wrapper is not None
+    done = subprocess.run([str(wrapper), *given], capture_output=True, text=True, check=True)
+    assert done.stdout.splitlines() == passed
