@@ -46,9 +46,11 @@ class Outcome:
     def why(self) -> list[str]:
         """The log lines that show why the service does not work (hardened; original if already broken)."""
         states = self.original if self.verdict == "already broken" else self.hardened
-        failed = next((s for s in states if not s.works), states[0])
-        matching = [line for line in failed.logs if WHY.search(line)]
-        return (matching or failed.logs)[-SHOWN_LINES:]
+        # both starts: the engine's log of a container that exited at once is sometimes still
+        # incomplete when read the first time (a partial line, an empty one)
+        logs = list(dict.fromkeys(line for state in states for line in state.logs if line.strip()))
+        matching = [line for line in logs if WHY.search(line)]
+        return (matching or logs)[-SHOWN_LINES:]
 
 
 @dataclass
