@@ -245,6 +245,7 @@ def main() -> None:
     harden check PATH...   report what to harden
     harden diff PATH...    show the reviewed diff, write nothing
     harden fix PATH...     apply the fixes (or write a hardened copy with --output DIR)
+    harden verify PATH...  run a Compose project as it is and hardened, and compare
     harden rules           list the rules; harden explain RULE documents one
     """
 
@@ -443,6 +444,33 @@ def pin(paths: tuple[str, ...], output_format: str, quiet: bool, color: str, loc
     pin_rules = frozenset({"pin-base-image", "pin-image"})
     settings = dataclasses.replace(settings, select=(settings.select & pin_rules) or pin_rules)
     return _apply(paths, settings, None, quiet, output_format, lock=lock)
+
+
+@main.command()
+@click.argument("paths", nargs=-1, metavar="PATH...")
+@click.option("-f", "--compose-file", "compose_files", multiple=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--select", metavar="RULE,...", help="Apply only these rules' fixes.")
+@click.option("--ignore", metavar="RULE,...", help="Skip these rules.")
+@click.option("--safe-only", is_flag=True, help="Verify only fixes that cannot change runtime behaviour.")
+@click.option("--unsafe-fixes", is_flag=True, help="Verify also the fixes harden has no evidence for.")
+@click.option("--offline", is_flag=True, help="Pin only from the lockfile and the cache; never contact a registry.")
+@click.option("--timeout", "verify_timeout", type=click.FloatRange(min=0, min_open=True), default=600.0, show_default=True)
+@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--debug", is_flag=True, help="Show tracebacks for internal errors.")
+@guarded
+def verify(paths: tuple[str, ...], output_format: str, verify_timeout: float, **options: Any) -> int:
+    """Run each Compose project PATH (a directory, or its files) as it is and as `harden fix`
+    would harden it, in isolated projects that are always removed, and compare per service.
+
+    Exits 0 when every service that worked still works hardened, 1 when one broke, 2 on errors."""
+    from harden import verify as verifying
+    from harden.engine import select
+
+    if not paths and not options["compose_files"]:
+        raise click.UsageError("give at least one PATH (a Compose project directory or file)")
+    settings = _settings({**options, "paths": paths})
+    args = (paths or (".",), tuple(options["compose_files"]), settings, select.from_settings(settings), verify_timeout)
+    return verifying.main(*args, output_format, sys.stdout, sys.stderr)
 
 
 @main.command()

