@@ -49,7 +49,7 @@ def verify(directory: Path, *options: str, env: dict[str, str] | None = None) ->
 
 def names(progress: str) -> list[str]:
     """The isolated project names verify announced on standard error."""
-    return re.findall(r"starting \((harden-verify-[0-9a-f]+-(?:original|hardened))\)", progress)
+    return re.findall(r"starting \((harden-verify-[0-9a-f]+-(?:original|hardened|trial))\)", progress)
 
 
 def left(podman: str, name: str) -> list[str]:
@@ -240,3 +240,39 @@ def test_the_podman_wrapper_gives_docker_semantics(tmp_path: Path, given: list[s
     assert wrapper is not None
     done = subprocess.run([str(wrapper), *given], capture_output=True, text=True, check=True)
     assert done.stdout.splitlines() == passed
+
+
+# The chown hides behind `eval`, which harden does not read: it adds no CHOWN back.
+CHOWNS = f"""  owner:
+    image: {IMAGE}
+    environment:
+      OWN: chown 1:1 /tmp/owned
+    command: ["sh", "-c", "touch /tmp/owned && eval \\"$$OWN\\" && echo owned && exec sleep 1000"]
+"""
+
+
+def test_the_fix_that_broke_a_service_is_found_and_its_repair_record_makes_fix_keep_it_working(
+    podman: str, tmp_path: Path
+) -> None:
+    """A wrong assumption (no capability back for an image harden does not know): verify finds
+    that cap-drop-all broke the service, that cap_add CHOWN repairs it, and prints the verified
+    record; committed, that record makes `harden fix` apply cap_drop as a review fix that works."""
+    directory = project(tmp_path / "p", CHOWNS)
+    run = verify(directory, "--unsafe-fixes")
+    assert run.returncode == 1, run.stderr
+    assert "broken by: cap-drop-all\n" in run.stdout and "repair: cap_add CHOWN" in run.stdout
+    record = "\n".join(line.split("| ", 1)[1] for line in run.stdout.splitlines() if "| " in line and "=" in line)
+    assert 'cap_add = ["CHOWN"]' in record and f'reference = "{IMAGE}"' in record
+    for name in set(names(run.stderr)):
+        assert left(podman, name) == [], name
+    (directory / ".harden").mkdir()
+    (directory / ".harden" / "verified.toml").write_text("[[image]]\n" + record + "\n")
+    check = subprocess.run(
+        [sys.executable, "-m", "harden", "check", "--offline", "--format", "json", str(directory)], capture_output=True, text=True
+    )
+    findings = json.loads(check.stdout)["files"][0]["findings"]
+    [caps] = [f for f in findings if f["rule"] == "cap-drop-all"]
+    assert caps["fix"]["applicability"] == "review" and caps["fix"]["evidence"][0]["kind"] == "verified"
+    again = verify(directory)  # default tiers: the record is the evidence
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "ok     owner" in again.stdout

@@ -35,6 +35,7 @@ from harden import clock
 from harden.config import Settings
 from harden.engine.select import Selector
 from harden.verify import report
+from harden.verify.blame import Trial, blame
 from harden.verify.engine import Engine, EngineError, find
 from harden.verify.project import Project, ProjectError, harden_copy
 from harden.verify.run import Runner, Timeout
@@ -56,7 +57,16 @@ def verify_project(
     before = runner.stack("original", original, project.files, project.name("original"), wrapper)
     after = runner.stack("hardened", hardened, project.files, project.name("hardened"), wrapper)
     errors_up = [f"{which}: {run.error}" for which, run in (("original", before), ("hardened", after)) if run.error]
-    return report.ProjectReport(project.shown, engine.version, report.compare(before, after, applied), applied, errors_up)
+    outcomes = report.compare(before, after, applied)
+    trial = Trial(project, settings, selector, runner, wrapper, workdir)
+    images = project.images()
+    for outcome in (o for o in outcomes if o.verdict == "broke" and o.applied):
+        runner.progress(f"{outcome.service} broke: finding which fix broke it")
+        found = blame(outcome, applied, images.get(outcome.service), trial)
+        outcome.broken_by = found.rules
+        outcome.repair = f"{found.repair.kind} {found.repair.value}: {found.repair.reason}" if found.repair else ""
+        outcome.record = found.record
+    return report.ProjectReport(project.shown, engine.version, outcomes, applied, errors_up)
 
 
 @contextmanager

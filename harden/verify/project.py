@@ -36,6 +36,10 @@ from harden.model import Diagnostic, DiagnosticKind, Finding
 IGNORED = shutil.ignore_patterns(".git")
 
 
+# The file names `docker compose` reads by default, in its order of preference.
+COMPOSE_NAMES = ("compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml")
+
+
 class ProjectError(Exception):
     """A PATH that is not a Compose project verify can run."""
 
@@ -73,6 +77,24 @@ class Project:
         """Copy the project's directory to `into` (which must not exist); `into`."""
         shutil.copytree(self.directory, into, symlinks=True, ignore=IGNORED)
         return into
+
+    def images(self) -> dict[str, str]:
+        """Each service's image as its Compose files write it (a later file wins; one written with
+        a variable is left out): what a repair's verified record is keyed by."""
+        from harden.compose import parse
+
+        names = self.files or tuple(n for n in COMPOSE_NAMES if (self.directory / n).is_file())[:1]
+        found: dict[str, str] = {}
+        for name in names:
+            try:
+                document = parse(name, (self.directory / name).read_text(encoding="utf-8"))
+            except Exception:  # noqa: BLE001 - the pipeline reports a file it cannot read
+                continue
+            for service_name, service in document.services.items():
+                image = service.get("image")
+                if isinstance(image, str) and "$" not in image:
+                    found[service_name] = image
+        return found
 
     def paths(self) -> list[str]:
         """What the pipeline hardens: the directory, or the project's files."""

@@ -36,6 +36,9 @@ class Outcome:
     original: tuple[State, State]  # after the first start, after the restart
     hardened: tuple[State, State]
     applied: list[str] = field(default_factory=list)  # ids of the fixes applied to this service
+    broken_by: tuple[str, ...] = ()  # the rules of the fixes that break it (harden.verify.blame)
+    repair: str = ""  # the narrowest repair that made it work, in words
+    record: str = ""  # the verified record that repair amounts to, to commit in .harden/verified.toml
 
     @property
     def verdict(self) -> str:
@@ -106,6 +109,13 @@ def text(report: ProjectReport) -> str:
         if outcome.verdict == "broke":
             rules = sorted({f.rule.id for f in report.applied if f.id in outcome.applied})
             lines.append(f"         fixes applied to it: {', '.join(rules) or 'none (a fix to another service?)'}")
+            if outcome.broken_by:
+                lines.append(f"         broken by: {', '.join(outcome.broken_by)}")
+            if outcome.repair:
+                lines.append(f"         repair: {outcome.repair}")
+            if outcome.record:
+                lines.append("         commit this record in .harden/verified.toml and `harden fix` applies the repair:")
+                lines += [f"         | {line}" for line in outcome.record.splitlines() if line and not line.startswith("#")]
     already = sum(1 for o in report.outcomes if o.verdict == "already broken")
     lines.append(f"{len(report.broke)} of {len(report.outcomes)} services broke after hardening; {already} did not work before.")
     return "\n".join(lines) + "\n"
@@ -129,6 +139,9 @@ def as_json(reports: list[ProjectReport]) -> str:
                     "hardened": {"start": state(o.hardened[0]), "restart": state(o.hardened[1])},
                     "applied": o.applied,
                     "why": o.why() if o.verdict != "works" else [],
+                    "broken_by": list(o.broken_by),
+                    "repair": o.repair,
+                    "record": o.record,
                 }
                 for o in r.outcomes
             ],

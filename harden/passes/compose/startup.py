@@ -59,18 +59,16 @@ class StartUp(NamedTuple):
 
 def of(service: Service, context: Context, what: str = "") -> StartUp:
     """How `service` starts; `what` is said of the knowledge entry when it is the evidence."""
+    return _with_record(_read(service, context, what), _record(service, context))
+
+
+def _read(service: Service, context: Context, what: str) -> StartUp:
+    """What the knowledge base and the project's own files say (see the module docstring)."""
     image = facts(service)
     overridden = any(service.get(key) is not None for key in ("entrypoint", "command"))
     if not service.has_build and not overridden:
-        caps = dict(image.cap_add) if image else {}
-        evidence = (knowledge_evidence(image, what),) if image else ()
-        record = _record(service, context)
-        if record is None:
-            return StartUp(image, caps, (), (), evidence or (NO_EVIDENCE,), ())
-        for capability in record.cap_add:
-            caps.setdefault(capability, f"a recorded run needed it ({record.source})")
-        ran = Evidence(EvidenceKind.VERIFIED, record.source, f"{record.engine}, {record.date}: {record.ran}".strip(", :"))
-        return StartUp(image, caps, record.writable_paths, (), (ran, *evidence), ())
+        evidence = knowledge_evidence(image, what) if image else NO_EVIDENCE
+        return StartUp(image, dict(image.cap_add) if image else {}, (), (), (evidence,), ())
     from harden.evidence.runtime import of_service  # here: most services are plain images
 
     runtime = of_service(service.name, _plain(service), context)
@@ -84,6 +82,20 @@ def of(service: Service, context: Context, what: str = "") -> StartUp:
     # su-exec and setpriv are run by root and need no setuid bit)
     setuid = tuple(f"{o.where}: {o.text}" for o in runtime.switches_user if o.command in ("sudo", "su"))
     return StartUp(runtime.base_facts, caps, runtime.tmpfs, blocks, _evidence(runtime, holds, what), unknown, setuid)
+
+
+def _with_record(start: StartUp, record: Any) -> StartUp:
+    """A verified record of the image adds what the recorded run needed, and is evidence: the
+    run showed the service working hardened with it (whatever else harden could not read)."""
+    if record is None:
+        return start
+    caps = dict(start.caps)
+    for capability in record.cap_add:
+        caps.setdefault(capability, f"a recorded run needed it ({record.source})")
+    ran = Evidence(EvidenceKind.VERIFIED, record.source, f"{record.engine}, {record.date}: {record.ran}".strip(", :"))
+    known = tuple(e for e in start.evidence if e.kind is not EvidenceKind.NONE)
+    tmpfs = tuple(dict.fromkeys((*start.tmpfs, *record.writable_paths)))
+    return start._replace(caps=caps, tmpfs=tmpfs, evidence=(ran, *known))
 
 
 def _evidence(runtime: Any, holds: knowledge.ImageFacts | None, what: str) -> tuple[Evidence, ...]:
