@@ -456,6 +456,7 @@ def pin(paths: tuple[str, ...], output_format: str, quiet: bool, color: str, loc
 @click.option("--offline", is_flag=True, help="Pin only from the lockfile and the cache; never contact a registry.")
 @click.option("--timeout", "verify_timeout", type=click.FloatRange(min=0, min_open=True), default=600.0, show_default=True)
 @click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--learn", is_flag=True, help="Record what unknown images need (runs) in .harden/verified.toml instead.")
 @click.option("--debug", is_flag=True, help="Show tracebacks for internal errors.")
 @guarded
 def verify(paths: tuple[str, ...], output_format: str, verify_timeout: float, **options: Any) -> int:
@@ -470,7 +471,7 @@ def verify(paths: tuple[str, ...], output_format: str, verify_timeout: float, **
         raise click.UsageError("give at least one PATH (a Compose project directory or file)")
     settings = _settings({**options, "paths": paths})
     args = (paths or (".",), tuple(options["compose_files"]), settings, select.from_settings(settings), verify_timeout)
-    return verifying.main(*args, output_format, sys.stdout, sys.stderr)
+    return verifying.main(*args, output_format, sys.stdout, sys.stderr, options["learn"])
 
 
 @main.command()

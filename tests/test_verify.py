@@ -15,8 +15,10 @@ import signal
 import subprocess
 import sys
 import time
+import tomllib
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import require
@@ -276,3 +278,55 @@ def test_the_fix_that_broke_a_service_is_found_and_its_repair_record_makes_fix_k
     again = verify(directory)  # default tiers: the record is the evidence
     assert again.returncode == 0, again.stdout + again.stderr
     assert "ok     owner" in again.stdout
+
+
+# Both the chown and the writes under /run/app hide behind `eval`: harden reads neither.
+LEARNS = f"""  owner:
+    image: {IMAGE}
+    environment:
+      OWN: mkdir -p /run/app && touch /run/app/owned && chown 1:1 /run/app/owned
+    command: ["sh", "-c", "eval \\"$$OWN\\" && echo owned && exec sleep 1000"]
+"""
+
+
+def _fixes(directory: Path) -> dict[str, dict[str, Any]]:
+    check = subprocess.run(
+        [sys.executable, "-m", "harden", "check", "--offline", "--format", "json", str(directory)], capture_output=True, text=True
+    )
+    findings = json.loads(check.stdout)["files"][0]["findings"]
+    return {f["rule"]: f["fix"] for f in findings if f["rule"] in ("cap-drop-all", "read-only-rootfs")}
+
+
+def test_learn_records_what_an_unknown_image_needs_and_fix_then_applies_it_as_review(podman: str, tmp_path: Path) -> None:
+    """`--learn` finds CHOWN (its removal breaks the service; every other default capability's
+    does not) and the write under /run/app (`podman diff`), records them, and with the record
+    `harden check` offers cap-drop-all and read-only-rootfs as review fixes with verified
+    evidence (unsafe before), which a plain `harden verify` shows working."""
+    directory = project(tmp_path / "p", LEARNS)
+    assert {fix["applicability"] for fix in _fixes(directory).values()} == {"unsafe"}
+    run = verify(directory, "--learn")
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "owner: without CHOWN it breaks: kept" in run.stderr and "owner: without SETUID it works" in run.stderr
+    [record] = tomllib.loads((directory / ".harden" / "verified.toml").read_text())["image"]
+    assert (record["reference"], record["cap_add"], record["writable_paths"]) == (IMAGE, ["CHOWN"], ["/run/app"])
+    assert record["engine"].startswith("podman ") and record["digest"].startswith("sha256:") and "note" not in record
+    assert 'cap_add = ["CHOWN"]' in run.stdout and 'writable_paths = ["/run/app"]' in run.stdout
+    assert len(set(names(run.stderr))) == 2  # the original, and the trials (one at a time, one name)
+    fixes = _fixes(directory)
+    assert {rule: fix["applicability"] for rule, fix in fixes.items()} == {"cap-drop-all": "review", "read-only-rootfs": "review"}
+    assert all(fix["evidence"][0]["kind"] == "verified" for fix in fixes.values())
+    again = verify(directory)  # default tiers: the record is the evidence
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "ok     owner" in again.stdout
+    for name in {*names(run.stderr), *names(again.stderr)}:
+        assert left(podman, name) == [], name
+
+
+def test_learn_classifies_what_a_service_wrote() -> None:
+    from harden.verify.learn import classify
+
+    changes = [("C", "/etc"), ("C", "/run"), ("A", "/run/app"), ("A", "/run/app/pid"), ("C", "/tmp"), ("A", "/tmp/x")]
+    changes += [("A", "/var/log/nginx/a.log"), ("A", "/data/db"), ("C", "/etc/passwd"), ("A", "/var/log/b.log")]
+    writes = classify(changes, ("/data",))
+    assert writes.tmpfs == ("/run/app", "/tmp", "/var/log/nginx")
+    assert writes.elsewhere == ("/etc/passwd", "/var/log/b.log")

@@ -10,8 +10,10 @@ whether it worked before and after. Progress goes to standard error while it run
 Exit status: 0 when every service that worked in the original works hardened, 1 when one broke,
 2 on a usage, input or engine error, for a project of which no service was created (the
 engine refused the file: its error is in the report) and on `--timeout` (everything started is removed first),
-130 on Ctrl-C or SIGTERM (likewise). Only this package does a verification's I/O; the passes
-stay pure and never import it.
+130 on Ctrl-C or SIGTERM (likewise). With `--learn` (harden.verify.learn) it records what each
+image harden does not know needs instead: 0 when records were written, 1 when nothing was
+learned (no such image, or its services did not work in the original), 2 and 130 as above.
+Only this package does a verification's I/O; the passes stay pure and never import it.
 
 `verify_project(..., selector)` is the seam for bisecting which fix broke a service: pass
 `Both(selector, ByIds(ids))` to verify a subset of the applied fixes (harden.engine.select).
@@ -34,6 +36,7 @@ from typing import TextIO
 from harden import clock
 from harden.config import Settings
 from harden.engine.select import Selector
+from harden.verified import RecordsError, render
 from harden.verify import report
 from harden.verify.blame import Trial, blame
 from harden.verify.engine import Engine, EngineError, find
@@ -69,6 +72,21 @@ def verify_project(
     return report.ProjectReport(project.shown, engine.version, outcomes, applied, errors_up)
 
 
+def _learn(project: Project, settings: Settings, engine: Engine, runner: Runner, workdir: Path, out: TextIO, err: TextIO) -> int:
+    """Learn the project's unknown images, write and print their records; how many were written."""
+    from harden.verify import learn
+
+    found = learn.learn_project(project, settings, engine, runner, workdir)
+    for why in found.skipped:
+        print(f"harden: {project.shown}: {why}", file=err)
+    if not found.records:
+        print(f"harden: {project.shown}: no image to learn: nothing was recorded", file=err)
+        return 0
+    path = learn.write(project, found.records)
+    out.write(f"{project.shown}: recorded {len(found.records)} image(s) in {path}:\n\n{render(found.records)}")
+    return len(found.records)
+
+
 @contextmanager
 def _sigterm_interrupts() -> Iterator[None]:
     """SIGTERM handled as Ctrl-C (KeyboardInterrupt), so that it tears down too."""
@@ -95,13 +113,16 @@ def main(
     output_format: str,
     out: TextIO,
     err: TextIO,
+    learn: bool = False,
 ) -> int:
-    """The `harden verify` command (see the module docstring); its exit status."""
+    """The `harden verify` command (see the module docstring); its exit status. With `learn`,
+    `harden verify --learn` (harden.verify.learn) instead of the comparison."""
 
     def progress(message: str) -> None:
         print(f"harden verify: {message}", file=err, flush=True)
 
     reports: list[report.ProjectReport] = []
+    learned = 0
     try:
         projects = [Project.of(path, files) for path in paths]
         engine = find()
@@ -111,8 +132,11 @@ def main(
             for number, project in enumerate(projects):
                 workdir = Path(work) / str(number)
                 workdir.mkdir()
+                if learn:
+                    learned += _learn(project, settings, engine, runner, workdir, out, err)
+                    continue
                 reports.append(verify_project(project, settings, selector, engine, runner, workdir))
-    except (ProjectError, EngineError) as error:
+    except (ProjectError, EngineError, RecordsError) as error:
         print(f"harden: {error}", file=err)
         return EXIT_ERROR
     except Timeout:
@@ -121,6 +145,8 @@ def main(
     except KeyboardInterrupt:
         print("harden: verify interrupted; everything it started was removed", file=err)
         return EXIT_INTERRUPTED
+    if learn:
+        return EXIT_OK if learned else EXIT_BROKE
     out.write(report.as_json(reports) if output_format == "json" else "".join(report.text(r) for r in reports))
     for empty in (r for r in reports if not r.outcomes):
         print(f"harden: {empty.project}: no service was created, original or hardened: nothing was verified", file=err)

@@ -118,8 +118,17 @@ class Runner:
             raise
         return process.returncode, output.decode("utf-8", "replace")
 
-    def stack(self, which: str, directory: Path, files: tuple[str, ...], project: str, wrapper: Path | None) -> StackRun:
-        """Up, wait, restart, wait, collect; always down (see the module docstring)."""
+    def stack(
+        self,
+        which: str,
+        directory: Path,
+        files: tuple[str, ...],
+        project: str,
+        wrapper: Path | None,
+        before_down: Callable[[str], None] | None = None,
+    ) -> StackRun:
+        """Up, wait, restart, wait, collect; always down (see the module docstring). `before_down`
+        is called with the project name after the restart, while the containers still exist."""
         compose = self.engine.compose_command(project, files, wrapper)
         try:
             self.progress(f"{which}: starting ({project})")
@@ -132,6 +141,8 @@ class Runner:
             self.call([*self.engine.cli, "restart", "-t", "1", *ids])
             restart = self.settle(project)
             self.progress(f"{which}: after the restart {_summary(restart)}")
+            if before_down is not None:
+                before_down(project)
             return StackRun(first, restart, "" if status == 0 else output.strip())
         finally:
             self.progress(f"{which}: tearing down")
@@ -151,6 +162,14 @@ class Runner:
         except json.JSONDecodeError:
             return []  # a container removed between ps and inspect: look again
         return [c for c in found if isinstance(c, dict)]
+
+    def diff(self, container: str) -> list[tuple[str, str]]:
+        """What `container` changed in its root filesystem (`docker diff`/`podman diff`): each
+        change's kind (A added, C changed, D deleted) and path. Volumes and tmpfs are not in it."""
+        status, output = self.call([*self.engine.cli, "diff", container])
+        if status != 0:
+            return []
+        return [(kind, path) for kind, _, path in (line.partition(" ") for line in output.splitlines()) if path.startswith("/")]
 
     def settle(self, project: str) -> dict[str, State]:
         """Wait until every container has settled (or WAIT passed); each service's State."""
