@@ -39,6 +39,9 @@ from harden import files
 from harden.knowledge import normalise_repository, tag_of
 
 RECORDS_PATH = Path(".harden") / "verified.toml"
+# How a record says its run did not show `read_only` works (it wrote outside runtime
+# directories): read-only-rootfs then adds no read_only for the image (a note starting so).
+READ_ONLY_NOT_VERIFIED = "read_only was not verified"
 RECORDS_LIMIT = 1024 * 1024  # bytes: a records file larger than this is refused
 _STRINGS = ("reference", "digest", "engine", "date", "ran", "note")
 _LISTS = ("cap_add", "writable_paths", "data_paths")

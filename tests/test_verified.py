@@ -98,3 +98,12 @@ def test_records_written_read_back_the_same(tmp_path: Path) -> None:
     again = verified.parse(verified.render(records), "v.toml")
     assert {k: r._replace(source="") for k, r in again.items()} == {k: r._replace(source="") for k, r in records.items()}
     assert again[verified.key("b:2")].note == 'quote " and \\ back'
+
+
+def test_a_record_whose_run_did_not_show_read_only_works_keeps_read_only_off(tmp_path: Path) -> None:
+    note = f'note = "{verified.READ_ONLY_NOT_VERIFIED}: the service writes /srv/state (not a runtime directory)"\n'
+    result = fixed(project(tmp_path, RECORD.replace('writable_paths = ["/run/app"]\n', "") + note))
+    assert "cap-drop-all" in result["applied"]  # type: ignore[operator]
+    assert "read-only-rootfs" not in result["applied"]  # type: ignore[operator]
+    [finding] = [f for f in result["findings"] if f.rule.id == "read-only-rootfs"]  # type: ignore[attr-defined]
+    assert finding.fix is None and "/srv/state" in finding.message

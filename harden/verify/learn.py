@@ -153,7 +153,9 @@ def _record(image: str, digest: str, engine: str, caps: tuple[str, ...], writes:
     the service wrote where no tmpfs may go."""
     note, paths = "", writes.tmpfs
     if writes.elsewhere:
-        note = f"read_only was not verified: the service writes {', '.join(writes.elsewhere[:5])} (not a runtime directory)"
+        note = (
+            f"{verified.READ_ONLY_NOT_VERIFIED}: the service writes {', '.join(writes.elsewhere[:5])} (not a runtime directory)"
+        )
         paths = ()
     added = f"cap_add {', '.join(caps)}" if caps else "no capability"
     kept = f"read_only, tmpfs {', '.join(paths)}" if paths else ("read_only" if not note else "without read_only")

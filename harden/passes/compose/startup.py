@@ -86,16 +86,22 @@ def _read(service: Service, context: Context, what: str) -> StartUp:
 
 def _with_record(start: StartUp, record: Any) -> StartUp:
     """A verified record of the image adds what the recorded run needed, and is evidence: the
-    run showed the service working hardened with it (whatever else harden could not read)."""
+    run showed the service working hardened with it (whatever else harden could not read),
+    except for read_only when the record says its run did not show that."""
     if record is None:
         return start
+    from harden.verified import READ_ONLY_NOT_VERIFIED
+
     caps = dict(start.caps)
     for capability in record.cap_add:
         caps.setdefault(capability, f"a recorded run needed it ({record.source})")
     ran = Evidence(EvidenceKind.VERIFIED, record.source, f"{record.engine}, {record.date}: {record.ran}".strip(", :"))
     known = tuple(e for e in start.evidence if e.kind is not EvidenceKind.NONE)
     tmpfs = tuple(dict.fromkeys((*start.tmpfs, *record.writable_paths)))
-    return start._replace(caps=caps, tmpfs=tmpfs, evidence=(ran, *known))
+    blocks = start.blocks_read_only
+    if record.note.startswith(READ_ONLY_NOT_VERIFIED):  # the run wrote outside runtime directories
+        blocks = (*blocks, f"{record.source}: {record.note}")
+    return start._replace(caps=caps, tmpfs=tmpfs, evidence=(ran, *known), blocks_read_only=blocks)
 
 
 def _evidence(runtime: Any, holds: knowledge.ImageFacts | None, what: str) -> tuple[Evidence, ...]:
