@@ -456,14 +456,14 @@ def pin(paths: tuple[str, ...], output_format: str, quiet: bool, color: str, loc
 @click.option("--offline", is_flag=True, help="Pin only from the lockfile and the cache; never contact a registry.")
 @click.option("--timeout", "verify_timeout", type=click.FloatRange(min=0, min_open=True), default=600.0, show_default=True)
 @click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
-@click.option("--learn", is_flag=True, help="Record what unknown images need (runs) in .harden/verified.toml instead.")
+@click.option("--learn", is_flag=True, help="Instead, record what unknown images need (many runs) in .harden/verified.toml.")
 @click.option("--debug", is_flag=True, help="Show tracebacks for internal errors.")
 @guarded
 def verify(paths: tuple[str, ...], output_format: str, verify_timeout: float, **options: Any) -> int:
-    """Run each Compose project PATH (a directory, or its files) as it is and as `harden fix`
-    would harden it, in isolated projects that are always removed, and compare per service.
+    """Run each Compose project PATH (a directory, or its files) as it is and hardened as `harden fix`
+    would, always removed afterwards; for a service that broke, name the fix and its narrowest repair.
 
-    Exits 0 when every service that worked still works hardened, 1 when one broke, 2 on errors."""
+    Exits 0 when every service that worked still works, 1 when one broke (--learn: nothing learned), 2 on errors."""
     from harden import verify as verifying
     from harden.engine import select
 
