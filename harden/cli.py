@@ -22,6 +22,7 @@ from harden.model import DiagnosticKind, FileResult, Severity
 
 if TYPE_CHECKING:
     from harden.engine import Run
+    from harden.engine.select import Selector
     from harden.engine.sinks import Sink
 
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
@@ -250,8 +251,9 @@ def main() -> None:
     """
 
 
-def _run(paths: tuple[str, ...], settings: Settings, sink: Sink) -> Run:
-    """The one engine call of every command: the PATHs, or one file from standard input."""
+def _run(paths: tuple[str, ...], settings: Settings, sink: Sink, selector: Selector | None = None) -> Run:
+    """The one engine call of every command: the PATHs, or one file from standard input, with the
+    fixes `selector` chooses (by default the one the options make)."""
     from harden import engine
     from harden.engine import select
     from harden.verified import RecordsError
@@ -260,7 +262,7 @@ def _run(paths: tuple[str, ...], settings: Settings, sink: Sink) -> Run:
         raise click.BadParameter("`-` (standard input) cannot be combined with other paths", param_hint="PATH")
     stdin = sys.stdin.buffer if paths == ("-",) else None
     try:
-        return engine.run(list(paths), settings, select.from_settings(settings), sink, stdin)
+        return engine.run(list(paths), settings, selector or select.from_settings(settings), sink, stdin)
     except engine.PinningError as error:
         from harden.output import text
 
@@ -358,20 +360,64 @@ def diff(paths: tuple[str, ...], output_format: str, quiet: bool, color: str, **
     type=click.Path(file_okay=False, path_type=Path),
     help="Write a complete hardened copy under DIR instead of changing files in place.",
 )
+@click.option(
+    "--verify",
+    "verify_first",
+    is_flag=True,
+    help="First run each Compose project PATH as it is and hardened (as `harden verify`); write only the fixes "
+    "that kept every working service working, with the repairs verify found (recorded in .harden/verified.toml).",
+)
+@click.option(
+    "--verify-timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    default=600.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="With --verify: give up (writing nothing) after this long.",
+)
 @guarded
-def fix(paths: tuple[str, ...], output_format: str, quiet: bool, color: str, output_dir: Path | None, **options: Any) -> int:
+def fix(
+    paths: tuple[str, ...],
+    output_format: str,
+    quiet: bool,
+    color: str,
+    output_dir: Path | None,
+    verify_first: bool,
+    verify_timeout: float,
+    **options: Any,
+) -> int:
     """Apply the fixes to PATH... in place (or, with --output DIR, write every discovered file,
     changed or not, under DIR at its path relative to the PATH it was found under). `-` reads
-    standard input and writes the result to standard output.
+    standard input and writes the result to standard output. With --verify, only the fixes that
+    `harden verify` showed keep each working service working, or their repairs.
 
-    Exits 0 when nothing is left to fix, 1 when findings remain, 2 on a usage or input error.
+    Exits 0 when nothing is left to fix, 1 when findings remain, 2 on a usage or input error
+    (--verify: also when verify could not run; nothing is written then), 130 on Ctrl-C during --verify.
     """
-    paths = _paths(paths, options)
-    return _apply(paths, _settings({**options, "paths": paths}), output_dir, quiet, output_format)
+    given, paths = paths, _paths(paths, options)
+    settings = _settings({**options, "paths": paths})
+    if not verify_first:
+        return _apply(paths, settings, output_dir, quiet, output_format)
+    if output_dir is not None or "-" in paths:
+        raise click.UsageError("--verify changes Compose projects in place: it takes neither --output nor `-`")
+    from harden.engine import select
+    from harden.verify import fixing
+
+    files = tuple(options.get("compose_files") or ())
+    plan = fixing.plan(given or (".",), files, settings, select.from_settings(settings), verify_timeout, sys.stderr)
+    if isinstance(plan, int):
+        return plan
+    return _apply(paths, settings, None, quiet, output_format, selector=plan.selector)
 
 
 def _apply(
-    paths: tuple[str, ...], settings: Settings, output_dir: Path | None, quiet: bool, output_format: str, lock: bool = False
+    paths: tuple[str, ...],
+    settings: Settings,
+    output_dir: Path | None,
+    quiet: bool,
+    output_format: str,
+    lock: bool = False,
+    selector: Selector | None = None,
 ) -> int:
     """fix and pin: run with fixes applied, write the results, report what is left."""
     from harden.engine import sinks
@@ -381,7 +427,7 @@ def _apply(
     sink: Sink = sinks.Copy(output_dir, keep) if output_dir else sinks.InPlace(keep)
     if paths == ("-",):
         sink = sinks.Stdout(sys.stdout.buffer)
-    run = _run(paths, settings, sink)
+    run = _run(paths, settings, sink, selector)
     errors = _report_errors(run)
     for result in run.results:
         for error in (e for e in result.errors if e.kind is DiagnosticKind.WRITE):

@@ -19,11 +19,17 @@ interpolation, without a digest)::
     cap_add = ["CHOWN"]                # capabilities it needed (each removal broke start-up or health)
     writable_paths = ["/run/app"]      # written at run time outside volumes: tmpfs
     data_paths = ["/data"]             # its data, expected on volumes
+    services = ["app"]                 # optional: the services whose start-up ran (see below)
     note = "..."                       # optional: anything else a reviewer should know
 
 Decisions: a record matches an image by repository and tag (a record for `app:1` says nothing
-of `app:2`); a record is never refreshed or aged out by harden (a new `--learn` run replaces it);
-a file harden cannot read stops the run (exit 2), as a broken lockfile does, because silently
+of `app:2`); a record with `services` is evidence only for the services of those names, because
+another service of the same image may start it with another `command:` that the run did not
+cover (harden writes `services` in every record it makes; a record without it covers every
+service of the image); a record is never refreshed or aged out by harden: a new `--learn` run
+replaces it, and a repair `harden fix --verify` found is merged into it (`merge`: it adds back
+what either needed, as more capabilities and tmpfs paths only weaken the hardening); a file harden
+cannot read stops the run (exit 2), as a broken lockfile does, because silently
 ignoring it would turn `review` fixes back into `unsafe` ones without saying why.
 """
 
@@ -44,7 +50,7 @@ RECORDS_PATH = Path(".harden") / "verified.toml"
 READ_ONLY_NOT_VERIFIED = "read_only was not verified"
 RECORDS_LIMIT = 1024 * 1024  # bytes: a records file larger than this is refused
 _STRINGS = ("reference", "digest", "engine", "date", "ran", "note")
-_LISTS = ("cap_add", "writable_paths", "data_paths")
+_LISTS = ("cap_add", "writable_paths", "data_paths", "services")
 
 
 class RecordsError(Exception):
@@ -68,6 +74,33 @@ class Record(NamedTuple):
     data_paths: tuple[str, ...]
     note: str
     source: str  # `path:line` of its table, for the evidence it gives
+    services: tuple[str, ...] = ()  # the services whose start-up ran (empty: every service of the image)
+
+    def covers(self, service: str) -> bool:
+        """Whether the record is evidence for the service of this name (see the module docstring)."""
+        return not self.services or service in self.services
+
+
+def merge(old: Record, new: Record) -> Record:
+    """One record of an image from two: what either run needed, for the services of both (every
+    service when either covers every one); `new`'s run, date and digest."""
+
+    def union(a: tuple[str, ...], b: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(dict.fromkeys((*a, *b)))
+
+    services = union(old.services, new.services) if old.services and new.services else ()
+    ran = "; ".join(dict.fromkeys(r for r in (old.ran, new.ran) if r))
+    note = "; ".join(
+        dict.fromkeys(n for n in sorted((old.note, new.note), key=lambda n: not n.startswith(READ_ONLY_NOT_VERIFIED)) if n)
+    )
+    return new._replace(
+        ran=ran,
+        cap_add=union(old.cap_add, new.cap_add),
+        writable_paths=union(old.writable_paths, new.writable_paths),
+        data_paths=union(old.data_paths, new.data_paths),
+        note=note,
+        services=services,
+    )
 
 
 def key(reference: str) -> str:
@@ -148,7 +181,7 @@ def _record(table: object, source: str, path: str, line: int) -> Record:
     lists = {name: tuple(table.get(name, [])) for name in _LISTS}
     return Record(
         strings["reference"], strings["digest"], strings["engine"], strings["date"], strings["ran"],
-        lists["cap_add"], lists["writable_paths"], lists["data_paths"], strings["note"], source,
+        lists["cap_add"], lists["writable_paths"], lists["data_paths"], strings["note"], source, lists["services"],
     )  # fmt: skip
 
 
@@ -167,7 +200,8 @@ def render(records: Mapping[str, Record]) -> str:
             if value:
                 out.append(f"{name} = {_quoted(value)}")
         for name in _LISTS:
-            out.append(f"{name} = [{', '.join(_quoted(v) for v in getattr(record, name))}]")
+            if name != "services" or record.services:
+                out.append(f"{name} = [{', '.join(_quoted(v) for v in getattr(record, name))}]")
         out.append("")
     return "\n".join(out)
 

@@ -107,3 +107,29 @@ def test_a_record_whose_run_did_not_show_read_only_works_keeps_read_only_off(tmp
     assert "read-only-rootfs" not in result["applied"]  # type: ignore[operator]
     [finding] = [f for f in result["findings"] if f.rule.id == "read-only-rootfs"]  # type: ignore[attr-defined]
     assert finding.fix is None and "/srv/state" in finding.message
+
+
+def test_a_record_with_services_is_evidence_only_for_those_services(tmp_path: Path) -> None:
+    """Another service of the image may start it with a command the recorded run did not cover."""
+    two = COMPOSE + "  worker:\n    image: example.org/app:1\n    command: [worker]\n"
+    directory = project(tmp_path, RECORD + 'services = ["app"]\n', two)
+    run = process([str(directory)], Settings(offline=True, search_from=(directory,)))
+    [result] = run.results
+    caps = {f.subject: f.fix for f in result.findings if f.rule.id == "cap-drop-all" and f.fix is not None}
+    assert caps["app"].applicability is Applicability.REVIEW
+    assert caps["worker"].applicability is Applicability.UNSAFE
+    assert verified.Record("x", "", "", "", "", (), (), (), "", "").covers("anything")  # no services: every one
+
+
+def test_merged_records_add_back_what_either_needed_for_both_services() -> None:
+    old = verified.Record("a:1", "", "podman", "2026-01-01", "one", ("CHOWN",), ("/run",), (), "", "", ("web",))
+    new = verified.Record("a:1", "", "podman", "2026-02-01", "two", ("SETUID",), (), (), "", "", ("worker",))
+    merged = verified.merge(old, new)
+    assert (merged.cap_add, merged.writable_paths, merged.services) == (("CHOWN", "SETUID"), ("/run",), ("web", "worker"))
+    assert (merged.date, merged.ran) == ("2026-02-01", "one; two")
+    blocked = new._replace(note=f"{verified.READ_ONLY_NOT_VERIFIED}: it writes /srv")
+    assert verified.merge(old, blocked).note.startswith(verified.READ_ONLY_NOT_VERIFIED)  # read_only stays off
+    assert verified.merge(old, new._replace(services=())).services == ()  # one covers every service: so does the merge
+    rendered = verified.render({verified.key("a:1"): merged})
+    assert 'services = ["web", "worker"]' in rendered
+    assert verified.parse(rendered, "f")[verified.key("a:1")].services == ("web", "worker")

@@ -14,6 +14,8 @@ pass that must know what another fix adds in the same run asks it (passes.Contex
   decide which passes run at all: Settings.select and Settings.ignore).
 - `ByIds`: exactly the findings with these ids (`Finding.id`, stable across runs): for a
   reviewed selection or saved decisions.
+- `Without`: every finding but those with these ids (`harden fix --verify` leaves off the fixes
+  that broke a service it could not repair).
 - `Both`: what two selectors both choose.
 
 Selectors are small picklable values: a worker process gets the run's selector with its files.
@@ -68,6 +70,13 @@ class ByIds(NamedTuple):
 
     def chooses(self, finding: Finding) -> bool:
         return finding.id in self.ids
+
+
+class Without(NamedTuple):
+    ids: frozenset[str]
+
+    def chooses(self, finding: Finding) -> bool:
+        return finding.id not in self.ids
 
 
 class Both(NamedTuple):

@@ -27,7 +27,7 @@ from __future__ import annotations
 import signal
 import tempfile
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
@@ -40,7 +40,7 @@ from harden.verified import RecordsError, render
 from harden.verify import report
 from harden.verify.blame import Trial, blame
 from harden.verify.engine import Engine, EngineError, find
-from harden.verify.project import Project, ProjectError, harden_copy
+from harden.verify.project import Project, ProjectError, harden_copy, write_records
 from harden.verify.run import Runner, Timeout
 
 EXIT_OK, EXIT_BROKE, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -66,9 +66,8 @@ def verify_project(
     for outcome in (o for o in outcomes if o.verdict == "broke" and o.applied):
         runner.progress(f"{outcome.service} broke: finding which fix broke it")
         found = blame(outcome, applied, images.get(outcome.service), trial)
-        outcome.broken_by = found.rules
+        outcome.culprits, outcome.broken_by, outcome.record = found.culprits, found.rules, found.record
         outcome.repair = f"{found.repair.kind} {found.repair.value}: {found.repair.reason}" if found.repair else ""
-        outcome.record = found.record
     return report.ProjectReport(project.shown, engine.version, outcomes, applied, errors_up)
 
 
@@ -82,7 +81,7 @@ def _learn(project: Project, settings: Settings, engine: Engine, runner: Runner,
     if not found.records:
         print(f"harden: {project.shown}: no image to learn: nothing was recorded", file=err)
         return 0
-    path = learn.write(project, found.records)
+    path = write_records(project, found.records, replace=True)
     out.write(f"{project.shown}: recorded {len(found.records)} image(s) in {path}:\n\n{render(found.records)}")
     return len(found.records)
 
@@ -104,6 +103,43 @@ def _sigterm_interrupts() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
+def session(
+    paths: tuple[str, ...],
+    files: tuple[Path, ...],
+    timeout: float,
+    err: TextIO,
+    each: Callable[[Project, Engine, Runner, Path], None],
+) -> int | None:
+    """Find the engine and call `each(project, engine, runner, workdir)` for every project, in a
+    temporary directory removed afterwards; None when all went through, else the exit status
+    after saying why on `err` (an error, `--timeout`, Ctrl-C or SIGTERM: everything started
+    was removed first). What `harden verify` and `harden fix --verify` share."""
+
+    def progress(message: str) -> None:
+        print(f"harden verify: {message}", file=err, flush=True)
+
+    try:
+        projects = [Project.of(path, files) for path in paths]
+        engine = find()
+        progress(f"using {engine.version} ({' '.join(Path(part).name for part in engine.compose)})")
+        runner = Runner(engine, clock.monotonic() + timeout, progress)
+        with _sigterm_interrupts(), tempfile.TemporaryDirectory(prefix="harden-verify-", ignore_cleanup_errors=True) as work:
+            for number, project in enumerate(projects):
+                workdir = Path(work) / str(number)
+                workdir.mkdir()
+                each(project, engine, runner, workdir)
+    except (ProjectError, EngineError, RecordsError, OSError) as error:
+        print(f"harden: {error}", file=err)
+        return EXIT_ERROR
+    except Timeout:
+        print(f"harden: verify timed out after {timeout:g} s (--timeout); everything it started was removed", file=err)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print("harden: verify interrupted; everything it started was removed", file=err)
+        return EXIT_INTERRUPTED
+    return None
+
+
 def main(
     paths: tuple[str, ...],
     files: tuple[Path, ...],
@@ -117,34 +153,19 @@ def main(
 ) -> int:
     """The `harden verify` command (see the module docstring); its exit status. With `learn`,
     `harden verify --learn` (harden.verify.learn) instead of the comparison."""
-
-    def progress(message: str) -> None:
-        print(f"harden verify: {message}", file=err, flush=True)
-
     reports: list[report.ProjectReport] = []
     learned = 0
-    try:
-        projects = [Project.of(path, files) for path in paths]
-        engine = find()
-        progress(f"using {engine.version} ({' '.join(Path(part).name for part in engine.compose)})")
-        runner = Runner(engine, clock.monotonic() + timeout, progress)
-        with _sigterm_interrupts(), tempfile.TemporaryDirectory(prefix="harden-verify-", ignore_cleanup_errors=True) as work:
-            for number, project in enumerate(projects):
-                workdir = Path(work) / str(number)
-                workdir.mkdir()
-                if learn:
-                    learned += _learn(project, settings, engine, runner, workdir, out, err)
-                    continue
-                reports.append(verify_project(project, settings, selector, engine, runner, workdir))
-    except (ProjectError, EngineError, RecordsError) as error:
-        print(f"harden: {error}", file=err)
-        return EXIT_ERROR
-    except Timeout:
-        print(f"harden: verify timed out after {timeout:g} s (--timeout); everything it started was removed", file=err)
-        return EXIT_ERROR
-    except KeyboardInterrupt:
-        print("harden: verify interrupted; everything it started was removed", file=err)
-        return EXIT_INTERRUPTED
+
+    def each(project: Project, engine: Engine, runner: Runner, workdir: Path) -> None:
+        nonlocal learned
+        if learn:
+            learned += _learn(project, settings, engine, runner, workdir, out, err)
+        else:
+            reports.append(verify_project(project, settings, selector, engine, runner, workdir))
+
+    status = session(paths, files, timeout, err, each)
+    if status is not None:
+        return status
     if learn:
         return EXIT_OK if learned else EXIT_BROKE
     out.write(report.as_json(reports) if output_format == "json" else "".join(report.text(r) for r in reports))
@@ -155,4 +176,4 @@ def main(
     return EXIT_BROKE if any(r.broke for r in reports) else EXIT_OK
 
 
-__all__ = ["main", "verify_project"]
+__all__ = ["main", "session", "verify_project"]

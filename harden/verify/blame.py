@@ -35,12 +35,13 @@ from harden.verify.run import Runner
 
 
 class Blame(NamedTuple):
-    """Why a service broke: the rules of the fixes that break it, and the repair that works."""
+    """Why a service broke: the fixes that break it (their ids and rules), and the repair that works."""
 
     service: str
+    culprits: tuple[str, ...]  # finding ids
     rules: tuple[str, ...]
     repair: Repair | None
-    record: str  # the verified record to commit for the repair ("" when the repair is not one)
+    record: verified.Record | None  # the verified record to commit for the repair (None when it is not one)
 
 
 class Trial(NamedTuple):
@@ -53,12 +54,16 @@ class Trial(NamedTuple):
     wrapper: Path | None
     workdir: Path
 
-    def works(self, service: str, ids: frozenset[str], record: verified.Record | None = None) -> bool:
-        """Whether `service` works (first start and restart) with only the fixes `ids` applied."""
+    def works(self, service: str, ids: frozenset[str], record: verified.Record | None = None, merged: bool = True) -> bool:
+        """Whether `service` works (first start and restart) with only the fixes `ids` applied, and
+        `record` beside the project's own records: merged with the project's record of the same
+        image (a repair adds to what is known), or replacing it (`merged=False`: a measurement)."""
         copy = self.workdir / f"trial-{len(list(self.workdir.glob('trial-*')))}"
         self.project.copy(copy)
-        if record is not None:  # beside the project's own records, if it has any
-            records = {**verified.load((copy,)), verified.key(record.reference): record}
+        if record is not None:
+            records = dict(verified.load((copy,)))
+            name = verified.key(record.reference)
+            records[name] = verified.merge(records[name], record) if merged and name in records else record
             (copy / verified.RECORDS_PATH).parent.mkdir(parents=True, exist_ok=True)
             (copy / verified.RECORDS_PATH).write_text(verified.render(records))
         settings = self.settings
@@ -82,29 +87,29 @@ def blame(outcome: Outcome, applied: list[Finding], image: str | None, trial: Tr
     found = culprits(outcome.applied, breaks)
     rules = tuple(f.rule.id for f in applied if f.id in found)
     if len(found) != 1 or image is None:
-        return Blame(outcome.service, rules, None, "")
+        return Blame(outcome.service, found, rules, None, None)
     logs = "\n".join(outcome.why())
     attempt = _attempt(image, trial, outcome.service, everything)
     repair = narrowest(rules[0], logs, attempt) or Repair(
         "drop", rules[0], "nothing narrower made it work: leave this fix off for the service"
     )
-    record = _record(image, repair, trial.runner.engine.version) if repair.kind != "drop" else None
-    return Blame(outcome.service, rules, repair, verified.render({verified.key(image): record}) if record else "")
+    record = _record(image, outcome.service, repair, trial.runner.engine.version) if repair.kind != "drop" else None
+    return Blame(outcome.service, found, rules, repair, record)
 
 
 def _attempt(image: str, trial: Trial, service: str, everything: frozenset[str]) -> Callable[[Repair], bool]:
     def works(repair: Repair) -> bool:
         if repair.kind == "drop":
             return False  # dropping the fix is what the culprits search already showed works
-        return trial.works(service, everything, _record(image, repair, trial.runner.engine.version))
+        return trial.works(service, everything, _record(image, service, repair, trial.runner.engine.version))
 
     return works
 
 
-def _record(image: str, repair: Repair, engine: str) -> verified.Record:
-    """The verified record a repair amounts to: one capability, or one writable path."""
+def _record(image: str, service: str, repair: Repair, engine: str) -> verified.Record:
+    """The verified record a repair amounts to: one capability, or one writable path, for the service that ran."""
     caps = (repair.value,) if repair.kind == "cap_add" else ()
     paths = (repair.value,) if repair.kind == "tmpfs" else ()
     ran = f"harden verify: {repair.kind} {repair.value} made the service work ({repair.reason})"
     today = clock.now().date().isoformat()
-    return verified.Record(image, "", engine, today, ran, caps, paths, (), "", "")
+    return verified.Record(image, "", engine, today, ran, caps, paths, (), "", "", (service,))

@@ -131,7 +131,7 @@ def learn_project(project: Project, settings: Settings, engine: Engine, runner: 
         read_only = [f for f in applied if f.rule.id == "read-only-rootfs" and service in f.subject.split(", ")]
         ids = frozenset(f.id for f in applied) - ({f.id for f in read_only} if writes.elsewhere else set())
         caps = _capabilities(trial, service, image, ids, writes)
-        records[verified.key(image)] = _record(image, digest, engine.version, caps, writes)
+        records[verified.key(image)] = _record(image, service, digest, engine.version, caps, writes)
     return Learned(records, skipped)
 
 
@@ -141,16 +141,16 @@ def _capabilities(trial: Trial, service: str, image: str, ids: frozenset[str], w
     for capability in DEFAULT_CAPABILITIES:
         keep = tuple(c for c in DEFAULT_CAPABILITIES if c != capability and c not in unnecessary)
         record = verified.Record(image, "", "", "", "harden verify --learn", keep, writes.tmpfs, (), "", "")
-        works = trial.works(service, ids, record)
+        works = trial.works(service, ids, record, merged=False)
         trial.runner.progress(f"{service}: without {capability} it {'works' if works else 'breaks: kept'}")
         if works:
             unnecessary.append(capability)
     return tuple(c for c in DEFAULT_CAPABILITIES if c not in unnecessary)
 
 
-def _record(image: str, digest: str, engine: str, caps: tuple[str, ...], writes: Writes) -> verified.Record:
-    """The record of what the runs showed (see the module docstring); no read_only claim when
-    the service wrote where no tmpfs may go."""
+def _record(image: str, service: str, digest: str, engine: str, caps: tuple[str, ...], writes: Writes) -> verified.Record:
+    """The record of what the runs of `service` showed (see the module docstring); no read_only
+    claim when the service wrote where no tmpfs may go."""
     note, paths = "", writes.tmpfs
     if writes.elsewhere:
         note = (
@@ -161,15 +161,4 @@ def _record(image: str, digest: str, engine: str, caps: tuple[str, ...], writes:
     kept = f"read_only, tmpfs {', '.join(paths)}" if paths else ("read_only" if not note else "without read_only")
     ran = f"harden verify --learn: every fix (--unsafe-fixes), cap_drop ALL + {added}, {kept}"
     today = clock.now().date().isoformat()
-    return verified.Record(image, digest, engine, today, ran, caps, paths, (), note, "")
-
-
-def write(project: Project, records: dict[str, verified.Record]) -> Path:
-    """Merge `records` into the project's records file (replacing those of the same image); its path.
-    The records already in force (the nearest file, perhaps a parent directory's) are kept in it.
-    RecordsError when that file cannot be read: nothing is written then."""
-    path = project.directory / verified.RECORDS_PATH
-    existing = verified.load((project.directory,))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(verified.render({**existing, **records}), encoding="utf-8")
-    return path
+    return verified.Record(image, digest, engine, today, ran, caps, paths, (), note, "", (service,))

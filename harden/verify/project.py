@@ -27,7 +27,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from harden import engine
+from harden import engine, files, verified
 from harden.config import Settings
 from harden.engine import sinks
 from harden.engine.select import Selector
@@ -113,3 +113,25 @@ def harden_copy(project: Project, settings: Settings, selector: Selector, copy: 
         errors += [e for e in result.errors if e.kind is not DiagnosticKind.NOTE]
         applied += result.applied
     return applied, errors
+
+
+def write_records(project: Project, records: dict[str, verified.Record], replace: bool = False) -> Path:
+    """Merge `records` into the project's records file (harden.verified.merge with a record of the
+    same image; with `replace`, instead of it: a new measurement); its path. The records already
+        in force (the nearest file, perhaps a parent directory's) are kept in it. RecordsError when
+    that file cannot be read, OSError when it cannot be written: nothing is
+    written then. Written as the lockfile is: atomically, an existing file's owner kept."""
+    path = project.directory / verified.RECORDS_PATH
+    merged = dict(verified.load((project.directory,)))
+    for name, record in records.items():
+        merged[name] = verified.merge(merged[name], record) if name in merged and not replace else record
+    path.parent.mkdir(parents=True, exist_ok=True)
+    data = verified.render(merged).encode("utf-8")
+    try:
+        if os.path.lexists(path):
+            files.replace(path, data, None, sinks.written_by_harden)
+        else:
+            files.create(path, data, 0o644, sinks.written_by_harden)
+    except files.Refused as refused:
+        raise OSError(f"{path} {refused}") from None
+    return path

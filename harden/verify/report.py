@@ -23,6 +23,7 @@ import re
 from dataclasses import dataclass, field
 
 from harden.model import Finding
+from harden.verified import Record, key, render
 from harden.verify.run import StackRun, State
 
 WHY = re.compile(r"operation not permitted|read-only file system|permission denied", re.IGNORECASE)
@@ -36,9 +37,13 @@ class Outcome:
     original: tuple[State, State]  # after the first start, after the restart
     hardened: tuple[State, State]
     applied: list[str] = field(default_factory=list)  # ids of the fixes applied to this service
-    broken_by: tuple[str, ...] = ()  # the rules of the fixes that break it (harden.verify.blame)
+    culprits: tuple[str, ...] = ()  # ids of the fixes that break it (harden.verify.blame)
+    broken_by: tuple[str, ...] = ()  # their rules
     repair: str = ""  # the narrowest repair that made it work, in words
-    record: str = ""  # the verified record that repair amounts to, to commit in .harden/verified.toml
+    record: Record | None = None  # the verified record that repair amounts to, to commit in .harden/verified.toml
+
+    def rendered_record(self) -> str:
+        return render({key(self.record.reference): self.record}) if self.record else ""
 
     @property
     def verdict(self) -> str:
@@ -115,7 +120,8 @@ def text(report: ProjectReport) -> str:
                 lines.append(f"         repair: {outcome.repair}")
             if outcome.record:
                 lines.append("         commit this record in .harden/verified.toml and `harden fix` applies the repair:")
-                lines += [f"         | {line}" for line in outcome.record.splitlines() if line and not line.startswith("#")]
+                record = outcome.rendered_record().splitlines()
+                lines += [f"         | {line}" for line in record if line and not line.startswith("#")]
     already = sum(1 for o in report.outcomes if o.verdict == "already broken")
     lines.append(f"{len(report.broke)} of {len(report.outcomes)} services broke after hardening; {already} did not work before.")
     return "\n".join(lines) + "\n"
@@ -141,7 +147,7 @@ def as_json(reports: list[ProjectReport]) -> str:
                     "why": o.why() if o.verdict != "works" else [],
                     "broken_by": list(o.broken_by),
                     "repair": o.repair,
-                    "record": o.record,
+                    "record": o.rendered_record(),
                 }
                 for o in r.outcomes
             ],

@@ -132,13 +132,14 @@ def _unread(runtime: Any, holds: knowledge.ImageFacts | None) -> bool:
 
 
 def _record(service: Service, context: Context) -> Any:
-    """The verified record of the service's image (harden.verified.Record), or None."""
+    """The verified record of the service's image that covers the service (harden.verified.Record), or None."""
     image = service.resolved_image
     if not image or not context.verified:
         return None
     from harden.verified import key
 
-    return context.verified.get(key(image))
+    record = context.verified.get(key(image))
+    return record if record is not None and record.covers(service.name) else None
 
 
 def _plain(service: Service) -> dict[str, Any]:
