@@ -20,6 +20,7 @@ interpolation, without a digest)::
     writable_paths = ["/run/app"]      # written at run time outside volumes: tmpfs
     data_paths = ["/data"]             # its data, expected on volumes
     services = ["app"]                 # optional: the services whose start-up ran (see below)
+    # reference = "build:backend"      # a service that builds its image and names none
     note = "..."                       # optional: anything else a reviewer should know
 
 Decisions: a record matches an image by repository and tag (a record for `app:1` says nothing
@@ -48,6 +49,10 @@ RECORDS_PATH = Path(".harden") / "verified.toml"
 # How a record says its run did not show `read_only` works (it wrote outside runtime
 # directories): read-only-rootfs then adds no read_only for the image (a note starting so).
 READ_ONLY_NOT_VERIFIED = "read_only was not verified"
+# The reference of a record of a service that builds its image and names none (`build:` and no
+# `image:`): the image Compose builds is named after the project, so the record is keyed by the
+# service's name instead, in the project whose records file it is.
+BUILD = "build:"
 RECORDS_LIMIT = 1024 * 1024  # bytes: a records file larger than this is refused
 _STRINGS = ("reference", "digest", "engine", "date", "ran", "note")
 _LISTS = ("cap_add", "writable_paths", "data_paths", "services")
@@ -104,7 +109,10 @@ def merge(old: Record, new: Record) -> Record:
 
 
 def key(reference: str) -> str:
-    """What a record and an image are matched by: repository and tag, without a digest."""
+    """What a record and an image are matched by: repository and tag, without a digest (a
+    `build:` reference as it is)."""
+    if reference.startswith(BUILD):
+        return reference
     tag = tag_of(reference)
     return f"{normalise_repository(reference)}:{tag or 'latest'}"
 

@@ -133,3 +133,19 @@ def test_merged_records_add_back_what_either_needed_for_both_services() -> None:
     rendered = verified.render({verified.key("a:1"): merged})
     assert 'services = ["web", "worker"]' in rendered
     assert verified.parse(rendered, "f")[verified.key("a:1")].services == ("web", "worker")
+
+
+def test_a_build_record_is_evidence_for_the_service_that_builds_its_image_and_names_none(tmp_path: Path) -> None:
+    """A `build:` service with no `image:` has no image name to key a record by (Compose names
+    it after the project): its record is `build:<service>`."""
+    (tmp_path / "app").mkdir()
+    dockerfile = 'FROM example.org/base:1\nUSER root\nCMD ["sh", "-c", "eval \\"$RUN\\""]\n'
+    (tmp_path / "app" / "Dockerfile").write_text(dockerfile)
+    compose = "services:\n  app:\n    build: app\n  other:\n    build: app\n"
+    record = '[[image]]\nreference = "build:app"\ncap_add = ["CHOWN"]\nwritable_paths = []\nservices = ["app"]\n'
+    directory = project(tmp_path, record, compose)
+    run = process([str(directory)], Settings(offline=True, search_from=(directory,), select=frozenset({"cap-drop-all"})))
+    caps = {f.subject: f.fix for r in run.results for f in r.findings if f.rule.id == "cap-drop-all" and f.fix is not None}
+    assert caps["app"].applicability is Applicability.REVIEW and caps["app"].evidence[0].kind is EvidenceKind.VERIFIED
+    assert caps["other"].applicability is Applicability.UNSAFE  # the record names only app
+    assert verified.key("build:app") == "build:app"

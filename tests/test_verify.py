@@ -244,6 +244,28 @@ def test_the_podman_wrapper_gives_docker_semantics(tmp_path: Path, given: list[s
     assert done.stdout.splitlines() == passed
 
 
+def test_a_non_root_process_keeps_no_added_capability_as_on_docker(podman: str, tmp_path: Path) -> None:
+    """podman makes `--cap-add` capabilities ambient for a non-root user, Docker does not: through
+    the wrapper (and its OCI runtime) a non-root chown fails with cap_add CHOWN, as on Docker;
+    as root it works; podman alone lets the non-root chown through."""
+    from harden.verify.engine import find
+
+    wrapper = find().write_wrapper(tmp_path)
+    assert wrapper is not None
+    script = "touch /tmp/x && chown 1:1 /tmp/x && echo chowned; grep -E 'CapEff|CapAmb' /proc/self/status"
+    common = ["run", "--rm", "--cap-drop", "ALL", "--cap-add", "CHOWN"]
+
+    def run(program: str, *user: str) -> str:
+        done = subprocess.run([program, *common, *user, IMAGE, "sh", "-c", script], capture_output=True, text=True, timeout=120)
+        return done.stdout + done.stderr
+
+    non_root = run(str(wrapper), "--user", "65532:65532")
+    assert "chowned" not in non_root and "Operation not permitted" in non_root
+    assert "CapEff:\t0000000000000000" in non_root and "CapAmb:\t0000000000000000" in non_root
+    assert "chowned" in run(str(wrapper))  # root keeps it
+    assert "chowned" in run(podman, "--user", "65532:65532")  # podman's own semantics differ
+
+
 # The chown hides behind `eval`, which harden does not read: it adds no CHOWN back.
 CHOWNS = f"""  owner:
     image: {IMAGE}
@@ -330,3 +352,17 @@ def test_learn_classifies_what_a_service_wrote() -> None:
     writes = classify(changes, ("/data",))
     assert writes.tmpfs == ("/run/app", "/tmp", "/var/log/nginx")
     assert writes.elsewhere == ("/etc/passwd", "/var/log/b.log")
+
+
+def test_inspect_reads_the_json_whatever_podman_warns_on_standard_error(tmp_path: Path) -> None:
+    """podman warns on standard error about a tmpfs at a symbolic link (`/var/run` in Debian
+    images): read with it, the JSON does not parse and every container looks gone."""
+    from harden.verify.engine import Engine
+    from harden.verify.run import Runner
+
+    fake = tmp_path / "podman"
+    warning = 'level=warning msg="Could not find mount at destination /var/run"'
+    fake.write_text(f"#!/bin/sh\necho '{warning}' >&2\necho '[{{\"Id\": \"c1\"}}]'\n")
+    fake.chmod(0o755)
+    runner = Runner(Engine("podman", (str(fake),), ("podman-compose",), "podman 4", False), time.monotonic() + 60, print)
+    assert runner.inspect(["c1"]) == [{"Id": "c1"}]

@@ -41,34 +41,43 @@ from harden.verify import report
 from harden.verify.blame import Trial, blame
 from harden.verify.engine import Engine, EngineError, find
 from harden.verify.project import Project, ProjectError, harden_copy, write_records
-from harden.verify.run import Runner, Timeout
+from harden.verify.run import Runner, StackRun, Timeout
 
 EXIT_OK, EXIT_BROKE, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
 def verify_project(
-    project: Project, settings: Settings, selector: Selector, engine: Engine, runner: Runner, workdir: Path
+    project: Project,
+    settings: Settings,
+    selector: Selector,
+    engine: Engine,
+    runner: Runner,
+    workdir: Path,
+    before: StackRun | None = None,
 ) -> report.ProjectReport:
-    """Run `project` original and hardened (with the fixes `selector` chooses) in `workdir`."""
-    original, hardened = project.copy(workdir / "original"), project.copy(workdir / "hardened")
+    """Run `project` original and hardened (with the fixes `selector` chooses) in `workdir`; the
+    original's run is `before` when given (the original does not change between two verifications)."""
+    hardened = project.copy(workdir / "hardened")
     applied, errors = harden_copy(project, settings, selector, hardened)
     if errors:
         from harden.output import text
 
         raise ProjectError("\n".join(text.diagnostic(error) for error in errors))
     wrapper = engine.write_wrapper(workdir)
-    before = runner.stack("original", original, project.files, project.name("original"), wrapper)
+    if before is None:
+        original = project.copy(workdir / "original")
+        before = runner.stack("original", original, project.files, project.name("original"), wrapper)
     after = runner.stack("hardened", hardened, project.files, project.name("hardened"), wrapper)
     errors_up = [f"{which}: {run.error}" for which, run in (("original", before), ("hardened", after)) if run.error]
-    outcomes = report.compare(before, after, applied)
+    outcomes = report.compare(before, after, applied, project.dockerfiles())
     trial = Trial(project, settings, selector, runner, wrapper, workdir)
-    images = project.images()
+    images = project.images(builds=True)
     for outcome in (o for o in outcomes if o.verdict == "broke" and o.applied):
         runner.progress(f"{outcome.service} broke: finding which fix broke it")
         found = blame(outcome, applied, images.get(outcome.service), trial)
         outcome.culprits, outcome.broken_by, outcome.record = found.culprits, found.rules, found.record
         outcome.repair = f"{found.repair.kind} {found.repair.value}: {found.repair.reason}" if found.repair else ""
-    return report.ProjectReport(project.shown, engine.version, outcomes, applied, errors_up)
+    return report.ProjectReport(project.shown, engine.version, outcomes, applied, errors_up, before)
 
 
 def _learn(project: Project, settings: Settings, engine: Engine, runner: Runner, workdir: Path, out: TextIO, err: TextIO) -> int:

@@ -3,13 +3,14 @@
 For each service that worked in the original and broke hardened, `blame` runs the hardened
 project again with fewer of that service's fixes applied (every other service keeps all of
 its own), through the one pipeline with `ByIds` (harden.verify.project.harden_copy), until it
-has the fixes that break it (bisect.culprits: one run per fix applied to the service). Then, for
-an image service, it tries the narrowest repairs (bisect.narrowest): each repair is a verified
-record (harden.verified: one `cap_add` or one writable path for the image) written into the
-hardened copy's `.harden/verified.toml`, so that the same pipeline hardens the image with it,
-exactly as a later `harden fix` in a project that commits the record would. The repair that
-made the service work is reported with the record to commit; `drop` says to leave that fix off
-for the service (a `build:` service, or nothing narrower worked).
+has the fixes that break it (bisect.culprits: one run per fix applied to the service). Then it
+tries the narrowest repairs (bisect.narrowest): each repair is a verified record
+(harden.verified: one `cap_add` or one writable path, for the service's image, or `build:<service>`
+for a service that builds its image and names none) written into the hardened copy's
+`.harden/verified.toml`, so that the same pipeline hardens the service with it, exactly as a
+later `harden fix` in a project that commits the record would. The repair that made the service
+work is reported with the record to commit; `drop` says to leave that fix off for the service
+(nothing narrower worked, or the break needs two fixes together).
 
 Each run starts, restarts and tears down the whole hardened project (harden.verify.run): a
 service with four fixes and a capability repair can take some twenty runs; `--timeout` bounds
@@ -60,8 +61,8 @@ class Trial(NamedTuple):
         image (a repair adds to what is known), or replacing it (`merged=False`: a measurement)."""
         copy = self.workdir / f"trial-{len(list(self.workdir.glob('trial-*')))}"
         self.project.copy(copy)
-        if record is not None:
-            records = dict(verified.load((copy,)))
+        if record is not None:  # the records in force where the run looks (perhaps a parent directory's)
+            records = dict(verified.load(self.settings.search_from))
             name = verified.key(record.reference)
             records[name] = verified.merge(records[name], record) if merged and name in records else record
             (copy / verified.RECORDS_PATH).parent.mkdir(parents=True, exist_ok=True)

@@ -13,7 +13,15 @@ given a wrapper (`--podman-path`) that removes them on `run` and `create`:
   very missing-tmpfs breaks verify must find: the wrapper adds `--read-only-tmpfs=false`;
 - Docker lets any user bind ports below 1024 (net.ipv4.ip_unprivileged_port_start=0, moby#41030)
   and podman does not: the wrapper adds that sysctl, except in a network namespace the container
-  shares (host, another container's, a named one), where Docker does not set it either.
+  shares (host, another container's, a named one), where Docker does not set it either;
+- podman makes the capabilities `cap_add` names ambient for a container that runs as a non-root
+  user, so they stay effective after the user switch; Docker does not (moby#8460: a non-root
+  process keeps them only in its inheritable and bounding sets, moby#36587; moby#52830 would
+  change that and is not merged). `cap_add: [CHOWN]` with a non-root `user:` works on podman
+  and fails on Docker. The wrapper runs `run` and `create` with `--runtime`, an OCI runtime
+  wrapper (OCI_RUNTIME) that empties the ambient, effective and permitted sets of a non-root
+  process in the container's config.json before calling the real runtime; the container keeps
+  that runtime for its restarts.
 
 Why not `podman compose`: it hands the file to an external provider (podman-compose or
 docker-compose through the API socket) without a way to pass the wrapper, and the API socket
@@ -23,6 +31,9 @@ What might break: the wrapper inserts `--read-only-tmpfs=false` after the first 
 argument, which podman-compose writes among the options before the image; a command argument
 spelled `--read-only` in a service that is not read_only would get it too. The wrapper is a
 POSIX shell script in the run's temporary directory: a host without /bin/sh cannot use podman.
+The OCI runtime wrapper removes a non-root process's capabilities where Docker would keep them
+inheritable (a setuid or file-capability binary could gain them on Docker, without
+no-new-privileges): there, verify on podman reports a break that Docker would not have.
 """
 
 from __future__ import annotations
@@ -55,9 +66,28 @@ if [ "$1" = run ] || [ "$1" = create ]; then
     if [ "$a" = --read-only ] && [ -z "$seen" ]; then set -- "$@" --read-only-tmpfs=false; seen=1; fi
   done
   sub=$1; shift
-  exec PODMAN "$sub" $port "$@"
+  exec PODMAN RUNTIME "$sub" $port "$@"
 fi
 exec PODMAN "$@"
+"""
+
+# The OCI runtime podman is given for Docker's capabilities of a non-root process (see above).
+OCI_RUNTIME = """#!PYTHON
+# harden verify: the OCI runtime with Docker's capabilities for a non-root process (harden/verify/engine.py)
+import json, os, sys
+
+args = sys.argv[1:]
+if "create" in args and "--bundle" in args:
+    path = os.path.join(args[args.index("--bundle") + 1], "config.json")
+    with open(path) as file:
+        spec = json.load(file)
+    process = spec.get("process") or {}
+    if (process.get("user") or {}).get("uid", 0) != 0:
+        for name in ("ambient", "effective", "permitted"):
+            (process.get("capabilities") or {})[name] = []
+        with open(path, "w") as file:
+            json.dump(spec, file)
+os.execv(REAL, [REAL, *args])
 """
 
 
@@ -72,6 +102,7 @@ class Engine:
     compose: tuple[str, ...]  # the Compose command line (before its global options)
     version: str  # "podman 4.3.1", for the report
     schedules_healthchecks: bool  # False: verify runs each health check itself
+    runtime: str = ""  # podman: the path of its OCI runtime (crun, runc), wrapped for Docker's capabilities
 
     def compose_command(self, project: str, files: tuple[str, ...], wrapper: Path | None) -> list[str]:
         """The Compose command line for `project` with these files (none: the directory's own)."""
@@ -89,8 +120,14 @@ class Engine:
         """Write the podman wrapper into `directory` (podman only); its path."""
         if self.kind != "podman":
             return None
+        runtime = ""
+        if self.runtime:
+            oci = directory / "oci-runtime"
+            oci.write_text(OCI_RUNTIME.replace("PYTHON", sys.executable).replace("REAL", repr(self.runtime)))
+            oci.chmod(0o755)
+            runtime = f"--runtime {_quote(str(oci))}"
         path = directory / "podman"
-        path.write_text(WRAPPER.replace("PODMAN", _quote(self.cli[0])))
+        path.write_text(WRAPPER.replace("PODMAN", _quote(self.cli[0])).replace("RUNTIME", runtime))
         path.chmod(0o755)
         return path
 
@@ -129,9 +166,10 @@ def _podman() -> Engine | None:
     if podman is None or compose is None:
         return None
     version = _answers([podman, "version", "--format", "{{.Client.Version}}"])
-    if version is None or _answers([podman, "info", "--format", "{{.Host.OCIRuntime.Name}}"]) is None:
+    runtime = _answers([podman, "info", "--format", "{{.Host.OCIRuntime.Path}}"])
+    if version is None or not runtime:
         return None
-    return Engine("podman", (podman,), (compose,), f"podman {version}", False)
+    return Engine("podman", (podman,), (compose,), f"podman {version}", False, runtime)
 
 
 def find() -> Engine:

@@ -78,22 +78,48 @@ class Project:
         shutil.copytree(self.directory, into, symlinks=True, ignore=IGNORED)
         return into
 
-    def images(self) -> dict[str, str]:
-        """Each service's image as its Compose files write it (a later file wins; one written with
-        a variable is left out): what a repair's verified record is keyed by."""
+    def services(self) -> dict[str, dict[str, object]]:
+        """Each service's keys as the project's Compose files write them (a later file's keys win)."""
         from harden.compose import parse
 
         names = self.files or tuple(n for n in COMPOSE_NAMES if (self.directory / n).is_file())[:1]
-        found: dict[str, str] = {}
+        found: dict[str, dict[str, object]] = {}
         for name in names:
             try:
                 document = parse(name, (self.directory / name).read_text(encoding="utf-8"))
             except Exception:  # noqa: BLE001 - the pipeline reports a file it cannot read
                 continue
             for service_name, service in document.services.items():
-                image = service.get("image")
-                if isinstance(image, str) and "$" not in image:
-                    found[service_name] = image
+                keys = found.setdefault(service_name, {})
+                keys.update({key: service.get(key) for key in ("image", "build") if service.get(key) is not None})
+        return found
+
+    def dockerfiles(self) -> dict[str, Path]:
+        """The Dockerfile each service that builds its image builds from (resolved): its fixes
+        are that service's too (a USER the Dockerfile fix adds can break it)."""
+        from harden.dockerfile.build import BuildError, build_link
+
+        found: dict[str, Path] = {}
+        for name, keys in self.services().items():
+            try:
+                link = build_link(keys["build"], self.directory) if "build" in keys else None
+            except BuildError:
+                continue
+            if link is not None and link.dockerfile is not None:
+                found[name] = link.dockerfile.resolve()
+        return found
+
+    def images(self, builds: bool = False) -> dict[str, str]:
+        """Each service's image as its Compose files write it (a later file wins; one written with
+        a variable is left out): what a verified record is keyed by. With `builds`, a service that
+        builds its image and names none as `build:<service>` (harden.verified.BUILD) too."""
+        found: dict[str, str] = {}
+        for name, keys in self.services().items():
+            image = keys.get("image")
+            if isinstance(image, str) and "$" not in image:
+                found[name] = image
+            elif builds and image is None and "build" in keys:
+                found[name] = f"{verified.BUILD}{name}"
         return found
 
     def paths(self) -> list[str]:
@@ -115,14 +141,17 @@ def harden_copy(project: Project, settings: Settings, selector: Selector, copy: 
     return applied, errors
 
 
-def write_records(project: Project, records: dict[str, verified.Record], replace: bool = False) -> Path:
+def write_records(
+    project: Project, records: dict[str, verified.Record], replace: bool = False, search_from: tuple[Path, ...] = ()
+) -> Path:
     """Merge `records` into the project's records file (harden.verified.merge with a record of the
     same image; with `replace`, instead of it: a new measurement); its path. The records already
-        in force (the nearest file, perhaps a parent directory's) are kept in it. RecordsError when
+        in force (the nearest file from `search_from`, by default from the project: perhaps a parent
+    directory's) are kept in it. RecordsError when
     that file cannot be read, OSError when it cannot be written: nothing is
     written then. Written as the lockfile is: atomically, an existing file's owner kept."""
     path = project.directory / verified.RECORDS_PATH
-    merged = dict(verified.load((project.directory,)))
+    merged = dict(verified.load(search_from or (project.directory,)))
     for name, record in records.items():
         merged[name] = verified.merge(merged[name], record) if name in merged and not replace else record
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -20,7 +20,9 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from harden.model import Finding
 from harden.verified import Record, key, render
@@ -68,17 +70,23 @@ class ProjectReport:
     outcomes: list[Outcome]
     applied: list[Finding]
     errors: list[str]  # "original: <what `up` printed>", when it failed
+    original: StackRun | None = None  # the original's run, for another verification of the same project
 
     @property
     def broke(self) -> list[Outcome]:
         return [o for o in self.outcomes if o.verdict == "broke"]
 
 
-def compare(original: StackRun, hardened: StackRun, applied: list[Finding]) -> list[Outcome]:
+def compare(
+    original: StackRun, hardened: StackRun, applied: list[Finding], dockerfiles: Mapping[str, Path] | None = None
+) -> list[Outcome]:
+    """One Outcome per service; a service's fixes are those about it and those of the Dockerfile
+    it builds from (`dockerfiles`: service -> that file, resolved)."""
     services = sorted({*original.first, *original.restart, *hardened.first, *hardened.restart})
+    built = dockerfiles or {}
     outcomes = []
     for service in services:
-        ids = [f.id for f in applied if service in f.subject.split(", ")]
+        ids = [f.id for f in applied if service in f.subject.split(", ") or _built_by(f, built.get(service))]
         outcomes.append(
             Outcome(
                 service,
@@ -88,6 +96,10 @@ def compare(original: StackRun, hardened: StackRun, applied: list[Finding]) -> l
             )
         )
     return outcomes
+
+
+def _built_by(finding: Finding, dockerfile: Path | None) -> bool:
+    return dockerfile is not None and Path(finding.path).resolve() == dockerfile
 
 
 def _run(states: tuple[State, State]) -> str:

@@ -97,15 +97,20 @@ class Runner:
         self.deadline = deadline  # on clock.monotonic()
         self.progress = progress
 
-    def call(self, command: list[str], cwd: Path | None = None, limit: float | None = None) -> tuple[int, str]:
+    def call(
+        self, command: list[str], cwd: Path | None = None, limit: float | None = None, data: bool = False
+    ) -> tuple[int, str]:
         """Run `command` (its own session) until the deadline (or `limit` seconds); its exit
-        status and its output (standard output and error together). Timeout at the deadline;
-        on any interruption the command's process group is killed first."""
+        status and its output (standard output and error together; with `data`, standard output
+        only: what is parsed, such as `inspect`'s JSON, which podman's warnings on standard error
+        would spoil). Timeout at the deadline; on any interruption the command's process group
+        is killed first."""
         seconds = limit if limit is not None else self.deadline - clock.monotonic()
         if seconds <= 0:
             raise Timeout
+        errors = subprocess.DEVNULL if data else subprocess.STDOUT
         process = subprocess.Popen(
-            command, cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True
+            command, cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=errors, start_new_session=True
         )
         try:
             output, _ = process.communicate(timeout=seconds)
@@ -150,13 +155,13 @@ class Runner:
                 self.down(compose, directory, project)
 
     def containers(self, project: str) -> list[str]:
-        status, output = self.call([*self.engine.cli, "ps", "-a", "-q", "--filter", f"label={LABEL}={project}"])
+        status, output = self.call([*self.engine.cli, "ps", "-a", "-q", "--filter", f"label={LABEL}={project}"], data=True)
         return output.split() if status == 0 else []
 
     def inspect(self, ids: list[str]) -> list[dict[str, Any]]:
         if not ids:
             return []
-        status, output = self.call([*self.engine.cli, "inspect", *ids])
+        status, output = self.call([*self.engine.cli, "inspect", *ids], data=True)
         try:
             found = json.loads(output) if status == 0 else []
         except json.JSONDecodeError:
@@ -166,7 +171,7 @@ class Runner:
     def diff(self, container: str) -> list[tuple[str, str]]:
         """What `container` changed in its root filesystem (`docker diff`/`podman diff`): each
         change's kind (A added, C changed, D deleted) and path. Volumes and tmpfs are not in it."""
-        status, output = self.call([*self.engine.cli, "diff", container])
+        status, output = self.call([*self.engine.cli, "diff", container], data=True)
         if status != 0:
             return []
         return [(kind, path) for kind, _, path in (line.partition(" ") for line in output.splitlines()) if path.startswith("/")]
@@ -229,7 +234,9 @@ class Runner:
             (["network", "ls"], ["network", "rm", "-f"]),
         ):
             try:
-                _, output = self.call([*cli, *listing, "-q", "--filter", f"label={LABEL}={project}"], limit=TEARDOWN_TIMEOUT)
+                _, output = self.call(
+                    [*cli, *listing, "-q", "--filter", f"label={LABEL}={project}"], limit=TEARDOWN_TIMEOUT, data=True
+                )
             except Timeout:
                 output = ""
             if output.split():

@@ -133,11 +133,13 @@ def _unread(runtime: Any, holds: knowledge.ImageFacts | None) -> bool:
 
 def _record(service: Service, context: Context) -> Any:
     """The verified record of the service's image that covers the service (harden.verified.Record), or None."""
-    image = service.resolved_image
-    if not image or not context.verified:
+    if not context.verified:
         return None
-    from harden.verified import key
+    from harden.verified import BUILD, key
 
+    image = service.resolved_image or (f"{BUILD}{service.name}" if service.has_build and not service.image else None)
+    if not image:
+        return None
     record = context.verified.get(key(image))
     return record if record is not None and record.covers(service.name) else None
 
