@@ -117,3 +117,14 @@ def test_a_build_from_an_image_harden_does_not_know_is_unsafe(tmp_path: Path) ->
     found = project(tmp_path, "services:\n  app:\n    build: .\n", {"Dockerfile": 'FROM example.org/base:1\nCMD ["app"]\n'})
     assert fix_of(found["cap-drop-all"]) == (Applicability.UNSAFE, {EvidenceKind.NONE})
     assert fix_of(found["read-only-rootfs"]) == (Applicability.UNSAFE, {EvidenceKind.NONE})
+
+
+def test_a_language_runtime_says_nothing_of_what_the_application_writes(tmp_path: Path) -> None:
+    """Django's runserver creates db.sqlite3 in its working directory (awesome-compose's django,
+    run on the python stand-in: read_only broke it, tests/test_standin_apps.py); knowledge of
+    the python image cannot say so: read_only is unsafe, while cap_drop keeps its evidence."""
+    dockerfile = 'FROM python:3.12\nWORKDIR /app\nCOPY . .\nCMD ["python3", "manage.py", "runserver", "0.0.0.0:8000"]\n'
+    found = project(tmp_path, "services:\n  web:\n    build: .\n", {"Dockerfile": dockerfile, "manage.py": "print()\n"})
+    assert fix_of(found["read-only-rootfs"]) == (Applicability.UNSAFE, {EvidenceKind.NONE})
+    assert "python is a language runtime: the application decides what it writes" in found["read-only-rootfs"][0].message
+    assert fix_of(found["cap-drop-all"])[0] is Applicability.REVIEW

@@ -9,14 +9,13 @@ PATH argument upwards, as ruff finds its configuration. It is used whatever its 
 from __future__ import annotations
 
 import datetime as dt
-import os
 import sys
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from harden import files
 from harden.config import Settings
-from harden.discover import display_name, display_path
+from harden.discover import display_path
 from harden.engine.load import PinningError
 from harden.registry import (
     LOCKFILE_NAME,
@@ -145,12 +144,7 @@ def write_lockfile(resolver: Resolver | None, settings: Settings, names: Callabl
         path = (directories[0] if directories else Path.cwd()) / LOCKFILE_NAME
     lockfile = resolver.updated_lockfile() if resolver is not None else Lockfile()
     path.parent.mkdir(parents=True, exist_ok=True)
-    data = lockfile.dumps().encode("utf-8")
-    try:
-        if os.path.lexists(path):
-            files.replace(path, data, None, names)
-        else:
-            files.create(path, data, 0o644, names)
-    except files.Refused as refused:
-        raise OSError(f"{display_name(path.as_posix())} {refused}") from None
+    from harden.engine.sinks import write_own_file
+
+    write_own_file(path, lockfile.dumps().encode("utf-8"), names)
     return path, len(lockfile)

@@ -89,6 +89,20 @@ def written_by_harden(name: str) -> bool:
     return kind_of(name) is not None or name == LOCKFILE_NAME
 
 
+def write_own_file(path: Path, data: bytes, names: Callable[[str], bool] = written_by_harden) -> None:
+    """Write a file harden keeps for the project (harden.lock, .harden/verified.toml) as a project
+    file is replaced: atomically; an existing file's owner kept; not through a link, not over a
+    hard link, not when read-only. OSError saying why. `names`: the files harden writes (whose
+    stale temporaries it may remove)."""
+    try:
+        if os.path.lexists(path):
+            files.replace(path, data, None, names)
+        else:
+            files.create(path, data, 0o644, names)
+    except files.Refused as refused:
+        raise OSError(f"{display_name(path.as_posix())} {refused}") from None
+
+
 class _Writer:
     """What the writing sinks share: each directory's stale temporaries removed once per run,
     and a refusal or failure turned into the file's error. `keeps_findings` False: no report of

@@ -27,7 +27,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from harden import engine, files, verified
+from harden import engine, verified
 from harden.config import Settings
 from harden.engine import sinks
 from harden.engine.select import Selector
@@ -155,12 +155,5 @@ def write_records(
     for name, record in records.items():
         merged[name] = verified.merge(merged[name], record) if name in merged and not replace else record
     path.parent.mkdir(parents=True, exist_ok=True)
-    data = verified.render(merged).encode("utf-8")
-    try:
-        if os.path.lexists(path):
-            files.replace(path, data, None, sinks.written_by_harden)
-        else:
-            files.create(path, data, 0o644, sinks.written_by_harden)
-    except files.Refused as refused:
-        raise OSError(f"{path} {refused}") from None
+    sinks.write_own_file(path, verified.render(merged).encode("utf-8"))
     return path

@@ -14,6 +14,11 @@ paths). A service that extends another (`extends:`) inherits what harden adds th
 only the rest (its own tmpfs paths, in a list Compose appends to the inherited one); a service
 that extends one of a file harden does not read is reported, not changed.
 
+A language runtime (knowledge role `runtime`: python, node, golang, .NET, distroless) says
+nothing of what the application run on it writes (Django's runserver creates `db.sqlite3` in its
+working directory, an upload handler writes beside the code): for a service of such an image, or
+built FROM one, the fix is `unsafe` unless a verified record (`harden verify --learn`) covers it.
+
 Not fixed, only reported: a service whose image keeps its data outside any volume (read_only
 would stop the database from writing; mount a volume there first), an image the knowledge says
 read_only breaks (`read_only_breaks`: pi-hole's start script setcaps a file on the root
@@ -64,7 +69,7 @@ import re
 
 from harden.compose import ComposeDocument, Mount, Service, environment
 from harden.knowledge import ImageFacts
-from harden.model import Applicability, Caveat, Evidence, EvidenceKind, Finding, Fix, Rule, Severity
+from harden.model import NO_EVIDENCE, Applicability, Caveat, Evidence, EvidenceKind, Finding, Fix, Rule, Severity
 from harden.passes import Context
 from harden.passes.compose import startup
 from harden.passes.compose.images import image_label
@@ -142,6 +147,10 @@ def check(document: ComposeDocument, context: Context) -> list[Finding]:
             e._replace(detail=f"{e.detail}: {_writes(image)}") if image and e.kind is EvidenceKind.KNOWLEDGE else e
             for e in start.evidence
         )
+        if image is not None and image.role == "runtime" and not start.recorded:
+            notes[service.name] += f"; {image.name} is a language runtime: the application decides what it writes"
+            might[service.name] = _might_break(True, needed, kept)
+            evidence[service.name] = (NO_EVIDENCE,)
 
     def describe(unit: Unit, names: list[str]) -> tuple[str, tuple[Caveat, ...]]:
         details = "; ".join((f"{n}: " if len(names) > 1 else "") + notes[n] for n in names)

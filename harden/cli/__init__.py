@@ -17,7 +17,9 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from harden import __version__
-from harden.config import DEFAULT_MAX_FILE_SIZE, DEFAULT_TIMEOUT, Settings
+from harden.cli.options import common_options, paths_of
+from harden.cli.options import settings as settings_of
+from harden.config import Settings
 from harden.model import DiagnosticKind, FileResult, Severity
 
 if TYPE_CHECKING:
@@ -26,187 +28,6 @@ if TYPE_CHECKING:
     from harden.engine.sinks import Sink
 
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
-
-
-def _rule_list(value: str | None) -> frozenset[str]:
-    return frozenset(v.strip() for v in (value or "").split(",") if v.strip())
-
-
-def common_options(command: Callable[..., Any]) -> Callable[..., Any]:
-    options = [
-        click.argument("paths", nargs=-1, metavar="PATH..."),
-        click.option(
-            "-f",
-            "--compose-file",
-            "compose_files",
-            multiple=True,
-            type=click.Path(dir_okay=False, path_type=Path),
-            help="A Compose file of one project, merged in the order given, as `docker compose -f` does (repeatable).",
-        ),
-        click.option(
-            "--env-file",
-            "env_files",
-            multiple=True,
-            type=click.Path(dir_okay=False, path_type=Path),
-            help="Read Compose interpolation variables from this file instead of each project's .env, as "
-            "`docker compose --env-file` does (repeatable; later files win). harden never reads the process environment.",
-        ),
-        click.option("--select", metavar="RULE,...", help="Run only these rules."),
-        click.option("--ignore", metavar="RULE,...", help="Skip these rules."),
-        click.option("--safe-only", is_flag=True, help="Apply only fixes that cannot change runtime behaviour."),
-        click.option(
-            "--unsafe-fixes",
-            is_flag=True,
-            help="Apply also fixes harden has no evidence for (unknown images, unreadable scripts): verify what each says.",
-        ),
-        click.option(
-            "--format",
-            "output_format",
-            type=click.Choice(["text", "json"]),
-            default="text",
-            show_default=True,
-            help="Output format.",
-        ),
-        click.option(
-            "--color",
-            type=click.Choice(["auto", "always", "never"]),
-            default="auto",
-            show_default=True,
-            help="Colour the output.",
-        ),
-        click.option("--quiet", "-q", is_flag=True, help="Print only errors (and the diff, for `diff`)."),
-        click.option("--debug", is_flag=True, help="Show tracebacks for internal errors."),
-        click.option(
-            "--max-file-size",
-            type=int,
-            default=DEFAULT_MAX_FILE_SIZE,
-            show_default=True,
-            metavar="BYTES",
-            help="Refuse larger files.",
-        ),
-        click.option(
-            "--stdin-filename", metavar="NAME", help="File name for input read from `-` (decides Dockerfile or compose)."
-        ),
-    ]
-    for option in reversed(options + REGISTRY_OPTIONS):
-        command = option(command)
-    return command
-
-
-REGISTRY_OPTIONS = [
-    click.option("--offline", is_flag=True, help="Pin only from the lockfile and the cache; never contact a registry."),
-    click.option(
-        "--lockfile",
-        type=click.Path(dir_okay=False, path_type=Path),
-        help="Use this lockfile (default: harden.lock found from PATH upwards).",
-    ),
-    click.option("--platform", metavar="OS/ARCH", help="Pin one platform's manifest instead of the multi-platform index."),
-    click.option(
-        "--registry-mirror",
-        "mirrors",
-        multiple=True,
-        metavar="REGISTRY=URL",
-        help="Send lookups for REGISTRY to URL (repeatable), e.g. docker.io=http://127.0.0.1:5000.",
-    ),
-    click.option(
-        "--insecure-registry",
-        "insecure",
-        multiple=True,
-        metavar="HOST[:PORT]",
-        help="Allow plain HTTP to this registry (repeatable; loopback always may).",
-    ),
-    click.option(
-        "--cache-ttl",
-        "cache_ttl_hours",
-        type=click.FloatRange(0),
-        default=24.0,
-        show_default=True,
-        metavar="HOURS",
-        help="Trust digests in the cache ($XDG_CACHE_HOME/harden) this long; 0: always ask the registry.",
-    ),
-    click.option("--jobs", type=click.IntRange(1, 64), default=8, show_default=True, help="Concurrent registry lookups."),
-    click.option(
-        "--timeout",
-        type=click.FloatRange(min=0, min_open=True),
-        default=DEFAULT_TIMEOUT,
-        show_default=True,
-        metavar="SECONDS",
-        help="Give up on registry lookups after this long in all; what is not resolved by then is reported.",
-    ),
-    click.option(
-        "--refresh", is_flag=True, help="Move existing pins to the digest their tag points to now (pins never move otherwise)."
-    ),
-]
-
-
-def _paths(paths: tuple[str, ...], options: dict[str, Any]) -> tuple[str, ...]:
-    """PATH arguments plus the -f files; at least one is needed."""
-    files = tuple(str(f) for f in options.get("compose_files") or () if str(f) not in paths)
-    if not paths and not files:
-        raise click.UsageError("give at least one PATH (a file, a directory or - for standard input)")
-    return paths + files
-
-
-def _settings(options: dict[str, Any]) -> Settings:
-    from harden import passes
-
-    for name in ("select", "ignore"):
-        if not options.get(name):
-            continue  # validating rule ids imports every pass: only when some are named
-        known = {module.RULE.id for module in passes.all_passes()}
-        unknown = _rule_list(options[name]) - known
-        if unknown:
-            raise click.BadParameter(f"unknown rule {', '.join(sorted(unknown))} (see `harden rules`)", param_hint=f"--{name}")
-    mirrors = []
-    for mirror in options.get("mirrors") or ():
-        registry, equals, url = mirror.partition("=")
-        if not equals or not registry or not url.startswith(("http://", "https://")):
-            raise click.BadParameter(
-                f"{_without_credentials(mirror)!r} is not REGISTRY=URL (for example docker.io=http://127.0.0.1:5000)",
-                param_hint="--registry-mirror",
-            )
-        mirrors.append((registry, url.rstrip("/")))
-    return Settings(
-        select=_rule_list(options.get("select")),
-        ignore=_rule_list(options.get("ignore")),
-        safe_only=options.get("safe_only", False),
-        unsafe_fixes=options.get("unsafe_fixes", False),
-        max_file_size=options.get("max_file_size", DEFAULT_MAX_FILE_SIZE),
-        stdin_filename=options.get("stdin_filename"),
-        offline=options.get("offline", False),
-        refresh=options.get("refresh", False),
-        platform=options.get("platform"),
-        mirrors=tuple(mirrors),
-        insecure=tuple(options.get("insecure") or ()),
-        jobs=options.get("jobs", 8),
-        timeout=options.get("timeout", DEFAULT_TIMEOUT),
-        cache_ttl_hours=options.get("cache_ttl_hours", 24.0),
-        lockfile=options.get("lockfile"),
-        search_from=tuple(Path(p) for p in options.get("paths", ()) if p != "-"),
-        progress=True,
-        compose_files=tuple(options.get("compose_files") or ()),
-        env_files=tuple(options.get("env_files") or ()),
-        debug=options.get("debug", False),
-        workers=_workers(),
-    )
-
-
-def _workers() -> int | None:
-    """HARDEN_WORKERS: how many processes analyse files (a benchmark and debugging switch; by
-    default one per core for runs of many files). Not a number, or below 1: the default."""
-    value = os.environ.get("HARDEN_WORKERS", "")
-    return int(value) if value.isdigit() and int(value) >= 1 else None
-
-
-def _without_credentials(text: str) -> str:
-    """`text` (a REGISTRY=URL option) with everything between the scheme (or `REGISTRY=`) and the
-    last `@` replaced by `***`: harden never prints a credential, even one the user typed."""
-    head, at, host = text.rpartition("@")
-    if not at:
-        return text
-    scheme = head.find("://")
-    keep = scheme + 3 if scheme >= 0 else head.find("=") + 1
-    return f"{head[:keep]}***@{host}"
 
 
 def _color(choice: str) -> bool | None:
@@ -316,8 +137,8 @@ def check(paths: tuple[str, ...], output_format: str, quiet: bool, color: str, *
     from harden.engine import sinks
     from harden.output import text
 
-    paths = _paths(paths, options)
-    run = _run(paths, _settings({**options, "paths": paths}), sinks.Report())
+    paths = paths_of(paths, options)
+    run = _run(paths, settings_of({**options, "paths": paths}), sinks.Report())
     errors = _report_errors(run)
     if output_format == "json":
         click.echo(_json(run), nl=False)
@@ -336,8 +157,8 @@ def diff(paths: tuple[str, ...], output_format: str, quiet: bool, color: str, **
     from harden.engine import sinks
     from harden.output import diff as diffs
 
-    paths = _paths(paths, options)
-    run = _run(paths, _settings({**options, "paths": paths}), sinks.Preview())
+    paths = paths_of(paths, options)
+    run = _run(paths, settings_of({**options, "paths": paths}), sinks.Preview())
     errors = _report_errors(run)
     use_color = _color(color)
     if use_color is None:
@@ -394,8 +215,8 @@ def fix(
     Exits 0 when nothing is left to fix, 1 when findings remain, 2 on a usage or input error
     (--verify: also when verify could not run; nothing is written then), 130 on Ctrl-C during --verify.
     """
-    given, paths = paths, _paths(paths, options)
-    settings = _settings({**options, "paths": paths})
+    given, paths = paths, paths_of(paths, options)
+    settings = settings_of({**options, "paths": paths})
     if not verify_first:
         return _apply(paths, settings, output_dir, quiet, output_format)
     if output_dir is not None or "-" in paths:
@@ -485,8 +306,8 @@ def pin(paths: tuple[str, ...], output_format: str, quiet: bool, color: str, loc
     lockfile, else the cache or the registry), in place; keep the tag for humans. Existing pins
     move only with --refresh. --lock records the digests in harden.lock, the input of
     reproducible and --offline runs."""
-    paths = _paths(paths, options)
-    settings = _settings({**options, "paths": paths})
+    paths = paths_of(paths, options)
+    settings = settings_of({**options, "paths": paths})
     pin_rules = frozenset({"pin-base-image", "pin-image"})
     settings = dataclasses.replace(settings, select=(settings.select & pin_rules) or pin_rules)
     return _apply(paths, settings, None, quiet, output_format, lock=lock)
@@ -515,7 +336,7 @@ def verify(paths: tuple[str, ...], output_format: str, verify_timeout: float, **
 
     if not paths and not options["compose_files"]:
         raise click.UsageError("give at least one PATH (a Compose project directory or file)")
-    settings = _settings({**options, "paths": paths})
+    settings = settings_of({**options, "paths": paths})
     args = (paths or (".",), tuple(options["compose_files"]), settings, select.from_settings(settings), verify_timeout)
     return verifying.main(*args, output_format, sys.stdout, sys.stderr, options["learn"])
 
