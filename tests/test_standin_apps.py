@@ -148,7 +148,8 @@ def test_materialize_copies_the_project_then_the_overlay_writable(corpus: Path, 
 def test_python_standin_installs_offline_and_puts_entry_points_on_path(standins: None) -> None:
     label = podman("image", "inspect", "-f", '{{index .Labels "org.harden.standin"}}', "localhost/python:3.10-alpine").stdout
     assert "python:3.10-alpine" in label and "not the official image" in label
-    script = "pip install -q flask gunicorn && for c in python python3 pip pip3 flask gunicorn; do command -v $c; done && flask --version"
+    names = "python python3 pip pip3 flask gunicorn"
+    script = f"pip install -q flask gunicorn && for c in {names}; do command -v $c; done && flask --version"
     done = podman("run", "--rm", "--network", "none", "localhost/python:3.10-alpine", "sh", "-c", script)
     assert done.returncode == 0, done.stdout + done.stderr
     paths = done.stdout.split()[:6]
