@@ -66,6 +66,17 @@ def test_fix_verify_repairs_one_break_leaves_off_another_and_the_result_works(po
     assert "ok     builder" in again.stdout and "ok     writer" in again.stdout
     for name in {*names(done.stderr), *names(again.stderr)}:
         assert left(podman, name) == [], name
+        assert built(podman, name) == [], name  # builder's image, built for each run, is removed
+
+
+def built(podman: str, name: str) -> list[str]:
+    """The images Compose built for project `name` still stored."""
+    listing = subprocess.run(
+        [podman, "images", "--format", "{{.Repository}}", "--filter", f"reference=localhost/{name}_*"],
+        capture_output=True,
+        text=True,
+    )
+    return listing.stdout.split()
 
 
 def test_fix_verify_keeps_every_fix_of_a_project_that_works(podman: str, tmp_path: Path) -> None:

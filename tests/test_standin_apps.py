@@ -6,9 +6,11 @@ app sources (tests/standins/apps, tests/standin_apps.py), original and hardened.
   builder, `pip install -r requirements.txt` offline from the python stand-in's wheelhouse) and a
   proxy built FROM nginx:1.13-alpine. Every service must work in the original (started, and
   healthy where it has a health check, before and after a restart): the stand-ins are good enough.
-- django, brought up directly (its own podman-compose run with Docker's semantics, as
-  ../shared/RUNTIME.md §8 says), because its break is one verify cannot see: the hardened
-  container keeps running (Django's autoreloader survives the failure) but never serves.
+- django, brought up directly (its own podman-compose run with harden verify's wrapper for
+  Docker's semantics, ../shared/RUNTIME.md §8), because a break there is one verify cannot see:
+  the container keeps running (Django's autoreloader survives the failure) but never serves.
+  Its runserver writes db.sqlite3 beside the code: read_only (applied with --unsafe-fixes only,
+  python being a language runtime) stops it serving; the default fixes do not.
 
 A pass here says the project works on stand-ins built from Debian packages, not on the official
 images. Tests that publish the projects' fixed host ports (80, 8000) hold one lock, so that xdist
@@ -45,22 +47,6 @@ STANDIN_TAGS = {
     "localhost/python:3.10-alpine",
     "localhost/python:3.7-alpine",
 }
-
-# podman with Docker's semantics (../shared/RUNTIME.md §8): no implicit tmpfs under --read-only,
-# unprivileged ports from 0 (the projects' services do not share network namespaces).
-WRAPPER = """#!/bin/sh
-if [ "$1" = run ] || [ "$1" = create ]; then
-  seen=
-  for a; do
-    shift
-    set -- "$@" "$a"
-    if [ "$a" = --read-only ] && [ -z "$seen" ]; then set -- "$@" --read-only-tmpfs=false; seen=1; fi
-  done
-  sub=$1; shift
-  exec podman "$sub" --sysctl=net.ipv4.ip_unprivileged_port_start=0 "$@"
-fi
-exec podman "$@"
-"""
 
 
 def podman(*args: str, check: bool = False, timeout: float = 300) -> subprocess.CompletedProcess[str]:
@@ -203,23 +189,9 @@ def test_verify_leaves_nothing_of_nginx_flask_mysql(verified: dict[str, Any]) ->
         assert left(name) == []
 
 
-class VerifySawNoContainer(Exception):
-    """Every hardened service 'not created' although the original worked: the known verify defect below."""
-
-
-@pytest.mark.xfail(
-    raises=VerifySawNoContainer,
-    strict=True,
-    reason="harden/verify/run.py Runner.inspect parses `podman inspect` with its stderr merged in: podman warns "
-    '"Could not find mount at destination /var/run" for the proxy\'s tmpfs on /var/run (a symlink to /run), the '
-    "JSON does not parse and verify sees no container: every hardened service is reported 'not created', though "
-    "the hardened stack serves (checked by hand: proxy -> backend -> db, after a restart too)",
-)
 def test_every_service_of_nginx_flask_mysql_works_hardened(verified: dict[str, Any]) -> None:
     services = verified["report"]["services"]
     hardened = {s["service"]: (s["verdict"], s["hardened"], s["broken_by"], s["why"]) for s in services}
-    if all(s["hardened"]["start"]["status"] == "not created" for s in services) and not verified["report"]["errors"]:
-        raise VerifySawNoContainer(hardened)
     assert all(s["verdict"] == "works" for s in services), hardened
 
 
@@ -271,18 +243,20 @@ def http_status(port: int) -> int:
         return 0
 
 
-def harden_fix(project: Path) -> str:
-    """`harden fix --offline` in place, with its defaults, as a user runs it; the Compose file it wrote."""
-    command = [sys.executable, "-m", "harden", "fix", "--offline", str(project)]
+def harden_fix(project: Path, *options: str) -> str:
+    """`harden fix --offline` in place, as a user runs it (its defaults, or `options`); the Compose file it wrote."""
+    command = [sys.executable, "-m", "harden", "fix", "--offline", *options, str(project)]
     subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
     return (project / "compose.yaml").read_text()
 
 
 @pytest.fixture
 def wrapper(tmp_path: Path) -> Path:
-    path = tmp_path / "podman"
-    path.write_text(WRAPPER)
-    path.chmod(0o755)
+    """harden verify's podman wrapper: the Docker semantics verify runs with."""
+    from harden.verify.engine import find
+
+    path = find().write_wrapper(tmp_path)
+    assert path is not None
     return path
 
 
@@ -294,38 +268,24 @@ def test_django_serves_in_the_original_on_the_standins(
     assert status == 200, log
 
 
-class ReadOnlyBreaksDjango(Exception):
-    """The hardened Django app does not serve, and its log says why: the known hardening break below."""
-
-
-@pytest.mark.xfail(
-    raises=ReadOnlyBreaksDjango,
-    strict=True,
-    reason="harden's read-only-rootfs breaks it: Django's runserver opens its sqlite database /app/db.sqlite3 at "
-    "start ('django.db.utils.OperationalError: unable to open database file'); harden's evidence is the python "
-    "knowledge entry (writes /tmp only), which speaks for the interpreter, not for the app built FROM it",
-)
 def test_django_serves_hardened_by_default(
     standins: None, tmp_path_factory: pytest.TempPathFactory, tmp_path: Path, wrapper: Path
 ) -> None:
     project = materialize("django", tmp_path)
-    assert "read_only: true" in harden_fix(project)
+    text = harden_fix(project)
+    assert "cap_drop:" in text and "no-new-privileges:true" in text and "read_only" not in text
     with host_ports(tmp_path_factory):
         status, log = Stack(project, wrapper).serve(8000)
-    if status != 200 and "django.db.utils.OperationalError: unable to open database file" in log:
-        raise ReadOnlyBreaksDjango(log)
     assert status == 200, log
 
 
-def test_django_hardened_but_for_read_only_serves(
+def test_django_with_read_only_does_not_serve(
     standins: None, tmp_path_factory: pytest.TempPathFactory, tmp_path: Path, wrapper: Path
 ) -> None:
-    """The diagnosis of the break above: every other default fix kept, only read_only dropped, it serves."""
+    """Why read_only is unsafe for it: with --unsafe-fixes harden adds it, and the app cannot open
+    the database it creates beside its code."""
     project = materialize("django", tmp_path)
-    text = harden_fix(project)
-    compose = project / "compose.yaml"
-    assert "read_only: true" in text and "cap_drop:" in text and "no-new-privileges:true" in text
-    compose.write_text(text.replace("read_only: true", "read_only: false"))
+    assert "read_only: true" in harden_fix(project, "--unsafe-fixes")
     with host_ports(tmp_path_factory):
         status, log = Stack(project, wrapper).serve(8000)
-    assert status == 200, log
+    assert status != 200 and "django.db.utils.OperationalError: unable to open database file" in log, log

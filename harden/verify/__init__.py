@@ -41,7 +41,7 @@ from harden.verify import report
 from harden.verify.blame import Trial, blame
 from harden.verify.engine import Engine, EngineError, find
 from harden.verify.project import Project, ProjectError, harden_copy, write_records
-from harden.verify.run import Runner, StackRun, Timeout
+from harden.verify.run import Runner, StackRun, Timeout, shielded
 
 EXIT_OK, EXIT_BROKE, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -133,10 +133,14 @@ def session(
         progress(f"using {engine.version} ({' '.join(Path(part).name for part in engine.compose)})")
         runner = Runner(engine, clock.monotonic() + timeout, progress)
         with _sigterm_interrupts(), tempfile.TemporaryDirectory(prefix="harden-verify-", ignore_cleanup_errors=True) as work:
-            for number, project in enumerate(projects):
-                workdir = Path(work) / str(number)
-                workdir.mkdir()
-                each(project, engine, runner, workdir)
+            try:
+                for number, project in enumerate(projects):
+                    workdir = Path(work) / str(number)
+                    workdir.mkdir()
+                    each(project, engine, runner, workdir)
+            finally:
+                with shielded():
+                    runner.remove_built_images()
     except (ProjectError, EngineError, RecordsError, OSError) as error:
         print(f"harden: {error}", file=err)
         return EXIT_ERROR

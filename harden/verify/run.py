@@ -5,7 +5,8 @@ settled, restarts them all once and waits again, and returns each service's `Sta
 first start and after the restart: its status, whether it is healthy (None without a health
 check) and the last lines of its log. Whatever happens (an error, Ctrl-C, SIGTERM, the
 `--timeout` deadline), it then tears the project down: `down -t 0 -v`, and every container,
-volume and network still labelled with the project's name is removed.
+volume and network still labelled with the project's name is removed; the images Compose built
+are removed once the whole verification is over (`remove_built_images`).
 
 How it decides: a container has settled when it has been in the same state (running, or
 stopped) for SETTLE seconds and, when it is running with a health check, that check passed. A
@@ -96,6 +97,7 @@ class Runner:
         self.engine = engine
         self.deadline = deadline  # on clock.monotonic()
         self.progress = progress
+        self.ran: set[str] = set()  # the project names brought up: their built images are removed at the end
 
     def call(
         self, command: list[str], cwd: Path | None = None, limit: float | None = None, data: bool = False
@@ -135,6 +137,7 @@ class Runner:
         """Up, wait, restart, wait, collect; always down (see the module docstring). `before_down`
         is called with the project name after the restart, while the containers still exist."""
         compose = self.engine.compose_command(project, files, wrapper)
+        self.ran.add(project)
         try:
             self.progress(f"{which}: starting ({project})")
             status, output = self.call([*compose, "up", "-d", "--build"], cwd=directory)
@@ -241,6 +244,21 @@ class Runner:
                 output = ""
             if output.split():
                 self.run_steps([[*cli, *remove, *output.split()]], directory)
+
+    def remove_built_images(self) -> None:
+        """Remove the images Compose built for the projects run (named after the project:
+        `<project>_<service>` by podman-compose, `<project>-<service>` by Docker Compose), once
+        no container uses them any more: kept until the end, they serve every trial as a cache."""
+        for project in sorted(self.ran):
+            found: list[str] = []
+            for pattern in (f"{project}_*", f"{project}-*", f"localhost/{project}_*"):
+                listing = [*self.engine.cli, "images", "-q", "--filter", f"reference={pattern}"]
+                try:
+                    found += self.call(listing, limit=TEARDOWN_TIMEOUT, data=True)[1].split()
+                except Timeout:
+                    continue
+            if found:
+                self.run_steps([[*self.engine.cli, "rmi", "-f", *dict.fromkeys(found)]], Path.cwd())
 
     def run_steps(self, steps: list[list[str]], directory: Path) -> None:
         for step in steps:

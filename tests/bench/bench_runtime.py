@@ -5,7 +5,7 @@ Run: python tests/bench/bench_runtime.py [PROJECT...] [--timeout SECONDS]
 (after `bash .ci/setup-runtime` and `tests/standins/build`; prints counts, not a timed test)
 
 Which projects: every corpus Compose project whose images can be built here
-(tests/standins/apps.py `runnable_projects()`: each image is a stand-in built from Debian
+(tests/standin_apps.py `runnable_projects()`: each image is a stand-in built from Debian
 packages, and each `build:` context is complete once the app sources the corpus leaves out are
 laid over it). Each runs three times, each time from a fresh copy, under its own project name,
 with the runner `harden verify` uses (harden.verify.run: up, settle, restart, settle, always
@@ -37,10 +37,10 @@ from pathlib import Path
 
 from timing import ROOT
 
-sys.path.insert(0, str(ROOT / "tests" / "standins"))
+sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT))
 
-from apps import materialize, runnable_projects  # noqa: E402
+from standin_apps import materialize, runnable_projects  # noqa: E402
 
 from harden import clock  # noqa: E402
 from harden.verify.engine import find  # noqa: E402
@@ -50,13 +50,14 @@ from harden.verify.run import Runner, State  # noqa: E402
 MODES = {"original": [], "hardened": ["fix", "--offline", "--quiet"], "--verify": ["fix", "--verify", "--offline", "--quiet"]}
 
 
-def prepare(name: str, mode: str, into: Path) -> str:
-    """A fresh copy of project `name` in `into`, fixed as `mode` says; what harden printed on error."""
-    materialize(name, into)
+def prepare(name: str, mode: str, into: Path) -> tuple[Path, str]:
+    """A fresh copy of project `name` under `into`, fixed as `mode` says; its directory, and what
+    harden printed when it failed."""
+    copy = materialize(name, into)
     if not MODES[mode]:
-        return ""
-    done = subprocess.run([sys.executable, "-m", "harden", *MODES[mode], str(into)], capture_output=True, text=True)
-    return "" if done.returncode in (0, 1) else done.stderr.strip()[-500:]
+        return copy, ""
+    done = subprocess.run([sys.executable, "-m", "harden", *MODES[mode], str(copy)], capture_output=True, text=True)
+    return copy, "" if done.returncode in (0, 1) else done.stderr.strip()[-500:]
 
 
 def counts(run_first: dict[str, State], run_restart: dict[str, State]) -> tuple[int, int, int]:
@@ -84,8 +85,7 @@ def main() -> int:
             wrapper = engine.write_wrapper(Path(work))
             line = []
             for mode in MODES:
-                copy = Path(work) / mode.strip("-")
-                error = prepare(name, mode, copy)
+                copy, error = prepare(name, mode, Path(work) / mode.strip("-"))
                 if error:
                     print(f"{name}: {mode}: harden failed: {error}", flush=True)
                 project = Project.of(str(copy))
@@ -94,7 +94,7 @@ def main() -> int:
                 for index, value in enumerate((started, healthy, services)):
                     totals[mode][index] += value
                 line.append(f"{mode} {started}/{healthy}/{services}")
-                shutil.rmtree(copy, ignore_errors=True)
+                shutil.rmtree(copy.parent, ignore_errors=True)
             print(f"{name}: " + "; ".join(line) + "  (started/healthy/services)", flush=True)
     (s, h, n), (s2, h2, n2), (s3, h3, n3) = (totals[m] for m in MODES)
     print(f"with --verify: {s3} started, {h3} healthy of {n3}")
