@@ -195,6 +195,18 @@ def test_every_service_of_nginx_flask_mysql_works_hardened(verified: dict[str, A
     assert all(s["verdict"] == "works" for s in services), hardened
 
 
+def test_the_python_entry_records_what_ran(verified: dict[str, Any]) -> None:
+    """The knowledge entry of the image the backend is built FROM says what ran, and that it was a stand-in."""
+    from harden import knowledge
+
+    facts = knowledge.lookup("python:3.10-alpine")
+    assert facts is not None
+    backend = {s["service"]: s for s in verified["report"]["services"]}["backend"]
+    assert backend["verdict"] == "works"
+    lines = [line for line in facts.verified if "nginx-flask-mysql backend and django web" in line]
+    assert lines and all("a stand-in built from Debian packages, not the official image" in line for line in lines)
+
+
 # --- django, whose hardened break verify cannot see -----------------------------------------------
 
 

@@ -84,7 +84,7 @@ def test_services_that_work_both_ways_and_one_broken_before(podman: str, tmp_pat
     services = {s["service"]: s for s in json.loads(done.stdout)["projects"][0]["services"]}
     # web binds port 80 with cap_drop ALL: Docker's unprivileged ports (net.ipv4.ip_unprivileged_port_start=0)
     assert services["web"]["verdict"] == "works"
-    assert services["web"]["hardened"]["restart"] == {"status": "running", "healthy": True, "works": True}
+    assert services["web"]["hardened"]["restart"] == {"status": "running", "healthy": True, "refused": [], "works": True}
     assert services["broken"]["verdict"] == "already broken"
     assert services["broken"]["original"]["start"]["status"] == "exited (3)"
     assert services["broken"]["why"] == ["cannot start: no config"]
@@ -121,6 +121,50 @@ def test_a_write_to_the_root_filesystem_works_originally_and_breaks_hardened(pod
     assert "hardened: tearing down" in done.stderr
     for name in names(done.stderr):
         assert left(podman, name) == []
+
+
+# The server fails when it cannot write outside its volumes, and the container stays up: only its
+# published port tells. `$$DIR` hides the write from harden (read_only is unsafe: --unsafe-fixes).
+SERVES = f"""  site:
+    image: {IMAGE}
+    environment:
+      DIR: /www/cache
+    ports: ["18080:80"]
+    command: ["sh", "-c", "mkdir -p $$DIR && httpd -p 80 -h /www; exec sleep 1000"]
+"""
+
+
+def test_a_server_that_fails_behind_a_running_container_is_seen_by_its_port(podman: str, tmp_path: Path) -> None:
+    done = verify(project(tmp_path, SERVES), "--unsafe-fixes", "--select", "read-only-rootfs")
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "BROKE  site: original started; after a restart started; hardened started, port 80 refused" in done.stdout
+    assert "broken by: read-only-rootfs" in done.stdout
+    for name in names(done.stderr):
+        assert left(podman, name) == []
+
+
+def test_ports_that_refuse_are_reported_and_those_that_accept_are_not() -> None:
+    import socket
+
+    from harden import clock
+    from harden.verify import ports
+
+    with socket.socket() as listening, socket.socket() as closed:
+        listening.bind(("127.0.0.1", 0))
+        listening.listen()
+        closed.bind(("127.0.0.1", 0))  # bound, never listening: connections are refused
+        accepting, refusing = listening.getsockname()[1], closed.getsockname()[1]
+        container = {
+            "NetworkSettings": {
+                "Ports": {f"{accepting}/tcp": [{"HostPort": "1"}], f"{refusing}/tcp": [{"HostPort": "2"}], "53/udp": [{}]},
+                "Networks": {"front": {"IPAddress": "127.0.0.1"}},
+            }
+        }
+        assert ports.refused(container, clock.monotonic()) == (refusing,)
+        exposed_only = {
+            "NetworkSettings": {"Ports": {f"{refusing}/tcp": None}, "Networks": {"front": {"IPAddress": "127.0.0.1"}}}
+        }
+        assert ports.refused(exposed_only, clock.monotonic()) == ()  # not published: not tried
 
 
 def test_sigint_mid_run_tears_everything_down(podman: str, tmp_path: Path) -> None:

@@ -4,8 +4,9 @@ What: `compare()` turns the two runs of a project into one `Outcome` per service
 verdict: `works` (it worked in the original and works hardened), `broke` (it worked in the
 original, not hardened: harden's fixes broke it) or `already broken` (it did not work in the
 original: reported as such, never blamed on harden, whatever the hardened run did). A service
-works when it is running (or exited 0, a completed job) and, with a health check, healthy, both
-after its first start and after a restart. `text()` and `as_json()` render a project's report.
+works when it is running (or exited 0, a completed job), with a health check healthy, and
+accepts connections on the TCP ports it publishes (harden.verify.ports), both after its first
+start and after a restart. `text()` and `as_json()` render a project's report.
 
 Why log lines: a break is only useful with its cause. The lines shown are those that name the
 usual causes of a hardening break (`Operation not permitted`: a dropped capability;
@@ -105,7 +106,8 @@ def _built_by(finding: Finding, dockerfile: Path | None) -> bool:
 def _run(states: tuple[State, State]) -> str:
     def one(state: State) -> str:
         health = {None: "", True: ", healthy", False: ", unhealthy"}[state.healthy]
-        return f"{'started' if state.status == 'running' else state.status}{health}"
+        refused = f", port {', '.join(map(str, state.refused))} refused" if state.refused else ""
+        return f"{'started' if state.status == 'running' else state.status}{health}{refused}"
 
     return f"{one(states[0])}; after a restart {one(states[1])}"
 
@@ -141,7 +143,7 @@ def text(report: ProjectReport) -> str:
 
 def as_json(reports: list[ProjectReport]) -> str:
     def state(s: State) -> dict[str, object]:
-        return {"status": s.status, "healthy": s.healthy, "works": s.works}
+        return {"status": s.status, "healthy": s.healthy, "refused": list(s.refused), "works": s.works}
 
     projects = [
         {

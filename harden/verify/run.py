@@ -10,6 +10,9 @@ are removed once the whole verification is over (`remove_built_images`).
 
 How it decides: a container has settled when it has been in the same state (running, or
 stopped) for SETTLE seconds and, when it is running with a health check, that check passed. A
+running container whose published TCP port refuses connections does not work either
+(harden.verify.ports: a server that failed behind a process that stays up, such as Django's
+autoreloader). A
 container that exits 0 has completed (a one-shot job) and counts as working, as Compose's
 `service_completed_successfully` does. podman without systemd schedules no health checks:
 the runner runs them itself (`podman healthcheck run`) while it waits. A check that never passes
@@ -43,6 +46,7 @@ from pathlib import Path
 from typing import Any
 
 from harden import clock
+from harden.verify import ports
 from harden.verify.engine import Engine
 
 SETTLE = 3.0  # seconds in one state before a container counts as started (or as failed)
@@ -64,10 +68,11 @@ class State:
     status: str  # "running", "exited (1)", "not created"
     healthy: bool | None = None  # None: no health check
     logs: list[str] = field(default_factory=list)
+    refused: tuple[int, ...] = ()  # published TCP ports (in the container) that refused a connection
 
     @property
     def works(self) -> bool:
-        return self.status in ("running", "exited (0)") and self.healthy is not False
+        return self.status in ("running", "exited (0)") and self.healthy is not False and not self.refused
 
 
 @dataclass
@@ -220,8 +225,9 @@ class Runner:
             if status != "running":
                 status = f"{status} ({container['State'].get('ExitCode', '?')})"
             healthy = self.health(container) if status == "running" else None
+            refused = ports.refused(container, min(self.deadline, clock.monotonic() + ports.WAIT)) if status == "running" else ()
             _, logs = self.call([*self.engine.cli, "logs", "--tail", str(LOG_LINES), container["Id"]])
-            state = State(status, healthy, logs.splitlines()[-LOG_LINES:])
+            state = State(status, healthy, logs.splitlines()[-LOG_LINES:], refused)
             if service not in found or found[service].works:  # replicas: the one that failed
                 found[service] = state
         return found

@@ -16,8 +16,9 @@ torn down; Docker's semantics on podman, RUNTIME.md §8):
 - --verify: after `harden fix --verify --offline` (which runs verify itself first).
 
 A service counts as started when it is running (or exited 0, a completed job) after its first
-start and after the restart; as healthy when it is started and, where it has a health check,
-that check passed (a service without one counts as healthy once started). Images come from the
+start and after the restart; as healthy when it is started, its health check (where it has
+one) passed and its published TCP ports accept connections (harden.verify.ports), which is what
+`harden verify` calls working. Images come from the
 stand-ins, so `--offline` pins nothing: the figures say whether the hardening keeps the stand-ins
 running, not the official images.
 
@@ -66,7 +67,7 @@ def counts(run_first: dict[str, State], run_restart: dict[str, State]) -> tuple[
     missing = State("not created")
     states = [(run_first.get(s, missing), run_restart.get(s, missing)) for s in services]
     started = [pair for pair in states if all(s.status in ("running", "exited (0)") for s in pair)]
-    healthy = [pair for pair in started if all(s.healthy is not False for s in pair)]
+    healthy = [pair for pair in started if all(s.works for s in pair)]
     return len(started), len(healthy), len(services)
 
 
