@@ -31,7 +31,7 @@ def test_capability_repairs_try_the_one_the_log_names_first() -> None:
         tried.append(repair.value)
         return repair.value == "SETUID"
 
-    assert narrowest("cap-drop-all", "error: Operation not permitted", works) == repairs[DEFAULT_CAPABILITIES.index("SETUID")]
+    assert narrowest(["cap-drop-all"], "error: Operation not permitted", works) == repairs[DEFAULT_CAPABILITIES.index("SETUID")]
     assert tried[-1] == "SETUID" and len(tried) == DEFAULT_CAPABILITIES.index("SETUID") + 1
 
 
@@ -40,6 +40,24 @@ def test_read_only_repairs_cover_the_directory_the_log_names_then_drop_read_only
     repairs = candidates("read-only-rootfs", logs)
     assert [(r.kind, r.value) for r in repairs] == [("tmpfs", "/var/run"), ("drop", "read-only-rootfs")]
     assert "Read-only file system" in repairs[0].reason
-    assert narrowest("read-only-rootfs", logs, lambda r: False) is None
+    assert narrowest(["read-only-rootfs"], logs, lambda r: False) is None
     # a tmpfs over /etc would hide the files the image ships: only dropping read_only is offered
     assert [r.kind for r in candidates("read-only-rootfs", "sh: can't create /etc/x: Read-only file system")] == ["drop"]
+
+
+def test_the_path_a_read_only_error_names_is_not_the_date_in_its_timestamp() -> None:
+    logs = '2026/11/27 20:51:47 [emerg] 1#1: mkdir() "/var/cache/nginx/client_temp" failed (30: Read-only file system)'
+    assert [(r.kind, r.value) for r in candidates("read-only-rootfs", logs)][0] == ("tmpfs", "/var/cache/nginx")
+
+
+def test_two_culprits_are_repaired_by_a_repair_of_either() -> None:
+    tried: list[str] = []
+
+    def works(repair: Repair) -> bool:
+        tried.append(repair.value)
+        return repair.value == "CHOWN"
+
+    logs = "chown: changing ownership of '/var/run/postgresql': Operation not permitted"
+    found = narrowest(["read-only-rootfs", "cap-drop-all"], logs, works)
+    assert found == Repair("cap_add", "CHOWN", "without CHOWN the service failed to start")
+    assert tried == ["CHOWN"]  # no tmpfs was named: read_only has no narrower repair to try first

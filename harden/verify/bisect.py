@@ -42,7 +42,9 @@ DEFAULT_CAPABILITIES = (
     "AUDIT_WRITE",
     "SETFCAP",
 )
-_READ_ONLY_PATH = re.compile(r"""["'`]?(/[^\s"'`:]+)["'`]?[^\n]*?Read-only file system""")
+# A path at the start of a word or after a quote or parenthesis (not the `/11/27` of a date in a
+# log line's timestamp), followed later on the line by the error.
+_READ_ONLY_PATH = re.compile(r"""(?:^|(?<=[\s"'`(]))(/[^\s"'`:()]+)["'`]?[^\n]*?Read-only file system""")
 
 
 class Repair(NamedTuple):
@@ -77,9 +79,12 @@ def candidates(rule: str, logs: str) -> list[Repair]:
     return [Repair("drop", rule, f"the service does not work with {rule}: left off for it")]
 
 
-def narrowest(rule: str, logs: str, works: Callable[[Repair], bool]) -> Repair | None:
-    """The first candidate repair with which the service works (each tried once), or None."""
-    for repair in candidates(rule, logs):
+def narrowest(rules: Sequence[str], logs: str, works: Callable[[Repair], bool]) -> Repair | None:
+    """The first candidate repair of the culprit fixes' `rules` with which the service works
+    (each tried once, with every fix applied), or None. Two fixes that break a service only
+    together (read_only's fresh tmpfs and the CHOWN that would have given it to the service's
+    user) are repaired by a repair of either."""
+    for repair in (r for rule in rules for r in candidates(rule, logs) if r.kind != "drop"):
         if works(repair):
             return repair
     return None

@@ -10,7 +10,7 @@ for a service that builds its image and names none) written into the hardened co
 `.harden/verified.toml`, so that the same pipeline hardens the service with it, exactly as a
 later `harden fix` in a project that commits the record would. The repair that made the service
 work is reported with the record to commit; `drop` says to leave that fix off for the service
-(nothing narrower worked, or the break needs two fixes together).
+(nothing narrower worked; for a break that needs two fixes together, a repair of either is tried).
 
 Each run starts, restarts and tears down the whole hardened project (harden.verify.run): a
 service with four fixes and a capability repair can take some twenty runs; `--timeout` bounds
@@ -87,12 +87,12 @@ def blame(outcome: Outcome, applied: list[Finding], image: str | None, trial: Tr
 
     found = culprits(outcome.applied, breaks)
     rules = tuple(f.rule.id for f in applied if f.id in found)
-    if len(found) != 1 or image is None:
+    if not found or image is None:
         return Blame(outcome.service, found, rules, None, None)
     logs = "\n".join(outcome.why())
     attempt = _attempt(image, trial, outcome.service, everything)
-    repair = narrowest(rules[0], logs, attempt) or Repair(
-        "drop", rules[0], "nothing narrower made it work: leave this fix off for the service"
+    repair = narrowest(rules, logs, attempt) or Repair(
+        "drop", ", ".join(rules), "nothing narrower made it work: leave this fix off for the service"
     )
     record = _record(image, outcome.service, repair, trial.runner.engine.version) if repair.kind != "drop" else None
     return Blame(outcome.service, found, rules, repair, record)

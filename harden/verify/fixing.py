@@ -9,8 +9,8 @@ work again (harden.verify.blame), and `plan` decides:
   or `build:<service>`) is merged into the project's `.harden/verified.toml`, the records file
   `fix` reads: the fix is then applied with that repair, as `review` with `verified` evidence,
   by this run and by every later `fix`, `check` or `diff` of a checkout that commits the file;
-- otherwise (a break that needs two fixes together, nothing narrower worked) the fixes that
-  broke it are left off (harden.engine.select.Without), and the report says so.
+- otherwise (nothing narrower worked) the fixes that broke it are left off
+  (harden.engine.select.Without), and the report says so.
 
 Then verify runs again with those repairs and without those fixes (`fix_project`), because a
 service can break for two reasons and blame finds one at a time, until every service that worked
