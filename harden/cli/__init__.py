@@ -19,7 +19,7 @@ import click
 from harden import __version__
 from harden.cli.options import common_options, paths_of
 from harden.cli.options import settings as settings_of
-from harden.config import Settings
+from harden.config import DEFAULT_MAX_FILE_SIZE, Settings
 from harden.model import DiagnosticKind, FileResult, Severity
 
 if TYPE_CHECKING:
@@ -68,6 +68,7 @@ def main() -> None:
     harden diff PATH...    show the reviewed diff, write nothing
     harden fix PATH...     apply the fixes (or write a hardened copy with --output DIR)
     harden verify PATH...  run a Compose project as it is and hardened, and compare
+    harden graph PATH...   show which service reaches which, and why
     harden rules           list the rules; harden explain RULE documents one
     """
 
@@ -364,3 +365,34 @@ def explain(rule_id: str) -> None:
     if module is None:
         raise click.BadParameter(f"unknown rule {rule_id!r} (see `harden rules`)", param_hint="RULE")
     click.echo(listing.explanation(module))
+
+
+@main.command()
+@click.argument("paths", nargs=-1, metavar="PATH...")
+@click.option("-f", "--compose-file", "compose_files", multiple=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--env-file", "env_files", multiple=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--format", "output_format", type=click.Choice(["text", "mermaid", "json"]), default="text", show_default=True)
+@click.option(
+    "--max-file-size", type=int, default=DEFAULT_MAX_FILE_SIZE, show_default=True, metavar="BYTES", help="Refuse larger files."
+)
+@click.option("--debug", is_flag=True, help="Show tracebacks for internal errors.")
+@guarded
+def graph(paths: tuple[str, ...], output_format: str, **options: Any) -> int:
+    """Print each Compose project's service graph: which service reaches which, with the evidence
+    (file and line) of each edge; then the exposed services, egress and what could not be read.
+
+    Exits 0, or 2 on a usage or input error (the other files are still read)."""
+    from harden.engine import graphing
+    from harden.output import graph as render
+    from harden.output import text
+
+    paths = paths_of(paths, options)
+    run = graphing.graphs(list(paths), settings_of({**options, "paths": paths}))
+    for error in run.errors:
+        click.echo(text.diagnostic(error), err=True)
+    click.echo(getattr(render, output_format)(run.graphs), nl=False)
+    if not run.compose_files and not run.errors:
+        click.echo(f"harden: no Compose file in {' '.join(paths)}: harden graph reads Compose projects", err=True)
+    if not run.compose_files:
+        return EXIT_ERROR
+    return EXIT_ERROR if any(e.kind is not DiagnosticKind.NOTE for e in run.errors) else EXIT_OK

@@ -112,7 +112,8 @@ def related(loaded: Sequence[Loaded], settings: Settings) -> list[tuple[object, 
 
 def for_files(base: passes.Context, loaded: Sequence[Loaded], settings: Settings) -> list[passes.Context]:
     """Each file's context: the run's, plus the documents its passes see besides its own
-    (`related`), for a Compose file what its services build (`builds`), and for a Dockerfile
+    (`related`), for a Compose file what its services build (`builds`) and the env files and
+    proxy configuration they read (`attached`), and for a Dockerfile
     the stages those services build from it (`built_stages`). A run without
     Compose files never imports harden.compose (start-up time)."""
     if not any(item.source.kind == "compose" for item in loaded):
@@ -130,8 +131,11 @@ def for_files(base: passes.Context, loaded: Sequence[Loaded], settings: Settings
             contexts.append(base)
             continue
         built = builds(item, directory, dockerfiles)
-        changed = documents or built or found
-        contexts.append(dataclasses.replace(base, related=documents, builds=built, variables=found) if changed else base)
+        read = attached_files(item, directory, built, settings)
+        changed = documents or built or found or read
+        contexts.append(
+            dataclasses.replace(base, related=documents, builds=built, variables=found, attached=read) if changed else base
+        )
     stages = built_stages(loaded, [c.builds for c in contexts])
     return [dataclasses.replace(c, built_stages=stages[i]) if i in stages else c for i, c in enumerate(contexts)]
 
@@ -280,6 +284,16 @@ def builds(item: Loaded, directory: Path, dockerfiles: Dockerfiles) -> dict[str,
         if value is not None:
             found[name] = _build(value, directory, dockerfiles)
     return found
+
+
+def attached_files(item: Loaded, directory: Path, built: Mapping[str, Build], settings: Settings) -> dict[str, tuple[Any, ...]]:
+    """For a Compose file: the files each service reads besides it (harden.engine.attached)."""
+    from harden.compose import ComposeDocument
+    from harden.engine import attached
+
+    if not isinstance(item.document, ComposeDocument):
+        return {}
+    return attached.of(item.document, directory, built, settings)
 
 
 def _build(value: object, directory: Path, dockerfiles: Dockerfiles) -> Build:

@@ -111,6 +111,10 @@ class Context:
     # read by the engine. Passes read values through them (Service.resolved_image, ports) and
     # never write a resolved value back.
     variables: Mapping[str, str] = field(default_factory=dict)
+    # For a Compose file: service -> the files it reads besides the Compose file (its env_file
+    # files, proxy configuration mounted into it or copied by its build), as
+    # harden.compose.attached.Attached, read by the engine (harden.engine.attached).
+    attached: Mapping[str, tuple[Any, ...]] = field(default_factory=dict)
 
     def for_pass(self, module: ModuleType) -> Context:
         """This context for one pass: with that pass's options. A pass that runs another pass's
