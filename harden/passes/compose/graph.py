@@ -53,7 +53,7 @@ from harden.compose.values import environment
 from harden.knowledge import lookup
 from harden.passes import Context
 from harden.passes.compose import hosts as hostnames
-from harden.passes.compose.layers import ProjectService
+from harden.passes.compose.layers import ProjectService, extends_target
 from harden.passes.compose.layers import services as project_services
 from harden.passes.compose.reading import ports
 
@@ -200,10 +200,10 @@ class _Reader:
             self.add(service.name, target, "network_mode", f"{where(service, 'network_mode')}: network_mode: {mode}")
 
     def _extends(self, service: Service) -> None:
-        value = service.get("extends")
-        base = value if isinstance(value, str) else value.get("service") if isinstance(value, dict) else None
-        if isinstance(base, str) and not (isinstance(value, dict) and value.get("file")):
-            self.add(service.name, base, "extends", f"{where(service, 'extends')}: extends {base}")
+        local = service.local if isinstance(service, ProjectService) else service  # the merge drops `extends`
+        base, file = extends_target(local)
+        if base is not None and file is None:
+            self.add(service.name, base, "extends", f"{local.document.path}:{local.document.key_position(local, 'extends')[0]}: extends {base}")
 
     def _environment(self, service: Service) -> None:
         settings = environment(service.get("environment"))

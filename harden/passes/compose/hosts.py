@@ -95,15 +95,12 @@ def proxy_hosts(text: str) -> list[tuple[int, str, Hosts]]:
     found = []
     for number, line in enumerate(text.splitlines(), start=1):
         content = line.split("#", 1)[0]
-        match = _PROXY_LINE.match(content) or _SERVER_LINE.match(content)
-        if match is None:
-            continue
         hosts = Hosts()
-        for word in match["args"].split():
-            if word.startswith("$"):
-                hosts.unknown = True  # an nginx variable: resolved per request
-            else:
-                hosts.add(in_value(word, host_position=True))
+        for statement in re.split(r"[;{}]", content):  # nginx: several statements on one line
+            match = _PROXY_LINE.match(statement) or _SERVER_LINE.match(statement)
+            for word in match["args"].split() if match else ():
+                # an nginx variable is resolved per request: a host made of one is unknown
+                hosts.add(in_value(re.sub(r"\$\{?\w+\}?", UNKNOWN_MARK, word), host_position=True))
         if hosts.names or hosts.unknown:
             found.append((number, content.strip(), hosts))
     return found
