@@ -16,7 +16,9 @@ from harden.engine import graphing
 from harden.passes.compose import graph
 
 
-def graph_of(text: str, variables: dict[str, str] | None = None, attached: dict[str, tuple[Attached, ...]] | None = None) -> graph.Graph:
+def graph_of(
+    text: str, variables: dict[str, str] | None = None, attached: dict[str, tuple[Attached, ...]] | None = None
+) -> graph.Graph:
     document = compose.parse("compose.yaml", textwrap.dedent(text))
     return graph.of(document, passes.Context(variables=variables or {}, attached=attached or {}))
 
@@ -101,12 +103,15 @@ def test_environment_map_form_interpolated_with_the_project_variables() -> None:
     assert edges(graph_of(text, {"CACHE_NAME": "cache"})) == {("web", "db", "environment"), ("web", "cache", "environment")}
     unset = graph_of(text)
     assert edges(unset) == {("web", "db", "environment")}
-    assert unset.unread == {"web": "compose.yaml:6: CACHE_URL=redis://${CACHE_NAME}:6379: a variable the project's .env does not set"}
+    assert unset.unread == {
+        "web": "compose.yaml:6: CACHE_URL=redis://${CACHE_NAME}:6379: a variable the project's .env does not set"
+    }
 
 
 def test_an_unknown_password_does_not_hide_the_host() -> None:
     found = graph_of(
-        "services:\n  web:\n    image: app\n    environment:\n      DATABASE_URL: postgres://app:${PW}@db/x\n  db: {image: postgres}\n"
+        "services:\n  web:\n    image: app\n    environment:\n      DATABASE_URL: postgres://app:${PW}@db/x\n"
+        "  db: {image: postgres}\n"
     )
     assert edges(found) == {("web", "db", "environment")} and found.unread == {}
     assert found.edges[0].evidence == "compose.yaml:5: DATABASE_URL=postgres://app:***@db/x"
@@ -171,7 +176,8 @@ def test_traefik_labels_make_the_traefik_service_reach_the_labelled_one() -> Non
 
 def test_nginx_proxy_knowledge_routes_to_virtual_hosts() -> None:
     found = graph_of(
-        "services:\n  proxy:\n    image: nginxproxy/nginx-proxy\n  site:\n    image: app\n    environment:\n      VIRTUAL_HOST: a.example\n"
+        "services:\n  proxy:\n    image: nginxproxy/nginx-proxy\n  site:\n    image: app\n"
+        "    environment:\n      VIRTUAL_HOST: a.example\n"
     )
     assert edges(found) == {("proxy", "site", "knowledge")}
 
@@ -191,7 +197,9 @@ server {
 
 
 def test_proxy_configuration_read_by_the_engine() -> None:
-    text = "services:\n  proxy: {image: nginx}\n  api: {image: app}\n  web: {image: app}\n  php: {image: php}\n  old: {image: app}\n"
+    text = (
+        "services:\n  proxy: {image: nginx}\n  api: {image: app}\n  web: {image: app}\n  php: {image: php}\n  old: {image: app}\n"
+    )
     conf = Attached(PROXY, "proxy/nginx.conf", NGINX, target="/etc/nginx/conf.d/default.conf")
     found = graph_of(text, attached={"proxy": (conf,)})
     assert edges(found) == {("proxy", "api", "proxy"), ("proxy", "web", "proxy"), ("proxy", "php", "proxy")}
@@ -201,7 +209,9 @@ def test_proxy_configuration_read_by_the_engine() -> None:
         "proxy/nginx.conf:8: location /php { fastcgi_pass php:9000; }",
     }
     missing = Attached(PROXY, "proxy/nginx.conf", None, "proxy/nginx.conf does not exist")
-    assert graph_of(text, attached={"proxy": (missing,)}).unread == {"proxy": "proxy configuration proxy/nginx.conf does not exist"}
+    assert graph_of(text, attached={"proxy": (missing,)}).unread == {
+        "proxy": "proxy configuration proxy/nginx.conf does not exist"
+    }
     variable = Attached(PROXY, "p.conf", "location / { proxy_pass http://$backend; }\n")
     assert "p.conf:1" in graph_of(text, attached={"proxy": (variable,)}).unread["proxy"]
 
@@ -214,7 +224,10 @@ def test_haproxy_and_caddy_directives() -> None:
 
 
 def test_env_files_are_read_and_overridden_by_environment() -> None:
-    text = "services:\n  web:\n    image: app\n    env_file: app.env\n    environment: {CACHE_HOST: elsewhere}\n  db: {image: postgres}\n  cache: {image: redis}\n"
+    text = (
+        "services:\n  web:\n    image: app\n    env_file: app.env\n    environment: {CACHE_HOST: elsewhere}\n"
+        "  db: {image: postgres}\n  cache: {image: redis}\n"
+    )
     env = Attached(ENV_FILE, "app.env", "# app\nDB_HOST=db\nCACHE_HOST=cache\nDB_PASSWORD=s3cret\n")
     found = graph_of(text, attached={"web": (env,)})
     assert edges(found) == {("web", "db", "environment")}
@@ -257,7 +270,9 @@ def test_no_edge_to_itself_and_one_edge_per_pair_and_kind() -> None:
         "services:\n  db:\n    image: postgres\n    environment: [PGHOST=db]\n  web:\n    image: app\n"
         "    environment: [DB_HOST=db, DB_URL=postgres://db/x]\n"
     )
-    assert [(e.source, e.target, e.kind, e.evidence) for e in found.edges] == [("web", "db", "environment", "compose.yaml:7: DB_HOST=db")]
+    assert [(e.source, e.target, e.kind, e.evidence) for e in found.edges] == [
+        ("web", "db", "environment", "compose.yaml:7: DB_HOST=db")
+    ]
 
 
 def test_services_merged_across_override_files_with_evidence_in_the_file_that_writes_it(tmp_path: Path) -> None:
@@ -301,15 +316,23 @@ def test_the_engine_reads_mounted_copied_and_env_files_within_the_project(tmp_pa
     (tmp_path.parent / "elsewhere.conf").write_text("proxy_pass http://db;\n")
     found = graphing.graphs([str(tmp_path)], Settings()).graphs[0][1]
     assert edges(found) == {("proxy", "web", "proxy"), ("built", "api", "proxy"), ("web", "db", "environment")}
-    assert found.unread == {"outside": f"proxy configuration {tmp_path.parent / 'elsewhere.conf'} is outside {tmp_path}: harden does not read it"}
+    assert found.unread == {
+        "outside": f"proxy configuration {tmp_path.parent / 'elsewhere.conf'} is outside {tmp_path}: harden does not read it"
+    }
 
 
 def test_credential_masking() -> None:
     assert credential_name("POSTGRES_PASSWORD") and credential_name("API_KEY") and credential_name("--db-token")
     assert credential_name("DB_PASS") and credential_name("GITHUB_TOKEN") and not credential_name("DB_HOST")
-    assert masked_url("postgres://app:s3cr@t@db:5432/x and redis://:pw@cache") == "postgres://app:***@db:5432/x and redis://:***@cache"
+    assert (
+        masked_url("postgres://app:s3cr@t@db:5432/x and redis://:pw@cache")
+        == "postgres://app:***@db:5432/x and redis://:***@cache"
+    )
     assert masked_url("http://api:8080/path@x") == "http://api:8080/path@x"  # no password: the port is not one
     assert masked_setting("DB_PASSWORD", "hunter2") == "DB_PASSWORD=***"
     assert masked_setting("DATABASE_URL", "mysql://root:pw@db/x") == "DATABASE_URL=mysql://root:***@db/x"
     assert masked_setting("DB_HOST", "db") == "DB_HOST=db" and masked_setting("DB_HOST", None) == "DB_HOST"
-    assert masked_words("mysql -h db -pS3cret --password hunter2 TOKEN=abc x://u:p@h") == "mysql -h db -p*** --password *** TOKEN=*** x://u:***@h"
+    assert (
+        masked_words("mysql -h db -pS3cret --password hunter2 TOKEN=abc x://u:p@h")
+        == "mysql -h db -p*** --password *** TOKEN=*** x://u:***@h"
+    )
