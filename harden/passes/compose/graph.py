@@ -203,7 +203,7 @@ class _Reader:
         local = service.local if isinstance(service, ProjectService) else service  # the merge drops `extends`
         base, file = extends_target(local)
         if base is not None and file is None:
-            self.add(service.name, base, "extends", f"{local.document.path}:{local.document.key_position(local, 'extends')[0]}: extends {base}")
+            self.add(service.name, base, "extends", f"{where(local, 'extends')}: extends {base}")
 
     def _environment(self, service: Service) -> None:
         settings = environment(service.get("environment"))
