@@ -79,7 +79,7 @@ RULE = Rule(
     control="CIS 5.30",
     applicability=Applicability.REVIEW,
     kinds=("compose",),
-    peers="",
+    gated=True,
 )
 RATIONALE = (
     "On one flat network every service can reach every other: a compromised web front end reaches the database's "
