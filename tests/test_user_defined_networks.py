@@ -108,3 +108,74 @@ def test_the_written_file_shares_networks_exactly_as_planned(tmp_path: Path) -> 
     joined = {name: set(service["networks"]) for name, service in written["services"].items()}
     shared = {tuple(sorted((a, b))) for a, b in combinations(sorted(joined), 2) if joined[a] & joined[b]}
     assert shared == pairs(planned) and ("s0", "s2") not in shared
+
+
+RUNNING = """services:
+  web:
+    image: localhost/busybox:latest
+    command: ["sh", "-c", "echo ok > /tmp/ok.html && exec httpd -f -p 80 -h /tmp"]
+    depends_on: [api]
+  api:
+    image: localhost/busybox:latest
+    command: ["sh", "-c", "echo ok > /tmp/ok.html && exec httpd -f -p 80 -h /tmp"]
+    environment:
+      DB_URL: http://db:80/
+  db:
+    image: localhost/busybox:latest
+    command: ["sh", "-c", "echo ok > /tmp/ok.html && exec httpd -f -p 80 -h /tmp"]
+"""
+
+
+def reachable(tmp_path: Path, compose_text: str, pairs_asked: list[tuple[str, str]]) -> list[bool]:
+    """Bring `compose_text` up on podman with harden verify's wrapper (Docker's semantics), and say
+    for each (source, target) whether source finds target by its service name and gets its page;
+    always torn down."""
+    import subprocess
+    import sys
+    import uuid
+
+    from conftest import require
+    from test_verify import left
+
+    from harden.verify.engine import find
+
+    executable = require("podman")
+    if subprocess.run([executable, "image", "exists", "localhost/busybox:latest"], check=False).returncode != 0:
+        pytest.fail("localhost/busybox:latest is missing (.ci/setup-runtime builds it)")
+    directory = tmp_path / uuid.uuid4().hex[:8]
+    directory.mkdir()
+    (directory / "compose.yaml").write_text(compose_text)
+    name = f"harden-test-networks-{directory.name}"
+    wrapper = find().write_wrapper(directory)
+    compose = [str(Path(sys.executable).parent / "podman-compose"), "--podman-path", str(wrapper), "--in-pod", "false"]
+    compose += ["-p", name]
+
+    def reaches(source: str, target: str) -> bool:
+        # the bare name asked of the container's first DNS server (busybox's nslookup otherwise tries
+        # only the search domain); the page fetched with nc (busybox's wget crashes here)
+        script = (
+            "dns=$(awk '/^nameserver/ {print $2; exit}' /etc/resolv.conf); "
+            f'ip=$(nslookup {target} "$dns" 2>/dev/null | awk "/^Address/ {{a=\\$NF}} END {{print a}}"); '
+            'case "$ip" in ""|*:*) exit 1;; esac; '
+            'printf "GET /ok.html HTTP/1.0\\r\\n\\r\\n" | nc -w 3 "$ip" 80 | grep -q "200 OK"'
+        )
+        command = [executable, "exec", f"{name}_{source}_1", "sh", "-c", script]
+        return subprocess.run(command, capture_output=True, check=False, timeout=60).returncode == 0
+
+    try:
+        up = subprocess.run([*compose, "up", "-d"], cwd=directory, capture_output=True, text=True, timeout=300)
+        assert up.returncode == 0, up.stdout + up.stderr
+        return [reaches(source, target) for source, target in pairs_asked]
+    finally:
+        subprocess.run([*compose, "down", "-t", "0", "-v"], cwd=directory, capture_output=True, timeout=300)
+        assert left(executable, name) == []
+
+
+def test_segmented_services_reach_their_peers_and_not_the_others(tmp_path: Path) -> None:
+    """Before the fix every service finds every other by name; after it, web still reaches api and
+    api db, and web no longer finds db."""
+    asked = [("web", "api"), ("api", "db"), ("web", "db")]
+    assert reachable(tmp_path, RUNNING, asked) == [True, True, True]
+    (tmp_path / "compose.yaml").write_text(RUNNING)
+    run = process([str(tmp_path / "compose.yaml")], Settings(offline=True, select=RULE))
+    assert reachable(tmp_path, run.results[0].output, asked) == [True, True, False]
