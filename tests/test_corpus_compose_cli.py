@@ -84,6 +84,8 @@ def unattributed_lines(original: str, output: str, edit_texts: list[str], spans:
     """Changed lines no applied edit accounts for: an added line must contain text an edit
     inserted; a removed line must overlap a span an edit replaced."""
     fragments = [f.strip() for text in edit_texts for f in text.split("\n") if f.strip()]
+    # a blank line an edit inserted (before a new top-level key, as the file separates its keys)
+    blank_inserted = any(not f.strip() for text in edit_texts for f in text.split("\n")[:-1])
     starts = [0]
     for line in original.split("\n"):
         starts.append(starts[-1] + len(line) + 1)
@@ -96,7 +98,7 @@ def unattributed_lines(original: str, output: str, edit_texts: list[str], spans:
             if not any(start < starts[i + 1] and end > starts[i] for start, end in spans if end > start):
                 count += 1
         for line in after[j1:j2]:
-            if not any(fragment in line for fragment in fragments):
+            if not any(fragment in line for fragment in fragments) and not (blank_inserted and not line.strip()):
                 count += 1
     return count
 

@@ -66,6 +66,7 @@ PASS_MODULES: tuple[str, ...] = (
     "compose.logging_disabled",
     "compose.traefik_api_insecure",
     "compose.refused_volume",
+    "compose.user_defined_networks",
 )
 
 
