@@ -179,3 +179,19 @@ def test_segmented_services_reach_their_peers_and_not_the_others(tmp_path: Path)
     (tmp_path / "compose.yaml").write_text(RUNNING)
     run = process([str(tmp_path / "compose.yaml")], Settings(offline=True, select=RULE))
     assert reachable(tmp_path, run.results[0].output, asked) == [True, True, False]
+
+
+def test_configuration_a_service_mounts_may_name_other_services_so_the_fix_is_unsafe(tmp_path: Path) -> None:
+    """awesome-compose's prometheus-grafana: Grafana reaches Prometheus through a datasource file
+    it mounts, which harden does not read; a database's mounted init scripts start no connection."""
+    compose = "services:\n  prometheus:\n    image: prom/prometheus\n  grafana:\n    image: grafana/grafana\n"
+    compose += "    volumes:\n      - ./grafana:/etc/grafana/provisioning/datasources\n"
+    [finding], _ = check(tmp_path, compose)
+    assert finding.applicability is Applicability.UNSAFE
+    assert any(
+        "grafana: the configuration it mounts from ./grafana may name other services" in c.text for c in finding.fix.caveats
+    )  # type: ignore[union-attr]
+    database = "services:\n  app:\n    image: example/app:1\n    environment:\n      DB_HOST: db\n  db:\n    image: postgres:16\n"
+    database += "    volumes:\n      - ./init.sql:/docker-entrypoint-initdb.d/init.sql\n"
+    [finding], _ = check(tmp_path, database)
+    assert finding.applicability is Applicability.REVIEW

@@ -14,7 +14,8 @@ pair, for the reviewer to confirm. Two services that both reach a third still sh
 knowledge, to need no egress and none publishes a port (an internal network publishes none).
 
 Left alone, and reported: a project that already declares networks (harden does not yet extend a
-segmentation someone designed), a project of several files or whose services use `extends:`, a
+segmentation someone designed), a project of several files or whose services use `extends:` or
+are extended from another file, a
 service whose mapping other services share through an anchor, services with `network_mode: host`, `none`, `service:` or
 `container:` (they have no network of their own to join), and a project of one service.
 
@@ -23,7 +24,8 @@ included; CIS Docker Benchmark v1.6.0 5.30 (containers on the default bridge), D
 documentation (user-defined bridge networks isolate the containers that are not attached to them).
 
 What might break (fix safety: review when every service's environment and command were read;
-unsafe when one was not, such as a `${VAR}` host without a value or an absent `env_file`): a
+unsafe when one was not, such as a `${VAR}` host without a value or an absent `env_file`, or
+when a service that may start connections mounts configuration harden does not read): a
 connection harden did not infer (a host name built at run time, a service found by DNS search
 from a list). Every pair that loses its path is listed: test each that matters.
 
@@ -68,10 +70,12 @@ import re
 from itertools import combinations
 
 from harden.compose import ComposeDocument
+from harden.compose.project import Extended
 from harden.model import NO_EVIDENCE, Applicability, Caveat, Evidence, EvidenceKind, Finding, Fix, Rule, Severity
 from harden.passes import Context
 from harden.passes.compose import graph as service_graph
 from harden.passes.compose.layers import project_of
+from harden.passes.compose.reading import mounts
 
 RULE = Rule(
     id="user-defined-networks",
@@ -122,6 +126,9 @@ def check(document: ComposeDocument, context: Context) -> list[Finding]:
 
 def _not_here(document: ComposeDocument, context: Context, joined: list[str]) -> str:
     """Why harden does not segment this file (yet), or ""."""
+    extended_here = any(isinstance(m, Extended) and getattr(m.document, "path", None) == document.path for m in context.related)
+    if extended_here:  # `extends:` takes the service, not the top-level networks it names
+        return "another file extends services of this file; harden does not segment it (yet)"
     if project_of(document, context) is not None:
         return (
             "the services share one network; harden does not segment a project of several files or with extends: "
@@ -181,7 +188,7 @@ def _finding(document: ComposeDocument, joined: list[str], plan: dict[str, list[
     caveats = [Caveat("", _listed("could talk before and cannot after", cut))] if cut else []
     if unasked:
         caveats.append(Caveat("", _listed("still share a network without an inferred connection", unasked)))
-    unread = sorted(graph.unread.items())
+    unread = sorted(_unread(document, joined, graph).items())
     if unread:
         caveats.append(Caveat("", "harden could not read " + "; ".join(f"{s}: {why}" for s, why in unread)))
     evidence = (
@@ -198,6 +205,22 @@ def _finding(document: ComposeDocument, joined: list[str], plan: dict[str, list[
     fix = Fix(applicability, tuple(claims), build, tuple(caveats), evidence=evidence)
     first = document.services[joined[0]]
     return Finding(RULE, message, first.line, first.column, Severity.WARNING, RATIONALE, fix, ", ".join(joined))
+
+
+def _unread(document: ComposeDocument, joined: list[str], graph: service_graph.Graph) -> dict[str, str]:
+    """What harden could not read of each service's connections: the graph's own, and the
+    configuration a service mounts from the project (Grafana's datasources, Prometheus's scrape
+    targets name other services in files harden does not interpret), except for a proxy whose
+    configuration the graph read and a service known to start no connection (a database)."""
+    found = dict(graph.unread)
+    proxies = {e.source for e in graph.edges if e.kind == "proxy"}
+    for name in joined:
+        if name in found or name in proxies or graph.egress.get(name) is False:
+            continue
+        binds = [m.source for m in mounts(document.services[name]) if m.kind == "bind"]
+        if binds:
+            found[name] = f"the configuration it mounts from {binds[0]} may name other services"
+    return found
 
 
 def _internal(members: list[str], graph: service_graph.Graph) -> bool:
