@@ -283,8 +283,8 @@ def _fix(document: DockerfileDocument, stage: Stage, arg: Instruction, name: str
     reference = re.compile(rf"\$(?:\{{{re.escape(name)}(?![A-Za-z0-9_])|{re.escape(name)}(?![A-Za-z0-9_]))")
     later = stage.instructions[stage.instructions.index(arg) + 1 :]
     users = [i for i in later if reference.search(document.source(i))]
-    if any(i.keyword == "ARG" and name in dict(_variables(i)) for i in later):
-        return None  # declared again: the later ARG is the one that counts
+    if any(i.keyword == "ARG" and i is not arg and name in dict(_variables(i)) for i in stage.instructions):
+        return None  # declared twice: harden cannot tell which declaration a reader meant
     if len(users) != 1 or users[0].keyword != "RUN" or users[0].heredocs or users[0].exec_form is not None:
         return None
     run = users[0]
