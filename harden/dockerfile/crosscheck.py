@@ -3,7 +3,9 @@
 harden's scanner (`scan.py`) decides where instructions begin and end; if it were wrong, an edit
 could land inside an instruction. dockerfile-parse is an independent parser: the engine refuses
 an output in which it sees different instructions from those harden's scanner says were there
-plus the ones harden added.
+plus the ones harden added. No instruction may disappear but an `ARG`, which build-secrets removes
+when it moves a credential into a secret mount (the semantic guard still refuses a removal that
+no applied fix claims).
 """
 
 from __future__ import annotations
@@ -15,10 +17,13 @@ from harden.dockerfile.document import DockerfileDocument
 
 __all__ = ["validate_output"]
 
+_REMOVABLE = frozenset({"ARG"})  # build-secrets removes an ARG whose credential it mounts as a secret
+
 
 def validate_output(before: DockerfileDocument, after: DockerfileDocument) -> list[str]:
     """A second opinion on an output: dockerfile-parse must see the same instructions in it as
-    in the input, plus only the ones our scanner says were added.
+    in the input, plus only the ones our scanner says were added, less only the ARGs it says were
+    removed.
 
     The comparison is differential, so dockerfile-parse's known blind spots (heredoc bodies,
     blank lines inside continuations) cancel out between input and output.
@@ -28,11 +33,11 @@ def validate_output(before: DockerfileDocument, after: DockerfileDocument) -> li
     renamed = min(ours_before["ADD"] - ours_after["ADD"], ours_after["COPY"] - ours_before["COPY"])
     ours_before = _renamed(ours_before, renamed)
     added, removed = ours_after - ours_before, ours_before - ours_after
-    if removed:
-        return [f"instructions disappeared: {', '.join(sorted(removed))}"]
+    if set(removed) - _REMOVABLE:
+        return [f"instructions disappeared: {', '.join(sorted(set(removed) - _REMOVABLE))}"]
     theirs_before = _renamed(_dockerfile_parse_keywords(before), renamed)
     theirs_after = _dockerfile_parse_keywords(after)
-    if theirs_after - theirs_before != added or theirs_before - theirs_after:
+    if theirs_after - theirs_before != added or theirs_before - theirs_after != removed:
         return ["dockerfile-parse reads the output's instructions differently from harden's scanner"]
     return []
 

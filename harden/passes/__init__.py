@@ -46,6 +46,7 @@ PASS_MODULES: tuple[str, ...] = (
     "dockerfile.sudo",
     "dockerfile.curl_pipe_shell",
     "dockerfile.chmod_777",
+    "dockerfile.build_secrets",
     "compose.pin_image",
     "compose.non_root",
     "compose.cap_drop_all",
