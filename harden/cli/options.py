@@ -65,6 +65,12 @@ def common_options(command: Callable[..., Any]) -> Callable[..., Any]:
             help="Colour the output.",
         ),
         click.option("--quiet", "-q", is_flag=True, help="Print only errors (and the diff, for `diff`)."),
+        click.option(
+            "--redact",
+            is_flag=True,
+            help="Mask credential values in the diff's own lines too (removed and context lines, which show the file as "
+            "it is); the diff then no longer applies. Reports and commentary never show them.",
+        ),
         click.option("--debug", is_flag=True, help="Show tracebacks for internal errors."),
         click.option(
             "--max-file-size",

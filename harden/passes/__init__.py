@@ -66,6 +66,7 @@ PASS_MODULES: tuple[str, ...] = (
     "compose.logging_disabled",
     "compose.traefik_api_insecure",
     "compose.refused_volume",
+    "compose.env_secrets",
 )
 
 
@@ -111,6 +112,10 @@ class Context:
     # read by the engine. Passes read values through them (Service.resolved_image, ports) and
     # never write a resolved value back.
     variables: Mapping[str, str] = field(default_factory=dict)
+    # For a Compose file read from disk: the text of the `.gitignore` beside it (None: there is
+    # none, or standard input), read by the engine (harden.engine.context.gitignore), so that a
+    # fix that creates secret files can have them ignored (a NewFile with `base`).
+    gitignore: str | None = None
 
     def for_pass(self, module: ModuleType) -> Context:
         """This context for one pass: with that pass's options. A pass that runs another pass's
