@@ -22,6 +22,14 @@ def rule_list(value: str | None) -> frozenset[str]:
     return frozenset(v.strip() for v in (value or "").split(",") if v.strip())
 
 
+REDACT = click.option(
+    "--redact",
+    is_flag=True,
+    help="Mask credential values in the diff's own lines too (removed and context lines, which show the file as it is); "
+    "the diff then no longer applies. Reports and commentary never show them.",
+)
+
+
 def common_options(command: Callable[..., Any]) -> Callable[..., Any]:
     options = [
         click.argument("paths", nargs=-1, metavar="PATH..."),
@@ -65,12 +73,6 @@ def common_options(command: Callable[..., Any]) -> Callable[..., Any]:
             help="Colour the output.",
         ),
         click.option("--quiet", "-q", is_flag=True, help="Print only errors (and the diff, for `diff`)."),
-        click.option(
-            "--redact",
-            is_flag=True,
-            help="Mask credential values in the diff's own lines too (removed and context lines, which show the file as "
-            "it is); the diff then no longer applies. Reports and commentary never show them.",
-        ),
         click.option("--debug", is_flag=True, help="Show tracebacks for internal errors."),
         click.option(
             "--max-file-size",
@@ -84,7 +86,7 @@ def common_options(command: Callable[..., Any]) -> Callable[..., Any]:
             "--stdin-filename", metavar="NAME", help="File name for input read from `-` (decides Dockerfile or compose)."
         ),
     ]
-    for option in reversed(options + REGISTRY_OPTIONS):
+    for option in reversed([*options, REDACT, *REGISTRY_OPTIONS]):
         command = option(command)
     return command
 

@@ -265,7 +265,7 @@ def _secrets(document: ComposeDocument, context: Context, uses: list[Use]) -> li
     """The uses grouped by value (a literal, or a variable's name), each group named once."""
     taken = _defined(document, context)
     found: dict[tuple[bool, str], Secret] = {}
-    for use in uses:
+    for use in sorted(uses, key=lambda u: not u.file_var):  # named after a variable harden moves, if any
         literal = use.verdict.kind == "literal"
         key = (literal, use.value.strip() if literal else use.verdict.variable)
         if key not in found:
@@ -315,19 +315,18 @@ def _unmovable(use: Use, why: str) -> Finding:
 
 def _urls(uses: list[Use], secrets: list[Secret]) -> list[Finding]:
     """A connection string with a literal password: the exact change, never the password."""
-    by_value = {s.source: s for s in secrets if s.literal}
+    by_value = {s.source: s for s in secrets if s.literal and s.uses}
     found = []
     for use in (u for u in uses if u.verdict.kind == "url"):
         secret = by_value.get(use.verdict.password)
-        same = (
-            f" (the value of secret {secret.name}, which harden moves from {secret.uses[0].name})"
-            if secret and secret.uses
-            else ""
-        )
-        message = (
-            f"{use.name} is a URL with a password{same}: set {use.name}={use.verdict.without} and give the application "
-            f"the password from a Compose secret it reads at /run/secrets/<name>; {ROTATE}"
-        )
+        if secret is not None:
+            where = (
+                f"read the password from /run/secrets/{secret.name} (the same value, which harden moves from "
+                f"{secret.uses[0].name}; give {use.service.name} secrets: [{secret.name}])"
+            )
+        else:
+            where = "read the password from a Compose secret at /run/secrets/<name>"
+        message = f"{use.name} is a URL with a password: set {use.name}={use.verdict.without} and have the application {where}; {ROTATE}"
         found.append(_finding(use, message, Severity.WARNING))
     return found
 
