@@ -326,7 +326,8 @@ def _urls(uses: list[Use], secrets: list[Secret]) -> list[Finding]:
             )
         else:
             where = "read the password from a Compose secret at /run/secrets/<name>"
-        message = f"{use.name} is a URL with a password: set {use.name}={use.verdict.without} and have the application {where}; {ROTATE}"
+        change = f"set {use.name}={use.verdict.without} and have the application {where}"
+        message = f"{use.name} is a URL with a password: {change}; {ROTATE}"
         found.append(_finding(use, message, Severity.WARNING))
     return found
 
