@@ -181,7 +181,10 @@ def secrets_of(result: FileResult) -> set[str]:
 
 
 def _created(path: str, new: NewFile, display_prefix: str) -> str:
-    """A new file as `git diff` shows one (an empty file has no hunk)."""
+    """A new file as `git diff` shows one (an empty file has no hunk); a file the fix extends
+    (NewFile.base) as a change of the file there."""
+    if new.base is not None:
+        return _hunks(path, split_lines(new.base), split_lines(new.text), display_prefix)
     name = _git_name("b/", display_prefix, path)
     mode = "100755" if new.mode & 0o111 else "100644"
     out = [f"diff --git {_git_name('a/', display_prefix, path)} {name}\n", f"new file mode {mode}\n"]
@@ -193,9 +196,11 @@ def _created(path: str, new: NewFile, display_prefix: str) -> str:
 
 def _changed(result: FileResult, display_prefix: str) -> str:
     bom = "\ufeff" if result.bom else ""
-    before = split_lines(bom + result.original)
-    after = split_lines(bom + result.output)
-    old, new = _git_name("a/", display_prefix, result.path), _git_name("b/", display_prefix, result.path)
+    return _hunks(result.path, split_lines(bom + result.original), split_lines(bom + result.output), display_prefix)
+
+
+def _hunks(path: str, before: list[str], after: list[str], display_prefix: str) -> str:
+    old, new = _git_name("a/", display_prefix, path), _git_name("b/", display_prefix, path)
     out = [f"diff --git {old} {new}\n", f"--- {old}\n", f"+++ {new}\n"]
     for group in difflib.SequenceMatcher(None, before, after, autojunk=False).get_grouped_opcodes(CONTEXT_LINES):
         first, last = group[0], group[-1]
