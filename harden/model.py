@@ -16,6 +16,7 @@ Everything here is plain data: renderers (harden.output) turn it into text.
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -322,9 +323,10 @@ MASK = "***"
 
 def mask(text: str, secrets: Iterable[str]) -> str:
     """`text` with every occurrence of each secret value replaced by `***` (longer values first,
-    so that a value inside another is masked whole)."""
+    so that a value inside another is masked whole). An occurrence inside a longer word is kept
+    (a password `app` leaves `application` alone): it is not the value."""
     for value in sorted({s for s in secrets if s}, key=len, reverse=True):
-        text = text.replace(value, MASK)
+        text = re.sub(rf"(?<!\w){re.escape(value)}(?!\w)", MASK, text)
     return text
 
 

@@ -76,13 +76,19 @@ def test_second_run_changes_nothing(hardened: Path, tmp_path: Path) -> None:
     again = tmp_path / "again"
     run = harden_cli("fix", "--offline", "--output", str(again), str(hardened))
     assert run.returncode in (0, 1), run.stderr
-    moved = [p for p in hardened.rglob("*") if p.is_file() and (again / p.relative_to(hardened)).read_bytes() != p.read_bytes()]
+    # the files the first run's fixes created (secrets/, .gitignore: env-secrets) are not copied by
+    # the second, which copies what it discovers (Dockerfiles, Compose files); it creates none
+    created = [p for p in hardened.rglob("*") if p.is_file() and (p.name == ".gitignore" or "secrets" in p.parent.parts)]
+    assert created and not any((again / p.relative_to(hardened)).exists() for p in created)
+    copied = [p for p in hardened.rglob("*") if p.is_file() and p not in created]
+    moved = [p for p in copied if (again / p.relative_to(hardened)).read_bytes() != p.read_bytes()]
     assert moved == []
 
 
-def unattributed_lines(original: str, output: str, edit_texts: list[str], spans: list[tuple[int, int]]) -> int:
+def unattributed_lines(original: str, output: str, edit_texts: list[str], spans: list[tuple[int, int]], blanks: int = 0) -> int:
     """Changed lines no applied edit accounts for: an added line must contain text an edit
-    inserted; a removed line must overlap a span an edit replaced."""
+    inserted; a removed line must overlap a span an edit replaced; of the added blank lines,
+    `blanks` are the edits' own (`blank_lines`)."""
     fragments = [f.strip() for text in edit_texts for f in text.split("\n") if f.strip()]
     starts = [0]
     for line in original.split("\n"):
@@ -96,9 +102,20 @@ def unattributed_lines(original: str, output: str, edit_texts: list[str], spans:
             if not any(start < starts[i + 1] and end > starts[i] for start, end in spans if end > start):
                 count += 1
         for line in after[j1:j2]:
-            if not any(fragment in line for fragment in fragments):
+            if not line.strip() and blanks:
+                blanks -= 1
+            elif not any(fragment in line for fragment in fragments):
                 count += 1
     return count
+
+
+def blank_lines(original: str, edits: list[tuple[int, str]]) -> int:
+    """The blank lines edits (start, text) insert: an empty line inside the text, or a text that
+    starts with a line break where a line starts (a blank line before a new top-level key)."""
+    at_line_start = [start == 0 or original[start - 1] == "\n" for start, _ in edits]
+    return sum(
+        text.count("\n\n") + (text.startswith("\n") and first) for (_, text), first in zip(edits, at_line_start, strict=True)
+    )
 
 
 def test_every_changed_line_is_attributed_and_every_service_is_covered(corpus: Path) -> None:
@@ -109,7 +126,11 @@ def test_every_changed_line_is_attributed_and_every_service_is_covered(corpus: P
         assert not result.errors, result.errors
         edits = [e for f in result.applied for e in f.fix.edits()]  # type: ignore[union-attr]
         total_unattributed += unattributed_lines(
-            result.original, result.output, [e.text for e in edits], [(e.start, e.end) for e in edits]
+            result.original,
+            result.output,
+            [e.text for e in edits],
+            [(e.start, e.end) for e in edits],
+            blank_lines(result.original, [(e.start, e.text) for e in edits]),
         )
         services = YAML(typ="safe", pure=True).load(result.original)["services"]
         covered = {f.subject for f in result.findings}
@@ -137,3 +158,4 @@ def test_the_attribution_count_sees_noise() -> None:
     assert unattributed_lines(original, original.replace("image: x", "image: y"), [], []) == 2
     assert unattributed_lines(original, original + "    read_only: true\n", ["    read_only: true\n"], [(34, 34)]) == 0
     assert unattributed_lines(original, "services:\n\n  web:\n    image: x\n", ["read_only"], []) == 1
+    assert blank_lines(original, [(10, "\n  web:\n")]) == 1 and blank_lines(original, [(9, "\n  - x\n")]) == 0

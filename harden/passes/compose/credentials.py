@@ -4,8 +4,8 @@ By name: PASSWORD, PASSWD, SECRET, TOKEN, CREDENTIAL, API_KEY anywhere in it, or
 in `_KEY` (case-insensitive). By value, with Yelp's detect-secrets (its regular-expression
 plugins for known token formats: AWS, GitHub, GitLab, Slack, Stripe, OpenAI, PyPI, npm, JWT,
 private keys, ...; and its base64 (4.5 bits a character) and hex (3.0) high-entropy
-detectors, at its own defaults). Its keyword and public-IP plugins are left out: names are read
-here, and an address is not a credential.
+detectors, at its own defaults), for values of 16 characters or more (`detected`). Its keyword
+and public-IP plugins are left out: names are read here, and an address is not a credential.
 
 Not credentials, whatever the name says (decisions, each tested):
 
@@ -35,6 +35,7 @@ _FLAGS = frozenset({"true", "false", "yes", "no", "on", "off", "y", "n", "0", "1
 _VARIABLE = re.compile(r"^\$(?:\{(\w+)(?::?\?[^}]*)?\}|(\w+))$")
 _DEFAULTED = re.compile(r"^\$\{(\w+):?-([^}]*)\}$")
 _URL = re.compile(r"^(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)(?P<user>[^:/@\s]*):(?P<password>[^@/\s]+)@(?P<rest>\S+)$")
+MIN_LENGTH = 16
 # detect-secrets plugins left out: names are read above, and an IP address is no credential
 _LEFT_OUT = frozenset({"Secret Keyword", "Public IP (ipv4)"})
 
@@ -84,7 +85,15 @@ def judge(name: str, value: str | None) -> Verdict | None:
 
 
 def detected(value: str) -> str:
-    """The detect-secrets plugin that recognises the value as a secret ('' when none does)."""
+    """The detect-secrets plugin that recognises the value as a secret ('' when none does).
+    Values under MIN_LENGTH characters, with a space, URLs (a password in one is read by
+    `judge`) and paths are not asked: no token format detect-secrets knows is shorter, its
+    entropy detectors rarely fire below it, and most Compose files then never import it
+    (start-up time). A private key's header is one (as detect-secrets' own plugin says)."""
+    if "PRIVATE KEY" in value:
+        return "Private Key"
+    if len(value) < MIN_LENGTH or " " in value or "://" in value or value.startswith("/"):
+        return ""  # a URL without a password, or a path: no token
     for plugin in _plugins():
         if plugin.analyze_line(filename="environment", line=f'"{value}"', line_number=1):
             return str(plugin.secret_type)

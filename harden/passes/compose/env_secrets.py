@@ -408,7 +408,8 @@ def _patch(document: ComposeDocument, context: Context, secret: Secret, shared: 
         for name, value in definitions.items():
             edits.extend(document.add_key(top, name, value))
     else:
-        edits.extend(document.add_top_level("secrets", definitions))
+        # after `services:`, not at the end: a file without a final newline would see its last line changed
+        edits.extend(document.add_top_level("secrets", definitions, after="services" if own(document.data, "services") else None))
     files = [NewFile(f"{SECRETS_DIR}/{s.name}", s.source, 0o600, secret=True) for s in shared if s.literal]
     if files:
         files.extend(_ignore(context.gitignore))
