@@ -212,3 +212,26 @@ def test_fix_output_writes_the_secret_files_under_the_output(tmp_path: Path) -> 
     assert (tmp_path / "out" / ".gitignore").read_text() == "*.log\nsecrets/\n"
     assert (tmp_path / "in" / ".gitignore").read_text() == "*.log\n" and not (tmp_path / "in" / "secrets").exists()
     assert json.loads(out)["files"][0]["new_files"]
+
+
+def test_the_corpus_credentials_are_moved_or_reported_and_never_printed(corpus: Path, tmp_path: Path) -> None:
+    """Over ../shared/corpus: after `fix --output`, what env-secrets still reports is what harden
+    has no `*_FILE` evidence for (each named here, read from the files), and no credential value
+    found by `check` appears in its JSON."""
+    code, before, _ = invoke("check", "--format", "json", str(corpus))
+    found = [(e["path"], f) for e in json.loads(before)["files"] for f in e["findings"]]
+    moved = [f for _, f in found if f["fix"]]
+    assert code == 1 and len(moved) >= 10 and all(f["fix"]["applicability"] == "review" for f in moved)
+    # the corpus' values that are not also a service's or an image's name (gitea, wordpress, grafana, nextcloud are)
+    assert not any(v in before for v in ("mysecretpassword", "whalehello", "somewordpress", "example_123"))
+    out = tmp_path / "out"
+    assert invoke("fix", "--output", str(out), str(corpus))[0] in (0, 1)
+    after = json.loads(invoke("check", "--format", "json", str(out))[1])["files"]
+    left = sorted(f"{Path(e['path']).parent.name} {f['subject']} {f['message'].split()[0]}" for e in after for f in e["findings"])
+    assert left == [
+        "aspnet-mssql db SA_PASSWORD",  # azure-sql-edge reads no SA_PASSWORD_FILE
+        "gitea-postgres gitea DB_PASSWD",  # gitea reads GITEA__database__PASSWD__FILE, not DB_PASSWD_FILE
+        "react-rust-postgres backend PG_PASSWORD",  # built from the project's own Dockerfile
+        "wasmedge-kafka-mysql etl DATABASE_URL",  # a URL with a password: the application builds it
+        "wasmedge-mysql-nginx backend DATABASE_URL",
+    ]
