@@ -16,6 +16,7 @@ Everything here is plain data: renderers (harden.output) turn it into text.
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -122,11 +123,16 @@ def apply_edits(text: str, edits: Sequence[Edit], newline: str = "\n") -> str:
 class NewFile:
     """A file a fix creates, beside the file it fixes: `path` is relative to that file's
     directory, with `/` separators and no `..` (the engine refuses anything else). harden never
-    replaces an existing file with one."""
+    replaces an existing file with one, with one exception: `base` is the text the engine read
+    there for the pass (a `.gitignore` that `text` extends); the file is then replaced only while
+    it still holds exactly `base`. `secret`: the text is a credential, which no report, diff or
+    log shows (the diff names the file and says it is not shown)."""
 
     path: str
     text: str
     mode: int = 0o644
+    base: str | None = None
+    secret: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -298,6 +304,10 @@ class Finding:
     subject: str = ""
     about: str = ""
     path: str = ""
+    # Credential values the finding is about: never printed. The engine masks them (`mask`) in
+    # what it derives from the document (the semantic summary, refusals), the reviewed diff with
+    # --redact in its lines too. Messages never hold them in the first place.
+    secrets: tuple[str, ...] = ()
 
     @property
     def id(self) -> str:
@@ -306,6 +316,18 @@ class Finding:
     @property
     def applicability(self) -> Applicability:
         return self.fix.applicability if self.fix else Applicability.DISPLAY
+
+
+MASK = "***"
+
+
+def mask(text: str, secrets: Iterable[str]) -> str:
+    """`text` with every occurrence of each secret value replaced by `***` (longer values first,
+    so that a value inside another is masked whole). An occurrence inside a longer word is kept
+    (a password `app` leaves `application` alone): it is not the value."""
+    for value in sorted({s for s in secrets if s}, key=len, reverse=True):
+        text = re.sub(rf"(?<!\w){re.escape(value)}(?!\w)", MASK, text)
+    return text
 
 
 class DiagnosticKind(StrEnum):

@@ -152,7 +152,7 @@ def check(paths: tuple[str, ...], output_format: str, quiet: bool, color: str, *
 @main.command()
 @common_options
 @guarded
-def diff(paths: tuple[str, ...], output_format: str, quiet: bool, color: str, **options: Any) -> int:
+def diff(paths: tuple[str, ...], output_format: str, quiet: bool, color: str, redact: bool, **options: Any) -> int:
     """Print the reviewed diff for PATH...: what each change does and might break, then a
     unified diff that `git apply` and `patch -p1` accept. Writes nothing; exits like check."""
     from harden.engine import sinks
@@ -165,10 +165,10 @@ def diff(paths: tuple[str, ...], output_format: str, quiet: bool, color: str, **
     if use_color is None:
         use_color = sys.stdout.isatty()
     if output_format == "json":
-        click.echo(_json(run, {r.path: diffs.reviewed(r) for r in run.results}), nl=False)
+        click.echo(_json(run, {r.path: diffs.reviewed(r, redact=redact) for r in run.results}), nl=False)
     else:
         for result in run.results:
-            reviewed = diffs.reviewed(result, color=use_color)
+            reviewed = diffs.reviewed(result, color=use_color, redact=redact)
             if reviewed:
                 click.echo(reviewed, nl=False, color=use_color)
     return _status(errors, [f for r in run.results for f in r.findings])

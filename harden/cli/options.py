@@ -22,6 +22,14 @@ def rule_list(value: str | None) -> frozenset[str]:
     return frozenset(v.strip() for v in (value or "").split(",") if v.strip())
 
 
+REDACT = click.option(
+    "--redact",
+    is_flag=True,
+    help="Mask credential values in the diff's own lines too (removed and context lines, which show the file as it is); "
+    "the diff then no longer applies. Reports and commentary never show them.",
+)
+
+
 def common_options(command: Callable[..., Any]) -> Callable[..., Any]:
     options = [
         click.argument("paths", nargs=-1, metavar="PATH..."),
@@ -78,7 +86,7 @@ def common_options(command: Callable[..., Any]) -> Callable[..., Any]:
             "--stdin-filename", metavar="NAME", help="File name for input read from `-` (decides Dockerfile or compose)."
         ),
     ]
-    for option in reversed(options + REGISTRY_OPTIONS):
+    for option in reversed([*options, REDACT, *REGISTRY_OPTIONS]):
         command = option(command)
     return command
 

@@ -132,12 +132,25 @@ def for_files(base: passes.Context, loaded: Sequence[Loaded], settings: Settings
             continue
         built = builds(item, directory, dockerfiles)
         read = attached_files(item, directory, built, settings)
-        changed = documents or built or found or read
-        contexts.append(
-            dataclasses.replace(base, related=documents, builds=built, variables=found, attached=read) if changed else base
-        )
+        ignore = gitignore(item, settings)
+        changed = documents or built or found or read or ignore is not None
+        replaced = dataclasses.replace(base, related=documents, builds=built, variables=found, attached=read, gitignore=ignore)
+        contexts.append(replaced if changed else base)
     stages = built_stages(loaded, [c.builds for c in contexts])
     return [dataclasses.replace(c, built_stages=stages[i]) if i in stages else c for i, c in enumerate(contexts)]
+
+
+def gitignore(item: Loaded, settings: Settings) -> str | None:
+    """The text of the `.gitignore` beside a Compose file read from disk; None when there is none
+    (or it is not a regular UTF-8 file within --max-file-size: a fix that extends it is then
+    refused by the guard, which finds a file there)."""
+    if item.source.kind != "compose" or item.source.snapshot is None:
+        return None
+    try:
+        raw, _ = files.read_regular(item.source.path.parent / ".gitignore", settings.max_file_size)
+        return raw.decode("utf-8")
+    except (OSError, files.Refused, UnicodeDecodeError):
+        return None
 
 
 def built_stages(loaded: Sequence[Loaded], builds_of: Sequence[Mapping[str, Build]]) -> dict[int, dict[str, tuple[str, ...]]]:

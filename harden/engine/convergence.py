@@ -14,6 +14,9 @@ A fix may create files beside the one it fixes (harden.model.NewFile). A file an
 the same run already created with the same text is nothing new (so a fix that only creates a
 file converges); with other text, or one that exists already, the file is refused (guard).
 
+Credential values a finding names (Finding.secrets) are masked in the summary and the errors
+of its file, whatever rule the text came from.
+
 What one rule's fixes add to another Compose document (`Additions`, passes.Context.additions) is
 found with the same choosing and applying, on that document alone: a service that extends
 another asks what its base gets, and adds only the rest.
@@ -42,6 +45,7 @@ from harden.model import (
     NewFile,
     Unfixable,
     apply_edits,
+    mask,
 )
 
 
@@ -61,17 +65,29 @@ def analyse(loaded: Loaded, settings: Settings, context: passes.Context, apply: 
             created = _fix(result, module, document, selected, context.chooses)
             guard.check_size(result, len(encode(result, result.output)), settings.max_file_size)
             directory = loaded.source.path.parent
-            guard.check_new_files(created, directory, settings.max_file_size)
+            # standard input has no directory to look in (and its sink refuses new files)
+            on_disk = loaded.source.snapshot is not None
+            guard.check_new_files(created, directory if on_disk else None, settings.max_file_size)
             result.new_files = {display_path(directory / path): new for path, (new, _) in created.items()}
     except guard.Refused as refused:
         message = f"{refused.message}; nothing written"
         _unchanged(result, Diagnostic(DiagnosticKind.REFUSED, result.path, refused.line, 0, message))
     except Exception as error:  # noqa: BLE001 - one file's bug is that file's error
         _unchanged(result, internal_error(result.path, error, settings.debug))
+    _masked(result)
     for finding in (*result.findings, *result.applied, *result.remaining):
         if finding.fix is not None:
             finding.fix.release()
     return result
+
+
+def _masked(result: FileResult) -> None:
+    """Mask the credential values the findings name (Finding.secrets) in what the engine derived
+    from the document: the semantic summary and the file's errors (a refusal quotes values)."""
+    secrets = {s for f in (*result.findings, *result.applied, *result.remaining) for s in f.secrets}
+    if secrets:
+        result.summary = [mask(line, secrets) for line in result.summary]
+        result.errors = [dataclasses.replace(e, message=mask(e.message, secrets)) for e in result.errors]
 
 
 def encode(result: FileResult, text: str) -> bytes:
@@ -191,11 +207,28 @@ def pick(
         reported.append(finding)
         edits = patch.edits
         new = [n for n in patch.new_files if created is None or n.path not in created or created[n.path][0] != n]
-        if (not edits and not new) or any(a.overlaps(b) for a in edits for b in taken):
+        if (not edits and not new) or any(_collide(a, b) for a in edits for b in taken):
             continue
         chosen.append(finding)
         taken.extend(edits)
     return chosen, reported
+
+
+def _collide(edit: Edit, other: Edit) -> bool:
+    """Whether two edits of different fixes cannot be applied in one sweep: they overlap, or both
+    insert at one offset and one of them inserts a top-level key (`networks:`, `secrets:` at the
+    end of a file, where another fix adds a key to the last service: applied in either order, the
+    service's key could land under the new top-level key; the later fix waits a round and is
+    built again on the new text)."""
+    if edit.overlaps(other):
+        return True
+    same_place = edit.start == edit.end == other.start == other.end
+    return same_place and (_top_level(edit.text) or _top_level(other.text))
+
+
+def _top_level(text: str) -> bool:
+    first = next((line for line in text.split("\n") if line.strip()), "")
+    return bool(first) and not first[0].isspace()
 
 
 def _with_requirements(chosen: list[Finding], applied: set[str]) -> list[Finding]:

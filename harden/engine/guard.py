@@ -12,7 +12,8 @@ the ruamel tree the document keeps in `data`, whose mappings and sequences know 
 line and column (`lc`). Nothing here changes what is written: a wrong guess only makes a
 refusal message less precise. The semantic summary of the reviewed diff is the same comparison.
 Files a fix creates are checked too (`check_new_files`): a plain relative path below the fixed
-file's directory, within the size limit, and not there already.
+file's directory, within the size limit, and not there already (or, for a file a fix extends,
+still holding what the pass was given).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any, NamedTuple
 
+from harden import files
 from harden.discover import display_name
 from harden.model import Claim, DocumentError, Edit, FileResult, Finding, NewFile
 
@@ -62,16 +64,17 @@ def check(module: ModuleType, document: Any, current: Any, applied: list[Finding
     return changes
 
 
-def check_new_files(created: Mapping[str, tuple[NewFile, Finding]], directory: Path, limit: int) -> None:
+def check_new_files(created: Mapping[str, tuple[NewFile, Finding]], directory: Path | None, limit: int) -> None:
     """Refused unless every file the fixes create has a plain relative path below the directory
-    of the file fixed (no `..`, no absolute path), is within the size limit, and does not exist."""
+    of the file fixed (no `..`, no absolute path), is within the size limit, and does not exist
+    (not looked for when `directory` is None: a file read from standard input)."""
     for path, (new, finding) in created.items():
         why = new_file_problem(new, directory, limit)
         if why:
             raise Refused(finding.line, f"the fix of {finding.rule.id} creates {display_name(path)}, which {why}")
 
 
-def new_file_problem(new: NewFile, directory: Path, limit: int) -> str:
+def new_file_problem(new: NewFile, directory: Path | None, limit: int) -> str:
     """Why harden will not create `new` beside a file in `directory` ('' when it will)."""
     parts = new.path.split("/")
     if not new.path or new.path.startswith("/") or any(p in ("", ".", "..") for p in parts):
@@ -81,9 +84,24 @@ def new_file_problem(new: NewFile, directory: Path, limit: int) -> str:
     size = len(new.text.encode("utf-8"))
     if size > limit:
         return f"would be {size} bytes, over the {limit}-byte limit (--max-file-size)"
+    if directory is None:
+        return ""
+    if new.base is not None:
+        return _extended_problem(directory / new.path, new.base, limit)
     if os.path.lexists(directory / new.path):
         return "exists already: harden never replaces a file with a new one"
     return ""
+
+
+def _extended_problem(path: Path, base: str, limit: int) -> str:
+    """Why harden will not extend the file at `path`, read as `base` for the pass ('' when it will)."""
+    try:
+        now = files.read_regular(path, limit)[0].decode("utf-8")
+    except FileNotFoundError:
+        return "was removed while harden ran"
+    except (OSError, files.Refused, UnicodeDecodeError) as error:
+        return f"cannot be read ({getattr(error, 'strerror', None) or error})"
+    return "" if now == base else "changed while harden ran"
 
 
 def check_size(result: FileResult, size: int, limit: int) -> None:

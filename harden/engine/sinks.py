@@ -14,7 +14,9 @@ failure is the file's error (`path: reason: not written`); the other files are s
 
 Files a fix creates (harden.model.NewFile) are written by the same sinks, beside the file (or
 its copy), atomically and never over an existing file (files.create_new), before the file itself:
-if the file cannot be written, the new files are removed again. Standard output holds one file:
+if the file cannot be written, the new files are removed again. A file a fix extends
+(NewFile.base, a `.gitignore`) is replaced only while it holds what the pass read (or already
+what the fix makes); under --output, where it is absent, it is created whole. Standard output holds one file:
 a result that creates files is refused there.
 
 Files are written only by a sink, and only when the result has no error. A sink that does not
@@ -158,6 +160,9 @@ class _Writer:
         try:
             for new in result.new_files.values():
                 target = self.make_below(base, Path(new.path).parent) / Path(new.path).name
+                if new.base is not None and os.path.lexists(target):
+                    extend(target, new.base, new.text)
+                    continue
                 files.create_new(target, new.text.encode("utf-8"), new.mode)
                 made.append(target)
             replace()
@@ -165,6 +170,17 @@ class _Writer:
             for path in made:
                 path.unlink(missing_ok=True)
             raise
+
+
+def extend(target: Path, base: str, text: str) -> None:
+    """Replace a file a fix extends (NewFile.base) with `text`, atomically, only while it holds
+    `base` (or `text` already: another file of the run extended it the same way)."""
+    data, snapshot = files.read_regular(target, max(len(text.encode("utf-8")), len(base.encode("utf-8"))) + 1)
+    if data == text.encode("utf-8"):
+        return
+    if data != base.encode("utf-8"):
+        raise files.Refused(f"{target.name} changed while harden ran")
+    files.replace(target, text.encode("utf-8"), snapshot, written_by_harden)
 
 
 class InPlace(_Writer):

@@ -5,6 +5,10 @@ text before `diff --git`) that list each change with its rule, reason, applicabi
 might break; the semantic summary (the engine's guard compares the parsed input and output);
 then a git-style unified diff with `a/` and `b/` paths, followed by each file the fixes create
 (`new file mode 100644`, `--- /dev/null`), which `git apply` creates.
+
+Secret values: harden's own text (commentary, summary) never holds one; the unified diff shows
+the user's own lines as they are (a removed `PASSWORD=...` line), and with `--redact` masks the
+values there too. A file a fix creates to hold a secret is never shown.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ import difflib
 import textwrap
 from collections.abc import Sequence
 
-from harden.model import Caveat, FileResult, Finding, NewFile
+from harden.model import Caveat, FileResult, Finding, NewFile, mask
 from harden.output.text import caveat_groups, caveats_text
 
 CONTEXT_LINES = 3
@@ -48,7 +52,11 @@ def commentary(result: FileResult) -> list[str]:
     if result.summary:
         lines.append("#   semantic summary:")
         lines.extend(f"#     {line}" for line in result.summary)
-    lines.extend(f"#   new file: {path}" for path in result.new_files)
+    for path, new in result.new_files.items():
+        what = " (changed: it is extended)" if new.base is not None else ""
+        if new.secret:
+            what = f" (mode {new.mode:04o}; it holds a secret value, not shown here: `harden fix` writes it)"
+        lines.append(f"#   new file: {path}{what}")
     return [piece for line in lines for piece in wrap(line)]
 
 
@@ -152,18 +160,31 @@ def wrap(line: str, width: int = WIDTH) -> list[str]:
     return out
 
 
-def unified(result: FileResult, display_prefix: str = "") -> str:
+def unified(result: FileResult, display_prefix: str = "", redact: bool = False) -> str:
     """The git-style unified diff of one file and of the files its fixes create (empty when
-    nothing changed)."""
+    nothing changed). A file that holds a secret (NewFile.secret) is left out: the commentary
+    names it, and `git apply` of the diff then makes a project whose missing secret file Compose
+    reports, rather than one with a wrong value. `redact`: the credential values the findings
+    name (Finding.secrets) are masked in every line, the user's own removed and context lines
+    too (the diff then no longer applies)."""
     if not result.changed:
         return ""
     out = [_changed(result, display_prefix)] if result.output != result.original else []
-    out.extend(_created(path, new, display_prefix) for path, new in result.new_files.items())
-    return "".join(out)
+    out.extend(_created(path, new, display_prefix) for path, new in result.new_files.items() if not new.secret)
+    text = "".join(out)
+    return mask(text, secrets_of(result)) if redact else text
+
+
+def secrets_of(result: FileResult) -> set[str]:
+    """The credential values the findings of a file name."""
+    return {s for f in (*result.findings, *result.applied, *result.remaining) for s in f.secrets}
 
 
 def _created(path: str, new: NewFile, display_prefix: str) -> str:
-    """A new file as `git diff` shows one (an empty file has no hunk)."""
+    """A new file as `git diff` shows one (an empty file has no hunk); a file the fix extends
+    (NewFile.base) as a change of the file there."""
+    if new.base is not None:
+        return _hunks(path, split_lines(new.base), split_lines(new.text), display_prefix)
     name = _git_name("b/", display_prefix, path)
     mode = "100755" if new.mode & 0o111 else "100644"
     out = [f"diff --git {_git_name('a/', display_prefix, path)} {name}\n", f"new file mode {mode}\n"]
@@ -175,9 +196,11 @@ def _created(path: str, new: NewFile, display_prefix: str) -> str:
 
 def _changed(result: FileResult, display_prefix: str) -> str:
     bom = "\ufeff" if result.bom else ""
-    before = split_lines(bom + result.original)
-    after = split_lines(bom + result.output)
-    old, new = _git_name("a/", display_prefix, result.path), _git_name("b/", display_prefix, result.path)
+    return _hunks(result.path, split_lines(bom + result.original), split_lines(bom + result.output), display_prefix)
+
+
+def _hunks(path: str, before: list[str], after: list[str], display_prefix: str) -> str:
+    old, new = _git_name("a/", display_prefix, path), _git_name("b/", display_prefix, path)
     out = [f"diff --git {old} {new}\n", f"--- {old}\n", f"+++ {new}\n"]
     for group in difflib.SequenceMatcher(None, before, after, autojunk=False).get_grouped_opcodes(CONTEXT_LINES):
         first, last = group[0], group[-1]
@@ -228,9 +251,10 @@ def _lines(sign: str, lines: list[str]) -> list[str]:
     return out
 
 
-def reviewed(result: FileResult, color: bool = False) -> str:
-    """Commentary followed by the unified diff, optionally coloured for a terminal."""
-    body = unified(result)
+def reviewed(result: FileResult, color: bool = False, redact: bool = False) -> str:
+    """Commentary followed by the unified diff, optionally coloured for a terminal; `redact`:
+    see `unified`."""
+    body = unified(result, redact=redact)
     if not body and not held_back(result):
         return ""
     text = "\n".join(commentary(result)) + "\n" + body

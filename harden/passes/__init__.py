@@ -68,6 +68,7 @@ PASS_MODULES: tuple[str, ...] = (
     "compose.traefik_api_insecure",
     "compose.refused_volume",
     "compose.user_defined_networks",
+    "compose.env_secrets",
 )
 
 
@@ -117,6 +118,10 @@ class Context:
     # files, proxy configuration mounted into it or copied by its build), as
     # harden.compose.attached.Attached, read by the engine (harden.engine.attached).
     attached: Mapping[str, tuple[Any, ...]] = field(default_factory=dict)
+    # For a Compose file read from disk: the text of the `.gitignore` beside it (None: there is
+    # none, or standard input), read by the engine (harden.engine.context.gitignore), so that a
+    # fix that creates secret files can have them ignored (a NewFile with `base`).
+    gitignore: str | None = None
 
     def for_pass(self, module: ModuleType) -> Context:
         """This context for one pass: with that pass's options. A pass that runs another pass's

@@ -1,0 +1,444 @@
+"""env-secrets: credentials move out of `environment:` into Compose `secrets:`.
+
+What: a credential in a service's `environment:` (mapping or `NAME=value` list; which values
+are credentials, by name and by value, is decided in harden.passes.compose.credentials) moves
+into a Compose secret, where the image reads the variable's `*_FILE` form (image knowledge
+`secret_file_vars`: postgres, mysql, mariadb, mongo, wordpress, nextcloud, grafana, gitea,
+pgadmin, ...):
+
+- a literal value becomes a top-level secret `file: ./secrets/<name>` that harden creates (mode
+  0600, the value exactly, without a final newline) and `secrets/` is added to the `.gitignore`
+  beside the Compose file (created when there is none);
+- a `${VAR}` value becomes a top-level secret `environment: VAR`: the value still comes from the
+  deployer's environment, and harden writes it nowhere;
+- the service gets `secrets: [<name>]`, and `NAME: value` becomes `NAME_FILE: /run/secrets/<name>`.
+
+One value used by several services or variables (a database's password and the application
+that logs in with it) becomes one secret given to each. The secret is named after the first
+variable that holds it (lower case), with `_2`, `_3` when the project already has that name.
+
+Reported only (display): a credential whose image harden does not know to read a `*_FILE`
+variable (the application must read /run/secrets/<name> itself: the message says so); a URL with
+a literal password (`DATABASE_URL=mysql://root:***@db/app`), with the exact change: the URL
+without the password, and the password as a secret; a `${VAR:-default}` value (the default is a
+literal in the file), a value mixing text and variables, a variable that the service also sets
+in its `*_FILE` form, and a credential harden cannot move through this file (an environment
+merged from an anchor or shared by other services, a literal in a file other than its project's
+first, where the secret file would go).
+
+Secret values are never printed: messages name the variable, never the value; the engine masks
+the values in the semantic summary and in errors, and `harden diff --redact` in the diff's own
+lines too (by default the diff shows the removed lines as they are in your file). The secret
+files are never shown in a diff.
+
+Why: an environment variable is visible to `docker inspect`, to every process of the container
+and its children, and often in logs and crash reports; a Compose secret is a file under
+/run/secrets that only the service given it sees (OWASP Docker Security Cheat Sheet rule 12;
+KICS "Passwords And Secrets"; Checkov CKV_SECRET_*). A value written in a Compose file is also
+in the repository's history: the finding says to rotate it, because moving it does not remove it
+from there.
+
+What might break (fix safety: review): the entrypoint reads the `*_FILE` file as root before it
+steps down (every image with `secret_file_vars` does); with Docker Compose (not Swarm) a `file:`
+secret is a bind mount of the host file with its owner and mode 0600, so a process that reads
+it later as another user cannot. A deployment that sets the variable on the command line or in
+CI must now provide the secret file (or the environment variable a `${VAR}` secret names).
+When the fix of one credential is left out (`--ignore` or a review), the first credential's fix
+still defines every secret of the file, so a left-out secret is defined and given to its
+services but unused.
+
+Example (fixtures/env-secrets/literal-and-variable):
+
+    services:
+      db:
+        image: postgres:16
+        environment:
+          POSTGRES_USER: app
+          POSTGRES_PASSWORD: example-password
+      admin:
+        image: dpage/pgadmin4:8
+        environment:
+          - PGADMIN_DEFAULT_EMAIL=admin@example.org
+          - PGADMIN_DEFAULT_PASSWORD=${PGADMIN_PASSWORD}
+
+becomes
+
+    services:
+      db:
+        image: postgres:16
+        environment:
+          POSTGRES_USER: app
+          POSTGRES_PASSWORD_FILE: /run/secrets/postgres_password
+        secrets:
+          - postgres_password
+      admin:
+        image: dpage/pgadmin4:8
+        environment:
+          - PGADMIN_DEFAULT_EMAIL=admin@example.org
+          - PGADMIN_DEFAULT_PASSWORD_FILE=/run/secrets/pgadmin_default_password
+        secrets:
+          - pgadmin_default_password
+    secrets:
+      postgres_password:
+        file: ./secrets/postgres_password
+      pgadmin_default_password:
+        environment: PGADMIN_PASSWORD
+
+and creates `secrets/postgres_password` (mode 0600) and `.gitignore` with `secrets/`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from harden.compose import ComposeDocument, Service, is_alias_value, own
+from harden.compose.tree import is_map, is_seq
+from harden.model import (
+    Applicability,
+    Caveat,
+    Claim,
+    Edit,
+    Evidence,
+    Finding,
+    Fix,
+    NewFile,
+    Patch,
+    Rule,
+    Severity,
+    finding_id,
+)
+from harden.passes import Context
+from harden.passes.compose.credentials import Verdict, judge
+from harden.passes.compose.images import facts, knowledge_evidence
+from harden.passes.compose.layers import services
+
+RULE = Rule(
+    id="env-secrets",
+    title="Credentials are not in environment variables",
+    control="OWASP rule 12",
+    applicability=Applicability.REVIEW,
+    kinds=("compose",),
+    peers="KICS Passwords And Secrets; Checkov CKV_SECRET_*",
+)
+RATIONALE = (
+    "An environment variable is visible to docker inspect and to every process in the container; a Compose secret is "
+    "a file only the service given it can read."
+)
+SECRETS_DIR = "secrets"
+IGNORED = f"{SECRETS_DIR}/"
+ROTATE = "it is in the repository's history: rotate it"
+FILE_READ = (
+    "the secret file is bind-mounted with its host owner and mode 0600: the entrypoint reads the *_FILE variable as "
+    "root before it steps down; a process that reads it later as another user cannot"
+)
+
+
+@dataclass
+class Use:
+    """One credential in one service's `environment:` of this file."""
+
+    service: Service
+    name: str
+    value: str
+    verdict: Verdict
+    index: int | None  # the item of a list; None: a mapping key
+    line: int
+    column: int
+    file_var: str = ""  # the *_FILE variable the image reads (knowledge); '' when none is known
+    evidence: tuple[Evidence, ...] = ()
+
+    @property
+    def hidden(self) -> tuple[str, ...]:
+        """The values no output may show (Finding.secrets)."""
+        if self.verdict.kind == "url":
+            return (self.verdict.password, self.value)
+        return (self.value,) if self.verdict.kind == "literal" else ()
+
+
+@dataclass
+class Secret:
+    """One value, moved into one Compose secret for every use harden can move."""
+
+    name: str
+    source: str  # the literal value, or the variable's name
+    literal: bool
+    uses: list[Use] = field(default_factory=list)
+
+
+def check(document: ComposeDocument, context: Context) -> list[Finding]:
+    uses, findings = _uses(document, context)
+    secrets = _secrets(document, context, [u for u in uses if u.verdict.kind in ("literal", "variable")])
+    first_file = _first_file(document, context)
+    movable: list[Secret] = []
+    for secret in secrets:
+        why_not = (
+            "" if first_file or not secret.literal else "it is not its project's first file, beside which the secret file goes"
+        )
+        for use in secret.uses:
+            if not use.file_var or why_not:
+                findings.append(_display(document, use, secret, why_not))
+        secret.uses = [u for u in secret.uses if u.file_var and not why_not]
+        if secret.uses:
+            movable.append(secret)
+    findings.extend(_urls(uses, secrets))
+    findings.extend(_fixes(document, context, movable))
+    findings.sort(key=lambda f: (f.line, f.column))
+    return findings
+
+
+def _uses(document: ComposeDocument, context: Context) -> tuple[list[Use], list[Finding]]:
+    """Every credential in the `environment:` this file writes, and what cannot be moved from here."""
+    uses: list[Use] = []
+    findings: list[Finding] = []
+    for view in services(document, context):
+        service = document.services[view.name]
+        if "environment" not in service.node:
+            continue
+        node = service.node["environment"]
+        pairs = _pairs(node)
+        image = facts(view)
+        file_vars = image.secret_file_vars if image else {}
+        blocked = _blocked(document, service)
+        for index, name, value in pairs:
+            verdict = judge(name, value)
+            if verdict is None or value is None:
+                continue
+            line, column = _position(document, service, node, name, index)
+            use = Use(service, name, value, verdict, index, line, column)
+            use.file_var = file_vars.get(name, "")
+            if use.file_var and any(n == use.file_var for _, n, _ in pairs):
+                message = f"{name} holds a credential and is set beside {use.file_var}, which the image reads: remove {name}"
+                findings.append(_finding(use, message, Severity.WARNING))
+                continue
+            if verdict.kind in ("defaulted", "mixed") or (blocked or (index is None and not own(node, name))):
+                findings.append(_unmovable(use, blocked or "it is merged from an anchor's mapping"))
+                continue
+            use.evidence = (knowledge_evidence(image, f"reads {use.file_var}"),) if image and use.file_var else ()
+            uses.append(use)
+    return uses, findings
+
+
+def _pairs(node: Any) -> list[tuple[int | None, str, str | None]]:
+    """(list index or None, name, value as Compose reads it) of an environment mapping or list."""
+    if is_map(node):
+        return [(None, str(k), _text(v)) for k, v in node.items()]
+    if is_seq(node):
+        found: list[tuple[int | None, str, str | None]] = []
+        for index, item in enumerate(node):
+            name, equals, value = str(item).partition("=")
+            found.append((index, name, value if equals else None))
+        return found
+    return []
+
+
+def _text(value: object) -> str | None:
+    if value is None or isinstance(value, bool | dict | list):
+        return None
+    return str(value)
+
+
+def _blocked(document: ComposeDocument, service: Service) -> str:
+    """Why the environment cannot be edited through this service ('' when it can)."""
+    if not service.own("environment"):
+        return f"its environment is merged from the anchor &{service.merged_from('environment') or '?'}"
+    if is_alias_value(document, service.node, "environment"):
+        return "its environment is an alias of a mapping used elsewhere"
+    return document.shared(service, "environment")
+
+
+def _position(document: ComposeDocument, service: Service, node: object, name: str, index: int | None) -> tuple[int, int]:
+    if index is not None:
+        return document.item_position(service, "environment", index) or (service.line, service.column)
+    return document.key_position(node, name) or (service.line, service.column)
+
+
+def _first_file(document: ComposeDocument, context: Context) -> bool:
+    """Whether relative paths in this file are relative to its own directory: it is its
+    project's first file (or alone), whose directory Compose resolves them against."""
+    related = [d for d in context.related if isinstance(d, ComposeDocument)]
+    return not related or related[0] is document or related[0].path == document.path
+
+
+def _secrets(document: ComposeDocument, context: Context, uses: list[Use]) -> list[Secret]:
+    """The uses grouped by value (a literal, or a variable's name), each group named once."""
+    taken = _defined(document, context)
+    found: dict[tuple[bool, str], Secret] = {}
+    for use in sorted(uses, key=lambda u: not u.file_var):  # named after a variable harden moves, if any
+        literal = use.verdict.kind == "literal"
+        key = (literal, use.value.strip() if literal else use.verdict.variable)
+        if key not in found:
+            base = re.sub(r"[^a-z0-9_.-]", "_", use.name.lower()).strip("._-") or "secret"
+            name, number = base, 1
+            while name in taken:
+                number += 1
+                name = f"{base}_{number}"
+            taken.add(name)
+            found[key] = Secret(name, key[1], literal)
+        found[key].uses.append(use)
+    return list(found.values())
+
+
+def _defined(document: ComposeDocument, context: Context) -> set[str]:
+    """The top-level secrets of the project (and this file)."""
+    names: set[str] = set()
+    for doc in [document, *(d for d in context.related if isinstance(d, ComposeDocument))]:
+        value = doc.semantic().get("secrets")
+        if isinstance(value, dict):
+            names.update(str(k) for k in value)
+    return names
+
+
+def _display(document: ComposeDocument, use: Use, secret: Secret, why_not: str) -> Finding:
+    rotate = f"; {ROTATE}" if secret.literal else ""
+    if why_not:
+        message = f"{use.name} holds a credential ({use.verdict.why}); harden does not move it here: {why_not}{rotate}"
+    else:
+        image = use.service.resolved_image or "its image"
+        message = (
+            f"{use.name} holds a credential ({use.verdict.why}), and harden does not know that {image} reads a "
+            f"{use.name}_FILE variable: move it to a Compose secret, and have the application read /run/secrets/"
+            f"{secret.name} instead of the variable{rotate}"
+        )
+    return _finding(use, message, Severity.WARNING)
+
+
+def _unmovable(use: Use, why: str) -> Finding:
+    kind = use.verdict.kind
+    if kind == "defaulted":
+        why = f"its default after `:-` is a literal in the file: remove the default, and harden moves ${{{use.verdict.variable}}}"
+    elif kind == "mixed":
+        why = "it mixes text and variables, which cannot become one secret"
+    return _finding(use, f"{use.name} holds a credential ({use.verdict.why}); harden does not move it: {why}", Severity.WARNING)
+
+
+def _urls(uses: list[Use], secrets: list[Secret]) -> list[Finding]:
+    """A connection string with a literal password: the exact change, never the password."""
+    by_value = {s.source: s for s in secrets if s.literal and s.uses}
+    found = []
+    for use in (u for u in uses if u.verdict.kind == "url"):
+        secret = by_value.get(use.verdict.password)
+        if secret is not None:
+            where = (
+                f"read the password from /run/secrets/{secret.name} (the same value, which harden moves from "
+                f"{secret.uses[0].name}; give {use.service.name} secrets: [{secret.name}])"
+            )
+        else:
+            where = "read the password from a Compose secret at /run/secrets/<name>"
+        change = f"set {use.name}={use.verdict.without} and have the application {where}"
+        message = f"{use.name} is a URL with a password: {change}; {ROTATE}"
+        found.append(_finding(use, message, Severity.WARNING))
+    return found
+
+
+def _finding(use: Use, message: str, severity: Severity) -> Finding:
+    return Finding(RULE, message, use.line, use.column, severity, RATIONALE, None, use.service.name, use.name, secrets=use.hidden)
+
+
+def _fixes(document: ComposeDocument, context: Context, movable: list[Secret]) -> list[Finding]:
+    """One review finding a secret. The first carries what all of them share (the top-level
+    definitions, each service's `secrets:`, the files): edits of two fixes at one place would
+    run together (two `secrets:` keys). The others require it."""
+    findings: list[Finding] = []
+    first_id = ""
+    for number, secret in enumerate(movable):
+        use = secret.uses[0]
+        subject = ", ".join(dict.fromkeys(u.service.name for u in secret.uses))
+        about = f"secret:{secret.name}"
+        shared = movable if number == 0 else []
+        claims: list[Claim] = [("services", u.service.name, "environment") for u in secret.uses]
+        if shared:
+            claims += [("secrets",)] + [("services", n, "secrets") for n in _services_of(shared)]
+
+        def build(secret: Secret = secret, shared: list[Secret] = shared) -> Patch:
+            return _patch(document, context, secret, shared)
+
+        requires = (first_id,) if first_id else ()
+        evidence = tuple(dict.fromkeys(e for u in secret.uses for e in u.evidence))
+        fix = Fix(Applicability.REVIEW, tuple(claims), build, _caveats(secret), requires, evidence)
+        hidden = (secret.source,) if secret.literal else ()
+        line, column = use.line, use.column
+        findings.append(
+            Finding(
+                RULE, _message(secret, shared), line, column, Severity.WARNING, RATIONALE, fix, subject, about, secrets=hidden
+            )
+        )
+        if not first_id:
+            first_id = finding_id(RULE.id, document.path, subject, about)
+    return findings
+
+
+def _message(secret: Secret, shared: list[Secret]) -> str:
+    moved = ", ".join(f"{u.service.name}: {u.name} -> {u.file_var}" for u in secret.uses)
+    if secret.literal:
+        where = f"a secret file ./{SECRETS_DIR}/{secret.name} (mode 0600; {SECRETS_DIR}/ is git-ignored); {ROTATE}"
+    else:
+        where = f"a secret read from the environment variable {secret.source}"
+    also = f"; this fix defines all {len(shared)} secrets of the file" if len(shared) > 1 else ""
+    return f"a credential is in environment variables ({moved}): harden moves it to secret {secret.name}, {where}{also}"
+
+
+def _caveats(secret: Secret) -> tuple[Caveat, ...]:
+    text = FILE_READ if secret.literal else "the deployment must set the environment variable " + secret.source
+    return tuple(Caveat(name, text) for name in dict.fromkeys(u.service.name for u in secret.uses))
+
+
+def _services_of(secrets: list[Secret]) -> list[str]:
+    return list(dict.fromkeys(u.service.name for s in secrets for u in s.uses))
+
+
+def _patch(document: ComposeDocument, context: Context, secret: Secret, shared: list[Secret]) -> Patch:
+    edits: list[Edit] = []
+    for use in secret.uses:
+        edits.extend(_rename(document, use, secret.name))
+    if not shared:
+        return Patch(tuple(edits))
+    # a service that ends the file ends where the top-level key goes: its lines first
+    for name in _services_of(shared):
+        service = document.services[name]
+        wanted = [s.name for s in shared if any(u.service.name == name for u in s.uses)]
+        if service.own("secrets") and isinstance(service.get("secrets"), list):
+            edits.extend(document.extend_sequence(service, "secrets", wanted))
+        else:
+            edits.extend(document.add_key(service, "secrets", wanted))
+    definitions = {s.name: {"file": f"./{SECRETS_DIR}/{s.name}"} if s.literal else {"environment": s.source} for s in shared}
+    top = document.data.get("secrets") if own(document.data, "secrets") else None
+    if is_map(top):
+        for name, value in definitions.items():
+            edits.extend(document.add_key(top, name, value))
+    else:
+        # after `services:`, not at the end: a file without a final newline would see its last line changed
+        edits.extend(document.add_top_level("secrets", definitions, after="services" if own(document.data, "services") else None))
+    files = [NewFile(f"{SECRETS_DIR}/{s.name}", s.source, 0o600, secret=True) for s in shared if s.literal]
+    if files:
+        files.extend(_ignore(context.gitignore))
+    return Patch(tuple(edits), new_files=tuple(files))
+
+
+def _ignore(text: str | None) -> list[NewFile]:
+    """The `.gitignore` that ignores the secret files: created, or extended when it does not yet."""
+    if text is None:
+        return [NewFile(".gitignore", IGNORED + "\n")]
+    import pathspec
+
+    if pathspec.GitIgnoreSpec.from_lines(text.splitlines()).match_file(f"{SECRETS_DIR}/any"):
+        return []
+    newline = "\r\n" if "\r\n" in text else "\n"
+    separator = "" if not text or text.endswith("\n") else newline
+    return [NewFile(".gitignore", f"{text}{separator}{IGNORED}{newline}", 0o644, base=text)]
+
+
+def _rename(document: ComposeDocument, use: Use, secret: str) -> list[Edit]:
+    """`NAME: value` -> `NAME_FILE: /run/secrets/<secret>` (the item `NAME=value` likewise)."""
+    target = f"/run/secrets/{secret}"
+    if use.index is not None:
+        return document.replace_item(use.service, "environment", use.index, f"{use.file_var}={target}")
+    node = use.service.node["environment"]
+    line, column = document.key_position(node, use.name) or (0, 0)
+    start = document.offset(line - 1, column - 1)
+    quote = document.text[start] if document.text[start] in "\"'" else ""
+    start += len(quote)
+    if document.text[start : start + len(use.name)] != use.name:
+        raise ValueError(f"the key {use.name} is not written plainly")
+    return [Edit(start, start + len(use.name), use.file_var), *document.replace_scalar(node, use.name, target)]

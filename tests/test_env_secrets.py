@@ -1,0 +1,237 @@
+"""env-secrets (harden/passes/compose/env_secrets.py): which values are credentials, that no
+value reaches any output but the diff's own removed and context lines (and not even those with
+--redact), that every moved value is found again in its secret file or its environment source,
+that Docker Compose accepts every output, that a second run changes nothing, and how the
+`.gitignore` is created or extended."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import stat
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from compose_oracle import accepts_all
+from conftest import ROOT
+from ruamel.yaml import YAML
+
+from harden.cli import main
+from harden.passes.compose.credentials import judge
+
+FIXTURES = sorted((ROOT / "fixtures" / "env-secrets").glob("*/input.yaml"))
+# every credential value written in the fixtures (read from the inputs below, checked to be there)
+VALUES = ("example-password", "wp-Pa55word", "Xk3v-9pLq", "ghp_0123456789abcdefghijABCDEFGHIJ012345", "anchored-pw")
+VALUES += ("AKIAIOSFODNN7EXAMPLE", "change-me")
+
+
+def unwrapped(text: str) -> str:
+    """Commentary lines joined where they were wrapped."""
+    return re.sub(r"\n#\s+", " ", text)
+
+
+def invoke(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(main, [args[0], "--offline", "--select", "env-secrets", *args[1:]], catch_exceptions=False)
+    return result.exit_code, result.stdout, result.stderr
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "kind"),
+    [
+        ("POSTGRES_PASSWORD", "hunter2", "literal"),
+        ("DB_PASSWD", "x1", "literal"),
+        ("STRIPE_API_KEY", "abc", "literal"),
+        ("AWS_SECRET_ACCESS_KEY", "abc", "literal"),
+        ("SIGNING_KEY", "abc", "literal"),
+        ("GITHUB_TOKEN", "${GH_TOKEN}", "variable"),
+        ("GITHUB_TOKEN", "$GH_TOKEN", "variable"),
+        ("GITHUB_TOKEN", "${GH_TOKEN:?set it}", "variable"),
+        ("GITHUB_TOKEN", "${GH_TOKEN:-default}", "defaulted"),
+        ("GITHUB_TOKEN", "pre-${GH_TOKEN}", "mixed"),
+        ("DATABASE_URL", "mysql://root:pw@db:3306/x", "url"),
+        ("UPSTREAM", "AKIAIOSFODNN7EXAMPLE", "literal"),  # by value: an AWS key id
+        ("UPSTREAM", "-----BEGIN RSA PRIVATE KEY-----", "literal"),  # by value: a private key
+        ("SEED", "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08", "literal"),  # by value: hex entropy
+    ],
+)
+def test_credentials_by_name_by_value_and_as_variables(name: str, value: str, kind: str) -> None:
+    verdict = judge(name, value)
+    assert verdict is not None and verdict.kind == kind
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("MYSQL_RANDOM_ROOT_PASSWORD", "yes"),
+        ("MYSQL_ALLOW_EMPTY_PASSWORD", "true"),
+        ("MYSQL_ALLOW_EMPTY_PASSWORD", "1"),
+        ("POSTGRES_PASSWORD_FILE", "/run/secrets/x"),
+        ("DATABASE_PASSWORD", "/run/secrets/db-password"),
+        ("POSTGRES_HOST_AUTH_METHOD", "trust"),
+        ("POSTGRES_PASSWORD", ""),
+        ("POSTGRES_PASSWORD", None),
+        ("TOKEN_TTL", "3600"),
+        ("LOG_LEVEL", "debug"),
+        ("DATABASE_URL", "postgres://api@db:5432/api"),
+        ("DATABASE_URL", "postgres://api:${PW}@db:5432/api"),
+        ("IMAGE", "nginx:1.25-alpine"),
+        ("OTHER", "${SOMETHING}"),
+    ],
+)
+def test_not_credentials(name: str, value: str | None) -> None:
+    assert judge(name, value) is None
+
+
+def test_every_fixture_value_is_in_a_fixture() -> None:
+    text = "".join(path.read_text() for path in FIXTURES)
+    assert all(value in text for value in VALUES)
+
+
+@pytest.mark.parametrize("path", FIXTURES, ids=[p.parent.name for p in FIXTURES])
+def test_no_value_is_printed(path: Path, tmp_path: Path) -> None:
+    """`check --format json`, the text report, the commentary and `diff --redact` (text and JSON)
+    hold no value; the plain diff shows values only in the lines of the file as it is (removed
+    and context lines), never in an added line."""
+    shutil.copy(path, tmp_path / "compose.yaml")
+    target = str(tmp_path / "compose.yaml")
+    outputs = [
+        invoke("check", "--format", "json", target)[1],
+        invoke("check", target)[1],
+        invoke("diff", "--redact", target)[1],
+        invoke("diff", "--redact", "--format", "json", target)[1],
+        invoke("fix", "--format", "json", "--output", str(tmp_path / "out"), target)[1],
+    ]
+    code, plain, _ = invoke("diff", target)
+    assert code == 1
+    commentary = [line for line in plain.splitlines() if line.startswith("#")]
+    added = [line for line in plain.splitlines() if line.startswith("+")]
+    for value in VALUES:
+        assert all(value not in text for text in [*outputs, *commentary, *added]), value
+    assert "diff --git" in outputs[2] or not added
+
+
+def test_the_diff_shows_removed_lines_and_redact_masks_them(tmp_path: Path) -> None:
+    shutil.copy(ROOT / "fixtures/env-secrets/literal-and-variable/input.yaml", tmp_path / "compose.yaml")
+    plain = invoke("diff", str(tmp_path / "compose.yaml"))[1]
+    redacted = invoke("diff", "--redact", str(tmp_path / "compose.yaml"))[1]
+    assert "-      POSTGRES_PASSWORD: example-password\n" in plain
+    assert "-      POSTGRES_PASSWORD: ***\n" in redacted and "example-password" not in redacted
+    assert "secrets/postgres_password (mode 0600; it holds a secret value, not shown here" in unwrapped(plain)
+    assert "diff --git a/" + str(tmp_path / "secrets") not in plain  # the secret file is never in the diff
+
+
+def _moved(output: Path) -> dict[str, str]:
+    """What each secret of an output holds: a secret file's text, or `$VAR` for an environment secret."""
+    data = YAML(typ="safe").load(output.read_text())
+    found = {}
+    for name, definition in (data.get("secrets") or {}).items():
+        if "file" in definition and definition["file"].startswith("./secrets/"):
+            found[name] = (output.parent / definition["file"]).read_text()
+        elif "environment" in definition:
+            found[name] = "$" + definition["environment"]
+    return found
+
+
+@pytest.mark.parametrize("path", FIXTURES, ids=[p.parent.name for p in FIXTURES])
+def test_nothing_is_lost_compose_accepts_it_and_a_second_run_changes_nothing(path: Path, tmp_path: Path) -> None:
+    project = tmp_path / "in"
+    project.mkdir()
+    shutil.copy(path, project / "compose.yaml")
+    code, _, err = invoke("fix", str(project))
+    assert code in (0, 1) and "Error" not in err, err
+    before = YAML(typ="safe").load(path.read_text())
+    after = YAML(typ="safe").load((project / "compose.yaml").read_text())
+    moved = _moved(project / "compose.yaml")
+    for service, old in before["services"].items():
+        old_env = _environment(old.get("environment"))
+        new_env = _environment(after["services"][service].get("environment"))
+        for name, value in old_env.items():
+            if name in new_env:
+                assert new_env[name] == value
+                continue
+            secret = new_env[f"{name}_FILE"].removeprefix("/run/secrets/")
+            assert secret in after["services"][service]["secrets"]
+            variable = re.fullmatch(r"\$\{?(\w+)(:\?[^}]*)?\}?", value or "")
+            assert moved[secret] == (f"${variable.group(1)}" if variable else value), name
+    for name in (n for n, v in moved.items() if not v.startswith("$")):
+        assert stat.S_IMODE((project / "secrets" / name).stat().st_mode) == 0o600
+    if any(not v.startswith("$") for v in moved.values()):
+        assert (project / ".gitignore").read_text() == "secrets/\n"
+    [(ok, message)] = accepts_all([(project / "compose.yaml",)])
+    assert ok, message
+    text = (project / "compose.yaml").read_bytes()
+    assert invoke("fix", str(project))[0] in (0, 1) and (project / "compose.yaml").read_bytes() == text
+
+
+def _environment(value: object) -> dict[str, str | None]:
+    from harden.compose import environment
+
+    return environment(value)
+
+
+LITERAL = "services:\n  db:\n    image: postgres:16\n    environment:\n      POSTGRES_PASSWORD: pw-4Kq9\n"
+
+
+def test_an_existing_gitignore_is_extended_once(tmp_path: Path) -> None:
+    (tmp_path / "compose.yaml").write_text(LITERAL)
+    (tmp_path / ".gitignore").write_text("*.log")  # no final newline
+    code, out, _ = invoke("diff", str(tmp_path / "compose.yaml"))
+    assert code == 1 and "(changed: it is extended)" in unwrapped(out)
+    assert "--- a/" + str(tmp_path / ".gitignore") in out and "-*.log\n\\ No newline at end of file\n+*.log\n+secrets/\n" in out
+    assert invoke("fix", str(tmp_path / "compose.yaml"))[0] == 0
+    assert (tmp_path / ".gitignore").read_text() == "*.log\nsecrets/\n"
+    assert (tmp_path / "secrets" / "postgres_password").read_text() == "pw-4Kq9"
+
+
+def test_a_gitignore_that_ignores_the_secrets_already_is_left_alone(tmp_path: Path) -> None:
+    (tmp_path / "compose.yaml").write_text(LITERAL)
+    (tmp_path / ".gitignore").write_text("/secrets\n")
+    assert invoke("fix", str(tmp_path / "compose.yaml"))[0] == 0
+    assert (tmp_path / ".gitignore").read_text() == "/secrets\n"
+    assert (tmp_path / "secrets" / "postgres_password").read_text() == "pw-4Kq9"
+
+
+def test_an_existing_secret_file_is_never_replaced(tmp_path: Path) -> None:
+    (tmp_path / "compose.yaml").write_text(LITERAL)
+    (tmp_path / "secrets").mkdir()
+    (tmp_path / "secrets" / "postgres_password").write_text("other")
+    code, _, err = invoke("fix", str(tmp_path / "compose.yaml"))
+    assert code == 2 and "creates secrets/postgres_password, which exists already" in err and "pw-4Kq9" not in err
+    assert (tmp_path / "compose.yaml").read_text() == LITERAL and not (tmp_path / ".gitignore").exists()
+
+
+def test_fix_output_writes_the_secret_files_under_the_output(tmp_path: Path) -> None:
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "compose.yaml").write_text(LITERAL)
+    (tmp_path / "in" / ".gitignore").write_text("*.log\n")
+    code, out, _ = invoke("fix", "--format", "json", "--output", str(tmp_path / "out"), str(tmp_path / "in"))
+    assert code == 0 and "pw-4Kq9" not in out
+    assert (tmp_path / "out" / "secrets" / "postgres_password").read_text() == "pw-4Kq9"
+    assert (tmp_path / "out" / ".gitignore").read_text() == "*.log\nsecrets/\n"
+    assert (tmp_path / "in" / ".gitignore").read_text() == "*.log\n" and not (tmp_path / "in" / "secrets").exists()
+    assert json.loads(out)["files"][0]["new_files"]
+
+
+def test_the_corpus_credentials_are_moved_or_reported_and_never_printed(corpus: Path, tmp_path: Path) -> None:
+    """Over ../shared/corpus: after `fix --output`, what env-secrets still reports is what harden
+    has no `*_FILE` evidence for (each named here, read from the files), and no credential value
+    found by `check` appears in its JSON."""
+    code, before, _ = invoke("check", "--format", "json", str(corpus))
+    found = [(e["path"], f) for e in json.loads(before)["files"] for f in e["findings"]]
+    moved = [f for _, f in found if f["fix"]]
+    assert code == 1 and len(moved) >= 10 and all(f["fix"]["applicability"] == "review" for f in moved)
+    # the corpus' values that are not also a service's or an image's name (gitea, wordpress, grafana, nextcloud are)
+    assert not any(v in before for v in ("mysecretpassword", "whalehello", "somewordpress", "example_123"))
+    out = tmp_path / "out"
+    assert invoke("fix", "--output", str(out), str(corpus))[0] in (0, 1)
+    after = json.loads(invoke("check", "--format", "json", str(out))[1])["files"]
+    left = sorted(f"{Path(e['path']).parent.name} {f['subject']} {f['message'].split()[0]}" for e in after for f in e["findings"])
+    assert left == [
+        "aspnet-mssql db SA_PASSWORD",  # azure-sql-edge reads no SA_PASSWORD_FILE
+        "gitea-postgres gitea DB_PASSWD",  # gitea reads GITEA__database__PASSWD__FILE, not DB_PASSWD_FILE
+        "react-rust-postgres backend PG_PASSWORD",  # built from the project's own Dockerfile
+        "wasmedge-kafka-mysql etl DATABASE_URL",  # a URL with a password: the application builds it
+        "wasmedge-mysql-nginx backend DATABASE_URL",
+    ]
