@@ -101,13 +101,15 @@ def _read(root: Path, written: str, settings: Settings, directory_files: bool = 
             return [(display, None, f"{display} is outside {display_path(root)}: harden does not read it")]
         if directory_files and path.is_dir():
             names = sorted(p for p in path.iterdir() if p.suffix in _CONFIG_SUFFIXES or p.name == "Caddyfile")
-            return [_read_file(p, settings) for p in names[:MAX_DIRECTORY_FILES]]
+            return [read_text(p, settings) for p in names[:MAX_DIRECTORY_FILES]]
     except (OSError, RuntimeError) as error:
         return [(display, None, f"{display} cannot be read: {getattr(error, 'strerror', None) or error}")]
-    return [_read_file(path, settings)]
+    return [read_text(path, settings)]
 
 
-def _read_file(path: Path, settings: Settings) -> tuple[str, str | None, str]:
+def read_text(path: Path, settings: Settings) -> tuple[str, str | None, str]:
+    """(the file as shown, its text or None, why not): a regular UTF-8 file of at most
+    --max-file-size bytes, its byte order mark removed."""
     display = display_path(path)
     try:
         raw, _ = files.read_regular(path, settings.max_file_size)
@@ -116,6 +118,6 @@ def _read_file(path: Path, settings: Settings) -> tuple[str, str | None, str]:
         return display, None, f"{display} does not exist"
     except UnicodeDecodeError:
         return display, None, f"{display} is not UTF-8 text"
-    except (files.Refused, OSError) as error:
-        why = getattr(error, "strerror", None) or str(error)
+    except (files.Refused, OSError, RuntimeError) as error:
+        why = getattr(error, "message", None) or getattr(error, "strerror", None) or str(error)
         return display, None, f"{display} cannot be read: {why}"

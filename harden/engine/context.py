@@ -346,19 +346,15 @@ def _read_script(context_dir: Path, source: str, settings: Settings) -> tuple[st
     """(the file as shown, its text or None, why not)."""
     path = context_dir / source
     display = display_path(path)
+    from harden.engine.attached import read_text
+
     try:
-        root = context_dir.resolve()
-        if source.startswith("/") or ".." in Path(source).parts or not path.resolve().is_relative_to(root):
-            return display, None, f"{display} is outside the build context {display_path(context_dir)}"
-        raw, _ = files.read_regular(path, settings.max_file_size)
-        return display, raw.decode("utf-8").removeprefix("\ufeff"), ""
-    except FileNotFoundError:
-        return display, None, f"{display} does not exist"
-    except UnicodeDecodeError:
-        return display, None, f"{display} is not UTF-8 text"
-    except (files.Refused, OSError, RuntimeError) as error:
-        why = getattr(error, "message", None) or getattr(error, "strerror", None) or str(error)
-        return display, None, f"{display} cannot be read: {why}"
+        outside = source.startswith("/") or ".." in Path(source).parts or not path.resolve().is_relative_to(context_dir.resolve())
+    except (OSError, RuntimeError) as error:
+        return display, None, f"{display} cannot be read: {getattr(error, 'strerror', None) or error}"
+    if outside:
+        return display, None, f"{display} is outside the build context {display_path(context_dir)}"
+    return read_text(path, settings)
 
 
 def _real(path: Path) -> Path:
