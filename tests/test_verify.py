@@ -410,3 +410,18 @@ def test_inspect_reads_the_json_whatever_podman_warns_on_standard_error(tmp_path
     fake.chmod(0o755)
     runner = Runner(Engine("podman", (str(fake),), ("podman-compose",), "podman 4", False), time.monotonic() + 60, print)
     assert runner.inspect(["c1"]) == [{"Id": "c1"}]
+
+
+def test_the_oci_runtime_wrapper_outlives_the_run_directory(tmp_path: Path) -> None:
+    """podman keeps a container's runtime path: the wrapper lives in harden's cache, so that a
+    container left by a killed run can still be removed once the run's directory is gone."""
+    from harden.verify.engine import Engine
+
+    engine = Engine("podman", ("podman",), ("podman-compose",), "podman 4", False, "/usr/bin/crun")
+    (tmp_path / "run").mkdir()
+    wrapper = engine.write_wrapper(tmp_path / "run")
+    assert wrapper is not None
+    runtime = engine.oci_runtime()
+    assert runtime.is_file() and not runtime.is_relative_to(tmp_path / "run")
+    assert f"--runtime '{runtime}'" in wrapper.read_text()
+    assert engine.oci_runtime() == runtime  # written once: the same content, the same path

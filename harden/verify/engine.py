@@ -19,7 +19,7 @@ given a wrapper (`--podman-path`) that removes them on `run` and `create`:
   process keeps them only in its inheritable and bounding sets, moby#36587; moby#52830 would
   change that and is not merged). `cap_add: [CHOWN]` with a non-root `user:` works on podman
   and fails on Docker. The wrapper runs `run` and `create` with `--runtime`, an OCI runtime
-  wrapper (OCI_RUNTIME) that empties the ambient, effective and permitted sets of a non-root
+  wrapper (OCI_RUNTIME, kept in harden's cache directory) that empties the ambient, effective and permitted sets of a non-root
   process in the container's config.json before calling the real runtime; the container keeps
   that runtime for its restarts.
 
@@ -116,20 +116,39 @@ class Engine:
             command += ["-f", name]
         return command
 
+    def oci_runtime(self) -> Path:
+        """The OCI runtime wrapper for this engine's runtime, written once (see _oci_runtime_path)."""
+        text = OCI_RUNTIME.replace("PYTHON", sys.executable).replace("REAL", repr(self.runtime))
+        path = _oci_runtime_path(text)
+        if not path.is_file() or path.read_text() != text:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            partial = path.with_name(f"{path.name}.{os.getpid()}")
+            partial.write_text(text)
+            partial.chmod(0o755)
+            os.replace(partial, path)
+        return path
+
     def write_wrapper(self, directory: Path) -> Path | None:
         """Write the podman wrapper into `directory` (podman only); its path."""
         if self.kind != "podman":
             return None
-        runtime = ""
-        if self.runtime:
-            oci = directory / "oci-runtime"
-            oci.write_text(OCI_RUNTIME.replace("PYTHON", sys.executable).replace("REAL", repr(self.runtime)))
-            oci.chmod(0o755)
-            runtime = f"--runtime {_quote(str(oci))}"
+        runtime = f"--runtime {_quote(str(self.oci_runtime()))}" if self.runtime else ""
         path = directory / "podman"
         path.write_text(WRAPPER.replace("PODMAN", _quote(self.cli[0])).replace("RUNTIME", runtime))
         path.chmod(0o755)
         return path
+
+
+def _oci_runtime_path(text: str) -> Path:
+    """Where the OCI runtime wrapper lives: in harden's cache directory, named by its content,
+    not in the run's temporary directory, because podman keeps a container's runtime path: a
+    container left by a run that was killed must still be removable after its directory is gone."""
+    import hashlib
+
+    import platformdirs
+
+    name = f"oci-runtime-{hashlib.sha256(text.encode()).hexdigest()[:12]}"
+    return Path(platformdirs.user_cache_dir("harden")) / "verify" / name
 
 
 def _quote(text: str) -> str:
