@@ -235,3 +235,19 @@ def test_the_corpus_credentials_are_moved_or_reported_and_never_printed(corpus: 
         "wasmedge-kafka-mysql etl DATABASE_URL",  # a URL with a password: the application builds it
         "wasmedge-mysql-nginx backend DATABASE_URL",
     ]
+
+
+@pytest.mark.parametrize("name", ["TOKEN_URL", "GPG_KEY", "PUBLIC_KEY", "API_KEY_ID", "AUTH_METHOD"])
+def test_names_that_hold_something_else_than_a_credential_are_not_moved(name: str) -> None:
+    """The rule shared with build-secrets (harden.credentials): the last word, or a public one, says
+    what the value is."""
+    from harden.passes.compose.credentials import judge
+
+    assert judge(name, "A035C8C19219BA821ECEA86B64E628F8D684696D-https://auth.example/x") is None
+
+
+def test_a_credential_word_inside_a_longer_word_is_a_credential_name() -> None:
+    """pi-hole's WEBPASSWORD (awesome-compose's pihole-cloudflared-DoH); AUTHOR is no AUTH."""
+    from harden.credentials import credential_name
+
+    assert credential_name("WEBPASSWORD") and credential_name("DBPASSWD") and not credential_name("AUTHOR")

@@ -1,7 +1,7 @@
 """Which environment values are credentials (for harden.passes.compose.env_secrets; not a pass).
 
-By name: PASSWORD, PASSWD, SECRET, TOKEN, CREDENTIAL, API_KEY anywhere in it, or a name ending
-in `_KEY` (case-insensitive). By value, with Yelp's detect-secrets (its regular-expression
+By name: harden.credentials.credential_name (shared with the Dockerfile build-secrets pass).
+By value, with Yelp's detect-secrets (its regular-expression
 plugins for known token formats: AWS, GitHub, GitLab, Slack, Stripe, OpenAI, PyPI, npm, JWT,
 private keys, ...; and its base64 (4.5 bits a character) and hex (3.0) high-entropy
 detectors, at its own defaults), for values of 16 characters or more (`detected`). Its keyword
@@ -30,7 +30,8 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-_NAME = re.compile(r"PASSWORD|PASSWD|SECRET|TOKEN|CREDENTIAL|API_?KEY|_KEY$", re.IGNORECASE)
+from harden.credentials import credential_name
+
 _FLAGS = frozenset({"true", "false", "yes", "no", "on", "off", "y", "n", "0", "1", "none", "null", "random", "empty"})
 _VARIABLE = re.compile(r"^\$(?:\{(\w+)(?::?\?[^}]*)?\}|(\w+))$")
 _DEFAULTED = re.compile(r"^\$\{(\w+):?-([^}]*)\}$")
@@ -52,10 +53,6 @@ class Verdict:
     variable: str = ""
     password: str = ""
     without: str = ""
-
-
-def credential_name(name: str) -> bool:
-    return bool(_NAME.search(name)) and not name.upper().endswith("_FILE")
 
 
 def judge(name: str, value: str | None) -> Verdict | None:

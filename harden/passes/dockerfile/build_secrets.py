@@ -75,6 +75,7 @@ from __future__ import annotations
 
 import re
 
+from harden.credentials import credential_name
 from harden.dockerfile import DockerfileDocument, Instruction, Stage
 from harden.model import NO_EVIDENCE, Applicability, Caveat, Claim, Edit, Finding, Fix, Rule, Severity, prebuilt
 from harden.passes import Context
@@ -93,14 +94,6 @@ RATIONALE = (
     "layer: anyone who can pull the image reads them. A secret mount exists only while its RUN runs."
 )
 
-# The credential-name matcher. The Compose env-secrets pass will have its own; they are to be merged.
-_CREDENTIAL_WORDS = frozenset({"PASSWORD", "PASSWD", "PWORD", "SECRET", "TOKEN", "CREDENTIAL", "CREDENTIALS", "APIKEY", "AUTH"})
-_NOT_A_VALUE = frozenset(
-    {"FILE", "PATH", "DIR", "URL", "URI", "ENDPOINT", "HOST", "PORT", "ID", "NAME", "USER", "USERNAME", "LENGTH", "TTL"}
-    | {"TIMEOUT", "EXPIRY", "EXPIRES", "TYPE", "HEADER", "ALGORITHM", "ENABLED", "VERSION", "FINGERPRINT", "MODE", "COMMAND"}
-    | {"METHOD", "PROVIDER", "MECHANISM", "STRATEGY", "SOURCE"}
-)
-_PUBLIC = frozenset({"PUBLIC", "PUB", "GPG", "PGP"})
 _VALUE_FORMATS = re.compile(
     r"-----BEGIN [A-Z ]*PRIVATE KEY-----|\bAKIA[0-9A-Z]{16}\b|\bgh[pousr]_[A-Za-z0-9]{36,}|\bgithub_pat_[A-Za-z0-9_]{22,}"
     r"|\bglpat-[A-Za-z0-9_-]{20,}|\bxox[abposr]-[A-Za-z0-9-]{10,}|\bnpm_[A-Za-z0-9]{36}\b|\b[sr]k_live_[A-Za-z0-9]{20,}"
@@ -113,16 +106,6 @@ _SECRET_PATHS = (".docker/config.json", ".aws/credentials")
 _ENV_TEMPLATES = frozenset({"example", "sample", "template", "dist", "defaults", "tmpl", "tpl"})
 _CERTIFICATE_WORDS = frozenset({"ca", "cert", "certs", "certificate", "chain", "fullchain", "bundle", "root", "pub", "public"})
 _WINDOWS = re.compile(r"windows|nanoserver|servercore", re.IGNORECASE)
-
-
-def credential_name(name: str) -> bool:
-    """Whether a variable's name says it holds a credential (BuildKit's word rule, widened)."""
-    words = [w for w in re.split(r"[^A-Za-z0-9]+", name.upper()) if w]
-    if not words or words[-1] in _NOT_A_VALUE or _PUBLIC & set(words):
-        return False
-    if words[-1] == "KEY" and len(words) > 1:
-        return True
-    return bool(_CREDENTIAL_WORDS & set(words)) or "API_KEY" in "_".join(words)
 
 
 def credential_value(value: str) -> bool:
