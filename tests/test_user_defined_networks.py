@@ -20,9 +20,9 @@ from harden.passes.compose.user_defined_networks import networks_for, pairs
 RULE = frozenset({"user-defined-networks"})
 
 
-def check(tmp_path: Path, compose: str) -> tuple[list[Finding], str]:
+def check(tmp_path: Path, compose: str, unsafe: bool = False) -> tuple[list[Finding], str]:
     (tmp_path / "compose.yaml").write_text(compose)
-    run = process([str(tmp_path / "compose.yaml")], Settings(offline=True, select=RULE))
+    run = process([str(tmp_path / "compose.yaml")], Settings(offline=True, select=RULE, unsafe_fixes=unsafe))
     [result] = run.results
     return result.findings, result.output
 
@@ -66,13 +66,79 @@ def test_the_fix_lists_each_pair_that_can_no_longer_talk(tmp_path: Path) -> None
     assert "networks:\n  api-net: {}\n  db-net: {}\n" in output
 
 
-def test_a_project_with_its_own_networks_and_host_mode_services_are_left_alone(tmp_path: Path) -> None:
-    own = "services:\n  a:\n    image: x\n    networks: [n]\n  b:\n    image: y\nnetworks:\n  n: {}\n"
-    [finding], output = check(tmp_path, own)
-    assert finding.fix is None and "declares its own networks" in finding.message and output == own
+def test_host_mode_services_are_left_alone_and_a_change_that_cuts_nothing_is_not_made(tmp_path: Path) -> None:
     host = "services:\n  a:\n    image: x\n    network_mode: host\n  b:\n    image: y\n  c:\n    image: z\n"
     found, _ = check(tmp_path, host)
     assert [f.fix is None for f in found] == [True, False] and "network_mode: host" in found[0].message
+    # two services that talk: new networks would cut no pair and open none
+    pair = "services:\n  app:\n    image: example/app:1\n    environment:\n      DB_HOST: db\n  db:\n    image: postgres:16\n"
+    assert check(tmp_path, pair) == ([], pair)
+    # one service on the project's own network, the other alone on default: nothing shared
+    own = "services:\n  a:\n    image: x\n    networks: [n]\n  b:\n    image: y\nnetworks:\n  n: {}\n"
+    assert check(tmp_path, own) == ([], own)
+
+
+OWN = """services:
+  proxy:
+    image: nginx:1.27
+    ports: ["80:80"]
+    depends_on: [app]
+    networks: [front]
+  app:
+    image: example/app:1
+    environment:
+      DB_HOST: db
+    networks:
+      front:
+        aliases: [api]
+  db:
+    image: postgres:16
+  cache:
+    image: redis:7
+networks:
+  front: {}
+"""
+
+
+def test_a_project_with_its_own_networks_keeps_them_and_only_adds(tmp_path: Path) -> None:
+    """app keeps front (with its alias) and joins db-net, whose edge front did not cover; db and
+    cache leave the default network they shared; Docker Compose merges the result as planned."""
+    from compose_oracle import merged
+
+    [finding], output = check(tmp_path, OWN)
+    assert finding.applicability is Applicability.REVIEW  # cut: cache and db, which start no connection
+    assert [c.text for c in finding.fix.caveats] == [  # type: ignore[union-attr]
+        "could talk before and cannot after: cache and db",
+        "can talk after and could not before: app and db",
+    ]
+    assert finding.message.startswith("db, cache share the default network with every service on it; 1 inferred connections")
+    (tmp_path / "compose.yaml").write_text(output)
+    project = merged([tmp_path / "compose.yaml"])
+    joined = {name: set(service["networks"]) for name, service in project["services"].items()}
+    assert joined == {"proxy": {"front"}, "app": {"front", "db-net"}, "db": {"db-net"}, "cache": {"cache-net"}}
+    assert project["services"]["app"]["networks"]["front"]["aliases"] == ["api"]
+    assert project["networks"]["cache-net"].get("internal") is True and not project["networks"]["db-net"].get("internal")
+    assert check(tmp_path, output) == ([], output)  # a second run changes nothing
+
+
+def test_services_on_a_default_network_the_project_configures_stay_on_it(tmp_path: Path) -> None:
+    compose = OWN.replace("networks:\n  front: {}\n", "networks:\n  front: {}\n  default:\n    name: shared-proxy\n")
+    [finding], output = check(tmp_path, compose)
+    assert "db-net" in output and "cache-net" not in output  # db joins app on db-net, and keeps default
+    assert "    networks: [default, db-net]\n" in output
+    assert not any("cannot after" in c.text for c in finding.fix.caveats)  # type: ignore[union-attr]
+
+
+def test_a_cut_pair_with_an_application_harden_cannot_bound_makes_the_fix_unsafe(tmp_path: Path) -> None:
+    """awesome-compose's aspnet-mssql: the web application reaches the database through its own
+    code (appsettings), which harden does not read: cutting web from db is unsafe."""
+    compose = "services:\n  web:\n    build: app\n    ports: [80:80]\n  db:\n    image: postgres:16\n"
+    [finding], _ = check(tmp_path, compose)
+    assert finding.applicability is Applicability.UNSAFE
+    assert finding.fix.caveats[-1].text == (  # type: ignore[union-attr]
+        "harden cannot tell that these never talk: web: its image is built by the project, and its code may connect to "
+        "any service"
+    )
 
 
 def test_an_unread_service_makes_the_fix_unsafe_and_internal_needs_known_egress(
@@ -89,7 +155,7 @@ def test_an_unread_service_makes_the_fix_unsafe_and_internal_needs_known_egress(
     compose += "  app:\n    image: example/app:1\n    depends_on: [cache]\n"
     [finding], output = check(tmp_path, compose)
     assert finding.applicability is Applicability.UNSAFE
-    assert any("harden could not read app: ${HOST}" in c.text for c in finding.fix.caveats)  # type: ignore[union-attr]
+    assert any("never talk: app: ${HOST}" in c.text for c in finding.fix.caveats)  # type: ignore[union-attr]
     run = process([str(tmp_path / "compose.yaml")], Settings(offline=True, select=RULE, unsafe_fixes=True))
     output = run.results[0].output
     assert "db-net:\n    internal: true" in output  # db and cache need no egress, publish nothing
@@ -101,7 +167,7 @@ def test_the_written_file_shares_networks_exactly_as_planned(tmp_path: Path) -> 
     from ruamel.yaml import YAML
 
     compose = "services:\n" + "".join(f"  s{i}:\n    image: x{i}\n    depends_on: [s{(i + 1) % 4}]\n" for i in range(4))
-    [finding], output = check(tmp_path, compose)
+    [finding], output = check(tmp_path, compose, unsafe=True)  # unknown images: unsafe
     planned = networks_for([f"s{i}" for i in range(4)], [(f"s{i}", f"s{(i + 1) % 4}") for i in range(4)])
     written = YAML(typ="safe", pure=True).load(output)
     assert set(written["networks"]) == set(planned)
@@ -147,6 +213,7 @@ def reachable(tmp_path: Path, compose_text: str, pairs_asked: list[tuple[str, st
     (directory / "compose.yaml").write_text(compose_text)
     name = f"harden-test-networks-{directory.name}"
     wrapper = find().write_wrapper(directory)
+    environment = find().environment()  # podman-compose with Docker Compose's default network
     compose = [str(Path(sys.executable).parent / "podman-compose"), "--podman-path", str(wrapper), "--in-pod", "false"]
     compose += ["-p", name]
 
@@ -163,11 +230,11 @@ def reachable(tmp_path: Path, compose_text: str, pairs_asked: list[tuple[str, st
         return subprocess.run(command, capture_output=True, check=False, timeout=60).returncode == 0
 
     try:
-        up = subprocess.run([*compose, "up", "-d"], cwd=directory, capture_output=True, text=True, timeout=300)
+        up = subprocess.run([*compose, "up", "-d"], cwd=directory, capture_output=True, text=True, timeout=300, env=environment)
         assert up.returncode == 0, up.stdout + up.stderr
         return [reaches(source, target) for source, target in pairs_asked]
     finally:
-        subprocess.run([*compose, "down", "-t", "0", "-v"], cwd=directory, capture_output=True, timeout=300)
+        subprocess.run([*compose, "down", "-t", "0", "-v"], cwd=directory, capture_output=True, timeout=300, env=environment)
         assert left(executable, name) == []
 
 
@@ -177,7 +244,7 @@ def test_segmented_services_reach_their_peers_and_not_the_others(tmp_path: Path)
     asked = [("web", "api"), ("api", "db"), ("web", "db")]
     assert reachable(tmp_path, RUNNING, asked) == [True, True, True]
     (tmp_path / "compose.yaml").write_text(RUNNING)
-    run = process([str(tmp_path / "compose.yaml")], Settings(offline=True, select=RULE))
+    run = process([str(tmp_path / "compose.yaml")], Settings(offline=True, select=RULE, unsafe_fixes=True))  # busybox: unknown
     assert reachable(tmp_path, run.results[0].output, asked) == [True, True, False]
 
 
@@ -191,7 +258,68 @@ def test_configuration_a_service_mounts_may_name_other_services_so_the_fix_is_un
     assert any(
         "grafana: the configuration it mounts from ./grafana may name other services" in c.text for c in finding.fix.caveats
     )  # type: ignore[union-attr]
-    database = "services:\n  app:\n    image: example/app:1\n    environment:\n      DB_HOST: db\n  db:\n    image: postgres:16\n"
+    database = "services:\n  web:\n    image: nginx:1.27\n    depends_on: [app]\n"
+    database += "  app:\n    image: example/app:1\n    environment:\n      DB_HOST: db\n  db:\n    image: postgres:16\n"
     database += "    volumes:\n      - ./init.sql:/docker-entrypoint-initdb.d/init.sql\n"
     [finding], _ = check(tmp_path, database)
     assert finding.applicability is Applicability.REVIEW
+
+
+def test_a_declared_network_is_kept_and_extended_on_podman(tmp_path: Path) -> None:
+    """web and api keep the project's network; api, which names db in DB_URL, can reach db only
+    after the fix; db and other, alone together on default before, are apart after it."""
+    serve = '["sh", "-c", "echo ok > /tmp/ok.html && exec httpd -f -p 80 -h /tmp"]'
+    httpd = f"    image: localhost/busybox:latest\n    command: {serve}\n"
+    compose = f"services:\n  web:\n{httpd}    depends_on: [api]\n    networks: [front]\n  api:\n{httpd}"
+    compose += f"    environment:\n      DB_URL: http://db:80/\n    networks: [front]\n  db:\n{httpd}  other:\n{httpd}"
+    compose += "networks:\n  front: {}\n"
+    asked = [("web", "api"), ("api", "db"), ("db", "other")]
+    assert reachable(tmp_path, compose, asked) == [True, False, True]
+    (tmp_path / "compose.yaml").write_text(compose)
+    run = process([str(tmp_path / "compose.yaml")], Settings(offline=True, select=RULE, unsafe_fixes=True))  # busybox: unknown
+    assert reachable(tmp_path, run.results[0].output, asked) == [True, True, False]
+
+
+def test_every_multi_service_corpus_file_keeps_each_inferred_edge_and_cuts_the_rest(corpus: Path, tmp_path: Path) -> None:
+    """The issue's acceptance, file by file: after `fix --unsafe-fixes --output`, each inferred edge
+    shares a network; any other pair that shares one is two clients of one service or was put
+    together by the project's own networks. Without --unsafe-fixes, every file left flat has an
+    unsafe fix that names the services harden cannot bound."""
+    import json
+
+    from ruamel.yaml import YAML
+    from test_cli import plain_invoke
+
+    out = tmp_path / "out"
+    base = ["--offline", "--select", "user-defined-networks", "--output"]
+    assert plain_invoke("fix", *base, str(out), "--unsafe-fixes", str(corpus))[0] in (0, 1)
+    graphs = json.loads(plain_invoke("graph", "--format", "json", str(corpus))[1])["graphs"]
+    checked = 0
+    for graph in graphs:
+        original = Path(graph["path"]).resolve()
+        written = out / original.relative_to(corpus.resolve())
+        written = written if written.exists() else original  # not written: unchanged
+        before = YAML(typ="safe", pure=True).load(original.read_text())
+        after = YAML(typ="safe", pure=True).load(written.read_text())["services"]
+        joined = [s for s in graph["services"] if "network_mode" not in after[s]]
+        if len(joined) < 2:
+            continue
+        on = {s: set(after[s].get("networks") or ["default"]) for s in joined}
+        edges = {tuple(sorted((e["source"], e["target"]))) for e in graph["edges"] if {e["source"], e["target"]} <= set(joined)}
+        clients = {t: {e["source"] for e in graph["edges"] if e["target"] == t} for t in joined}
+        declared = {s: set(before["services"][s].get("networks") or ()) for s in joined}
+        for a, b in combinations(sorted(joined), 2):
+            shared = on[a] & on[b]
+            if (a, b) in edges:
+                assert shared, (original, a, b)
+            elif shared:
+                explained = any({a, b} <= {t, *c} for t, c in clients.items()) or declared[a] & declared[b]
+                assert explained, (original, a, b, shared)
+        checked += 1
+    assert checked >= 25
+    arguments = ["check", "--offline", "--select", "user-defined-networks", "--format", "json", str(corpus)]
+    findings = json.loads(plain_invoke(*arguments)[1])
+    for entry in findings["files"]:
+        for finding in entry["findings"]:
+            if finding["fix"] and finding["fix"]["applicability"] == "unsafe":
+                assert "cannot tell that these never talk" in json.dumps(finding["fix"]), entry["path"]

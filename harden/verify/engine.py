@@ -116,6 +116,15 @@ class Engine:
             command += ["-f", name]
         return command
 
+    def environment(self) -> dict[str, str]:
+        """The environment of the engine's commands: podman-compose puts a service that names no
+        network on the project's only declared network, where Docker Compose puts it on `default`
+        (a segmentation harden verifies would be another one); its compatibility setting restores
+        Docker's behaviour."""
+        if self.kind != "podman":
+            return dict(os.environ)
+        return {**os.environ, "PODMAN_COMPOSE_DEFAULT_NET_BEHAVIOR_COMPAT": "1"}
+
     def oci_runtime(self) -> Path:
         """The OCI runtime wrapper for this engine's runtime, written once (see _oci_runtime_path)."""
         text = OCI_RUNTIME.replace("PYTHON", sys.executable).replace("REAL", repr(self.runtime))

@@ -117,7 +117,13 @@ class Runner:
             raise Timeout
         errors = subprocess.DEVNULL if data else subprocess.STDOUT
         process = subprocess.Popen(
-            command, cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=errors, start_new_session=True
+            command,
+            cwd=cwd,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=errors,
+            start_new_session=True,
+            env=self.engine.environment(),
         )
         try:
             output, _ = process.communicate(timeout=seconds)
