@@ -317,6 +317,21 @@ def test_every_multi_service_corpus_file_keeps_each_inferred_edge_and_cuts_the_r
                 assert explained, (original, a, b, shared)
         checked += 1
     assert checked >= 25
+    from compose_oracle import accepts_all
+
+    inputs = sorted(p for p in corpus.rglob("*") if p.name.startswith(("compose.", "docker-compose.")))
+    outputs = [out / p.relative_to(corpus) for p in inputs]
+    verdicts = accepts_all((p,) for p in outputs)
+    suspects = [i for i, (ok, _) in enumerate(verdicts) if not ok]  # an input Compose refuses too is no failure
+    refused = [
+        f"{outputs[i]}: {verdicts[i][1]}"
+        for i, (ok, _) in zip(suspects, accepts_all((inputs[i],) for i in suspects), strict=True)
+        if ok
+    ]
+    assert len(inputs) == 39 and refused == []
+    again = tmp_path / "again"
+    assert plain_invoke("fix", *base, str(again), "--unsafe-fixes", str(out))[0] in (0, 1)
+    assert [p for p in outputs if (again / p.relative_to(out)).read_bytes() != p.read_bytes()] == []  # a second run
     arguments = ["check", "--offline", "--select", "user-defined-networks", "--format", "json", str(corpus)]
     findings = json.loads(plain_invoke(*arguments)[1])
     for entry in findings["files"]:
