@@ -57,6 +57,32 @@ def test_segmentation_never_removes_an_inferred_edge(case: tuple[list[str], list
     assert all(any(name in members for members in plan.values()) for name in names)  # nobody left off
 
 
+@given(
+    services.flatmap(
+        lambda names: st.tuples(
+            st.just(names),
+            st.lists(st.tuples(st.sampled_from(names), st.sampled_from(names))),
+            st.fixed_dictionaries({n: st.lists(st.sampled_from(["front", "back", "n1"]), unique=True) for n in names}),
+        )
+    )
+)
+def test_with_declared_networks_segmentation_keeps_them_and_every_edge(
+    case: tuple[list[str], list[tuple[str, str]], dict[str, list[str]]],
+) -> None:
+    """A project's own networks stay; each edge shares a network; any other pair that shares a
+    harden network is two clients of one service."""
+    names, edges, declared = case
+    added = networks_for(names, edges, declared, {"front", "back", "n1"})
+    assert not set(added) & {"front", "back", "n1"}  # new names only
+    after = {s: {*declared[s], *(n for n, m in added.items() if s in m)} for s in names}
+    for source, target in edges:
+        assert source == target or after[source] & after[target]
+    reached = {t: {s for s, t2 in edges if t2 == t and s != t} for _, t in edges}
+    for a, b in pairs(added):
+        assert (a, b) in edges or (b, a) in edges or any({a, b} <= clients for clients in reached.values())
+    assert all(after[name] for name in names)  # nobody left on no network
+
+
 def test_the_fix_lists_each_pair_that_can_no_longer_talk(tmp_path: Path) -> None:
     compose = "services:\n  web:\n    image: nginx:1.27\n    depends_on: [api]\n  api:\n    image: example/api:1\n"
     compose += "    environment:\n      DB_URL: postgres://u@db:5432/x\n  db:\n    image: postgres:16\n"
