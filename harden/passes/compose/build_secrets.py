@@ -149,9 +149,11 @@ def pair(dockerfile: DockerfileDocument, moved: Sequence[Plan], context: Context
         Finding(RULE, "", 0, 0, Severity.WARNING, "", fix, h.builder.service, ABOUT, path=h.builder.document.path) for h in halves
     ]
     unchosen = tuple(f.id for f in members if not context.chooses(f))
-    who = ", ".join(f"{h.builder.service} ({h.builder.document.path})" for h in halves)
+    who = ("the Compose service " if len(halves) == 1 else "the Compose services ") + ", ".join(
+        f"{h.builder.service} ({h.builder.document.path})" for h in halves
+    )
     why_not = "; ".join(f"{h.builder.service} ({h.builder.document.path}) cannot: {h.why_not}" for h in blocked)
-    return Pairing(applicability, () if blocked else evidence, f"the Compose services {who}", why_not, unchosen), halves
+    return Pairing(applicability, (NO_EVIDENCE,) if blocked else evidence, who, why_not, unchosen), halves
 
 
 def _half(builder: Builder, names: list[str]) -> Half:

@@ -30,8 +30,8 @@ stored in Dockerfiles"; hadolint DL3064 and BuildKit's SecretsUsedInArgOrEnv che
 `require-secret-mounts`). A literal value in the Dockerfile is also in the repository's history
 and must be rotated. A secret mount (`RUN --mount=type=secret`) exists only while that RUN runs.
 
-The fix (unsafe): an `ARG` without a literal default, declared in a stage and referenced by
-exactly one `RUN` of that stage (and nothing else), is removed, and that RUN reads the secret:
+The fix: an `ARG` without a literal default, declared in a stage and referenced by exactly one
+`RUN` of that stage (and nothing else), is removed, and that RUN reads the secret:
 
     RUN --mount=type=secret,id=<id> export NAME="$(cat /run/secrets/<id>)" && <command>
 
@@ -42,14 +42,24 @@ Docker Engine 27.3): an older builder refuses it, and a `# syntax=docker/dockerf
 would make every build pull the frontend image from Docker Hub. Only a shell-form RUN of a
 POSIX shell is rewritten (not exec form, a heredoc, a `SHELL` of another shell, a Windows base).
 
-What might break (fix safety: unsafe, applied only with --unsafe-fixes): the build must now pass
-the value as a secret, not a build argument: `docker build --secret id=<id>,env=NAME` (NAME set
-in the environment), or in Compose the service's `build:` gets `secrets: [<id>]` and the file a
-top-level `secrets: {<id>: {environment: NAME}}`. harden does not edit the Compose file from this
-pass (the finding prints the exact change); a build that still passes `--build-arg NAME=...` or
-`build.args` builds with an empty NAME. Other RUN steps after the ARG had NAME in their
-environment: one that reads it without naming it (npm reading `${NPM_TOKEN}` from `.npmrc`) no
-longer gets it. When no secret is passed, NAME is set and empty where it was unset.
+The build must then pass the secret. For each Compose service of the run that builds this
+Dockerfile (Context.builders), the rule's Compose half (harden/passes/compose/build_secrets.py)
+moves the argument from the service's `build.args` to `build.secrets`, with a top-level secret
+read from where the value came from (`${VAR}`: `environment: VAR`; a literal: a secret file
+`./secrets/<id>`, mode 0600, git-ignored). The two halves are decided alike in both files and
+land together or not at all: both are `review` (evidence: build, the Compose file's line) when
+every service of the run that builds the Dockerfile can pass every moved argument, else both
+`unsafe`; and a half the run chooses is held back (`requires` names the others) unless the run
+chooses all of them. Without a Compose file of the run that builds it, the fix is `unsafe` and the
+finding spells out the build's side (`docker build --secret id=<id>,env=NAME` or Compose's).
+
+What might break (fix safety: review with its Compose counterparts, else unsafe, applied only with
+--unsafe-fixes): a build without Compose must pass the value as a secret, not a build argument:
+`docker build --secret id=<id>,env=NAME ...` (NAME set in its environment) instead of
+`--build-arg NAME=...`, which now builds with an empty NAME (the finding says so). Other RUN steps
+after the ARG had NAME in their environment: one that reads it without naming it (npm reading
+`${NPM_TOKEN}` from `.npmrc`) no longer gets it. When no secret is passed, NAME is set and empty
+where it was unset. A Compose service outside the run that builds the Dockerfile is not seen.
 
 Example (fixtures/build-secrets/basic):
 
@@ -99,9 +109,10 @@ RULE = Rule(
     id="build-secrets",
     title="Build secrets are mounted, never set in ENV or ARG or copied into the image",
     control="CIS 4.10",
-    applicability=Applicability.UNSAFE,
+    applicability=Applicability.REVIEW,
     kinds=("dockerfile", "compose"),
     peers="hadolint DL3064, BuildKit SecretsUsedInArgOrEnv, tally require-secret-mounts",
+    gated=True,
 )
 RATIONALE = (
     "An ENV value is in the image's configuration, an ARG used by a RUN is in its history and a copied file is in a "
@@ -249,7 +260,10 @@ def _variable(
     elif pairing.why_not:
         passed = f"{pairing.builders} build it, and not all can pass it: {pairing.why_not}"
     else:
-        passed = f"{pairing.builders} pass it instead of build.args, with their fix; a build without Compose: {_command(name)}"
+        passed = (
+            f"{pairing.builders}: each passes it in build.secrets instead of build.args, with its own fix; a build "
+            f"without Compose: {_command(name)}"
+        )
     return Finding(
         RULE,
         f"{shown} puts a credential in {where}: {done}; {passed} (CIS 4.10)",
@@ -382,7 +396,7 @@ def _fix(document: DockerfileDocument, plan: Plan, pairing: Pairing) -> Fix:
     )
     others = f"A RUN after the ARG that read {name} without naming it no longer gets it"
     if pairing.builders:
-        text = f"{pairing.builders} pass {name} as the build secret {secret} with their own fix"
+        text = f"{pairing.builders}: each passes {name} as the build secret {secret}, with its own fix"
         caveat = f"{text}; a build without Compose must pass it too: {_command(name)}. {others}"
     else:
         caveat = (
