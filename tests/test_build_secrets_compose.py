@@ -143,3 +143,26 @@ def test_a_dockerfile_or_a_compose_file_alone_is_not_paired(tmp_path: Path) -> N
     assert finding["fix"]["applicability"] == "unsafe" and "no Compose file of this run builds" in json.dumps(finding)
     code, out, _ = invoke("check", "--format", "json", str(directory / "compose.yaml"))
     assert code == 0 and json.loads(out)["files"][0]["findings"] == []  # its Dockerfile is not edited: nothing to pair
+
+
+def test_build_args_last_in_build_become_its_secrets_in_place(tmp_path: Path) -> None:
+    compose = "services:\n  job:\n    build:\n      context: .\n      args:\n        - NPM_TOKEN=${NPM_TOKEN}\n    image: x\n"
+    directory = project(tmp_path, compose)
+    assert invoke("fix", str(directory))[0] == 0
+    assert (directory / "compose.yaml").read_text() == (
+        "services:\n  job:\n    build:\n      context: .\n      secrets:\n        - npm_token\n    image: x\n"
+        "secrets:\n  npm_token:\n    environment: NPM_TOKEN\n"
+    )
+
+
+def test_an_argument_another_stage_keeps_leaves_both_halves_unsafe(tmp_path: Path) -> None:
+    """The first stage reads NPM_TOKEN in two RUNs (no mount): removing it from build.args would empty it there."""
+    two_stages = "FROM node:22-slim\nARG NPM_TOKEN\nRUN a $NPM_TOKEN\nRUN b $NPM_TOKEN\n" + DOCKERFILE.replace(
+        "FROM node:22-slim", "FROM node:22-slim AS final"
+    )
+    directory = project(tmp_path, TWO.split("  worker:")[0], two_stages)
+    code, out, _ = invoke("check", "--format", "json", str(directory))
+    findings = [f for file in json.loads(out)["files"] for f in file["findings"]]
+    assert code == 1 and [f["fix"]["applicability"] for f in findings if f["fix"]] == ["unsafe"]  # the Dockerfile's
+    [compose] = [f for f in findings if "harden does not move it" in f["message"]]  # the service's: reported only
+    assert "also declares ARG NPM_TOKEN where harden keeps it a build argument" in compose["message"]

@@ -134,9 +134,14 @@ def pair(dockerfile: DockerfileDocument, moved: Sequence[Plan], context: Context
     if not moved or not builders:
         return Pairing(), []
     names = list(dict.fromkeys(p.name for p in moved))
+    kept = _kept(dockerfile, moved)
     halves: list[Half] = []
     for builder in builders:
-        halves.append(_consistent(_half(builder, names), halves))
+        half = _half(builder, names)
+        if kept and not half.why_not:
+            why = f"the Dockerfile also declares ARG {kept} where harden keeps it a build argument"
+            half = Half(builder, (), why, half.line, half.column)
+        halves.append(_consistent(half, halves))
     blocked = [h for h in halves if h.why_not]
     applicability = Applicability.UNSAFE if blocked else Applicability.REVIEW
     evidence = tuple(
@@ -154,6 +159,18 @@ def pair(dockerfile: DockerfileDocument, moved: Sequence[Plan], context: Context
     )
     why_not = "; ".join(f"{h.builder.service} ({h.builder.document.path}) cannot: {h.why_not}" for h in blocked)
     return Pairing(applicability, (NO_EVIDENCE,) if blocked else evidence, who, why_not, unchosen), halves
+
+
+def _kept(dockerfile: DockerfileDocument, moved: Sequence[Plan]) -> str:
+    """A moved name that another ARG of the Dockerfile declares (it still needs build.args), or ''."""
+    arguments = {id(p.arg) for p in moved}
+    names = {p.name for p in moved}
+    for instruction in dockerfile.instructions:
+        if instruction.keyword == "ARG" and id(instruction) not in arguments:
+            found = names & {word.split("=", 1)[0] for word in instruction.args.split()}
+            if found:
+                return sorted(found)[0]
+    return ""
 
 
 def _half(builder: Builder, names: list[str]) -> Half:
@@ -360,25 +377,40 @@ def _patch(document: ComposeDocument, context: Context, half: Half, shared: list
     build = service.node["build"]
     entries = _entries(build.get("args"))
     names = [s.name for s in half.sources if s.name in entries]
-    edits: list[Edit] = []
+    removed: list[Edit] = []
     if len(names) == len(entries):
-        edits.extend(document.remove_key(build, "args"))
-    else:
-        for name in names:
-            index = entries[name][0]
-            edits.extend(
-                document.remove_key(build["args"], name) if index is None else document.remove_item(build, "args", index)
-            )
+        removed.extend(document.remove_key(build, "args"))
+    for name in names if len(names) < len(entries) else []:
+        index = entries[name][0]
+        removed.extend(document.remove_key(build["args"], name) if index is None else document.remove_item(build, "args", index))
     present: Any = build.get("secrets") if own(build, "secrets") else None
     listed = [str(item) for item in present] if is_seq(present) else []
     wanted = [s.secret for s in half.sources if s.secret not in listed]
+    added: list[Edit] = []
     if is_seq(present):
-        edits.extend(document.extend_sequence(build, "secrets", wanted) if wanted else [])
+        added.extend(document.extend_sequence(build, "secrets", wanted) if wanted else [])
     elif wanted:
-        edits.extend(document.add_key(build, "secrets", wanted))
+        added.extend(document.add_key(build, "secrets", wanted))
+    edits = _joined(document.text, removed, added)
     if not shared:
         return Patch(tuple(edits))
     return _top_level(document, context, shared, edits)
+
+
+def _joined(text: str, removed: list[Edit], added: list[Edit]) -> list[Edit]:
+    """Both lists of edits. Where `args:` was the last key of `build:`, the new `secrets:` goes at
+    its end, inside the removed lines (it replaces the line break that ends them): the removed
+    lines then become the new key's lines."""
+    edits = list(removed)
+    for addition in added:
+        inside = next((r for r in edits if r.start <= addition.start and addition.end <= r.end and r.start < r.end), None)
+        if inside is None:
+            edits.append(addition)
+            continue
+        if not addition.text.startswith("\n") or text[inside.start - 1 : inside.start] != "\n" or addition.end != inside.end:
+            raise ValueError("the new build.secrets would land inside the removed build.args")
+        edits[edits.index(inside)] = Edit(inside.start, inside.end, addition.text[1:])
+    return edits
 
 
 def _top_level(document: ComposeDocument, context: Context, shared: list[Half], edits: list[Edit]) -> Patch:
