@@ -33,9 +33,10 @@ image; a build secret exists only while the `RUN` that mounts it runs (CIS Docke
 What might break (fix safety: review, with the Dockerfile's fix): the build reads the secret
 from the environment variable (it must be set where `docker compose build` runs) or from the
 secret file; a deployment that sets the build argument on the command line
-(`docker compose build --build-arg NAME=...`) must set the variable instead. Harden cannot write
-two files at once: when the Dockerfile's output is refused or cannot be written while the
-Compose file's is, the build passes the secret and no longer the argument (the error says so).
+(`docker compose build --build-arg NAME=...`) must set the variable instead. harden writes files
+one by one: when the Dockerfile's output is refused or cannot be written while the Compose file's
+is written, the build passes the secret and no longer the argument, and its RUN gets an empty
+value until the Dockerfile is fixed (a later run shows that fix as unsafe).
 
 Example (fixtures/build-secrets/compose):
 
