@@ -114,7 +114,8 @@ def for_files(base: passes.Context, loaded: Sequence[Loaded], settings: Settings
     """Each file's context: the run's, plus the documents its passes see besides its own
     (`related`), for a Compose file what its services build (`builds`) and the env files and
     proxy configuration they read (`attached`), and for a Dockerfile
-    the stages those services build from it (`built_stages`). A run without
+    the stages those services build from it (`built_stages`); for both, the services of the run
+    that build each Dockerfile of the run (`builders`). A run without
     Compose files never imports harden.compose (start-up time)."""
     if not any(item.source.kind == "compose" for item in loaded):
         return [base] * len(loaded)
