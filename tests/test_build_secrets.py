@@ -151,7 +151,7 @@ def test_no_value_in_messages_ids_or_json() -> None:
         shown = " ".join([finding.message, finding.about, finding.rationale])
         assert not any(secret in shown for secret in SECRETS), shown
         assert "=***" in finding.message
-    for fixture in sorted(FIXTURES.iterdir()):
+    for fixture in sorted(d for d in FIXTURES.iterdir() if (d / "input.Dockerfile").is_file()):
         for arguments in (["check", "--format", "json"], ["check"], ["diff", "--unsafe-fixes"]):
             out = subprocess.run(
                 [sys.executable, "-m", "harden", *arguments, "--select", "build-secrets", str(fixture / "input.Dockerfile")],

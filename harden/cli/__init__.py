@@ -350,7 +350,7 @@ def rules(output_format: str) -> None:
     from harden import passes
     from harden.output import rules as listing
 
-    modules = passes.all_passes()
+    modules = passes.rule_modules()
     click.echo(listing.json_rows(modules) if output_format == "json" else listing.table(modules))
 
 

@@ -114,7 +114,8 @@ def for_files(base: passes.Context, loaded: Sequence[Loaded], settings: Settings
     """Each file's context: the run's, plus the documents its passes see besides its own
     (`related`), for a Compose file what its services build (`builds`) and the env files and
     proxy configuration they read (`attached`), and for a Dockerfile
-    the stages those services build from it (`built_stages`). A run without
+    the stages those services build from it (`built_stages`); for both, the services of the run
+    that build each Dockerfile of the run (`builders`). A run without
     Compose files never imports harden.compose (start-up time)."""
     if not any(item.source.kind == "compose" for item in loaded):
         return [base] * len(loaded)
@@ -137,7 +138,31 @@ def for_files(base: passes.Context, loaded: Sequence[Loaded], settings: Settings
         replaced = dataclasses.replace(base, related=documents, builds=built, variables=found, attached=read, gitignore=ignore)
         contexts.append(replaced if changed else base)
     stages = built_stages(loaded, [c.builds for c in contexts])
-    return [dataclasses.replace(c, built_stages=stages[i]) if i in stages else c for i, c in enumerate(contexts)]
+    contexts = [dataclasses.replace(c, built_stages=stages[i]) if i in stages else c for i, c in enumerate(contexts)]
+    return with_builders(loaded, contexts)
+
+
+def with_builders(loaded: Sequence[Loaded], contexts: list[passes.Context]) -> list[passes.Context]:
+    """The contexts with `builders` (passes.Context.builders) for each Dockerfile of the run that
+    Compose services of the run build, and for those Compose files."""
+    index = {_real(item.source.path): i for i, item in enumerate(loaded) if item.source.kind == "dockerfile"}
+    found: dict[str, list[passes.Builder]] = {}
+    members: set[int] = set()
+    for i, file_context in enumerate(contexts):
+        for service, build in file_context.builds.items():
+            if build.link is None or build.link.dockerfile is None or build.stage is None:
+                continue
+            j = index.get(_real(build.link.dockerfile))
+            document = loaded[j].document if j is not None else None
+            if j is None or document is None or id(document) != id(build.document):
+                continue  # not a Dockerfile of the run: nothing edits it
+            builder = passes.Builder(loaded[i].document, file_context.related, service, build.stage.label)
+            found.setdefault(document.path, []).append(builder)
+            members.update((i, j))
+    if not found:
+        return contexts
+    builders = {path: tuple(each) for path, each in found.items()}
+    return [dataclasses.replace(c, builders=builders) if i in members else c for i, c in enumerate(contexts)]
 
 
 def gitignore(item: Loaded, settings: Settings) -> str | None:

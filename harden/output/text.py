@@ -10,7 +10,7 @@ from harden.model import Applicability, Caveat, Diagnostic, FileResult, Finding,
 
 def finding_line(path: str, finding: Finding) -> str:
     fixable = f" [{finding.fix.applicability} fix]" if finding.fix else ""
-    subject = f"{finding.subject}: " if finding.subject and finding.rule.kinds == ("compose",) else ""
+    subject = f"{finding.subject}: " if finding.subject and "compose" in finding.rule.kinds else ""
     return f"{path}:{finding.line}:{finding.column}: {finding.rule.id} {subject}{finding.message}{fixable}"
 
 

@@ -20,7 +20,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from types import ModuleType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from harden.config import Settings
 from harden.model import Applicability, Finding
@@ -68,8 +68,18 @@ PASS_MODULES: tuple[str, ...] = (
     "compose.traefik_api_insecure",
     "compose.refused_volume",
     "compose.user_defined_networks",
+    "compose.build_secrets",
     "compose.env_secrets",
 )
+
+
+class Builder(NamedTuple):
+    """A Compose service of the run that builds a Dockerfile of the run (Context.builders)."""
+
+    document: Any  # its ComposeDocument as read, before any fix of the run
+    related: tuple[Any, ...]  # that document's Context.related
+    service: str
+    stage: str  # the label of the stage it builds
 
 
 def any_fix(finding: Finding) -> bool:
@@ -122,6 +132,11 @@ class Context:
     # none, or standard input), read by the engine (harden.engine.context.gitignore), so that a
     # fix that creates secret files can have them ignored (a NewFile with `base`).
     gitignore: str | None = None
+    # For a Dockerfile of the run that Compose services of the run build, and for those Compose
+    # files: Dockerfile (its path as shown) -> every such service (`Builder`), read by the engine
+    # (harden.engine.context.builders), so that a fix of the Dockerfile and its counterpart in each
+    # Compose file are decided alike on both sides (build-secrets).
+    builders: Mapping[str, tuple[Builder, ...]] = field(default_factory=dict)
 
     def for_pass(self, module: ModuleType) -> Context:
         """This context for one pass: with that pass's options. A pass that runs another pass's
@@ -147,6 +162,15 @@ def kind_of(name: str) -> str:
 
 def passes_for(kind: str, settings: Settings) -> list[ModuleType]:
     return [p for p in _passes_of(kind) if settings.rule_enabled(p.RULE.id)]
+
+
+def rule_modules() -> tuple[ModuleType, ...]:
+    """One pass module per rule, the first of PASS_MODULES (a rule whose `kinds` are several has a
+    module for each: build-secrets; the first documents the rule)."""
+    found: dict[str, ModuleType] = {}
+    for module in all_passes():
+        found.setdefault(module.RULE.id, module)
+    return tuple(found.values())
 
 
 def rule(rule_id: str) -> ModuleType | None:

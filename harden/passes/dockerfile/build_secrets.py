@@ -30,8 +30,8 @@ stored in Dockerfiles"; hadolint DL3064 and BuildKit's SecretsUsedInArgOrEnv che
 `require-secret-mounts`). A literal value in the Dockerfile is also in the repository's history
 and must be rotated. A secret mount (`RUN --mount=type=secret`) exists only while that RUN runs.
 
-The fix (unsafe): an `ARG` without a literal default, declared in a stage and referenced by
-exactly one `RUN` of that stage (and nothing else), is removed, and that RUN reads the secret:
+The fix: an `ARG` without a literal default, declared in a stage and referenced by exactly one
+`RUN` of that stage (and nothing else), is removed, and that RUN reads the secret:
 
     RUN --mount=type=secret,id=<id> export NAME="$(cat /run/secrets/<id>)" && <command>
 
@@ -42,14 +42,24 @@ Docker Engine 27.3): an older builder refuses it, and a `# syntax=docker/dockerf
 would make every build pull the frontend image from Docker Hub. Only a shell-form RUN of a
 POSIX shell is rewritten (not exec form, a heredoc, a `SHELL` of another shell, a Windows base).
 
-What might break (fix safety: unsafe, applied only with --unsafe-fixes): the build must now pass
-the value as a secret, not a build argument: `docker build --secret id=<id>,env=NAME` (NAME set
-in the environment), or in Compose the service's `build:` gets `secrets: [<id>]` and the file a
-top-level `secrets: {<id>: {environment: NAME}}`. harden does not edit the Compose file from this
-pass (the finding prints the exact change); a build that still passes `--build-arg NAME=...` or
-`build.args` builds with an empty NAME. Other RUN steps after the ARG had NAME in their
-environment: one that reads it without naming it (npm reading `${NPM_TOKEN}` from `.npmrc`) no
-longer gets it. When no secret is passed, NAME is set and empty where it was unset.
+The build must then pass the secret. For each Compose service of the run that builds this
+Dockerfile (Context.builders), the rule's Compose half (harden/passes/compose/build_secrets.py)
+moves the argument from the service's `build.args` to `build.secrets`, with a top-level secret
+read from where the value came from (`${VAR}`: `environment: VAR`; a literal: a secret file
+`./secrets/<id>`, mode 0600, git-ignored). The two halves are decided alike in both files and
+land together or not at all: both are `review` (evidence: build, the Compose file's line) when
+every service of the run that builds the Dockerfile can pass every moved argument, else both
+`unsafe`; and a half the run chooses is held back (`requires` names the others) unless the run
+chooses all of them. Without a Compose file of the run that builds it, the fix is `unsafe` and the
+finding spells out the build's side (`docker build --secret id=<id>,env=NAME` or Compose's).
+
+What might break (fix safety: review with its Compose counterparts, else unsafe, applied only with
+--unsafe-fixes): a build without Compose must pass the value as a secret, not a build argument:
+`docker build --secret id=<id>,env=NAME ...` (NAME set in its environment) instead of
+`--build-arg NAME=...`, which now builds with an empty NAME (the finding says so). Other RUN steps
+after the ARG had NAME in their environment: one that reads it without naming it (npm reading
+`${NPM_TOKEN}` from `.npmrc`) no longer gets it. When no secret is passed, NAME is set and empty
+where it was unset. A Compose service outside the run that builds the Dockerfile is not seen.
 
 Example (fixtures/build-secrets/basic):
 
@@ -74,10 +84,24 @@ with `ENV API_TOKEN` and `COPY .npmrc` reported (display).
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from harden.credentials import credential_name
 from harden.dockerfile import DockerfileDocument, Instruction, Stage
-from harden.model import NO_EVIDENCE, Applicability, Caveat, Claim, Edit, Finding, Fix, Rule, Severity, prebuilt
+from harden.model import (
+    NO_EVIDENCE,
+    Applicability,
+    Caveat,
+    Claim,
+    Edit,
+    Evidence,
+    Finding,
+    Fix,
+    Rule,
+    Severity,
+    finding_id,
+    prebuilt,
+)
 from harden.passes import Context
 from harden.passes.dockerfile import shell
 
@@ -85,9 +109,10 @@ RULE = Rule(
     id="build-secrets",
     title="Build secrets are mounted, never set in ENV or ARG or copied into the image",
     control="CIS 4.10",
-    applicability=Applicability.UNSAFE,
-    kinds=("dockerfile",),
+    applicability=Applicability.REVIEW,
+    kinds=("dockerfile", "compose"),
     peers="hadolint DL3064, BuildKit SecretsUsedInArgOrEnv, tally require-secret-mounts",
+    gated=True,
 )
 RATIONALE = (
     "An ENV value is in the image's configuration, an ARG used by a RUN is in its history and a copied file is in a "
@@ -114,13 +139,39 @@ def credential_value(value: str) -> bool:
     return bool(_VALUE_FORMATS.search(value))
 
 
+@dataclass(frozen=True)
+class Pairing:
+    """How the fixes of a Dockerfile and their counterparts in the Compose files that build it
+    land (harden.passes.compose.build_secrets.pair): their applicability and evidence, the
+    services that build it (`builders`, in words; '' none), why some cannot pass the secret, and
+    the ids of the pair's findings the run does not choose (then none is applied)."""
+
+    applicability: Applicability = Applicability.UNSAFE
+    evidence: tuple[Evidence, ...] = (NO_EVIDENCE,)
+    builders: str = ""
+    why_not: str = ""
+    unchosen: tuple[str, ...] = ()
+
+    def requires(self, own: str) -> tuple[str, ...]:
+        """What a finding of the pair requires: the others the run does not choose (a finding of
+        another file is never applied in this one, so the fix is held back)."""
+        return tuple(i for i in self.unchosen if i != own)
+
+
 def check(document: DockerfileDocument, context: Context) -> list[Finding]:
     findings: list[Finding] = []
     seen: dict[str, int] = {}
+    moved = {id(p.arg): p for p in plans(document)}
+    pairing = Pairing()
+    if moved and context.builders.get(document.path):
+        from harden.passes.compose.build_secrets import pair  # only when Compose files of the run build it
+
+        pairing = pair(document, list(moved.values()), context)[0]
     for label, stage, instruction in _instructions(document):
         if instruction.keyword in ("ENV", "ARG"):
             for name, value in _variables(instruction):
-                finding = _variable(document, label, stage, instruction, name, value, seen)
+                plan = moved.get(id(instruction))
+                finding = _variable(document, label, stage, instruction, name, value, seen, plan, pairing)
                 if finding is not None:
                     findings.append(finding)
         elif instruction.keyword in ("COPY", "ADD") and instruction.flag("from") is None:
@@ -171,6 +222,8 @@ def _variable(
     name: str,
     value: str | None,
     seen: dict[str, int],
+    plan: Plan | None,
+    pairing: Pairing,
 ) -> Finding | None:
     literal = value is not None and value != "" and not _REFERENCE.match(value)
     by_value = literal and credential_value(value or "")
@@ -194,18 +247,33 @@ def _variable(
         )
         return Finding(RULE, message, line, column, Severity.ERROR, RATIONALE, None, about=about)
     where = "the image's configuration" if keyword == "ENV" else "the image's history (docker history)"
-    fix = _fix(document, stage, instruction, name) if keyword == "ARG" and not value and stage is not None else None
-    if fix is None:
+    if plan is None or plan.name != name:
         message = (
             f"{shown} puts a credential in {where}. harden does not change it; use a secret mount, {mount}, built "
             f"with {_passing(name)} (CIS 4.10)"
         )
+        return Finding(RULE, message, line, column, Severity.WARNING, RATIONALE, None, about=about)
+    fix = _fix(document, plan, pairing)
+    done = f"harden removes the ARG and mounts the secret in the one RUN that uses it ({mount})"
+    if not pairing.builders:
+        passed = f"the build then passes it with {_passing(name)}"
+    elif pairing.why_not:
+        passed = f"{pairing.builders} build it, and not all can pass it: {pairing.why_not}"
     else:
-        message = (
-            f"{shown} puts a credential in {where}: harden removes the ARG and mounts the secret in the one RUN that "
-            f"uses it ({mount}); the build then passes it with {_passing(name)} (CIS 4.10)"
+        passed = (
+            f"{pairing.builders}: each passes it in build.secrets instead of build.args, with its own fix; a build "
+            f"without Compose: {_command(name)}"
         )
-    return Finding(RULE, message, line, column, Severity.WARNING, RATIONALE, fix, about=about)
+    return Finding(
+        RULE,
+        f"{shown} puts a credential in {where}: {done}; {passed} (CIS 4.10)",
+        line,
+        column,
+        Severity.WARNING,
+        RATIONALE,
+        fix,
+        about=about,
+    )
 
 
 def _passing(name: str) -> str:
@@ -259,9 +327,43 @@ def _copy_message(keyword: str, source: str) -> str:
 # --- the fix ----------------------------------------------------------------------------------
 
 
-def _fix(document: DockerfileDocument, stage: Stage, arg: Instruction, name: str) -> Fix | None:
-    """The ARG removed and its one RUN reading the secret, or None when harden cannot do it safely."""
-    if len(_variables(arg)) != 1 or not _posix_shell(document, stage):
+@dataclass(frozen=True, eq=False)
+class Plan:
+    """An ARG the fix removes, and the one RUN that then reads its secret (`start`: the offset of
+    that RUN's command in the document's text)."""
+
+    stage: Stage
+    arg: Instruction
+    run: Instruction
+    name: str
+    start: int
+
+    @property
+    def secret(self) -> str:
+        return self.name.lower()
+
+    @property
+    def about(self) -> str:
+        """Its finding's `about` (an ARG with a plan is declared once in its stage)."""
+        return f"stage {self.stage.label}: ARG {self.name}"
+
+
+def plans(document: DockerfileDocument) -> list[Plan]:
+    """Every ARG the fix can move into a secret mount, in the order of the file."""
+    found = []
+    for stage in document.stages:
+        for arg in (i for i in stage.instructions if i.keyword == "ARG"):
+            variables = _variables(arg)
+            if len(variables) == 1 and not variables[0][1] and credential_name(variables[0][0]):
+                plan = _plan(document, stage, arg, variables[0][0])
+                if plan is not None:
+                    found.append(plan)
+    return found
+
+
+def _plan(document: DockerfileDocument, stage: Stage, arg: Instruction, name: str) -> Plan | None:
+    """The ARG's plan, or None when harden cannot move it safely."""
+    if not _posix_shell(document, stage):
         return None
     reference = re.compile(rf"\$(?:\{{{re.escape(name)}(?![A-Za-z0-9_])|{re.escape(name)}(?![A-Za-z0-9_]))")
     later = stage.instructions[stage.instructions.index(arg) + 1 :]
@@ -270,28 +372,43 @@ def _fix(document: DockerfileDocument, stage: Stage, arg: Instruction, name: str
         return None  # declared twice: harden cannot tell which declaration a reader meant
     if len(users) != 1 or users[0].keyword != "RUN" or users[0].heredocs or users[0].exec_form is not None:
         return None
-    run = users[0]
-    start = _command_start(document, run)
-    if start is None:
-        return None
-    secret = name.lower()
+    start = _command_start(document, users[0])
+    return None if start is None else Plan(stage, arg, users[0], name, start)
+
+
+def _fix(document: DockerfileDocument, plan: Plan, pairing: Pairing) -> Fix:
+    """The ARG removed and its one RUN reading the secret; as safe as its Compose counterparts make it."""
+    run, name, secret = plan.run, plan.name, plan.secret
     mount = f"--mount=type=secret,id={secret}"
     prefix = f'export {name}="$(cat /run/secrets/{secret})" && '
     keyword_end = run.start + len(run.indent) + len(run.keyword)
-    edits = [Edit(arg.start, arg.end, ""), Edit(keyword_end, keyword_end, f" {mount}"), Edit(start, start, prefix)]
+    edits = [
+        Edit(plan.arg.start, plan.arg.end, ""),
+        Edit(keyword_end, keyword_end, f" {mount}"),
+        Edit(plan.start, plan.start, prefix),
+    ]
     new_run = " ".join(["RUN", mount, *run.flags, " ".join((prefix + run.args).split())])
+    label = plan.stage.label
     claims: tuple[Claim, ...] = (
-        ("stages", stage.label, document.instruction_text(arg)),
-        ("stages", stage.label, document.instruction_text(run)),
-        ("stages", stage.label, new_run),
+        ("stages", label, document.instruction_text(plan.arg)),
+        ("stages", label, document.instruction_text(run)),
+        ("stages", label, new_run),
     )
-    caveat = Caveat(
-        "",
-        f"the build must pass {name} as a secret: {_passing(name)}; harden does not edit the Compose file. A build that "
-        f"passes --build-arg {name} or build.args builds with it empty, and a RUN after the ARG that read {name} "
-        "without naming it no longer gets it",
-    )
-    return Fix(Applicability.UNSAFE, claims, prebuilt(edits), (caveat,), evidence=(NO_EVIDENCE,))
+    others = f"A RUN after the ARG that read {name} without naming it no longer gets it"
+    if pairing.builders:
+        text = f"{pairing.builders}: each passes {name} as the build secret {secret}, with its own fix"
+        caveat = f"{text}; a build without Compose must pass it too: {_command(name)}. {others}"
+    else:
+        caveat = (
+            f"the build must pass {name} as a secret: {_passing(name)}; no Compose file of this run builds this Dockerfile, "
+            f"so harden edits none. A build that passes --build-arg {name} or build.args builds with it empty. {others}"
+        )
+    requires = pairing.requires(finding_id(RULE.id, document.path, "", plan.about))
+    return Fix(pairing.applicability, claims, prebuilt(edits), (Caveat("", caveat),), requires, pairing.evidence)
+
+
+def _command(name: str) -> str:
+    return f"`docker build --secret id={name.lower()},env={name} ...` with {name} set in its environment, not --build-arg {name}"
 
 
 def _posix_shell(document: DockerfileDocument, stage: Stage) -> bool:
