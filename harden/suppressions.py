@@ -90,9 +90,7 @@ def _comment(line: str, dockerfile: bool) -> str:
     return match[1] if match else ""
 
 
-def _parse(
-    comment: str, known: set[str], hadolint: dict[str, str]
-) -> tuple[frozenset[str] | None, bool, tuple[str, ...]] | None:
+def _parse(comment: str, known: set[str], hadolint: dict[str, str]) -> tuple[frozenset[str] | None, bool, tuple[str, ...]] | None:
     """(rules or None for all, whether it covers the file, unknown ids) of one comment, or None."""
     if match := HARDEN.search(comment):
         names = [n.strip() for n in (match["rules"] or "").split(",") if n.strip()]
