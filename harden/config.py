@@ -22,6 +22,7 @@ class Settings:
     ignore: frozenset[str] = frozenset()
     safe_only: bool = False  # apply only `safe` fixes
     unsafe_fixes: bool = False  # apply `unsafe` fixes too (no evidence that the service still works)
+    show_unused_ignores: bool = False  # report suppression comments that silence nothing (harden.suppressions)
     max_file_size: int = DEFAULT_MAX_FILE_SIZE
     stdin_filename: str | None = None
     # digest pinning (harden.engine.pinning)

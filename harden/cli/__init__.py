@@ -363,7 +363,13 @@ def explain(rule_id: str) -> None:
 
     module = passes.rule(rule_id)
     if module is None:
-        raise click.BadParameter(f"unknown rule {rule_id!r} (see `harden rules`)", param_hint="RULE")
+        equivalents = listing.equivalents(rule_id)
+        if not equivalents:
+            raise click.BadParameter(f"unknown rule {rule_id!r} (see `harden rules`)", param_hint="RULE")
+        for module in equivalents:
+            click.echo(f"{rule_id} ({listing.peer_named(module, rule_id)}) is harden's {module.RULE.id}:\n")
+            click.echo(listing.explanation(module))
+        return
     click.echo(listing.explanation(module))
 
 

@@ -29,6 +29,12 @@ REDACT = click.option(
     "the diff then no longer applies. Reports and commentary never show them.",
 )
 
+SHOW_UNUSED_IGNORES = click.option(
+    "--show-unused-ignores",
+    is_flag=True,
+    help="Report each `# harden: ignore` (or hadolint ignore) comment that silences nothing.",
+)
+
 
 def common_options(command: Callable[..., Any]) -> Callable[..., Any]:
     options = [
@@ -86,7 +92,7 @@ def common_options(command: Callable[..., Any]) -> Callable[..., Any]:
             "--stdin-filename", metavar="NAME", help="File name for input read from `-` (decides Dockerfile or compose)."
         ),
     ]
-    for option in reversed([*options, REDACT, *REGISTRY_OPTIONS]):
+    for option in reversed([*options, REDACT, SHOW_UNUSED_IGNORES, *REGISTRY_OPTIONS]):
         command = option(command)
     return command
 
@@ -169,6 +175,7 @@ def settings(options: dict[str, Any]) -> Settings:
         ignore=rule_list(options.get("ignore")),
         safe_only=options.get("safe_only", False),
         unsafe_fixes=options.get("unsafe_fixes", False),
+        show_unused_ignores=options.get("show_unused_ignores", False),
         max_file_size=options.get("max_file_size", DEFAULT_MAX_FILE_SIZE),
         stdin_filename=options.get("stdin_filename"),
         offline=options.get("offline", False),

@@ -29,7 +29,7 @@ from collections.abc import Callable, Iterable, Mapping
 from types import ModuleType
 from typing import Any
 
-from harden import passes
+from harden import passes, suppressions
 from harden.config import MAX_ROUNDS, Settings
 from harden.discover import display_path
 from harden.engine import guard
@@ -60,9 +60,9 @@ def analyse(loaded: Loaded, settings: Settings, context: passes.Context, apply: 
     try:
         module = document_module(result.kind)
         selected = bind(passes.passes_for(result.kind, settings), context)
-        result.findings = result.remaining = run_passes(selected, document, result.path)
+        result.findings = result.remaining = run_passes(selected, document, result.path, settings.show_unused_ignores)
         if apply and fixable:
-            created = _fix(result, module, document, selected, context.chooses)
+            created = _fix(result, module, document, selected, context.chooses, settings.show_unused_ignores)
             guard.check_size(result, len(encode(result, result.output)), settings.max_file_size)
             directory = loaded.source.path.parent
             # standard input has no directory to look in (and its sink refuses new files)
@@ -105,12 +105,18 @@ def bind(modules: list[ModuleType], context: passes.Context) -> Bound:
     return [(module, context.for_pass(module)) for module in modules]
 
 
-def run_passes(selected: Bound, document: Document, path: str) -> list[Finding]:
-    """Every selected pass's findings, each given the file's path (part of its id)."""
+def run_passes(selected: Bound, document: Document, path: str, show_unused: bool = False) -> list[Finding]:
+    """Every selected pass's findings, each given the file's path (part of its id), but those a
+    comment silences (harden.suppressions); with `show_unused`, one more for each such comment
+    that silences nothing."""
     findings: list[Finding] = []
     for module, context in selected:
         findings.extend(dataclasses.replace(finding, path=path) for finding in module.check(document, context))
-    return findings
+    found = suppressions.directives(document, [module for module, _ in selected])
+    if not found:
+        return findings
+    kept = [f for f in findings if not suppressions.silenced(found, f)]
+    return kept + (suppressions.unused(found, findings, path) if show_unused else [])
 
 
 def _unchanged(result: FileResult, error: Diagnostic) -> None:
@@ -124,7 +130,12 @@ def _unchanged(result: FileResult, error: Diagnostic) -> None:
 
 
 def _fix(
-    result: FileResult, module: ModuleType, document: Document, selected: Bound, chooses: Callable[[Finding], bool]
+    result: FileResult,
+    module: ModuleType,
+    document: Document,
+    selected: Bound,
+    chooses: Callable[[Finding], bool],
+    show_unused: bool = False,
 ) -> dict[str, tuple[NewFile, Finding]]:
     """Apply rounds of fixes to the document; the files they create (by path, with the finding
     whose fix creates each)."""
@@ -147,7 +158,7 @@ def _fix(
         result.applied.extend(chosen)
         applied.update(f.id for f in chosen)
         _created(chosen, created)
-        findings = run_passes(selected, current, result.path)
+        findings = run_passes(selected, current, result.path, show_unused)
     first = {f.id: f for f in result.findings}  # a finding left as it was is kept once
     result.remaining = [first[f.id] if first.get(f.id) == f else f for f in findings]
     result.applied_rules = [f.rule.id for f in result.applied]

@@ -59,3 +59,22 @@ def explanation(module: ModuleType) -> str:
     if options:
         lines += ["", *options]
     return "\n".join(lines)
+
+
+def equivalents(peer_id: str) -> list[ModuleType]:
+    """The rules whose peers name `peer_id` (a hadolint, KICS, Trivy or Checkov id, any case)."""
+    from harden import passes
+
+    return [m for m in passes.all_passes() if peer_named(m, peer_id)]
+
+
+def peer_named(module: ModuleType, peer_id: str) -> str:
+    """The peer entry of the rule that names `peer_id` as a whole word ("hadolint DL3002"), or ""."""
+    wanted = peer_id.strip().lower()
+    peers: str = module.RULE.peers
+    for peer in peers.replace(";", ",").split(","):
+        words = peer.strip().split()
+        ids = [i.lower() for w in words[1:] for i in w.split("/")]
+        if wanted in ids or wanted in (peer.strip().lower(), " ".join(words[1:]).lower()):
+            return peer.strip()
+    return ""
