@@ -220,7 +220,7 @@ def test_the_corpus_credentials_are_moved_or_reported_and_never_printed(corpus: 
     found by `check` appears in its JSON."""
     code, before, _ = invoke("check", "--format", "json", str(corpus))
     found = [(e["path"], f) for e in json.loads(before)["files"] for f in e["findings"]]
-    moved = [f for _, f in found if f["fix"]]
+    moved = [f for _, f in found if f["fix"] and f["fix"]["applicability"] != "display"]
     assert code == 1 and len(moved) >= 10 and all(f["fix"]["applicability"] == "review" for f in moved)
     # the corpus' values that are not also a service's or an image's name (gitea, wordpress, grafana, nextcloud are)
     assert not any(v in before for v in ("mysecretpassword", "whalehello", "somewordpress", "example_123"))
@@ -251,3 +251,43 @@ def test_a_credential_word_inside_a_longer_word_is_a_credential_name() -> None:
     from harden.credentials import credential_name
 
     assert credential_name("WEBPASSWORD") and credential_name("DBPASSWD") and not credential_name("AUTHOR")
+
+
+UNKNOWN = "services:\n  app:\n    image: example.org/shop:2.1\n    environment:\n      LOG_LEVEL: info\n"
+UNKNOWN += "      API_TOKEN: tok-7Hq2\n"
+
+
+@pytest.mark.parametrize("unsafe", [False, True])
+def test_a_credential_of_an_image_harden_does_not_know_gets_a_display_fix_never_applied(tmp_path: Path, unsafe: bool) -> None:
+    """The display fix: shown by `diff` (what it would change, the value masked), listed by
+    `check` as a display fix, never applied, not even with --unsafe-fixes."""
+    (tmp_path / "compose.yaml").write_text(UNKNOWN)
+    code, out, _ = invoke("diff", str(tmp_path / "compose.yaml"))
+    text = unwrapped(out)
+    assert code == 1 and "tok-7Hq2" not in out
+    assert "env-secrets [display]" in text and "the display fix of API_TOKEN would change:" in text
+    assert "#  -      API_TOKEN: ***" in out.replace("#       -", "#  -") and "#       +    secrets:" in out
+    assert "#       +  api_token:\n#       +    file: ./secrets/api_token\n" in out
+    assert "and create secrets/api_token (mode 0600; it would hold the value)" in text
+    assert "diff --git" not in out  # nothing is applied
+    assert "[display fix]" in invoke("check", str(tmp_path / "compose.yaml"))[1]
+    report = json.loads(invoke("diff", "--format", "json", str(tmp_path / "compose.yaml"))[1])
+    [finding] = report["files"][0]["findings"]
+    assert finding["fix"]["applicability"] == "display" and finding["fix"]["edits"] and not finding["applied"]
+    assert invoke("fix", *(["--unsafe-fixes"] if unsafe else []), str(tmp_path / "compose.yaml"))[0] == 1
+    assert (tmp_path / "compose.yaml").read_text() == UNKNOWN
+    assert not (tmp_path / "secrets").exists() and not (tmp_path / ".gitignore").exists()
+
+
+def test_a_display_fix_of_a_value_another_fix_moves_uses_that_secret(tmp_path: Path) -> None:
+    """url-and-unknown-image's shape: the unknown image's copy of the postgres password is given
+    the secret the review fix defines; the display fix defines nothing of its own."""
+    text = LITERAL + "  app:\n    image: example.org/shop:2.1\n    environment:\n      - DB_PASSWORD=pw-4Kq9\n"
+    (tmp_path / "compose.yaml").write_text(text)
+    out = unwrapped(invoke("diff", str(tmp_path / "compose.yaml"))[1])
+    assert "move it to secret postgres_password, defined by the fix of the same value, remove DB_PASSWORD" in out
+    proposed = "#       -    environment:\n#       -      - DB_PASSWORD=***\n"
+    proposed += "#       +    secrets:\n#       +      - postgres_password"
+    assert proposed in invoke("diff", str(tmp_path / "compose.yaml"))[1]
+    commentary = out.split("diff --git")[0]
+    assert "and create" not in commentary and "pw-4Kq9" not in commentary

@@ -10,6 +10,9 @@ Fixes are lazy (harden.model.Fix): a fix is built here, when it is chosen, and o
 that applies fixes. When a file is done, every fix is released: the builders hold the parsed
 document, which is freed with them.
 
+A `display` fix is never applied; a run that applies fixes builds it on the file as it was read,
+for the reviewed diff to show (harden.output.diff).
+
 A fix may create files beside the one it fixes (harden.model.NewFile). A file another fix of
 the same run already created with the same text is nothing new (so a fix that only creates a
 file converges); with other text, or one that exists already, the file is refused (guard).
@@ -63,6 +66,7 @@ def analyse(loaded: Loaded, settings: Settings, context: passes.Context, apply: 
         result.findings = result.remaining = run_passes(selected, document, result.path)
         if apply and fixable:
             created = _fix(result, module, document, selected, context.chooses)
+            _build_displayed(result.findings)
             guard.check_size(result, len(encode(result, result.output)), settings.max_file_size)
             directory = loaded.source.path.parent
             # standard input has no directory to look in (and its sink refuses new files)
@@ -79,6 +83,18 @@ def analyse(loaded: Loaded, settings: Settings, context: passes.Context, apply: 
         if finding.fix is not None:
             finding.fix.release()
     return result
+
+
+def _build_displayed(findings: Iterable[Finding]) -> None:
+    """Build the `display` fixes of the file as it was read, never applied (not even with
+    --unsafe-fixes: `pick`), so that `harden diff` can show what each would change
+    (harden.output.diff.proposals). One that cannot be built is shown without its change."""
+    for finding in findings:
+        if finding.fix is not None and finding.fix.applicability is Applicability.DISPLAY:
+            try:
+                finding.fix.patch()
+            except Unfixable:
+                continue
 
 
 def _masked(result: FileResult) -> None:

@@ -17,8 +17,15 @@ One value used by several services or variables (a database's password and the a
 that logs in with it) becomes one secret given to each. The secret is named after the first
 variable that holds it (lower case), with `_2`, `_3` when the project already has that name.
 
-Reported only (display): a credential whose image harden does not know to read a `*_FILE`
-variable (the application must read /run/secrets/<name> itself: the message says so); a URL with
+A credential whose image harden does not know to read a `*_FILE` variable gets a `display` fix:
+the same secret (file or `environment:` source, or the secret the review fix of the same value
+defines) and `secrets: [<name>]` on the service, and the variable removed, not renamed: the
+application must read /run/secrets/<name> itself. Removing it is the point (a credential left in
+the environment is not moved) and is what would break an application that reads the variable,
+which is why the fix is display: `harden diff` shows what it would change, and no option applies
+it (not --unsafe-fixes either).
+
+Reported only (no fix): a URL with
 a literal password (`DATABASE_URL=mysql://root:***@db/app`), with the exact change: the URL
 without the password, and the password as a secret; a `${VAR:-default}` value (the default is a
 literal in the file), a value mixing text and variables, a variable that the service also sets
@@ -107,6 +114,7 @@ from harden.model import (
     Patch,
     Rule,
     Severity,
+    Unfixable,
     finding_id,
 )
 from harden.passes import Context
@@ -176,10 +184,11 @@ def check(document: ComposeDocument, context: Context) -> list[Finding]:
         why_not = (
             "" if first_file or not secret.literal else "it is not its project's first file, beside which the secret file goes"
         )
+        moved = [u for u in secret.uses if u.file_var and not why_not]
         for use in secret.uses:
             if not use.file_var or why_not:
-                findings.append(_display(document, use, secret, why_not))
-        secret.uses = [u for u in secret.uses if u.file_var and not why_not]
+                findings.append(_display(document, context, use, secret, why_not, bool(moved)))
+        secret.uses = moved
         if secret.uses:
             movable.append(secret)
     findings.extend(_urls(uses, secrets))
@@ -290,18 +299,34 @@ def _defined(document: ComposeDocument, context: Context) -> set[str]:
     return names
 
 
-def _display(document: ComposeDocument, use: Use, secret: Secret, why_not: str) -> Finding:
+def _display(document: ComposeDocument, context: Context, use: Use, secret: Secret, why_not: str, defined: bool) -> Finding:
+    """A credential harden does not move: reported; where only the image's reading is unknown,
+    with a display fix that shows the move (`defined`: the review fix of the same value defines
+    the secret)."""
     rotate = f"; {ROTATE}" if secret.literal else ""
     if why_not:
-        message = f"{use.name} holds a credential ({use.verdict.why}); harden does not move it here: {why_not}{rotate}"
-    else:
-        image = use.service.resolved_image or "its image"
-        message = (
-            f"{use.name} holds a credential ({use.verdict.why}), and harden does not know that {image} reads a "
-            f"{use.name}_FILE variable: move it to a Compose secret, and have the application read /run/secrets/"
-            f"{secret.name} instead of the variable{rotate}"
-        )
-    return _finding(use, message, Severity.WARNING)
+        why = f"{use.name} holds a credential ({use.verdict.why})"
+        return _finding(use, f"{why}; harden does not move it here: {why_not}{rotate}")
+    image = use.service.resolved_image or "its image"
+    where = "defined by the fix of the same value" if defined else _where(secret)
+    message = (
+        f"{use.name} holds a credential ({use.verdict.why}), and harden does not know that {image} reads a "
+        f"{use.name}_FILE variable: move it to secret {secret.name}, {where}, remove {use.name}, and have the "
+        f"application read /run/secrets/{secret.name} instead of the variable (the display fix shows it; harden never "
+        f"applies it){rotate}"
+    )
+    service = use.service.name
+    claims: tuple[Claim, ...] = (("services", service, "environment"), ("services", service, "secrets"), ("secrets",))
+
+    def build() -> Patch:
+        try:
+            return _display_patch(document, context, use, secret, defined)
+        except ValueError as error:  # the text is not written as planned: the finding says what to do
+            raise Unfixable(()) from error
+
+    caveat = Caveat(service, f"{use.name} is removed: the application must read /run/secrets/{secret.name} instead")
+    fix = Fix(Applicability.DISPLAY, claims, build, (caveat,))
+    return _finding(use, message, fix=fix)
 
 
 def _unmovable(use: Use, why: str) -> Finding:
@@ -332,8 +357,8 @@ def _urls(uses: list[Use], secrets: list[Secret]) -> list[Finding]:
     return found
 
 
-def _finding(use: Use, message: str, severity: Severity) -> Finding:
-    return Finding(RULE, message, use.line, use.column, severity, RATIONALE, None, use.service.name, use.name, secrets=use.hidden)
+def _finding(use: Use, message: str, severity: Severity = Severity.WARNING, fix: Fix | None = None) -> Finding:
+    return Finding(RULE, message, use.line, use.column, severity, RATIONALE, fix, use.service.name, use.name, secrets=use.hidden)
 
 
 def _fixes(document: ComposeDocument, context: Context, movable: list[Secret]) -> list[Finding]:
@@ -371,12 +396,15 @@ def _fixes(document: ComposeDocument, context: Context, movable: list[Secret]) -
 
 def _message(secret: Secret, shared: list[Secret]) -> str:
     moved = ", ".join(f"{u.service.name}: {u.name} -> {u.file_var}" for u in secret.uses)
-    if secret.literal:
-        where = f"a secret file ./{SECRETS_DIR}/{secret.name} (mode 0600; {SECRETS_DIR}/ is git-ignored); {ROTATE}"
-    else:
-        where = f"a secret read from the environment variable {secret.source}"
+    where = f"{_where(secret)}; {ROTATE}" if secret.literal else _where(secret)
     also = f"; this fix defines all {len(shared)} secrets of the file" if len(shared) > 1 else ""
     return f"a credential is in environment variables ({moved}): harden moves it to secret {secret.name}, {where}{also}"
+
+
+def _where(secret: Secret) -> str:
+    if secret.literal:
+        return f"a secret file ./{SECRETS_DIR}/{secret.name} (mode 0600; {SECRETS_DIR}/ is git-ignored)"
+    return f"a secret read from the environment variable {secret.source}"
 
 
 def _caveats(secret: Secret) -> tuple[Caveat, ...]:
@@ -396,12 +424,38 @@ def _patch(document: ComposeDocument, context: Context, secret: Secret, shared: 
         return Patch(tuple(edits))
     # a service that ends the file ends where the top-level key goes: its lines first
     for name in _services_of(shared):
-        service = document.services[name]
         wanted = [s.name for s in shared if any(u.service.name == name for u in s.uses)]
-        if service.own("secrets") and isinstance(service.get("secrets"), list):
-            edits.extend(document.extend_sequence(service, "secrets", wanted))
-        else:
-            edits.extend(document.add_key(service, "secrets", wanted))
+        edits.extend(_give(document, document.services[name], wanted))
+    defined, files = _define(document, context, shared)
+    return Patch((*edits, *defined), new_files=files)
+
+
+def _display_patch(document: ComposeDocument, context: Context, use: Use, secret: Secret, defined: bool) -> Patch:
+    """The display fix: the variable removed, the service given the secret, and the secret
+    defined (unless the review fix of the same value defines it)."""
+    if len(use.service.node["environment"]) == 1:  # not an empty `environment: []` left behind
+        edits = document.remove_key(use.service, "environment")
+    elif use.index is not None:
+        edits = document.remove_item(use.service, "environment", use.index)
+    else:
+        edits = document.remove_key(use.service.node["environment"], use.name)
+    edits = [*edits, *_give(document, use.service, [secret.name])]
+    if defined:
+        return Patch(tuple(edits))
+    more, files = _define(document, context, [secret])
+    return Patch((*edits, *more), new_files=files)
+
+
+def _give(document: ComposeDocument, service: Service, names: list[str]) -> list[Edit]:
+    """`secrets: [names]` on a service (its list extended when it has one)."""
+    if service.own("secrets") and isinstance(service.get("secrets"), list):
+        return document.extend_sequence(service, "secrets", names)
+    return document.add_key(service, "secrets", names)
+
+
+def _define(document: ComposeDocument, context: Context, shared: list[Secret]) -> tuple[list[Edit], tuple[NewFile, ...]]:
+    """The top-level definitions of the secrets, and the files that hold the literal ones."""
+    edits: list[Edit] = []
     definitions = {s.name: {"file": f"./{SECRETS_DIR}/{s.name}"} if s.literal else {"environment": s.source} for s in shared}
     top = document.data.get("secrets") if own(document.data, "secrets") else None
     if is_map(top):
@@ -413,7 +467,7 @@ def _patch(document: ComposeDocument, context: Context, secret: Secret, shared: 
     files = [NewFile(f"{SECRETS_DIR}/{s.name}", s.source, 0o600, secret=True) for s in shared if s.literal]
     if files:
         files.extend(_ignore(context.gitignore))
-    return Patch(tuple(edits), new_files=tuple(files))
+    return edits, tuple(files)
 
 
 def _ignore(text: str | None) -> list[NewFile]:
