@@ -291,3 +291,43 @@ def test_a_display_fix_of_a_value_another_fix_moves_uses_that_secret(tmp_path: P
     assert proposed in invoke("diff", str(tmp_path / "compose.yaml"))[1]
     commentary = out.split("diff --git")[0]
     assert "and create" not in commentary and "pw-4Kq9" not in commentary
+
+
+ENTRYPOINT = ROOT / "fixtures" / "env-secrets" / "entrypoint-script"
+
+
+def test_a_variable_the_projects_entrypoint_script_reads_as_file_is_moved_with_build_evidence(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`file_env 'PG_PASSWORD'` (the official images' helper) and a literal SESSION_SECRET_FILE
+    in the script the Dockerfile's ENTRYPOINT runs: review fixes with the script's path:line;
+    MAIL_PASSWORD, which the script names only in a comment, keeps its display fix."""
+    monkeypatch.chdir(tmp_path)  # short relative paths: the commentary wraps at spaces only
+    project = Path("project")
+    shutil.copytree(ENTRYPOINT, project)
+    (project / "expected.yaml").unlink()
+    out = unwrapped(invoke("diff", str(project))[1])
+    script = "project/backend/docker-entrypoint.sh"
+    assert f"evidence: build ({script}:15 reads PG_PASSWORD_FILE); knowledge (postgres: reads POSTGRES_PASSWORD_FILE)" in out
+    assert f"evidence: build ({script}:16 reads SESSION_SECRET_FILE)" in out
+    assert (
+        "env-secrets [display] (OWASP rule 12) MAIL_PASSWORD holds a credential" in out
+        and "Rq8-pg-Secret" not in out.split("diff --git")[0]
+    )
+    assert invoke("fix", str(project))[0] == 1
+    assert (project / "compose.yaml").read_text() == (ENTRYPOINT / "expected.yaml").read_text()
+    assert (project / "secrets" / "pg_password").read_text() == "Rq8-pg-Secret"
+    [(ok, message)] = accepts_all([(project / "compose.yaml",)])
+    assert ok, message
+
+
+@pytest.mark.parametrize("override", ["command: [backend, --verbose]", "entrypoint: [/usr/local/bin/backend]"])
+def test_a_service_that_replaces_how_its_image_starts_gets_no_script_evidence(tmp_path: Path, override: str) -> None:
+    """With `command:` or `entrypoint:` set, the script may not run: no evidence, display fixes."""
+    project = tmp_path / "project"
+    shutil.copytree(ENTRYPOINT, project)
+    compose = project / "compose.yaml"
+    compose.write_text(compose.read_text().replace("    build: backend\n", f"    build: backend\n    {override}\n"))
+    out = unwrapped(invoke("diff", str(project))[1])
+    assert "reads PG_PASSWORD_FILE" not in out and "reads SESSION_SECRET_FILE" not in out
+    assert "the display fix of PG_PASSWORD would change" in out and "the display fix of SESSION_SECRET would change" in out

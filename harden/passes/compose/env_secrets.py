@@ -4,7 +4,10 @@ What: a credential in a service's `environment:` (mapping or `NAME=value` list; 
 are credentials, by name and by value, is decided in harden.passes.compose.credentials) moves
 into a Compose secret, where the image reads the variable's `*_FILE` form (image knowledge
 `secret_file_vars`: postgres, mysql, mariadb, mongo, wordpress, nextcloud, grafana, gitea,
-pgadmin, ...):
+pgadmin, ...), or, for a service that builds its image, where the start-up script its Dockerfile
+copies and runs (ENTRYPOINT or CMD) reads `<NAME>_FILE` (the name written out, or a `file_env
+NAME` call of the official images' helper; evidence `build`, the script's path:line; not for a
+service that sets `entrypoint:` or `command:`, which may not run the script):
 
 - a literal value becomes a top-level secret `file: ./secrets/<name>` that harden creates (mode
   0600, the value exactly, without a final newline) and `secrets/` is added to the `.gitignore`
@@ -97,7 +100,6 @@ and creates `secrets/postgres_password` (mode 0600) and `.gitignore` with `secre
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from typing import Any
 
 from harden.compose import ComposeDocument, Service, is_alias_value, own
@@ -106,11 +108,8 @@ from harden.model import (
     Applicability,
     Caveat,
     Claim,
-    Edit,
-    Evidence,
     Finding,
     Fix,
-    NewFile,
     Patch,
     Rule,
     Severity,
@@ -118,9 +117,11 @@ from harden.model import (
     finding_id,
 )
 from harden.passes import Context
-from harden.passes.compose.credentials import Verdict, judge
+from harden.passes.compose import secret_moves as moves
+from harden.passes.compose.credentials import judge, script_reads
 from harden.passes.compose.images import facts, knowledge_evidence
 from harden.passes.compose.layers import services
+from harden.passes.compose.secret_moves import SECRETS_DIR, Secret, Use, services_of
 
 RULE = Rule(
     id="env-secrets",
@@ -134,45 +135,11 @@ RATIONALE = (
     "An environment variable is visible to docker inspect and to every process in the container; a Compose secret is "
     "a file only the service given it can read."
 )
-SECRETS_DIR = "secrets"
-IGNORED = f"{SECRETS_DIR}/"
 ROTATE = "it is in the repository's history: rotate it"
 FILE_READ = (
     "the secret file is bind-mounted with its host owner and mode 0600: the entrypoint reads the *_FILE variable as "
     "root before it steps down; a process that reads it later as another user cannot"
 )
-
-
-@dataclass
-class Use:
-    """One credential in one service's `environment:` of this file."""
-
-    service: Service
-    name: str
-    value: str
-    verdict: Verdict
-    index: int | None  # the item of a list; None: a mapping key
-    line: int
-    column: int
-    file_var: str = ""  # the *_FILE variable the image reads (knowledge); '' when none is known
-    evidence: tuple[Evidence, ...] = ()
-
-    @property
-    def hidden(self) -> tuple[str, ...]:
-        """The values no output may show (Finding.secrets)."""
-        if self.verdict.kind == "url":
-            return (self.verdict.password, self.value)
-        return (self.value,) if self.verdict.kind == "literal" else ()
-
-
-@dataclass
-class Secret:
-    """One value, moved into one Compose secret for every use harden can move."""
-
-    name: str
-    source: str  # the literal value, or the variable's name
-    literal: bool
-    uses: list[Use] = field(default_factory=list)
 
 
 def check(document: ComposeDocument, context: Context) -> list[Finding]:
@@ -210,6 +177,7 @@ def _uses(document: ComposeDocument, context: Context) -> tuple[list[Use], list[
         image = facts(view)
         file_vars = image.secret_file_vars if image else {}
         blocked = _blocked(document, service)
+        restarts = any(service.get(key) is not None for key in ("entrypoint", "command"))  # the script may not run
         for index, name, value in pairs:
             verdict = judge(name, value)
             if verdict is None or value is None:
@@ -217,6 +185,9 @@ def _uses(document: ComposeDocument, context: Context) -> tuple[list[Use], list[
             line, column = _position(document, service, node, name, index)
             use = Use(service, name, value, verdict, index, line, column)
             use.file_var = file_vars.get(name, "")
+            read = None if use.file_var or restarts else script_reads(context.builds.get(view.name), name)
+            if read is not None:
+                use.file_var = f"{name}_FILE"
             if use.file_var and any(n == use.file_var for _, n, _ in pairs):
                 message = f"{name} holds a credential and is set beside {use.file_var}, which the image reads: remove {name}"
                 findings.append(_finding(use, message, Severity.WARNING))
@@ -224,7 +195,10 @@ def _uses(document: ComposeDocument, context: Context) -> tuple[list[Use], list[
             if verdict.kind in ("defaulted", "mixed") or (blocked or (index is None and not own(node, name))):
                 findings.append(_unmovable(use, blocked or "it is merged from an anchor's mapping"))
                 continue
-            use.evidence = (knowledge_evidence(image, f"reads {use.file_var}"),) if image and use.file_var else ()
+            if read is not None:
+                use.evidence = (read,)
+            elif image and use.file_var:
+                use.evidence = (knowledge_evidence(image, f"reads {use.file_var}"),)
             uses.append(use)
     return uses, findings
 
@@ -307,7 +281,7 @@ def _display(document: ComposeDocument, context: Context, use: Use, secret: Secr
     if why_not:
         why = f"{use.name} holds a credential ({use.verdict.why})"
         return _finding(use, f"{why}; harden does not move it here: {why_not}{rotate}")
-    image = use.service.resolved_image or "its image"
+    image = use.service.resolved_image or ("the image it builds" if use.service.has_build else "its image")
     where = "defined by the fix of the same value" if defined else _where(secret)
     message = (
         f"{use.name} holds a credential ({use.verdict.why}), and harden does not know that {image} reads a "
@@ -320,7 +294,7 @@ def _display(document: ComposeDocument, context: Context, use: Use, secret: Secr
 
     def build() -> Patch:
         try:
-            return _display_patch(document, context, use, secret, defined)
+            return moves.display_patch(document, context, use, secret, defined)
         except ValueError as error:  # the text is not written as planned: the finding says what to do
             raise Unfixable(()) from error
 
@@ -374,10 +348,10 @@ def _fixes(document: ComposeDocument, context: Context, movable: list[Secret]) -
         shared = movable if number == 0 else []
         claims: list[Claim] = [("services", u.service.name, "environment") for u in secret.uses]
         if shared:
-            claims += [("secrets",)] + [("services", n, "secrets") for n in _services_of(shared)]
+            claims += [("secrets",)] + [("services", n, "secrets") for n in services_of(shared)]
 
         def build(secret: Secret = secret, shared: list[Secret] = shared) -> Patch:
-            return _patch(document, context, secret, shared)
+            return moves.patch(document, context, secret, shared)
 
         requires = (first_id,) if first_id else ()
         evidence = tuple(dict.fromkeys(e for u in secret.uses for e in u.evidence))
@@ -410,89 +384,3 @@ def _where(secret: Secret) -> str:
 def _caveats(secret: Secret) -> tuple[Caveat, ...]:
     text = FILE_READ if secret.literal else "the deployment must set the environment variable " + secret.source
     return tuple(Caveat(name, text) for name in dict.fromkeys(u.service.name for u in secret.uses))
-
-
-def _services_of(secrets: list[Secret]) -> list[str]:
-    return list(dict.fromkeys(u.service.name for s in secrets for u in s.uses))
-
-
-def _patch(document: ComposeDocument, context: Context, secret: Secret, shared: list[Secret]) -> Patch:
-    edits: list[Edit] = []
-    for use in secret.uses:
-        edits.extend(_rename(document, use, secret.name))
-    if not shared:
-        return Patch(tuple(edits))
-    # a service that ends the file ends where the top-level key goes: its lines first
-    for name in _services_of(shared):
-        wanted = [s.name for s in shared if any(u.service.name == name for u in s.uses)]
-        edits.extend(_give(document, document.services[name], wanted))
-    defined, files = _define(document, context, shared)
-    return Patch((*edits, *defined), new_files=files)
-
-
-def _display_patch(document: ComposeDocument, context: Context, use: Use, secret: Secret, defined: bool) -> Patch:
-    """The display fix: the variable removed, the service given the secret, and the secret
-    defined (unless the review fix of the same value defines it)."""
-    if len(use.service.node["environment"]) == 1:  # not an empty `environment: []` left behind
-        edits = document.remove_key(use.service, "environment")
-    elif use.index is not None:
-        edits = document.remove_item(use.service, "environment", use.index)
-    else:
-        edits = document.remove_key(use.service.node["environment"], use.name)
-    edits = [*edits, *_give(document, use.service, [secret.name])]
-    if defined:
-        return Patch(tuple(edits))
-    more, files = _define(document, context, [secret])
-    return Patch((*edits, *more), new_files=files)
-
-
-def _give(document: ComposeDocument, service: Service, names: list[str]) -> list[Edit]:
-    """`secrets: [names]` on a service (its list extended when it has one)."""
-    if service.own("secrets") and isinstance(service.get("secrets"), list):
-        return document.extend_sequence(service, "secrets", names)
-    return document.add_key(service, "secrets", names)
-
-
-def _define(document: ComposeDocument, context: Context, shared: list[Secret]) -> tuple[list[Edit], tuple[NewFile, ...]]:
-    """The top-level definitions of the secrets, and the files that hold the literal ones."""
-    edits: list[Edit] = []
-    definitions = {s.name: {"file": f"./{SECRETS_DIR}/{s.name}"} if s.literal else {"environment": s.source} for s in shared}
-    top = document.data.get("secrets") if own(document.data, "secrets") else None
-    if is_map(top):
-        for name, value in definitions.items():
-            edits.extend(document.add_key(top, name, value))
-    else:
-        # after `services:`, not at the end: a file without a final newline would see its last line changed
-        edits.extend(document.add_top_level("secrets", definitions, after="services" if own(document.data, "services") else None))
-    files = [NewFile(f"{SECRETS_DIR}/{s.name}", s.source, 0o600, secret=True) for s in shared if s.literal]
-    if files:
-        files.extend(_ignore(context.gitignore))
-    return edits, tuple(files)
-
-
-def _ignore(text: str | None) -> list[NewFile]:
-    """The `.gitignore` that ignores the secret files: created, or extended when it does not yet."""
-    if text is None:
-        return [NewFile(".gitignore", IGNORED + "\n")]
-    import pathspec
-
-    if pathspec.GitIgnoreSpec.from_lines(text.splitlines()).match_file(f"{SECRETS_DIR}/any"):
-        return []
-    newline = "\r\n" if "\r\n" in text else "\n"
-    separator = "" if not text or text.endswith("\n") else newline
-    return [NewFile(".gitignore", f"{text}{separator}{IGNORED}{newline}", 0o644, base=text)]
-
-
-def _rename(document: ComposeDocument, use: Use, secret: str) -> list[Edit]:
-    """`NAME: value` -> `NAME_FILE: /run/secrets/<secret>` (the item `NAME=value` likewise)."""
-    target = f"/run/secrets/{secret}"
-    if use.index is not None:
-        return document.replace_item(use.service, "environment", use.index, f"{use.file_var}={target}")
-    node = use.service.node["environment"]
-    line, column = document.key_position(node, use.name) or (0, 0)
-    start = document.offset(line - 1, column - 1)
-    quote = document.text[start] if document.text[start] in "\"'" else ""
-    start += len(quote)
-    if document.text[start : start + len(use.name)] != use.name:
-        raise ValueError(f"the key {use.name} is not written plainly")
-    return [Edit(start, start + len(use.name), use.file_var), *document.replace_scalar(node, use.name, target)]
