@@ -178,7 +178,7 @@ def test_an_existing_gitignore_is_extended_once(tmp_path: Path) -> None:
     (tmp_path / "compose.yaml").write_text(LITERAL)
     (tmp_path / ".gitignore").write_text("*.log")  # no final newline
     code, out, _ = invoke("diff", str(tmp_path / "compose.yaml"))
-    assert code == 1 and "(changed: it is extended)" in unwrapped(out)
+    assert code == 1 and "(an existing file, changed: shown below)" in unwrapped(out)
     assert "--- a/" + str(tmp_path / ".gitignore") in out and "-*.log\n\\ No newline at end of file\n+*.log\n+secrets/\n" in out
     assert invoke("fix", str(tmp_path / "compose.yaml"))[0] == 0
     assert (tmp_path / ".gitignore").read_text() == "*.log\nsecrets/\n"
@@ -331,3 +331,65 @@ def test_a_service_that_replaces_how_its_image_starts_gets_no_script_evidence(tm
     out = unwrapped(invoke("diff", str(project))[1])
     assert "reads PG_PASSWORD_FILE" not in out and "reads SESSION_SECRET_FILE" not in out
     assert "the display fix of PG_PASSWORD would change" in out and "the display fix of SESSION_SECRET would change" in out
+
+
+ENV_FILE = ROOT / "fixtures" / "env-secrets" / "env-file"
+
+
+def test_a_credential_in_an_env_file_is_moved_out_of_the_file_and_nothing_is_lost(tmp_path: Path) -> None:
+    """db.env loses its POSTGRES_PASSWORD line (the diff shows it), the value is in the secret
+    file, db gets POSTGRES_PASSWORD_FILE; app's API_TOKEN (an image harden does not know) gets a
+    display fix that shows app.env's change masked; shared.env, read by two services, is
+    reported with the change to make by hand. No value in the commentary or the JSON."""
+    project = tmp_path / "project"
+    shutil.copytree(ENV_FILE, project)
+    for name in ("expected.yaml", "expected-db.env"):
+        (project / name).unlink()
+    code, out, _ = invoke("diff", str(project))
+    commentary = unwrapped(out.split("diff --git")[0])
+    assert code == 1 and all(v not in commentary for v in ("envfile-Pw-9", "tok-Zz81", "queue-Pw-4"))
+    assert f"db: POSTGRES_PASSWORD ({project / 'db.env'}:3) -> POSTGRES_PASSWORD_FILE" in commentary
+    assert f"new file: {project / 'db.env'} (an existing file, changed: shown below)" in commentary
+    assert " POSTGRES_USER=app\n-POSTGRES_PASSWORD=envfile-Pw-9\n POSTGRES_DB=app\n" in out
+    assert "and change app.env\n#       @@ -1,2 +1 @@\n#       -API_TOKEN=***\n#        MODE=prod\n" in out
+    assert (
+        "harden does not move it: cron also reads shared.env; by hand: remove the line from" in invoke("check", str(project))[1]
+    )
+    report = invoke("check", "--format", "json", str(project))[1]
+    assert all(v not in report for v in ("envfile-Pw-9", "tok-Zz81", "queue-Pw-4"))
+    code, fixed, _ = invoke("fix", str(project))
+    assert code == 1 and "POSTGRES_PASSWORD" not in fixed  # the round after the move sees db.env without the line
+    assert (project / "compose.yaml").read_text() == (ENV_FILE / "expected.yaml").read_text()
+    assert (project / "db.env").read_text() == (ENV_FILE / "expected-db.env").read_text()
+    assert (project / "secrets" / "postgres_password").read_text() == "envfile-Pw-9"
+    assert (project / "app.env").read_text() == (ENV_FILE / "app.env").read_text()
+    assert (project / "shared.env").read_text() == (ENV_FILE / "shared.env").read_text()
+    [(ok, message)] = accepts_all([(project / "compose.yaml",)])
+    assert ok, message
+    again = invoke("fix", str(project))
+    assert again[0] == 1 and "POSTGRES_PASSWORD" not in again[1]  # only app's and the shared file's are left
+    assert (project / "compose.yaml").read_text() == (ENV_FILE / "expected.yaml").read_text()
+
+
+def test_fix_output_writes_the_changed_env_file_under_the_output(tmp_path: Path) -> None:
+    project = tmp_path / "project"
+    shutil.copytree(ENV_FILE, project)
+    assert invoke("fix", "--output", str(tmp_path / "out"), str(project / "compose.yaml"))[0] == 1
+    assert (tmp_path / "out" / "db.env").read_text() == (ENV_FILE / "expected-db.env").read_text()
+    assert (tmp_path / "out" / "secrets" / "postgres_password").read_text() == "envfile-Pw-9"
+    assert (project / "db.env").read_text() == (ENV_FILE / "db.env").read_text()
+
+
+@pytest.mark.parametrize(
+    ("line", "why"),
+    [
+        ("POSTGRES_PASSWORD=${PG_PW}\n", "its value uses a variable"),
+        ("POSTGRES_PASSWORD=envfile-Pw-9\nPOSTGRES_PASSWORD=envfile-Pw-9\n", "is set on more than one line"),
+    ],
+)
+def test_an_env_file_credential_harden_cannot_move_as_written_is_reported(tmp_path: Path, line: str, why: str) -> None:
+    (tmp_path / "compose.yaml").write_text("services:\n  db:\n    image: postgres:16\n    env_file: db.env\n")
+    (tmp_path / "db.env").write_text(line)
+    code, out, _ = invoke("check", str(tmp_path / "compose.yaml"))
+    assert code == 1 and why in out and "by hand: remove the line from" in out and "envfile-Pw-9" not in out
+    assert invoke("fix", str(tmp_path / "compose.yaml"))[0] == 1 and (tmp_path / "db.env").read_text() == line

@@ -60,7 +60,7 @@ def commentary(result: FileResult) -> list[str]:
         lines.append("#   semantic summary:")
         lines.extend(f"#     {line}" for line in result.summary)
     for path, new in result.new_files.items():
-        what = " (changed: it is extended)" if new.base is not None else ""
+        what = " (an existing file, changed: shown below)" if new.base is not None else ""
         if new.secret:
             what = f" (mode {new.mode:04o}; it holds a secret value, not shown here: `harden fix` writes it)"
         lines.append(f"#   new file: {path}{what}")
@@ -138,26 +138,37 @@ def proposals(result: FileResult, shown: Sequence[Finding], indent: str) -> list
     findings name masked (these are harden's lines, not the user's)."""
     secrets = secrets_of(result)
     newline = "\r\n" if "\r\n" in result.original else "\n"
-    before = [line.rstrip("\r\n") for line in split_lines(result.original)]
+    before = split_lines(result.original)
     lines: list[str] = []
     for finding in shown:
         patch = finding.fix.patch() if finding.fix else None
         if patch is None:
             continue
-        after = [line.rstrip("\r\n") for line in split_lines(apply_edits(result.original, patch.edits, newline))]
+        after = split_lines(apply_edits(result.original, patch.edits, newline))
         lines.append(f"{indent}{finding.subject}: the display fix of {finding.about} would change:")
-        for group in difflib.SequenceMatcher(None, before, after, autojunk=False).get_grouped_opcodes(1):
-            lines.append(f"{indent}  @@ -{_range(group[0][1], group[-1][2])} +{_range(group[0][3], group[-1][4])} @@")
-            for tag, i1, i2, j1, j2 in group:
-                if tag == "equal":
-                    lines.extend(f"{indent}   {line}" for line in before[i1:i2])
-                    continue
-                lines.extend(f"{indent}  -{line}" for line in before[i1:i2])
-                lines.extend(f"{indent}  +{line}" for line in after[j1:j2])
+        lines.extend(_hunk_lines(before, after, indent + "  "))
         for new in patch.new_files:
             held = f" (mode {new.mode:04o}; it would hold the value)" if new.secret else ""
-            lines.append(f"{indent}  and {'extend' if new.base is not None else 'create'} {new.path}{held}")
+            lines.append(f"{indent}  and {'change' if new.base is not None else 'create'} {new.path}{held}")
+            if new.base is not None:
+                lines.extend(_hunk_lines(split_lines(new.base), split_lines(new.text), indent + "  "))
     return [mask(line, secrets) for line in lines]
+
+
+def _hunk_lines(before: list[str], after: list[str], indent: str) -> list[str]:
+    """A unified diff's hunks (one line of context) as commentary lines, without line endings."""
+    before = [line.rstrip("\r\n") for line in before]
+    after = [line.rstrip("\r\n") for line in after]
+    lines = []
+    for group in difflib.SequenceMatcher(None, before, after, autojunk=False).get_grouped_opcodes(1):
+        lines.append(f"{indent}@@ -{_range(group[0][1], group[-1][2])} +{_range(group[0][3], group[-1][4])} @@")
+        for tag, i1, i2, j1, j2 in group:
+            if tag == "equal":
+                lines.extend(f"{indent} {line}" for line in before[i1:i2])
+                continue
+            lines.extend(f"{indent}-{line}" for line in before[i1:i2])
+            lines.extend(f"{indent}+{line}" for line in after[j1:j2])
+    return lines
 
 
 def _might_break(subject: str, caveats: Sequence[Caveat]) -> str:

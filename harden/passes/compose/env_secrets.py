@@ -1,7 +1,11 @@
 """env-secrets: credentials move out of `environment:` into Compose `secrets:`.
 
 What: a credential in a service's `environment:` (mapping or `NAME=value` list; which values
-are credentials, by name and by value, is decided in harden.passes.compose.credentials) moves
+are credentials, by name and by value, is decided in harden.passes.compose.credentials), or in
+an env file it names in `env_file:` (harden.passes.compose.env_file_credentials: the line leaves
+the file, which the fix replaces whole while it still holds what was read, and `<NAME>_FILE`
+goes into `environment:`; a file other services read too, or a line harden cannot move as
+written, is reported with the change to make by hand), moves
 into a Compose secret, where the image reads the variable's `*_FILE` form (image knowledge
 `secret_file_vars`: postgres, mysql, mariadb, mongo, wordpress, nextcloud, grafana, gitea,
 pgadmin, ...), or, for a service that builds its image, where the start-up script its Dockerfile
@@ -100,7 +104,7 @@ and creates `secrets/postgres_password` (mode 0600) and `.gitignore` with `secre
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from harden.compose import ComposeDocument, Service, is_alias_value, own
 from harden.compose.tree import is_map, is_seq
@@ -108,6 +112,7 @@ from harden.model import (
     Applicability,
     Caveat,
     Claim,
+    Evidence,
     Finding,
     Fix,
     Patch,
@@ -117,11 +122,16 @@ from harden.model import (
     finding_id,
 )
 from harden.passes import Context
+from harden.passes.compose import env_file_credentials
 from harden.passes.compose import secret_moves as moves
 from harden.passes.compose.credentials import judge, script_reads
 from harden.passes.compose.images import facts, knowledge_evidence
 from harden.passes.compose.layers import services
 from harden.passes.compose.secret_moves import SECRETS_DIR, Secret, Use, services_of
+
+if TYPE_CHECKING:
+    from harden.dockerfile.build import Build
+    from harden.knowledge import ImageFacts
 
 RULE = Rule(
     id="env-secrets",
@@ -165,42 +175,55 @@ def check(document: ComposeDocument, context: Context) -> list[Finding]:
 
 
 def _uses(document: ComposeDocument, context: Context) -> tuple[list[Use], list[Finding]]:
-    """Every credential in the `environment:` this file writes, and what cannot be moved from here."""
+    """Every credential in the `environment:` this file writes and in the env files its
+    services read, and what cannot be moved from here."""
     uses: list[Use] = []
     findings: list[Finding] = []
     for view in services(document, context):
         service = document.services[view.name]
-        if "environment" not in service.node:
-            continue
-        node = service.node["environment"]
+        node = service.node.get("environment")
         pairs = _pairs(node)
+        found = [u for u in (_use(document, service, node, *pair) for pair in pairs) if u is not None]
+        in_files, blocked = env_file_credentials.uses(document, context, service, {name for _, name, _ in pairs})
+        stops = {id(b.use): b.why for b in blocked}
+        why = _blocked(document, service) if node is not None else ""
         image = facts(view)
-        file_vars = image.secret_file_vars if image else {}
-        blocked = _blocked(document, service)
         restarts = any(service.get(key) is not None for key in ("entrypoint", "command"))  # the script may not run
-        for index, name, value in pairs:
-            verdict = judge(name, value)
-            if verdict is None or value is None:
-                continue
-            line, column = _position(document, service, node, name, index)
-            use = Use(service, name, value, verdict, index, line, column)
-            use.file_var = file_vars.get(name, "")
-            read = None if use.file_var or restarts else script_reads(context.builds.get(view.name), name)
-            if read is not None:
-                use.file_var = f"{name}_FILE"
+        for use in [*found, *in_files, *(b.use for b in blocked)]:
+            read = _reads(use, image, None if restarts else context.builds.get(view.name))
             if use.file_var and any(n == use.file_var for _, n, _ in pairs):
-                message = f"{name} holds a credential and is set beside {use.file_var}, which the image reads: remove {name}"
-                findings.append(_finding(use, message, Severity.WARNING))
-                continue
-            if verdict.kind in ("defaulted", "mixed") or (blocked or (index is None and not own(node, name))):
-                findings.append(_unmovable(use, blocked or "it is merged from an anchor's mapping"))
-                continue
-            if read is not None:
-                use.evidence = (read,)
-            elif image and use.file_var:
-                use.evidence = (knowledge_evidence(image, f"reads {use.file_var}"),)
-            uses.append(use)
+                message = (
+                    f"{use.named} holds a credential and is set beside {use.file_var}, which the image reads: remove {use.name}"
+                )
+                findings.append(_finding(use, message))
+            elif stops.get(id(use)) or use.verdict.kind in ("defaulted", "mixed") or (not use.env_file and why):
+                findings.append(_unmovable(use, stops.get(id(use)) or why))
+            elif not use.env_file and use.index is None and not own(node, use.name):
+                findings.append(_unmovable(use, "it is merged from an anchor's mapping"))
+            else:
+                use.evidence = (read,) if read else ()
+                uses.append(use)
     return uses, findings
+
+
+def _reads(use: Use, image: ImageFacts | None, build: Build | None) -> Evidence | None:
+    """Set the `*_FILE` variable the service reads instead of `use` (knowledge first, else the
+    project's start-up script, when `build` is given), and return the evidence for it."""
+    use.file_var = image.secret_file_vars.get(use.name, "") if image else ""
+    if use.file_var and image:
+        return knowledge_evidence(image, f"reads {use.file_var}")
+    read = script_reads(build, use.name)
+    use.file_var = f"{use.name}_FILE" if read else ""
+    return read
+
+
+def _use(document: ComposeDocument, service: Service, node: Any, index: int | None, name: str, value: str | None) -> Use | None:
+    """The credential `name=value` of the service's `environment:` (None: not a credential)."""
+    verdict = judge(name, value)
+    if verdict is None or value is None:
+        return None
+    line, column = _position(document, service, node, name, index)
+    return Use(service, name, value, verdict, index, line, column)
 
 
 def _pairs(node: Any) -> list[tuple[int | None, str, str | None]]:
@@ -279,13 +302,13 @@ def _display(document: ComposeDocument, context: Context, use: Use, secret: Secr
     the secret)."""
     rotate = f"; {ROTATE}" if secret.literal else ""
     if why_not:
-        why = f"{use.name} holds a credential ({use.verdict.why})"
+        why = f"{use.named} holds a credential ({use.verdict.why})"
         return _finding(use, f"{why}; harden does not move it here: {why_not}{rotate}")
     image = use.service.resolved_image or ("the image it builds" if use.service.has_build else "its image")
     where = "defined by the fix of the same value" if defined else _where(secret)
     message = (
-        f"{use.name} holds a credential ({use.verdict.why}), and harden does not know that {image} reads a "
-        f"{use.name}_FILE variable: move it to secret {secret.name}, {where}, remove {use.name}, and have the "
+        f"{use.named} holds a credential ({use.verdict.why}), and harden does not know that {image} reads a "
+        f"{use.name}_FILE variable: move it to secret {secret.name}, {where}, remove {use.name}{_from(use)}, and have the "
         f"application read /run/secrets/{secret.name} instead of the variable (the display fix shows it; harden never "
         f"applies it){rotate}"
     )
@@ -309,7 +332,24 @@ def _unmovable(use: Use, why: str) -> Finding:
         why = f"its default after `:-` is a literal in the file: remove the default, and harden moves ${{{use.verdict.variable}}}"
     elif kind == "mixed":
         why = "it mixes text and variables, which cannot become one secret"
-    return _finding(use, f"{use.name} holds a credential ({use.verdict.why}); harden does not move it: {why}", Severity.WARNING)
+    return _finding(use, f"{use.named} holds a credential ({use.verdict.why}); harden does not move it: {why}{_by_hand(use)}")
+
+
+def _from(use: Use) -> str:
+    return f" from {use.shown.rpartition(':')[0]}" if use.shown else ""
+
+
+def _by_hand(use: Use) -> str:
+    """The exact change for a credential in an env file that harden does not move."""
+    if not use.shown:
+        return ""
+    secret = re.sub(r"[^a-z0-9_.-]", "_", use.name.lower())
+    setting = f"set {use.name}_FILE=/run/secrets/{secret} in its environment where the application reads it"
+    return (
+        f"; by hand: remove the line{_from(use)}, put the value in ./{SECRETS_DIR}/{secret} (mode "
+        f"0600, git-ignored), define secret {secret} with that file, give {use.service.name} (and every service that "
+        f"reads the file) secrets: [{secret}] and {setting}"
+    )
 
 
 def _urls(uses: list[Use], secrets: list[Secret]) -> list[Finding]:
@@ -326,7 +366,7 @@ def _urls(uses: list[Use], secrets: list[Secret]) -> list[Finding]:
         else:
             where = "read the password from a Compose secret at /run/secrets/<name>"
         change = f"set {use.name}={use.verdict.without} and have the application {where}"
-        message = f"{use.name} is a URL with a password: {change}; {ROTATE}"
+        message = f"{use.named} is a URL with a password: {change}; {ROTATE}"
         found.append(_finding(use, message, Severity.WARNING))
     return found
 
@@ -369,7 +409,7 @@ def _fixes(document: ComposeDocument, context: Context, movable: list[Secret]) -
 
 
 def _message(secret: Secret, shared: list[Secret]) -> str:
-    moved = ", ".join(f"{u.service.name}: {u.name} -> {u.file_var}" for u in secret.uses)
+    moved = ", ".join(f"{u.service.name}: {u.named} -> {u.file_var}" for u in secret.uses)
     where = f"{_where(secret)}; {ROTATE}" if secret.literal else _where(secret)
     also = f"; this fix defines all {len(shared)} secrets of the file" if len(shared) > 1 else ""
     return f"a credential is in environment variables ({moved}): harden moves it to secret {secret.name}, {where}{also}"

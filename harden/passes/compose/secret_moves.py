@@ -26,7 +26,7 @@ IGNORED = f"{SECRETS_DIR}/"
 
 @dataclass
 class Use:
-    """One credential in one service's `environment:` of this file."""
+    """One credential in one service's `environment:` of this file, or in an env file it reads."""
 
     service: Service
     name: str
@@ -37,6 +37,13 @@ class Use:
     column: int
     file_var: str = ""  # the *_FILE variable the image reads (knowledge); '' when none is known
     evidence: tuple[Evidence, ...] = ()
+    env_file: str = ""  # in an env file: its path relative to the Compose file ('' in `environment:`)
+    shown: str = ""  # in an env file: `path:line` as harden shows paths
+
+    @property
+    def named(self) -> str:
+        """The variable, and where it is set when that is not `environment:`."""
+        return f"{self.name} ({self.shown})" if self.shown else self.name
 
     @property
     def hidden(self) -> tuple[str, ...]:
@@ -61,22 +68,62 @@ def services_of(secrets: list[Secret]) -> list[str]:
 
 
 def patch(document: ComposeDocument, context: Context, secret: Secret, shared: list[Secret]) -> Patch:
+    """The review fix of one secret: its `environment:` uses renamed; the first fix of the file
+    (`shared`: every secret) also carries what edits of several fixes would collide on: each
+    service's `secrets:`, the top-level definitions, the files, and the env files' moves (one
+    env file is one replaced file, whichever credentials leave it)."""
     edits: list[Edit] = []
     for use in secret.uses:
-        edits.extend(_rename(document, use, secret.name))
+        if not use.env_file:
+            edits.extend(_rename(document, use, secret.name))
     if not shared:
         return Patch(tuple(edits))
+    in_files = [(u, s.name) for s in shared for u in s.uses if u.env_file]
     # a service that ends the file ends where the top-level key goes: its lines first
     for name in services_of(shared):
+        service = document.services[name]
+        edits.extend(
+            _set_file_vars(document, service, {u.file_var: f"/run/secrets/{n}" for u, n in in_files if u.service is service})
+        )
         wanted = [s.name for s in shared if any(u.service.name == name for u in s.uses)]
-        edits.extend(give(document, document.services[name], wanted))
+        edits.extend(give(document, service, wanted))
     defined, files = define(document, context, shared)
-    return Patch((*edits, *defined), new_files=files)
+    return Patch((*edits, *defined), new_files=files + moved_out(context, [u for u, _ in in_files]))
+
+
+def moved_out(context: Context, uses: list[Use]) -> tuple[NewFile, ...]:
+    """Each env file the uses are in, without their lines (replaced only while it holds what was read)."""
+    from harden.passes.compose.env_file_credentials import without
+
+    texts = {f.source: f.text for files in context.attached.values() for f in files if f.text is not None}
+    found: dict[str, NewFile] = {}
+    for use in uses:
+        base = texts.get(use.shown.rpartition(":")[0])
+        if base is not None and use.env_file not in found:
+            names = {u.name for u in uses if u.env_file == use.env_file}
+            found[use.env_file] = NewFile(use.env_file, without(base, names), 0o600, base=base)
+    return tuple(found.values())
+
+
+def _set_file_vars(document: ComposeDocument, service: Service, settings: dict[str, str]) -> list[Edit]:
+    """`NAME_FILE: /run/secrets/x` added to the service's `environment:` (a mapping or a list), or a new one."""
+    if not settings:
+        return []
+    node = service.node.get("environment") if service.own("environment") else None
+    if is_map(node):
+        return [edit for name, value in settings.items() for edit in document.add_key(node, name, value)]
+    if isinstance(node, list):
+        return document.extend_sequence(service, "environment", [f"{name}={value}" for name, value in settings.items()])
+    return document.add_key(service, "environment", settings)
 
 
 def display_patch(document: ComposeDocument, context: Context, use: Use, secret: Secret, defined: bool) -> Patch:
     """The display fix: the variable removed, the service given the secret, and the secret
     defined (unless the review fix of the same value defines it)."""
+    if use.env_file:
+        edits = give(document, use.service, [secret.name])
+        more, files = ([], ()) if defined else define(document, context, [secret])
+        return Patch((*edits, *more), new_files=files + moved_out(context, [use]))
     if len(use.service.node["environment"]) == 1:  # not an empty `environment: []` left behind
         edits = document.remove_key(use.service, "environment")
     elif use.index is not None:
