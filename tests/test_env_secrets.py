@@ -230,7 +230,6 @@ def test_the_corpus_credentials_are_moved_or_reported_and_never_printed(corpus: 
     left = sorted(f"{Path(e['path']).parent.name} {f['subject']} {f['message'].split()[0]}" for e in after for f in e["findings"])
     assert left == [
         "aspnet-mssql db SA_PASSWORD",  # azure-sql-edge reads no SA_PASSWORD_FILE
-        "gitea-postgres gitea DB_PASSWD",  # gitea reads GITEA__database__PASSWD__FILE, not DB_PASSWD_FILE
         "react-rust-postgres backend PG_PASSWORD",  # built from the project's own Dockerfile
         "wasmedge-kafka-mysql etl DATABASE_URL",  # a URL with a password: the application builds it
         "wasmedge-mysql-nginx backend DATABASE_URL",
@@ -393,3 +392,27 @@ def test_an_env_file_credential_harden_cannot_move_as_written_is_reported(tmp_pa
     code, out, _ = invoke("check", str(tmp_path / "compose.yaml"))
     assert code == 1 and why in out and "by hand: remove the line from" in out and "envfile-Pw-9" not in out
     assert invoke("fix", str(tmp_path / "compose.yaml"))[0] == 1 and (tmp_path / "db.env").read_text() == line
+
+
+def test_gitea_db_passwd_becomes_the_environment_to_ini_file_form_on_gitea_1_20_and_later(tmp_path: Path) -> None:
+    """gitea's setup reads DB_PASSWD only when it creates app.ini, and environment-to-ini applies
+    GITEA__database__PASSWD__FILE on every start (1.20+): a review fix; before 1.20, display."""
+    compose = tmp_path / "compose.yaml"
+    for tag, moved in (("latest", True), ("1.21-rootless", True), ("1.19", False), ("1.19.3-rootless", False)):
+        compose.write_text(f"services:\n  gitea:\n    image: gitea/gitea:{tag}\n    environment:\n      - DB_PASSWD=gitea-Pw-2\n")
+        out = unwrapped(invoke("diff", str(compose))[1])
+        assert ("gitea: DB_PASSWD -> GITEA__database__PASSWD__FILE" in out) == moved, tag
+        assert ("env-secrets [display]" in out) != moved, tag
+
+
+def test_two_credentials_that_become_one_file_variable_are_not_both_moved(tmp_path: Path) -> None:
+    compose = tmp_path / "compose.yaml"
+    text = "services:\n  gitea:\n    image: gitea/gitea:1.22\n    environment:\n      - DB_PASSWD=a-Pw-1\n"
+    compose.write_text(text + "      - GITEA__database__PASSWD=b-Pw-2\n")
+    out = invoke("check", str(compose))[1]
+    assert "GITEA__database__PASSWD holds a credential (by name); harden does not move it: DB_PASSWD also becomes" in out
+    assert invoke("fix", str(compose))[0] == 1
+    assert YAML(typ="safe").load(compose.read_text())["services"]["gitea"]["environment"] == [
+        "GITEA__database__PASSWD__FILE=/run/secrets/db_passwd",
+        "GITEA__database__PASSWD=b-Pw-2",
+    ]

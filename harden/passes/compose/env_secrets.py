@@ -189,9 +189,13 @@ def _uses(document: ComposeDocument, context: Context) -> tuple[list[Use], list[
         why = _blocked(document, service) if node is not None else ""
         image = facts(view)
         restarts = any(service.get(key) is not None for key in ("entrypoint", "command"))  # the script may not run
+        targets: dict[str, str] = {}  # *_FILE variable -> the credential that becomes it
         for use in [*found, *in_files, *(b.use for b in blocked)]:
             read = _reads(use, image, None if restarts else context.builds.get(view.name))
-            if use.file_var and any(n == use.file_var for _, n, _ in pairs):
+            other = targets.setdefault(use.file_var, use.name) if use.file_var else use.name
+            if other != use.name:
+                findings.append(_unmovable(use, f"{other} also becomes {use.file_var}: set one of them"))
+            elif use.file_var and any(n == use.file_var for _, n, _ in pairs):
                 message = (
                     f"{use.named} holds a credential and is set beside {use.file_var}, which the image reads: remove {use.name}"
                 )
