@@ -146,7 +146,9 @@ def test_entry_fields_are_well_formed(facts: ImageFacts) -> None:
         assert all(p.startswith("/") for p in (*view.writable_paths, *view.data_paths)), label
         assert all(isinstance(p, int) and 0 < p < 65536 for p in view.ports), label
         for var, file_var in view.secret_file_vars.items():
-            assert file_var.startswith(var) and file_var.endswith("FILE"), f"{label}: {var} -> {file_var}"
+            # VAR_FILE, or another variable that sets the same value (gitea: DB_PASSWD -> GITEA__database__PASSWD__FILE)
+            named = file_var.startswith(var) or var.endswith(file_var.removesuffix("__FILE").rpartition("__")[2])
+            assert named and file_var.endswith("FILE"), f"{label}: {var} -> {file_var}"
         if view.drops_privileges in {"gosu", "su-exec", "setpriv", "clickhouse-su", "chroot", "capsh"}:
             assert {"SETUID", "SETGID"} <= set(view.cap_add), f"{label}: step-down without SETUID/SETGID"
         if view.default_user not in {"root", "0"} and view.drops_privileges not in {"master-worker", "s6-overlay"}:

@@ -10,6 +10,9 @@ Fixes are lazy (harden.model.Fix): a fix is built here, when it is chosen, and o
 that applies fixes. When a file is done, every fix is released: the builders hold the parsed
 document, which is freed with them.
 
+A `display` fix is never applied; a run that applies fixes builds it on the file as it was read,
+for the reviewed diff to show (harden.output.diff).
+
 A fix may create files beside the one it fixes (harden.model.NewFile). A file another fix of
 the same run already created with the same text is nothing new (so a fix that only creates a
 file converges); with other text, or one that exists already, the file is refused (guard).
@@ -26,6 +29,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
 from types import ModuleType
 from typing import Any
 
@@ -62,9 +66,10 @@ def analyse(loaded: Loaded, settings: Settings, context: passes.Context, apply: 
         selected = bind(passes.passes_for(result.kind, settings), context)
         result.findings = result.remaining = run_passes(selected, document, result.path, settings.show_unused_ignores)
         if apply and fixable:
-            created = _fix(result, module, document, selected, context.chooses, settings.show_unused_ignores)
-            guard.check_size(result, len(encode(result, result.output)), settings.max_file_size)
             directory = loaded.source.path.parent
+            created = _fix(result, module, document, selected, context.chooses, directory, settings.show_unused_ignores)
+            _build_displayed(result.findings)
+            guard.check_size(result, len(encode(result, result.output)), settings.max_file_size)
             # standard input has no directory to look in (and its sink refuses new files)
             on_disk = loaded.source.snapshot is not None
             guard.check_new_files(created, directory if on_disk else None, settings.max_file_size)
@@ -79,6 +84,18 @@ def analyse(loaded: Loaded, settings: Settings, context: passes.Context, apply: 
         if finding.fix is not None:
             finding.fix.release()
     return result
+
+
+def _build_displayed(findings: Iterable[Finding]) -> None:
+    """Build the `display` fixes of the file as it was read, never applied (not even with
+    --unsafe-fixes: `pick`), so that `harden diff` can show what each would change
+    (harden.output.diff.proposals). One that cannot be built is shown without its change."""
+    for finding in findings:
+        if finding.fix is not None and finding.fix.applicability is Applicability.DISPLAY:
+            try:
+                finding.fix.patch()
+            except Unfixable:
+                continue
 
 
 def _masked(result: FileResult) -> None:
@@ -135,10 +152,12 @@ def _fix(
     document: Document,
     selected: Bound,
     chooses: Callable[[Finding], bool],
+    directory: Path,
     show_unused: bool = False,
 ) -> dict[str, tuple[NewFile, Finding]]:
     """Apply rounds of fixes to the document; the files they create (by path, with the finding
-    whose fix creates each)."""
+    whose fix creates each). A later round's passes see the attached files the earlier rounds
+    changed (`_seeing`)."""
     findings = result.findings
     current = document
     trace = guard.Trace()
@@ -158,6 +177,7 @@ def _fix(
         result.applied.extend(chosen)
         applied.update(f.id for f in chosen)
         _created(chosen, created)
+        selected = _seeing(selected, created, directory)
         findings = run_passes(selected, current, result.path, show_unused)
     first = {f.id: f for f in result.findings}  # a finding left as it was is kept once
     result.remaining = [first[f.id] if first.get(f.id) == f else f for f in findings]
@@ -169,6 +189,23 @@ def _fix(
     result.modified = result.output != result.original
     result.summary = [change.describe() for change in changes]
     return created
+
+
+def _seeing(selected: Bound, created: Mapping[str, tuple[NewFile, Finding]], directory: Path) -> Bound:
+    """The passes' contexts with each attached file (Context.attached: an env file) that a fix
+    changed (NewFile.base) as the fix leaves it: the credential a fix moved out of an env file is
+    no longer there for the next round to find."""
+    changed = {display_path(directory / path): new.text for path, (new, _) in created.items() if new.base is not None}
+    if not changed:
+        return selected
+    bound: Bound = []
+    for module, context in selected:
+        attached = {
+            service: tuple(dataclasses.replace(f, text=changed[f.source]) if f.source in changed else f for f in files)
+            for service, files in context.attached.items()
+        }
+        bound.append((module, dataclasses.replace(context, attached=attached)))
+    return bound
 
 
 def _created(chosen: list[Finding], created: dict[str, tuple[NewFile, Finding]]) -> None:

@@ -8,7 +8,8 @@ then a git-style unified diff with `a/` and `b/` paths, followed by each file th
 
 Secret values: harden's own text (commentary, summary) never holds one; the unified diff shows
 the user's own lines as they are (a removed `PASSWORD=...` line), and with `--redact` masks the
-values there too. A file a fix creates to hold a secret is never shown.
+values there too. A file a fix creates to hold a secret is never shown. A `display` fix, never
+applied, is shown in the commentary with what it would change, its values masked.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import difflib
 import textwrap
 from collections.abc import Sequence
 
-from harden.model import Caveat, FileResult, Finding, NewFile, mask
+from harden.model import Caveat, FileResult, Finding, NewFile, apply_edits, mask
 from harden.output.text import caveat_groups, caveats_text
 
 CONTEXT_LINES = 3
@@ -36,7 +37,8 @@ _COLOURS: tuple[tuple[tuple[str, ...], str], ...] = (
 def commentary(result: FileResult) -> list[str]:
     """The `#` lines before a file's diff: each change with its rule, reason, applicability,
     evidence and what might break, under the services (or stage) it is about; then the unsafe
-    fixes not applied, the semantic summary and the files the fixes create.
+    fixes not applied, the display fixes with what each would change (`proposals`), the
+    semantic summary and the files the fixes create.
 
     A change described in the same words for several services (the same rule, message, evidence
     and caveat text) is printed once, headed by all of them (`#   api, worker, web: 2 changes
@@ -49,11 +51,16 @@ def commentary(result: FileResult) -> list[str]:
     if held:
         lines.append("#   not applied: no evidence that the service still works (--unsafe-fixes applies them; verify first):")
         lines.extend(_grouped(held, "#     "))
+    shown = displayed(result)
+    if shown:
+        lines.append("#   not applied: display only, harden never applies them (the application must change first):")
+        lines.extend(_grouped(shown, "#     "))
+        lines.extend(proposals(result, shown, "#     "))
     if result.summary:
         lines.append("#   semantic summary:")
         lines.extend(f"#     {line}" for line in result.summary)
     for path, new in result.new_files.items():
-        what = " (changed: it is extended)" if new.base is not None else ""
+        what = " (an existing file, changed: shown below)" if new.base is not None else ""
         if new.secret:
             what = f" (mode {new.mode:04o}; it holds a secret value, not shown here: `harden fix` writes it)"
         lines.append(f"#   new file: {path}{what}")
@@ -118,6 +125,50 @@ def held_back(result: FileResult) -> list[Finding]:
     """The unsafe fixes proposed for a file and not applied (no --unsafe-fixes)."""
     applied = {f.id for f in result.applied}
     return [f for f in result.findings if f.fix and f.fix.applicability == "unsafe" and f.id not in applied]
+
+
+def displayed(result: FileResult) -> list[Finding]:
+    """The `display` fixes of a file that were built (on the file as it was read): never applied."""
+    return [f for f in result.findings if f.fix and f.fix.applicability == "display" and f.fix.built]
+
+
+def proposals(result: FileResult, shown: Sequence[Finding], indent: str) -> list[str]:
+    """What each display fix would change, as commentary: a unified diff of the file as it was
+    read (one line of context) and the files it would create, with every credential value the
+    findings name masked (these are harden's lines, not the user's)."""
+    secrets = secrets_of(result)
+    newline = "\r\n" if "\r\n" in result.original else "\n"
+    before = split_lines(result.original)
+    lines: list[str] = []
+    for finding in shown:
+        patch = finding.fix.patch() if finding.fix else None
+        if patch is None:
+            continue
+        after = split_lines(apply_edits(result.original, patch.edits, newline))
+        lines.append(f"{indent}{finding.subject}: the display fix of {finding.about} would change:")
+        lines.extend(_hunk_lines(before, after, indent + "  "))
+        for new in patch.new_files:
+            held = f" (mode {new.mode:04o}; it would hold the value)" if new.secret else ""
+            lines.append(f"{indent}  and {'change' if new.base is not None else 'create'} {new.path}{held}")
+            if new.base is not None:
+                lines.extend(_hunk_lines(split_lines(new.base), split_lines(new.text), indent + "  "))
+    return [mask(line, secrets) for line in lines]
+
+
+def _hunk_lines(before: list[str], after: list[str], indent: str) -> list[str]:
+    """A unified diff's hunks (one line of context) as commentary lines, without line endings."""
+    before = [line.rstrip("\r\n") for line in before]
+    after = [line.rstrip("\r\n") for line in after]
+    lines = []
+    for group in difflib.SequenceMatcher(None, before, after, autojunk=False).get_grouped_opcodes(1):
+        lines.append(f"{indent}@@ -{_range(group[0][1], group[-1][2])} +{_range(group[0][3], group[-1][4])} @@")
+        for tag, i1, i2, j1, j2 in group:
+            if tag == "equal":
+                lines.extend(f"{indent} {line}" for line in before[i1:i2])
+                continue
+            lines.extend(f"{indent}-{line}" for line in before[i1:i2])
+            lines.extend(f"{indent}+{line}" for line in after[j1:j2])
+    return lines
 
 
 def _might_break(subject: str, caveats: Sequence[Caveat]) -> str:
@@ -255,7 +306,7 @@ def reviewed(result: FileResult, color: bool = False, redact: bool = False) -> s
     """Commentary followed by the unified diff, optionally coloured for a terminal; `redact`:
     see `unified`."""
     body = unified(result, redact=redact)
-    if not body and not held_back(result):
+    if not body and not held_back(result) and not displayed(result):
         return ""
     text = "\n".join(commentary(result)) + "\n" + body
     if not color:

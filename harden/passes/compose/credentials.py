@@ -1,4 +1,5 @@
-"""Which environment values are credentials (for harden.passes.compose.env_secrets; not a pass).
+"""Which environment values are credentials, and whether the project's own start-up script reads a
+variable's `*_FILE` form (`script_reads`), for harden.passes.compose.env_secrets; not a pass.
 
 By name: harden.credentials.credential_name (shared with the Dockerfile build-secrets pass).
 By value, with Yelp's detect-secrets (its regular-expression
@@ -28,9 +29,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from harden.credentials import credential_name
+from harden.model import Evidence, EvidenceKind
+
+if TYPE_CHECKING:
+    from harden.dockerfile.build import Build
 
 _FLAGS = frozenset({"true", "false", "yes", "no", "on", "off", "y", "n", "0", "1", "none", "null", "random", "empty"})
 _VARIABLE = re.compile(r"^\$(?:\{(\w+)(?::?\?[^}]*)?\}|(\w+))$")
@@ -105,3 +110,25 @@ def _plugins() -> tuple[Any, ...]:
 
     plugins: dict[str, Any] = get_mapping_from_secret_type_to_class()
     return tuple(cls() for kind, cls in sorted(plugins.items()) if kind not in _LEFT_OUT)
+
+
+def script_reads(build: Build | None, variable: str) -> Evidence | None:
+    """Build evidence that the start-up script the service's Dockerfile copies and starts
+    (Context.builds: its ENTRYPOINT or CMD names it) reads `<variable>_FILE`: the name written
+    out, or a `file_env <variable>` call of the helper the official images' entrypoints define
+    (it reads `${var}_FILE`, which the script must then spell); comment lines do not count. A
+    service that replaces how its image starts (`entrypoint:` or `command:`) may not run the
+    script: its caller does not ask."""
+    if build is None or not build.scripts:
+        return None
+    literal = re.compile(rf"(?<![\w]){re.escape(variable)}_FILE(?!\w)")
+    helper = re.compile(rf"^\s*file_env\s+['\"]?{re.escape(variable)}['\"]?(\s|$)")
+    for script in build.scripts:
+        text = script.text or ""
+        for number, line in enumerate(text.splitlines(), 1):
+            if line.lstrip().startswith("#"):
+                continue  # a comment says nothing about what runs
+            if literal.search(line) or (helper.search(line) and "_FILE" in text):
+                where = f"{script.source}:{number}"
+                return Evidence(EvidenceKind.BUILD, where, f"{where} reads {variable}_FILE")
+    return None

@@ -1,10 +1,17 @@
 """env-secrets: credentials move out of `environment:` into Compose `secrets:`.
 
 What: a credential in a service's `environment:` (mapping or `NAME=value` list; which values
-are credentials, by name and by value, is decided in harden.passes.compose.credentials) moves
+are credentials, by name and by value, is decided in harden.passes.compose.credentials), or in
+an env file it names in `env_file:` (harden.passes.compose.env_file_credentials: the line leaves
+the file, which the fix replaces whole while it still holds what was read, and `<NAME>_FILE`
+goes into `environment:`; a file other services read too, or a line harden cannot move as
+written, is reported with the change to make by hand), moves
 into a Compose secret, where the image reads the variable's `*_FILE` form (image knowledge
 `secret_file_vars`: postgres, mysql, mariadb, mongo, wordpress, nextcloud, grafana, gitea,
-pgadmin, ...):
+pgadmin, ...), or, for a service that builds its image, where the start-up script its Dockerfile
+copies and runs (ENTRYPOINT or CMD) reads `<NAME>_FILE` (the name written out, or a `file_env
+NAME` call of the official images' helper; evidence `build`, the script's path:line; not for a
+service that sets `entrypoint:` or `command:`, which may not run the script):
 
 - a literal value becomes a top-level secret `file: ./secrets/<name>` that harden creates (mode
   0600, the value exactly, without a final newline) and `secrets/` is added to the `.gitignore`
@@ -17,8 +24,15 @@ One value used by several services or variables (a database's password and the a
 that logs in with it) becomes one secret given to each. The secret is named after the first
 variable that holds it (lower case), with `_2`, `_3` when the project already has that name.
 
-Reported only (display): a credential whose image harden does not know to read a `*_FILE`
-variable (the application must read /run/secrets/<name> itself: the message says so); a URL with
+A credential whose image harden does not know to read a `*_FILE` variable gets a `display` fix:
+the same secret (file or `environment:` source, or the secret the review fix of the same value
+defines) and `secrets: [<name>]` on the service, and the variable removed, not renamed: the
+application must read /run/secrets/<name> itself. Removing it is the point (a credential left in
+the environment is not moved) and is what would break an application that reads the variable,
+which is why the fix is display: `harden diff` shows what it would change, and no option applies
+it (not --unsafe-fixes either).
+
+Reported only (no fix): a URL with
 a literal password (`DATABASE_URL=mysql://root:***@db/app`), with the exact change: the URL
 without the password, and the password as a secret; a `${VAR:-default}` value (the default is a
 literal in the file), a value mixing text and variables, a variable that the service also sets
@@ -90,8 +104,7 @@ and creates `secrets/postgres_password` (mode 0600) and `.gitignore` with `secre
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from harden.compose import ComposeDocument, Service, is_alias_value, own
 from harden.compose.tree import is_map, is_seq
@@ -99,20 +112,26 @@ from harden.model import (
     Applicability,
     Caveat,
     Claim,
-    Edit,
     Evidence,
     Finding,
     Fix,
-    NewFile,
     Patch,
     Rule,
     Severity,
+    Unfixable,
     finding_id,
 )
 from harden.passes import Context
-from harden.passes.compose.credentials import Verdict, judge
+from harden.passes.compose import env_file_credentials
+from harden.passes.compose import secret_moves as moves
+from harden.passes.compose.credentials import judge, script_reads
 from harden.passes.compose.images import facts, knowledge_evidence
 from harden.passes.compose.layers import services
+from harden.passes.compose.secret_moves import SECRETS_DIR, Secret, Use, services_of
+
+if TYPE_CHECKING:
+    from harden.dockerfile.build import Build
+    from harden.knowledge import ImageFacts
 
 RULE = Rule(
     id="env-secrets",
@@ -126,45 +145,11 @@ RATIONALE = (
     "An environment variable is visible to docker inspect and to every process in the container; a Compose secret is "
     "a file only the service given it can read."
 )
-SECRETS_DIR = "secrets"
-IGNORED = f"{SECRETS_DIR}/"
 ROTATE = "it is in the repository's history: rotate it"
 FILE_READ = (
     "the secret file is bind-mounted with its host owner and mode 0600: the entrypoint reads the *_FILE variable as "
     "root before it steps down; a process that reads it later as another user cannot"
 )
-
-
-@dataclass
-class Use:
-    """One credential in one service's `environment:` of this file."""
-
-    service: Service
-    name: str
-    value: str
-    verdict: Verdict
-    index: int | None  # the item of a list; None: a mapping key
-    line: int
-    column: int
-    file_var: str = ""  # the *_FILE variable the image reads (knowledge); '' when none is known
-    evidence: tuple[Evidence, ...] = ()
-
-    @property
-    def hidden(self) -> tuple[str, ...]:
-        """The values no output may show (Finding.secrets)."""
-        if self.verdict.kind == "url":
-            return (self.verdict.password, self.value)
-        return (self.value,) if self.verdict.kind == "literal" else ()
-
-
-@dataclass
-class Secret:
-    """One value, moved into one Compose secret for every use harden can move."""
-
-    name: str
-    source: str  # the literal value, or the variable's name
-    literal: bool
-    uses: list[Use] = field(default_factory=list)
 
 
 def check(document: ComposeDocument, context: Context) -> list[Finding]:
@@ -176,10 +161,11 @@ def check(document: ComposeDocument, context: Context) -> list[Finding]:
         why_not = (
             "" if first_file or not secret.literal else "it is not its project's first file, beside which the secret file goes"
         )
+        moved = [u for u in secret.uses if u.file_var and not why_not]
         for use in secret.uses:
             if not use.file_var or why_not:
-                findings.append(_display(document, use, secret, why_not))
-        secret.uses = [u for u in secret.uses if u.file_var and not why_not]
+                findings.append(_display(document, context, use, secret, why_not, bool(moved)))
+        secret.uses = moved
         if secret.uses:
             movable.append(secret)
     findings.extend(_urls(uses, secrets))
@@ -189,35 +175,59 @@ def check(document: ComposeDocument, context: Context) -> list[Finding]:
 
 
 def _uses(document: ComposeDocument, context: Context) -> tuple[list[Use], list[Finding]]:
-    """Every credential in the `environment:` this file writes, and what cannot be moved from here."""
+    """Every credential in the `environment:` this file writes and in the env files its
+    services read, and what cannot be moved from here."""
     uses: list[Use] = []
     findings: list[Finding] = []
     for view in services(document, context):
         service = document.services[view.name]
-        if "environment" not in service.node:
-            continue
-        node = service.node["environment"]
+        node = service.node.get("environment")
         pairs = _pairs(node)
+        found = [u for u in (_use(document, service, node, *pair) for pair in pairs) if u is not None]
+        in_files, blocked = env_file_credentials.uses(document, context, service, {name for _, name, _ in pairs})
+        stops = {id(b.use): b.why for b in blocked}
+        why = _blocked(document, service) if node is not None else ""
         image = facts(view)
-        file_vars = image.secret_file_vars if image else {}
-        blocked = _blocked(document, service)
-        for index, name, value in pairs:
-            verdict = judge(name, value)
-            if verdict is None or value is None:
-                continue
-            line, column = _position(document, service, node, name, index)
-            use = Use(service, name, value, verdict, index, line, column)
-            use.file_var = file_vars.get(name, "")
-            if use.file_var and any(n == use.file_var for _, n, _ in pairs):
-                message = f"{name} holds a credential and is set beside {use.file_var}, which the image reads: remove {name}"
-                findings.append(_finding(use, message, Severity.WARNING))
-                continue
-            if verdict.kind in ("defaulted", "mixed") or (blocked or (index is None and not own(node, name))):
-                findings.append(_unmovable(use, blocked or "it is merged from an anchor's mapping"))
-                continue
-            use.evidence = (knowledge_evidence(image, f"reads {use.file_var}"),) if image and use.file_var else ()
-            uses.append(use)
+        restarts = any(service.get(key) is not None for key in ("entrypoint", "command"))  # the script may not run
+        targets: dict[str, str] = {}  # *_FILE variable -> the credential that becomes it
+        for use in [*found, *in_files, *(b.use for b in blocked)]:
+            read = _reads(use, image, None if restarts else context.builds.get(view.name))
+            other = targets.setdefault(use.file_var, use.name) if use.file_var else use.name
+            if other != use.name:
+                findings.append(_unmovable(use, f"{other} also becomes {use.file_var}: set one of them"))
+            elif use.file_var and any(n == use.file_var for _, n, _ in pairs):
+                message = (
+                    f"{use.named} holds a credential and is set beside {use.file_var}, which the image reads: remove {use.name}"
+                )
+                findings.append(_finding(use, message))
+            elif stops.get(id(use)) or use.verdict.kind in ("defaulted", "mixed") or (not use.env_file and why):
+                findings.append(_unmovable(use, stops.get(id(use)) or why))
+            elif not use.env_file and use.index is None and not own(node, use.name):
+                findings.append(_unmovable(use, "it is merged from an anchor's mapping"))
+            else:
+                use.evidence = (read,) if read else ()
+                uses.append(use)
     return uses, findings
+
+
+def _reads(use: Use, image: ImageFacts | None, build: Build | None) -> Evidence | None:
+    """Set the `*_FILE` variable the service reads instead of `use` (knowledge first, else the
+    project's start-up script, when `build` is given), and return the evidence for it."""
+    use.file_var = image.secret_file_vars.get(use.name, "") if image else ""
+    if use.file_var and image:
+        return knowledge_evidence(image, f"reads {use.file_var}")
+    read = script_reads(build, use.name)
+    use.file_var = f"{use.name}_FILE" if read else ""
+    return read
+
+
+def _use(document: ComposeDocument, service: Service, node: Any, index: int | None, name: str, value: str | None) -> Use | None:
+    """The credential `name=value` of the service's `environment:` (None: not a credential)."""
+    verdict = judge(name, value)
+    if verdict is None or value is None:
+        return None
+    line, column = _position(document, service, node, name, index)
+    return Use(service, name, value, verdict, index, line, column)
 
 
 def _pairs(node: Any) -> list[tuple[int | None, str, str | None]]:
@@ -290,18 +300,34 @@ def _defined(document: ComposeDocument, context: Context) -> set[str]:
     return names
 
 
-def _display(document: ComposeDocument, use: Use, secret: Secret, why_not: str) -> Finding:
+def _display(document: ComposeDocument, context: Context, use: Use, secret: Secret, why_not: str, defined: bool) -> Finding:
+    """A credential harden does not move: reported; where only the image's reading is unknown,
+    with a display fix that shows the move (`defined`: the review fix of the same value defines
+    the secret)."""
     rotate = f"; {ROTATE}" if secret.literal else ""
     if why_not:
-        message = f"{use.name} holds a credential ({use.verdict.why}); harden does not move it here: {why_not}{rotate}"
-    else:
-        image = use.service.resolved_image or "its image"
-        message = (
-            f"{use.name} holds a credential ({use.verdict.why}), and harden does not know that {image} reads a "
-            f"{use.name}_FILE variable: move it to a Compose secret, and have the application read /run/secrets/"
-            f"{secret.name} instead of the variable{rotate}"
-        )
-    return _finding(use, message, Severity.WARNING)
+        why = f"{use.named} holds a credential ({use.verdict.why})"
+        return _finding(use, f"{why}; harden does not move it here: {why_not}{rotate}")
+    image = use.service.resolved_image or ("the image it builds" if use.service.has_build else "its image")
+    where = "defined by the fix of the same value" if defined else _where(secret)
+    message = (
+        f"{use.named} holds a credential ({use.verdict.why}), and harden does not know that {image} reads a "
+        f"{use.name}_FILE variable: move it to secret {secret.name}, {where}, remove {use.name}{_from(use)}, and have the "
+        f"application read /run/secrets/{secret.name} instead of the variable (the display fix shows it; harden never "
+        f"applies it){rotate}"
+    )
+    service = use.service.name
+    claims: tuple[Claim, ...] = (("services", service, "environment"), ("services", service, "secrets"), ("secrets",))
+
+    def build() -> Patch:
+        try:
+            return moves.display_patch(document, context, use, secret, defined)
+        except ValueError as error:  # the text is not written as planned: the finding says what to do
+            raise Unfixable(()) from error
+
+    caveat = Caveat(service, f"{use.name} is removed: the application must read /run/secrets/{secret.name} instead")
+    fix = Fix(Applicability.DISPLAY, claims, build, (caveat,))
+    return _finding(use, message, fix=fix)
 
 
 def _unmovable(use: Use, why: str) -> Finding:
@@ -310,7 +336,24 @@ def _unmovable(use: Use, why: str) -> Finding:
         why = f"its default after `:-` is a literal in the file: remove the default, and harden moves ${{{use.verdict.variable}}}"
     elif kind == "mixed":
         why = "it mixes text and variables, which cannot become one secret"
-    return _finding(use, f"{use.name} holds a credential ({use.verdict.why}); harden does not move it: {why}", Severity.WARNING)
+    return _finding(use, f"{use.named} holds a credential ({use.verdict.why}); harden does not move it: {why}{_by_hand(use)}")
+
+
+def _from(use: Use) -> str:
+    return f" from {use.shown.rpartition(':')[0]}" if use.shown else ""
+
+
+def _by_hand(use: Use) -> str:
+    """The exact change for a credential in an env file that harden does not move."""
+    if not use.shown:
+        return ""
+    secret = re.sub(r"[^a-z0-9_.-]", "_", use.name.lower())
+    setting = f"set {use.name}_FILE=/run/secrets/{secret} in its environment where the application reads it"
+    return (
+        f"; by hand: remove the line{_from(use)}, put the value in ./{SECRETS_DIR}/{secret} (mode "
+        f"0600, git-ignored), define secret {secret} with that file, give {use.service.name} (and every service that "
+        f"reads the file) secrets: [{secret}] and {setting}"
+    )
 
 
 def _urls(uses: list[Use], secrets: list[Secret]) -> list[Finding]:
@@ -327,13 +370,13 @@ def _urls(uses: list[Use], secrets: list[Secret]) -> list[Finding]:
         else:
             where = "read the password from a Compose secret at /run/secrets/<name>"
         change = f"set {use.name}={use.verdict.without} and have the application {where}"
-        message = f"{use.name} is a URL with a password: {change}; {ROTATE}"
+        message = f"{use.named} is a URL with a password: {change}; {ROTATE}"
         found.append(_finding(use, message, Severity.WARNING))
     return found
 
 
-def _finding(use: Use, message: str, severity: Severity) -> Finding:
-    return Finding(RULE, message, use.line, use.column, severity, RATIONALE, None, use.service.name, use.name, secrets=use.hidden)
+def _finding(use: Use, message: str, severity: Severity = Severity.WARNING, fix: Fix | None = None) -> Finding:
+    return Finding(RULE, message, use.line, use.column, severity, RATIONALE, fix, use.service.name, use.name, secrets=use.hidden)
 
 
 def _fixes(document: ComposeDocument, context: Context, movable: list[Secret]) -> list[Finding]:
@@ -349,10 +392,10 @@ def _fixes(document: ComposeDocument, context: Context, movable: list[Secret]) -
         shared = movable if number == 0 else []
         claims: list[Claim] = [("services", u.service.name, "environment") for u in secret.uses]
         if shared:
-            claims += [("secrets",)] + [("services", n, "secrets") for n in _services_of(shared)]
+            claims += [("secrets",)] + [("services", n, "secrets") for n in services_of(shared)]
 
         def build(secret: Secret = secret, shared: list[Secret] = shared) -> Patch:
-            return _patch(document, context, secret, shared)
+            return moves.patch(document, context, secret, shared)
 
         requires = (first_id,) if first_id else ()
         evidence = tuple(dict.fromkeys(e for u in secret.uses for e in u.evidence))
@@ -370,75 +413,18 @@ def _fixes(document: ComposeDocument, context: Context, movable: list[Secret]) -
 
 
 def _message(secret: Secret, shared: list[Secret]) -> str:
-    moved = ", ".join(f"{u.service.name}: {u.name} -> {u.file_var}" for u in secret.uses)
-    if secret.literal:
-        where = f"a secret file ./{SECRETS_DIR}/{secret.name} (mode 0600; {SECRETS_DIR}/ is git-ignored); {ROTATE}"
-    else:
-        where = f"a secret read from the environment variable {secret.source}"
+    moved = ", ".join(f"{u.service.name}: {u.named} -> {u.file_var}" for u in secret.uses)
+    where = f"{_where(secret)}; {ROTATE}" if secret.literal else _where(secret)
     also = f"; this fix defines all {len(shared)} secrets of the file" if len(shared) > 1 else ""
     return f"a credential is in environment variables ({moved}): harden moves it to secret {secret.name}, {where}{also}"
+
+
+def _where(secret: Secret) -> str:
+    if secret.literal:
+        return f"a secret file ./{SECRETS_DIR}/{secret.name} (mode 0600; {SECRETS_DIR}/ is git-ignored)"
+    return f"a secret read from the environment variable {secret.source}"
 
 
 def _caveats(secret: Secret) -> tuple[Caveat, ...]:
     text = FILE_READ if secret.literal else "the deployment must set the environment variable " + secret.source
     return tuple(Caveat(name, text) for name in dict.fromkeys(u.service.name for u in secret.uses))
-
-
-def _services_of(secrets: list[Secret]) -> list[str]:
-    return list(dict.fromkeys(u.service.name for s in secrets for u in s.uses))
-
-
-def _patch(document: ComposeDocument, context: Context, secret: Secret, shared: list[Secret]) -> Patch:
-    edits: list[Edit] = []
-    for use in secret.uses:
-        edits.extend(_rename(document, use, secret.name))
-    if not shared:
-        return Patch(tuple(edits))
-    # a service that ends the file ends where the top-level key goes: its lines first
-    for name in _services_of(shared):
-        service = document.services[name]
-        wanted = [s.name for s in shared if any(u.service.name == name for u in s.uses)]
-        if service.own("secrets") and isinstance(service.get("secrets"), list):
-            edits.extend(document.extend_sequence(service, "secrets", wanted))
-        else:
-            edits.extend(document.add_key(service, "secrets", wanted))
-    definitions = {s.name: {"file": f"./{SECRETS_DIR}/{s.name}"} if s.literal else {"environment": s.source} for s in shared}
-    top = document.data.get("secrets") if own(document.data, "secrets") else None
-    if is_map(top):
-        for name, value in definitions.items():
-            edits.extend(document.add_key(top, name, value))
-    else:
-        # after `services:`, not at the end: a file without a final newline would see its last line changed
-        edits.extend(document.add_top_level("secrets", definitions, after="services" if own(document.data, "services") else None))
-    files = [NewFile(f"{SECRETS_DIR}/{s.name}", s.source, 0o600, secret=True) for s in shared if s.literal]
-    if files:
-        files.extend(_ignore(context.gitignore))
-    return Patch(tuple(edits), new_files=tuple(files))
-
-
-def _ignore(text: str | None) -> list[NewFile]:
-    """The `.gitignore` that ignores the secret files: created, or extended when it does not yet."""
-    if text is None:
-        return [NewFile(".gitignore", IGNORED + "\n")]
-    import pathspec
-
-    if pathspec.GitIgnoreSpec.from_lines(text.splitlines()).match_file(f"{SECRETS_DIR}/any"):
-        return []
-    newline = "\r\n" if "\r\n" in text else "\n"
-    separator = "" if not text or text.endswith("\n") else newline
-    return [NewFile(".gitignore", f"{text}{separator}{IGNORED}{newline}", 0o644, base=text)]
-
-
-def _rename(document: ComposeDocument, use: Use, secret: str) -> list[Edit]:
-    """`NAME: value` -> `NAME_FILE: /run/secrets/<secret>` (the item `NAME=value` likewise)."""
-    target = f"/run/secrets/{secret}"
-    if use.index is not None:
-        return document.replace_item(use.service, "environment", use.index, f"{use.file_var}={target}")
-    node = use.service.node["environment"]
-    line, column = document.key_position(node, use.name) or (0, 0)
-    start = document.offset(line - 1, column - 1)
-    quote = document.text[start] if document.text[start] in "\"'" else ""
-    start += len(quote)
-    if document.text[start : start + len(use.name)] != use.name:
-        raise ValueError(f"the key {use.name} is not written plainly")
-    return [Edit(start, start + len(use.name), use.file_var), *document.replace_scalar(node, use.name, target)]
