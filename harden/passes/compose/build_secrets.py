@@ -89,7 +89,8 @@ from harden.model import (
 )
 from harden.passes import Builder, Context
 from harden.passes.compose.credentials import judge
-from harden.passes.compose.env_secrets import ROTATE, SECRETS_DIR, _first_file, _ignore
+from harden.passes.compose.env_secrets import ROTATE, first_file_of_project
+from harden.passes.compose.secret_moves import SECRETS_DIR, gitignored_secrets
 from harden.passes.dockerfile.build_secrets import RATIONALE, RULE, Pairing, Plan, plans
 
 __all__ = ["RULE", "check", "pair"]
@@ -207,7 +208,7 @@ def _half(builder: Builder, names: list[str]) -> Half:
         source = _source(name, value)
         if isinstance(source, str):
             return blocked(source)
-        if source.literal is not None and not _first_file(document, _related(builder)):
+        if source.literal is not None and not first_file_of_project(document, _related(builder)):
             return blocked("it is not its project's first file, beside which the secret file goes")
         defined = _defined(builder, source.secret)
         if defined is not None and defined != source.definition():
@@ -429,5 +430,5 @@ def _top_level(document: ComposeDocument, context: Context, shared: list[Half], 
         NewFile(f"{SECRETS_DIR}/{s.secret}", s.literal, 0o600, secret=True) for s in sources.values() if s.literal is not None
     ]
     if files:
-        files.extend(_ignore(context.gitignore))
+        files.extend(gitignored_secrets(context.gitignore))
     return Patch(tuple(edits), new_files=tuple(files))

@@ -155,7 +155,7 @@ FILE_READ = (
 def check(document: ComposeDocument, context: Context) -> list[Finding]:
     uses, findings = _uses(document, context)
     secrets = _secrets(document, context, [u for u in uses if u.verdict.kind in ("literal", "variable")])
-    first_file = _first_file(document, context)
+    first_file = first_file_of_project(document, context)
     movable: list[Secret] = []
     for secret in secrets:
         why_not = (
@@ -264,7 +264,7 @@ def _position(document: ComposeDocument, service: Service, node: object, name: s
     return document.key_position(node, name) or (service.line, service.column)
 
 
-def _first_file(document: ComposeDocument, context: Context) -> bool:
+def first_file_of_project(document: ComposeDocument, context: Context) -> bool:
     """Whether relative paths in this file are relative to its own directory: it is its
     project's first file (or alone), whose directory Compose resolves them against."""
     related = [d for d in context.related if isinstance(d, ComposeDocument)]

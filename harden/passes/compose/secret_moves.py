@@ -157,11 +157,11 @@ def define(document: ComposeDocument, context: Context, shared: list[Secret]) ->
         edits.extend(document.add_top_level("secrets", definitions, after="services" if own(document.data, "services") else None))
     files = [NewFile(f"{SECRETS_DIR}/{s.name}", s.source, 0o600, secret=True) for s in shared if s.literal]
     if files:
-        files.extend(_ignore(context.gitignore))
+        files.extend(gitignored_secrets(context.gitignore))
     return edits, tuple(files)
 
 
-def _ignore(text: str | None) -> list[NewFile]:
+def gitignored_secrets(text: str | None) -> list[NewFile]:
     """The `.gitignore` that ignores the secret files: created, or extended when it does not yet."""
     if text is None:
         return [NewFile(".gitignore", IGNORED + "\n")]

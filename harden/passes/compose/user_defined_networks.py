@@ -279,8 +279,7 @@ class Segmentation:
         if self.unasked:
             caveats.append(Caveat("", _listed("still share a network without an inferred connection", self.unasked)))
         if unproven:
-            why = sorted({s: opaque[s] for pair in unproven for s in pair if s in opaque}.items())
-            caveats.append(Caveat("", "harden cannot tell that these never talk: " + "; ".join(f"{s}: {w}" for s, w in why)))
+            caveats.append(Caveat("", "harden cannot tell that these never talk: " + _reasons(opaque, unproven)))
         evidence = (
             (NO_EVIDENCE,)
             if unproven
@@ -375,6 +374,16 @@ def _knowledge_name(service: Service, context: Context) -> str:
         reference = build.document.external_base(build.stage)
     facts = knowledge.lookup(reference) if reference else None
     return facts.name if facts is not None else ""
+
+
+def _reasons(opaque: dict[str, str], unproven: list[Pair]) -> str:
+    """Each reason once, after the services it holds for (a project of 30 built services says
+    it once)."""
+    services: dict[str, list[str]] = {}
+    for name in sorted({s for pair in unproven for s in pair if s in opaque}):
+        services.setdefault(opaque[name], []).append(name)
+    shown = [(names[:SHOWN_PAIRS], len(names) - SHOWN_PAIRS, why) for why, names in services.items()]
+    return "; ".join(f"{', '.join(names)}{f' and {more} more' if more > 0 else ''}: {why}" for names, more, why in shown)
 
 
 def _listed(what: str, found: list[Pair]) -> str:

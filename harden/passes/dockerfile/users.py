@@ -24,8 +24,6 @@ _VALUED = {
 }  # fmt: skip
 _COMMAND = re.compile(r"(?:^|[\s;&|(`])(useradd|adduser|groupadd|addgroup)\s+([^;&|\n`)]*)")
 _WORD = re.compile(r"(?:[^\s\"']|\"[^\"]*\"|'[^']*')+")  # a shell word, quotes kept
-_IGNORE_DL3002 = re.compile(r"#[ \t]*hadolint[ \t]+ignore=[\w, \t]*DL3002")
-_GLOBAL_IGNORE_DL3002 = re.compile(r"(?m)^[ \t]*#[ \t]*hadolint[ \t]+global[ \t]+ignore=[\w, \t]*DL3002")
 
 
 class Created(NamedTuple):
@@ -72,17 +70,13 @@ def user_word(instruction: Instruction) -> str:
 
 def explicit_root(document: DockerfileDocument, instruction: Instruction) -> str:
     """Why a `USER root`/`USER 0` was chosen on purpose ("" when nothing says so): a comment on
-    its line or directly above it, or a hadolint ignore of DL3002 (above it, or global)."""
+    its line or directly above it. (A hadolint ignore of DL3002 silences the rule altogether:
+    harden.suppressions.)"""
     line = instruction.start_line + 1
     rest = instruction.args.split(None, 1)[1:]
     if rest and rest[0].startswith("#"):
         return f"{document.path}:{line} says why on the USER line ({rest[0].strip()})"
-    if _GLOBAL_IGNORE_DL3002.search(document.text):
-        return f"{document.path} ignores hadolint DL3002 for the whole file"
     start = document.attached_comment_start(instruction)
     if start < instruction.start_line:
-        comment = document.text[document.line_start(start) : instruction.start]
-        if _IGNORE_DL3002.search(comment):
-            return f"{document.path}:{start + 1} ignores hadolint DL3002 for this USER"
         return f"{document.path}:{start + 1} explains it in a comment above the USER line"
     return ""
