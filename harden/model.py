@@ -126,7 +126,8 @@ class NewFile:
     replaces an existing file with one, with one exception: `base` is the text the engine read
     there for the pass (a `.gitignore` that `text` extends); the file is then replaced only while
     it still holds exactly `base`. `secret`: the text is a credential, which no report, diff or
-    log shows (the diff names the file and says it is not shown)."""
+    log shows (the diff names the file and says it is not shown); a directory the sink makes for
+    it is mode 0700."""
 
     path: str
     text: str

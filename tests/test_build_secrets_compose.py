@@ -92,7 +92,8 @@ def test_each_source_is_found_again_and_the_value_never_printed(tmp_path: Path, 
     assert compose["services"]["web"]["build"] == {"context": ".", "secrets": ["npm_token"]}  # `args:` went with its last entry
     if "file" in source:
         secret = directory / "secrets" / "npm_token"
-        assert secret.read_text() == VALUE and stat.S_IMODE(secret.stat().st_mode) == 0o600
+        assert secret.read_text() == VALUE and stat.S_IMODE(secret.stat().st_mode) == 0o644
+        assert stat.S_IMODE(secret.parent.stat().st_mode) == 0o700
         assert (directory / ".gitignore").read_text() == "secrets/\n"
     assert mounts((directory / "Dockerfile").read_text())[0] == ("--mount=type=secret,id=npm_token",)
     assert accepts([directory / "compose.yaml"]) == (True, "")

@@ -118,7 +118,7 @@ def test_the_diff_shows_removed_lines_and_redact_masks_them(tmp_path: Path) -> N
     redacted = invoke("diff", "--redact", str(tmp_path / "compose.yaml"))[1]
     assert "-      POSTGRES_PASSWORD: example-password\n" in plain
     assert "-      POSTGRES_PASSWORD: ***\n" in redacted and "example-password" not in redacted
-    assert "secrets/postgres_password (mode 0600; it holds a secret value, not shown here" in unwrapped(plain)
+    assert "secrets/postgres_password (mode 0644; it holds a secret value, not shown here" in unwrapped(plain)
     assert "diff --git a/" + str(tmp_path / "secrets") not in plain  # the secret file is never in the diff
 
 
@@ -156,7 +156,8 @@ def test_nothing_is_lost_compose_accepts_it_and_a_second_run_changes_nothing(pat
             variable = re.fullmatch(r"\$\{?(\w+)(:\?[^}]*)?\}?", value or "")
             assert moved[secret] == (f"${variable.group(1)}" if variable else value), name
     for name in (n for n, v in moved.items() if not v.startswith("$")):
-        assert stat.S_IMODE((project / "secrets" / name).stat().st_mode) == 0o600
+        assert stat.S_IMODE((project / "secrets" / name).stat().st_mode) == 0o644
+        assert stat.S_IMODE((project / "secrets").stat().st_mode) == 0o700  # keeps the host's other users out
     if any(not v.startswith("$") for v in moved.values()):
         assert (project / ".gitignore").read_text() == "secrets/\n"
     [(ok, message)] = accepts_all([(project / "compose.yaml",)])
@@ -267,7 +268,7 @@ def test_a_credential_of_an_image_harden_does_not_know_gets_a_display_fix_never_
     assert "env-secrets [display]" in text and "the display fix of API_TOKEN would change:" in text
     assert "#  -      API_TOKEN: ***" in out.replace("#       -", "#  -") and "#       +    secrets:" in out
     assert "#       +  api_token:\n#       +    file: ./secrets/api_token\n" in out
-    assert "and create secrets/api_token (mode 0600; it would hold the value)" in text
+    assert "and create secrets/api_token (mode 0644; it would hold the value)" in text
     assert "diff --git" not in out  # nothing is applied
     assert "[display fix]" in invoke("check", str(tmp_path / "compose.yaml"))[1]
     report = json.loads(invoke("diff", "--format", "json", str(tmp_path / "compose.yaml"))[1])

@@ -143,14 +143,15 @@ class _Writer:
     def write(self, source: Source, result: FileResult) -> bool:
         raise NotImplementedError
 
-    def make_below(self, base: Path, relative: Path) -> Path:
-        """base/relative, made below `base` (which exists), never through a link."""
+    def make_below(self, base: Path, relative: Path, private: bool = False) -> Path:
+        """base/relative, made below `base` (which exists), never through a link; a directory it
+        makes for a secret file (`private`) is mode 0700 (harden.model.NewFile)."""
         current = base
         for part in relative.parts:
             current = current / part
             if current.is_symlink():
                 raise files.Refused(f"{display_name(current.as_posix())} {files.LINK}")
-            current.mkdir(exist_ok=True)
+            current.mkdir(mode=0o700 if private else 0o777, exist_ok=True)
         return current
 
     def create(self, base: Path, result: FileResult, replace: Callable[[], None]) -> None:
@@ -159,7 +160,7 @@ class _Writer:
         made: list[Path] = []
         try:
             for new in result.new_files.values():
-                target = self.make_below(base, Path(new.path).parent) / Path(new.path).name
+                target = self.make_below(base, Path(new.path).parent, private=new.secret) / Path(new.path).name
                 if new.base is not None and os.path.lexists(target):
                     extend(target, new.base, new.text)
                     continue

@@ -9,7 +9,7 @@ from:
 
 - `NAME: ${VAR}` (or `$VAR`), and `- NAME` without a value (Compose reads NAME from the
   environment): a top-level secret `environment: VAR`; harden writes the value nowhere;
-- `NAME: literal`: a secret file `./secrets/<id>` that harden creates (mode 0600, the value
+- `NAME: literal`: a secret file `./secrets/<id>` that harden creates (mode 0644 in a `secrets/` directory of mode 0700, the value
   exactly) and `secrets/` added to the `.gitignore` beside the Compose file, as env-secrets does;
   the finding says to rotate the value, which stays in the repository's history.
 
@@ -90,7 +90,7 @@ from harden.model import (
 from harden.passes import Builder, Context
 from harden.passes.compose.credentials import judge
 from harden.passes.compose.env_secrets import ROTATE, first_file_of_project
-from harden.passes.compose.secret_moves import SECRETS_DIR, gitignored_secrets
+from harden.passes.compose.secret_moves import SECRET_FILE_MODE, SECRETS_DIR, gitignored_secrets
 from harden.passes.dockerfile.build_secrets import RATIONALE, RULE, Pairing, Plan, plans
 
 __all__ = ["RULE", "check", "pair"]
@@ -333,7 +333,10 @@ def _message(half: Half, plan: Plan, path: str, defines: int) -> str:
     parts = []
     for source in half.sources:
         if source.literal is not None:
-            where = f"a secret file ./{SECRETS_DIR}/{source.secret} (mode 0600; {SECRETS_DIR}/ is git-ignored); {ROTATE}"
+            where = (
+                f"a secret file ./{SECRETS_DIR}/{source.secret} (mode 0644 in {SECRETS_DIR}/, mode 0700 and git-ignored); "
+                f"{ROTATE}"
+            )
         else:
             where = f"the environment variable {source.variable}"
         parts.append(f"{source.name} -> build secret {source.secret}, read from {where}")
@@ -427,7 +430,9 @@ def _top_level(document: ComposeDocument, context: Context, shared: list[Half], 
     elif definitions:
         edits.extend(document.add_top_level("secrets", definitions, after="services" if own(document.data, "services") else None))
     files = [
-        NewFile(f"{SECRETS_DIR}/{s.secret}", s.literal, 0o600, secret=True) for s in sources.values() if s.literal is not None
+        NewFile(f"{SECRETS_DIR}/{s.secret}", s.literal, SECRET_FILE_MODE, secret=True)
+        for s in sources.values()
+        if s.literal is not None
     ]
     if files:
         files.extend(gitignored_secrets(context.gitignore))

@@ -14,8 +14,8 @@ NAME` call of the official images' helper; evidence `build`, the script's path:l
 service that sets `entrypoint:` or `command:`, which may not run the script):
 
 - a literal value becomes a top-level secret `file: ./secrets/<name>` that harden creates (mode
-  0600, the value exactly, without a final newline) and `secrets/` is added to the `.gitignore`
-  beside the Compose file (created when there is none);
+  0644 in a `secrets/` directory of mode 0700, the value exactly, without a final newline) and
+  `secrets/` is added to the `.gitignore` beside the Compose file (created when there is none);
 - a `${VAR}` value becomes a top-level secret `environment: VAR`: the value still comes from the
   deployer's environment, and harden writes it nowhere;
 - the service gets `secrets: [<name>]`, and `NAME: value` becomes `NAME_FILE: /run/secrets/<name>`.
@@ -52,11 +52,13 @@ KICS "Passwords And Secrets"; Checkov CKV_SECRET_*). A value written in a Compos
 in the repository's history: the finding says to rotate it, because moving it does not remove it
 from there.
 
-What might break (fix safety: review): the entrypoint reads the `*_FILE` file as root before it
-steps down (every image with `secret_file_vars` does); with Docker Compose (not Swarm) a `file:`
-secret is a bind mount of the host file with its owner and mode 0600, so a process that reads
-it later as another user cannot. A deployment that sets the variable on the command line or in
-CI must now provide the secret file (or the environment variable a `${VAR}` secret names).
+What might break (fix safety: review): with Docker Compose (not Swarm) a `file:` secret is a bind
+mount of the host file with its owner and mode (docker/compose#9648), so harden writes it readable
+by every user (0644: the image's own user, or root without DAC_OVERRIDE after `cap_drop: [ALL]`,
+must read it) inside a `secrets/` directory of mode 0700, which keeps it from the host's other
+users: keep that directory's mode when you copy the project. A deployment that sets the variable on
+the command line or in CI must now provide the secret file (or the environment variable a `${VAR}`
+secret names).
 When the fix of one credential is left out (`--ignore` or a review), the first credential's fix
 still defines every secret of the file, so a left-out secret is defined and given to its
 services but unused.
@@ -98,7 +100,7 @@ becomes
       pgadmin_default_password:
         environment: PGADMIN_PASSWORD
 
-and creates `secrets/postgres_password` (mode 0600) and `.gitignore` with `secrets/`.
+and creates `secrets/postgres_password` (mode 0644 in `secrets/`, mode 0700) and `.gitignore` with `secrets/`.
 """
 
 from __future__ import annotations
@@ -147,8 +149,8 @@ RATIONALE = (
 )
 ROTATE = "it is in the repository's history: rotate it"
 FILE_READ = (
-    "the secret file is bind-mounted with its host owner and mode 0600: the entrypoint reads the *_FILE variable as "
-    "root before it steps down; a process that reads it later as another user cannot"
+    "the secret file is bind-mounted with its host owner and mode, so harden makes it readable by any user (0644) in a "
+    "secrets/ directory only its owner may enter (0700): keep that mode, which is what keeps the host's other users out"
 )
 
 
@@ -350,9 +352,9 @@ def _by_hand(use: Use) -> str:
     secret = re.sub(r"[^a-z0-9_.-]", "_", use.name.lower())
     setting = f"set {use.name}_FILE=/run/secrets/{secret} in its environment where the application reads it"
     return (
-        f"; by hand: remove the line{_from(use)}, put the value in ./{SECRETS_DIR}/{secret} (mode "
-        f"0600, git-ignored), define secret {secret} with that file, give {use.service.name} (and every service that "
-        f"reads the file) secrets: [{secret}] and {setting}"
+        f"; by hand: remove the line{_from(use)}, put the value in ./{SECRETS_DIR}/{secret} (mode 0644 in "
+        f"secrets/, mode 0700, git-ignored), define secret {secret} with that file, give {use.service.name} (and every "
+        f"service that reads the file) secrets: [{secret}] and {setting}"
     )
 
 
@@ -421,7 +423,7 @@ def _message(secret: Secret, shared: list[Secret]) -> str:
 
 def _where(secret: Secret) -> str:
     if secret.literal:
-        return f"a secret file ./{SECRETS_DIR}/{secret.name} (mode 0600; {SECRETS_DIR}/ is git-ignored)"
+        return f"a secret file ./{SECRETS_DIR}/{secret.name} (mode 0644 in {SECRETS_DIR}/, mode 0700 and git-ignored)"
     return f"a secret read from the environment variable {secret.source}"
 
 

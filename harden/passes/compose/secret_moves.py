@@ -4,7 +4,7 @@ that move it (not a pass).
 
 - `patch`: the review fix: each use `NAME: value` -> `<NAME>_FILE: /run/secrets/<secret>`, and
   for the first fix of a file every service's `secrets:` and the top-level definitions, the
-  secret files (mode 0600) and the `.gitignore` that ignores them;
+  secret files (mode 0644 in a `secrets/` directory of mode 0700: SECRET_FILE_MODE) and the `.gitignore` that ignores them;
 - `display_patch`: the display fix: the variable removed instead of renamed (the application must
   read the file), the service given the secret, the secret defined unless the review fix of the
   same value defines it.
@@ -21,6 +21,12 @@ from harden.passes import Context
 from harden.passes.compose.credentials import Verdict
 
 SECRETS_DIR = "secrets"
+# A secret file is readable by every user (0644) in a directory only its owner may enter (0700,
+# made by the sink): Docker Compose bind-mounts a `file:` secret with the host file's owner and
+# mode (uid, gid and mode apply to Swarm only: docker/compose#9648), so a 0600 file owned by the
+# user who ran harden is unreadable to an image's own user (grafana, pgadmin) and to root without
+# DAC_OVERRIDE (after cap_drop: ALL); the directory keeps it from the host's other users.
+SECRET_FILE_MODE = 0o644
 IGNORED = f"{SECRETS_DIR}/"
 
 
@@ -155,7 +161,7 @@ def define(document: ComposeDocument, context: Context, shared: list[Secret]) ->
     else:
         # after `services:`, not at the end: a file without a final newline would see its last line changed
         edits.extend(document.add_top_level("secrets", definitions, after="services" if own(document.data, "services") else None))
-    files = [NewFile(f"{SECRETS_DIR}/{s.name}", s.source, 0o600, secret=True) for s in shared if s.literal]
+    files = [NewFile(f"{SECRETS_DIR}/{s.name}", s.source, SECRET_FILE_MODE, secret=True) for s in shared if s.literal]
     if files:
         files.extend(gitignored_secrets(context.gitignore))
     return edits, tuple(files)

@@ -46,8 +46,8 @@ The build must then pass the secret. For each Compose service of the run that bu
 Dockerfile (Context.builders), the rule's Compose half (harden/passes/compose/build_secrets.py)
 moves the argument from the service's `build.args` to `build.secrets`, with a top-level secret
 read from where the value came from (`${VAR}`: `environment: VAR`; a literal: a secret file
-`./secrets/<id>`, mode 0600, git-ignored). The two halves are decided alike in both files and
-land together or not at all: both are `review` (evidence: build, the Compose file's line) when
+`./secrets/<id>`, mode 0644 in a `secrets/` directory of mode 0700, git-ignored). The two halves
+are decided alike in both files and land together or not at all: both are `review` (evidence: build, the Compose file's line) when
 every service of the run that builds the Dockerfile can pass every moved argument, else both
 `unsafe`; and a half the run chooses is held back (`requires` names the others) unless the run
 chooses all of them. Without a Compose file of the run that builds it, the fix is `unsafe` and the
