@@ -109,18 +109,18 @@ def _report_errors(run: Run) -> int:
     return len(errors)
 
 
-def _report(run: Run, output_format: str, diffs: dict[str, str] | None = None, results: list[FileResult] | None = None) -> str:
-    """The run in a machine-readable format (json, sarif or github); `results` in place of the run's."""
+def _report(run: Run, output_format: str, diffs: dict[str, str] | None = None, left: bool = False) -> str:
+    """The run in a machine-readable format (json, sarif or github); `left`: sarif and github list
+    the findings left after fixing (fix, pin), JSON lists all (each with `applied`)."""
     from harden.output import github, json, sarif
 
-    results = run.results if results is None else results
     if output_format == "sarif":
         from harden import passes
 
-        return sarif.render(results, run.skipped, run.unresolved, passes.all_passes())
+        return sarif.render(run.results, run.skipped, run.unresolved, passes.all_passes(), left)
     if output_format == "github":
-        return github.render(results, run.skipped)
-    return json.render(results, run.skipped, run.unresolved, diffs)
+        return github.render(run.results, run.skipped, left)
+    return json.render(run.results, run.skipped, run.unresolved, diffs)
 
 
 class InputError(click.ClickException):
@@ -273,11 +273,8 @@ def _apply(
     if lock:
         errors += _write_lockfile(run, settings, quiet)
     results = run.results
-    if output_format == "json":
-        click.echo(_report(run, output_format), nl=False)
-    elif output_format != "text":  # SARIF and annotations: what is left to fix, in the written files
-        left = [dataclasses.replace(r, findings=[] if r.errors else r.remaining, applied=[]) for r in results]
-        click.echo(_report(run, output_format, results=left), nl=False)
+    if output_format != "text":  # SARIF and annotations: what is left to fix, in the written files
+        click.echo(_report(run, output_format, left=True), nl=False)
     elif not quiet:
         changed = sum(1 for r in results if r.changed)
         written = sum(1 for r in results if r.written)

@@ -25,14 +25,15 @@ from collections.abc import Sequence
 
 from harden.model import Diagnostic, DiagnosticKind, FileResult, Finding, Severity, mask
 from harden.output.diff import secrets_of
-from harden.output.sarif import unquote
+from harden.output.sarif import reported_findings, unquote
 from harden.output.text import finding_message
 
 COMMANDS = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "notice"}
 
 
-def render(results: list[FileResult], errors: Sequence[Diagnostic] = ()) -> str:
-    lines = [command(r.path, f, secrets_of(r)) for r in results for f in r.findings]
+def render(results: list[FileResult], errors: Sequence[Diagnostic] = (), left: bool = False) -> str:
+    """One command per finding (`left`: per finding left after fixing, as sarif.render), then the errors."""
+    lines = [command(r.path, f, secrets_of(r)) for r in results for f in reported_findings(r, left)]
     for error in (*errors, *(e for r in results for e in r.errors)):
         name = "notice" if error.kind is DiagnosticKind.NOTE else "error"
         lines.append(workflow_command(name, _position(error.path, error.line, error.column), error.message))

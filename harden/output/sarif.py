@@ -58,15 +58,24 @@ LEVELS = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "
 
 
 def render(
-    results: list[FileResult], errors: Sequence[Diagnostic], unresolved: Sequence[Any], modules: Sequence[ModuleType]
+    results: list[FileResult],
+    errors: Sequence[Diagnostic],
+    unresolved: Sequence[Any],
+    modules: Sequence[ModuleType],
+    left: bool = False,
 ) -> str:
-    """The SARIF log of a run: `modules` are the pass modules (harden.passes.all_passes())."""
-    rules = [rule_json(m.RULE, m) for m in modules]
+    """The SARIF log of a run: `modules` are the pass modules (harden.passes.all_passes()).
+    `left`: the findings left after fixing (`harden fix`, `pin`), in the written files, without fixes."""
+    # A credential value of this run is masked in the rules' documentation too (its examples
+    # could hold the very value: fixtures/env-secrets uses the documented example password).
+    secrets = {s for r in results for s in secrets_of(r)}
+    rules = [rule_json(m.RULE, m, secrets) for m in modules]
     known = {m.RULE.id for m in modules}
-    for finding in (f for r in results for f in r.findings):
+    reported = [(r, f) for r in results for f in reported_findings(r, left)]
+    for finding in (f for _, f in reported):
         if finding.rule.id not in known:  # a rule no pass module declares: listed without documentation
             known.add(finding.rule.id)
-            rules.append(rule_json(finding.rule, None))
+            rules.append(rule_json(finding.rule, None, secrets))
     index = {rule["id"]: number for number, rule in enumerate(rules)}
     run = {
         "tool": {
@@ -80,13 +89,21 @@ def render(
         },
         "invocations": [invocation(results, errors, unresolved)],
         "columnKind": "unicodeCodePoints",
-        "results": [result_json(r, f, index[f.rule.id]) for r in results for f in r.findings],
+        "results": [result_json(r, f, index[f.rule.id], not left) for r, f in reported],
     }
     log = {"$schema": SCHEMA_URI, "version": "2.1.0", "runs": [run]}
     return json.dumps(log, indent=2, ensure_ascii=False) + "\n"
 
 
-def rule_json(rule: Rule, module: ModuleType | None) -> dict[str, Any]:
+def reported_findings(result: FileResult, left: bool) -> list[Finding]:
+    """The findings a report lists: those found, or those left after fixing (none in a file that
+    was not fixed for an error: the error is reported instead, as the text format does)."""
+    if not left:
+        return result.findings
+    return [] if result.errors else result.remaining
+
+
+def rule_json(rule: Rule, module: ModuleType | None, secrets: set[str]) -> dict[str, Any]:
     from harden.output.rules import explanation
 
     doc = (module.__doc__ or "") if module else ""
@@ -94,8 +111,8 @@ def rule_json(rule: Rule, module: ModuleType | None) -> dict[str, Any]:
         "id": rule.id,
         "name": "".join(part.capitalize() for part in re.split(r"[^A-Za-z0-9]+", rule.id)),
         "shortDescription": {"text": rule.title},
-        "fullDescription": {"text": why(doc) or rule.title},
-        "help": {"text": explanation(module) if module else rule.title},
+        "fullDescription": {"text": mask(why(doc) or rule.title, secrets)},
+        "help": {"text": mask(explanation(module) if module else rule.title, secrets)},
         "properties": {
             "control": rule.control,
             "applicability": rule.tiers,
@@ -117,7 +134,7 @@ def why(doc: str) -> str:
     return ""
 
 
-def result_json(result: FileResult, finding: Finding, rule_index: int) -> dict[str, Any]:
+def result_json(result: FileResult, finding: Finding, rule_index: int, fixes: bool = True) -> dict[str, Any]:
     secrets = secrets_of(result)
     region = {"startLine": finding.line, "startColumn": max(finding.column, 1)} if finding.line >= 1 else None
     properties: dict[str, Any] = {
@@ -140,19 +157,21 @@ def result_json(result: FileResult, finding: Finding, rule_index: int) -> dict[s
     if fix is not None:
         properties["mightBreak"] = mask(caveats_text(fix.caveats), secrets)
         properties["requires"] = list(fix.requires)
-    applied = {a.id for a in result.applied}
-    properties["applied"] = finding.id in applied
-    if fix is None or finding.id not in applied:
-        return entry  # nothing applied: `check` builds no fix, an unchosen one (unsafe, --safe-only) is not applied
-    if fix.built is None or not any(a is finding for a in result.applied):
-        # Applied in a later round, on top of other fixes: its edits are offsets into their output.
-        properties["fixNotShown"] = "applied on top of other fixes (a later round): `harden diff` shows it"
+    if not fixes:
         return entry
-    changes = artifact_changes(result, fix.built.edits, fix.built.new_files, secrets)
+    applied = [a for a in result.applied if a.id == finding.id]  # the finding as applied, in whichever round
+    properties["applied"] = bool(applied)
+    built = applied[-1].fix.built if applied and applied[-1].fix else None
+    if fix is None or built is None:
+        return entry  # nothing applied: `check` builds no fix, an unchosen one (unsafe, --safe-only) is not applied
+    changes = artifact_changes(result, built.edits, built.new_files, secrets)
     if changes is None:
         properties["fixNotShown"] = "it would write a credential value: `harden fix` applies it, `harden diff` describes it"
-        return entry
-    entry["fixes"] = [{"description": {"text": f"{finding.rule.id} ({fix.applicability} fix)"}, "artifactChanges": changes}]
+    elif applied[-1] is not finding:
+        # Applied in a later round, on top of other fixes: its edits are offsets into their output.
+        properties["fixNotShown"] = "applied on top of other fixes (a later round): `harden diff` shows it"
+    else:
+        entry["fixes"] = [{"description": {"text": f"{finding.rule.id} ({fix.applicability} fix)"}, "artifactChanges": changes}]
     return entry
 
 
