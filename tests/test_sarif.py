@@ -181,3 +181,48 @@ def test_a_fix_that_writes_a_secret_file_is_not_given(validator: jsonschema.Draf
     reasons = [r["properties"]["fixNotShown"] for r in moved if "fixes" not in r]
     assert len(reasons) == len(moved) == 2 and "credential value" in reasons[0] and "later round" in reasons[1]
     assert any("fixes" in r for r in log["runs"][0]["results"])  # the other fixes of the file are given
+
+
+def test_an_inserted_credential_value_is_never_given(validator: jsonschema.Draft4Validator) -> None:
+    """A fix whose inserted text holds a value a finding of the file names is left out; its
+    neighbour, inserting no value, is given, at the region its offsets make."""
+    from harden.model import Applicability, Edit, FileResult, Finding, Fix, Rule, Severity, prebuilt
+    from harden.output import sarif
+
+    rule = Rule("test-rule", "A test rule", "CIS 0.0", Applicability.SAFE, ("compose",))
+    text = "services:\r\n  db:\r\n    image: x\r\n"
+    leaking = Fix(Applicability.SAFE, build=prebuilt([Edit(30, 30, "    password: hunter2-x\n")]))
+    clean = Fix(Applicability.SAFE, build=prebuilt([Edit(13, 15, "web")]))
+    findings = [
+        Finding(rule, "m", 2, 3, Severity.WARNING, "r", leaking, "db", "a", '"a\\tb/compose.yaml"', secrets=("hunter2-x",)),
+        Finding(rule, "m", 2, 3, Severity.ERROR, "r", clean, "db", "b", '"a\\tb/compose.yaml"'),
+    ]
+    for finding in findings:
+        assert finding.fix is not None
+        finding.fix.patch()
+    result = FileResult('"a\\tb/compose.yaml"', "compose", text, findings=findings, applied=list(findings))
+    log = json.loads(sarif.render([result], [], [], []))
+    assert errors_of(validator, log) == [] and "hunter2-x" not in json.dumps(log)
+    first, second = log["runs"][0]["results"]
+    assert "fixes" not in first and "credential value" in first["properties"]["fixNotShown"]
+    change = second["fixes"][0]["artifactChanges"][0]
+    assert change["artifactLocation"] == {"uri": "a%09b/compose.yaml", "uriBaseId": "%SRCROOT%"}
+    region = {"startLine": 2, "startColumn": 3, "endLine": 2, "endColumn": 5}  # "db"
+    assert change["replacements"] == [{"deletedRegion": region, "insertedContent": {"text": "web"}}]
+
+
+def test_fix_reports_what_is_left_without_fixes(validator: jsonschema.Draft4Validator, tmp_path: Path) -> None:
+    projects = env_secrets_projects(tmp_path / "in")
+    _, checked = harden("check", "--format", "sarif", str(projects))
+    code, out = harden("fix", "--output", str(tmp_path / "out"), "--format", "sarif", str(projects))
+    log = json.loads(out)
+    left = log["runs"][0]["results"]
+    assert code == 1 and errors_of(validator, log) == []
+    assert 0 < len(left) < len(json.loads(checked)["runs"][0]["results"]) and not any("fixes" in r for r in left)
+    rules_checked = [r["ruleId"] for r in json.loads(checked)["runs"][0]["results"]]
+    assert [r["ruleId"] for r in left].count("no-new-privileges") < rules_checked.count("no-new-privileges")  # applied
+
+
+def test_json_carries_its_version() -> None:
+    _, out = harden("check", "--format", "json", str(ENV_SECRETS / "by-value" / "input.yaml"))
+    assert next(iter(json.loads(out).items())) == ("version", 1)
