@@ -109,9 +109,17 @@ def _report_errors(run: Run) -> int:
     return len(errors)
 
 
-def _json(run: Run, diffs: dict[str, str] | None = None) -> str:
-    from harden.output import json
+def _report(run: Run, output_format: str, diffs: dict[str, str] | None = None, left: bool = False) -> str:
+    """The run in a machine-readable format (json, sarif or github); `left`: sarif and github list
+    the findings left after fixing (fix, pin), JSON lists all (each with `applied`)."""
+    from harden.output import github, json, sarif
 
+    if output_format == "sarif":
+        from harden import passes
+
+        return sarif.render(run.results, run.skipped, run.unresolved, passes.all_passes(), left)
+    if output_format == "github":
+        return github.render(run.results, run.skipped, left)
     return json.render(run.results, run.skipped, run.unresolved, diffs)
 
 
@@ -141,8 +149,8 @@ def check(paths: tuple[str, ...], output_format: str, quiet: bool, color: str, *
     paths = paths_of(paths, options)
     run = _run(paths, settings_of({**options, "paths": paths}), sinks.Report())
     errors = _report_errors(run)
-    if output_format == "json":
-        click.echo(_json(run), nl=False)
+    if output_format != "text":
+        click.echo(_report(run, output_format), nl=False)
     elif not quiet:
         click.echo(text.text(run.results), nl=False, color=_color(color))
         click.echo(text.summary(run.results, errors))
@@ -165,7 +173,9 @@ def diff(paths: tuple[str, ...], output_format: str, quiet: bool, color: str, re
     if use_color is None:
         use_color = sys.stdout.isatty()
     if output_format == "json":
-        click.echo(_json(run, {r.path: diffs.reviewed(r, redact=redact) for r in run.results}), nl=False)
+        click.echo(_report(run, output_format, {r.path: diffs.reviewed(r, redact=redact) for r in run.results}), nl=False)
+    elif output_format != "text":
+        click.echo(_report(run, output_format), nl=False)  # SARIF carries the fixes; annotations need no diff
     else:
         for result in run.results:
             reviewed = diffs.reviewed(result, color=use_color, redact=redact)
@@ -245,7 +255,7 @@ def _apply(
     from harden.engine import sinks
     from harden.output import text
 
-    keep = output_format == "json"  # text lists only what is left, not what was found or applied
+    keep = output_format != "text"  # text lists only what is left, not what was found or applied
     sink: Sink = sinks.Copy(output_dir, keep) if output_dir else sinks.InPlace(keep)
     if paths == ("-",):
         sink = sinks.Stdout(sys.stdout.buffer)
@@ -263,8 +273,8 @@ def _apply(
     if lock:
         errors += _write_lockfile(run, settings, quiet)
     results = run.results
-    if output_format == "json":
-        click.echo(_json(run), nl=False)
+    if output_format != "text":  # SARIF and annotations: what is left to fix, in the written files
+        click.echo(_report(run, output_format, left=True), nl=False)
     elif not quiet:
         changed = sum(1 for r in results if r.changed)
         written = sum(1 for r in results if r.written)

@@ -66,10 +66,10 @@ def common_options(command: Callable[..., Any]) -> Callable[..., Any]:
         click.option(
             "--format",
             "output_format",
-            type=click.Choice(["text", "json"]),
+            type=click.Choice(["text", "json", "sarif", "github"]),
             default="text",
             show_default=True,
-            help="Output format.",
+            help="Output format: text, JSON (versioned, see the README), SARIF 2.1.0, or GitHub workflow commands (annotations).",
         ),
         click.option(
             "--color",

@@ -10,6 +10,10 @@ from typing import Any
 from harden.model import Diagnostic, DiagnosticKind, FileResult, Finding
 from harden.output.text import caveats_text, diagnostic
 
+# The format's version (README, "JSON output"): a key removed or renamed, or a value's meaning
+# changed, makes it 2; keys added keep it (a reader ignores keys it does not know).
+VERSION = 1
+
 
 def finding_json(finding: Finding, applied: bool = False) -> dict[str, Any]:
     fix = finding.fix
@@ -65,4 +69,5 @@ def render(
     # files found and left out (DiagnosticKind.NOTE: not errors), with why and how to include them
     notes = [e for e in (*errors, *(e for r in results for e in r.errors)) if e.kind is DiagnosticKind.NOTE]
     skipped = [diagnostic(e) for e in notes]
-    return json.dumps({"files": files, "errors": run_errors, "unresolved": failures, "skipped": skipped}, indent=2) + "\n"
+    report = {"version": VERSION, "files": files, "errors": run_errors, "unresolved": failures, "skipped": skipped}
+    return json.dumps(report, indent=2) + "\n"

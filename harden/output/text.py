@@ -10,8 +10,14 @@ from harden.model import Applicability, Caveat, Diagnostic, FileResult, Finding,
 
 def finding_line(path: str, finding: Finding) -> str:
     fixable = f" [{finding.fix.applicability} fix]" if finding.fix else ""
+    return f"{path}:{finding.line}:{finding.column}: {finding.rule.id} {finding_message(finding)}{fixable}"
+
+
+def finding_message(finding: Finding) -> str:
+    """The message with the service it is about (`db: ...`) for a Compose rule (a Dockerfile
+    finding's message names its stage where that matters)."""
     subject = f"{finding.subject}: " if finding.subject and "compose" in finding.rule.kinds else ""
-    return f"{path}:{finding.line}:{finding.column}: {finding.rule.id} {subject}{finding.message}{fixable}"
+    return f"{subject}{finding.message}"
 
 
 def diagnostic(error: Diagnostic) -> str:
