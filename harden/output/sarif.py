@@ -8,9 +8,11 @@ Rules: `id` the rule id, `name` its id in PascalCase (as SARIF recommends), `sho
 title, `fullDescription` the "Why:" paragraph of its documentation, `help` what `harden explain`
 prints, `properties` its control, tiers (`harden rules`), file kinds and peer rules, with `tags`.
 Decision: `helpUri` is the rule's pass module on the project's repository at the tag of the
-version that reported it, `REPOSITORY/blob/v<version>/harden/passes/<kind>/<module>.py`: the
+version that reported it, `<repository>/blob/v<version>/harden/passes/<kind>/<module>.py`: the
 module's docstring is the rule's documentation (`harden explain` prints it), a tag never moves,
-so an old SARIF log links to the words that were true when it was made.
+so an old SARIF log links to the words that were true when it was made. The repository is the
+`Repository` URL the installed package declares (`[project.urls]` in pyproject.toml); while it
+declares none, the log has no `helpUri` and no `informationUri` rather than a made-up address.
 
 Results: `level` error, warning, or note (harden's `info`); the message as the text format prints
 it, with the subject; one location, the file's path relative to the directory harden ran in
@@ -50,7 +52,22 @@ from harden.model import Diagnostic, DiagnosticKind, Edit, FileResult, Finding, 
 from harden.output.diff import secrets_of
 from harden.output.text import caveats_text, finding_message
 
-REPOSITORY = "https://github.com/harden-project/harden"
+
+def repository() -> str:
+    """The `Repository` URL of the installed package's metadata, or "" when it declares none."""
+    from importlib import metadata
+
+    try:
+        urls = metadata.metadata("harden").get_all("Project-URL") or []
+    except metadata.PackageNotFoundError:
+        return ""
+    for entry in urls:
+        label, _, url = str(entry).partition(",")
+        if label.strip().lower() in ("repository", "source") and url.strip().startswith("https://"):
+            return url.strip().rstrip("/")
+    return ""
+
+
 SCHEMA_URI = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 SRCROOT = "%SRCROOT%"
 FINGERPRINT = "hardenFindingId/v1"
@@ -83,7 +100,7 @@ def render(
                 "name": "harden",
                 "version": __version__,
                 "semanticVersion": __version__,
-                "informationUri": REPOSITORY,
+                **({"informationUri": home} if (home := repository()) else {}),
                 "rules": rules,
             }
         },
@@ -121,8 +138,8 @@ def rule_json(rule: Rule, module: ModuleType | None, secrets: set[str]) -> dict[
             "tags": ["security", *rule.kinds],
         },
     }
-    if module is not None:
-        entry["helpUri"] = f"{REPOSITORY}/blob/v{__version__}/{module.__name__.replace('.', '/')}.py"
+    if module is not None and (home := repository()):
+        entry["helpUri"] = f"{home}/blob/v{__version__}/{module.__name__.replace('.', '/')}.py"
     return entry
 
 
