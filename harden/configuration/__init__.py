@@ -53,7 +53,16 @@ class ConfigError(Exception):
     """A configuration file harden cannot use: `path:line: message`."""
 
     def __init__(self, path: Path, line: int, message: str) -> None:
-        super().__init__(f"{path}:{line}: {message}")
+        super().__init__(f"{shown(path)}:{line}: {message}")
+
+
+def shown(path: Path) -> str:
+    """A configuration file's path as messages name it: relative to the current directory when
+    it is under it (as harden names every file), else absolute."""
+    try:
+        return path.absolute().relative_to(Path.cwd()).as_posix()
+    except (ValueError, OSError):
+        return path.absolute().as_posix()
 
 
 @dataclass(frozen=True)

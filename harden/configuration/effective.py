@@ -20,6 +20,7 @@ from typing import Any
 
 from harden.config import DEFAULT_TIMEOUT
 from harden.configuration import FileConfig
+from harden.configuration import shown as shown_path
 
 # key -> (Settings field, flag option name or "", the flag as typed, the default)
 KEYS: dict[str, tuple[str, str, str, Any]] = {
@@ -54,7 +55,7 @@ def merge(config: FileConfig | None, flags: dict[str, Any], given: set[str]) -> 
 
     def at(key: str) -> str:
         assert config is not None
-        return f"{config.path}:{config.lines[key]}"
+        return f"{shown_path(config.path)}:{config.lines[key]}"
 
     fields, shown = _selection(values, flags, given, at)
     for key, (name, option, flag, default) in KEYS.items():

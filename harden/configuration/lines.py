@@ -29,7 +29,13 @@ class Lines:
         self._scan()
 
     def line_of(self, key: Key) -> int:
-        """The line of `key`, else of its nearest enclosing key that has one, else 1."""
+        """The line of `key`; else (a table only its sub-tables name) the first line of a key
+        under it; else the line of its nearest enclosing key that has one; else 1."""
+        if key in self.spans:
+            return self.spans[key][0]
+        under = [first for found, (first, _) in self.spans.items() if found[: len(key)] == key]
+        if under:
+            return min(under)
         for end in range(len(key), 0, -1):
             if key[:end] in self.spans:
                 return self.spans[key[:end]][0]
