@@ -1,6 +1,7 @@
-"""Settings: what the command line (and, later, configuration files) chose.
+"""Settings: what the command line and the project's configuration file chose.
 
-One frozen object, built once by the CLI and read by the engine and the passes.
+One frozen object, built once by the CLI (harden.cli.options, with harden.configuration for the
+`[tool.harden]` table or `.harden.toml`) and read by the engine and the passes.
 """
 
 from __future__ import annotations
@@ -48,6 +49,16 @@ class Settings:
     # rule id -> option name -> value: what each pass's options are set to (harden.passes.options;
     # unset options keep their defaults; the engine refuses a rule or option it does not know).
     rule_options: Mapping[str, Mapping[str, object]] = field(default_factory=dict)
+    # From the project's configuration file (harden.configuration): the directory its patterns
+    # are relative to; `exclude` (gitignore patterns: files a directory walk leaves out);
+    # `per_file_ignores` (gitignore pattern -> rules that do not run on the files it matches);
+    # the project's own image knowledge entries (name -> entry, harden.knowledge.project_entry);
+    # the verified records file (None: .harden/verified.toml found from search_from upwards).
+    config_root: Path | None = None
+    exclude: tuple[str, ...] = ()
+    per_file_ignores: tuple[tuple[str, frozenset[str]], ...] = ()
+    images: Mapping[str, Mapping[str, object]] = field(default_factory=dict)
+    verified: Path | None = None
 
     def rule_enabled(self, rule_id: str) -> bool:
         if self.select and rule_id not in self.select:

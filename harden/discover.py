@@ -33,7 +33,7 @@ import os
 import re
 import stat
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from fnmatch import fnmatch
 from pathlib import Path
@@ -129,8 +129,10 @@ def display_path(path: Path) -> str:
     return display_name(os.path.normpath(path).replace(os.sep, "/"))
 
 
-def discover(arguments: list[str]) -> tuple[list[Source], list[Skipped]]:
-    """Sources in argument order (each directory walked in sorted order), and what was skipped."""
+def discover(arguments: list[str], exclude: Callable[[Path, bool], bool] | None = None) -> tuple[list[Source], list[Skipped]]:
+    """Sources in argument order (each directory walked in sorted order), and what was skipped;
+    `exclude(path, is_dir)` leaves files and directories out of a walk, as a .gitignore does
+    (the configuration's `exclude`, harden.configuration.patterns)."""
     sources: list[Source] = []
     skipped: list[Skipped] = []
     seen: set[tuple[int, int]] = set()  # (device, inode): one file named twice is read once
@@ -141,7 +143,7 @@ def discover(arguments: list[str]) -> tuple[list[Source], list[Skipped]]:
         if root.is_symlink() and status is not None and stat.S_ISDIR(status.st_mode):
             skipped.append(Skipped(shown, "is a symbolic link to a directory: not followed"))
         elif status is not None and stat.S_ISDIR(status.st_mode):
-            found = _Walk(root, skipped).run()
+            found = _Walk(root, skipped, exclude).run()
             if not found:
                 skipped.append(Skipped(shown, "no Dockerfile or Compose file found here"))
             for source in _prefer_real_files(found):
@@ -208,8 +210,9 @@ def _explicit_kind(path: Path, unreadable: str | None = "compose") -> str | None
 class _Walk:
     """One directory argument's walk: depth first, sorted, without recursion."""
 
-    def __init__(self, root: Path, skipped: list[Skipped]) -> None:
+    def __init__(self, root: Path, skipped: list[Skipped], exclude: Callable[[Path, bool], bool] | None = None) -> None:
         self.root = root
+        self.exclude = exclude
         self.real_root = Path(os.path.realpath(root))
         self.skipped = skipped
         self.found: list[Source] = []
@@ -288,6 +291,8 @@ class _Walk:
         return _gitignore_spec(data.decode("utf-8", errors="replace").splitlines())
 
     def ignored(self, path: Path, is_dir: bool) -> bool:
+        if self.exclude is not None and self.exclude(path, is_dir):
+            return True
         for base, spec in self.ignores:
             if spec is not None and spec.match_file(path.relative_to(base).as_posix() + ("/" if is_dir else "")):
                 return True

@@ -152,10 +152,11 @@ def find(start_dirs: tuple[Path, ...]) -> Path | None:
     return None
 
 
-def load(start_dirs: tuple[Path, ...]) -> Mapping[str, Record]:
-    """The records of the nearest file, or none; RecordsError when that file cannot be read."""
-    path = find(start_dirs)
-    if path is None:
+def load(start_dirs: tuple[Path, ...], configured: Path | None = None) -> Mapping[str, Record]:
+    """The records of the nearest file (or of `configured`, the configuration's `verified`
+    file, when it exists), or none; RecordsError when that file cannot be read."""
+    path = configured if configured is not None else find(start_dirs)
+    if path is None or (configured is not None and not configured.exists()):
         return {}
     try:
         raw, _ = files.read_regular(path, RECORDS_LIMIT)

@@ -89,6 +89,11 @@ RULES = (
         "verify runs containers through the engine's pipeline (engine, output, config, model), never passes or files directly",
     ),
     Rule("model", ("harden.",), "plain data that every part shares"),
+    Rule(
+        "configuration",
+        ("harden.engine", "harden.registry", "harden.output", "harden.cli", "harden.verify", "click"),
+        "the configuration file is read and checked before any run, by every front end",
+    ),
 )
 
 
@@ -133,7 +138,8 @@ def test_import_rule(rule: Rule) -> None:
 
 def test_only_the_command_line_imports_click() -> None:
     users = [p for p in sorted(HARDEN.rglob("*.py")) if "click" in {n.split(".")[0] for n in imports(p)}]
-    assert [p.relative_to(HARDEN).as_posix() for p in users] == ["cli/__init__.py", "cli/options.py"]
+    shown = [p.relative_to(HARDEN).as_posix() for p in users]
+    assert "cli/__init__.py" in shown and all(p.startswith("cli/") for p in shown), shown
 
 
 def test_a_broken_rule_is_seen(tmp_path: Path) -> None:

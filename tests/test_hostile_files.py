@@ -260,8 +260,8 @@ def test_a_file_that_vanishes_after_discovery_is_its_error(tmp_path: Path, monke
     gone, kept = write(tmp_path / "a" / "Dockerfile"), write(tmp_path / "b" / "Dockerfile")
     real_discover = load.discover
 
-    def discover_then_delete(arguments: list[str]) -> object:
-        found = real_discover(arguments)
+    def discover_then_delete(arguments: list[str], exclude: object = None) -> object:
+        found = real_discover(arguments, exclude)
         gone.unlink()
         return found
 

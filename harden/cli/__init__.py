@@ -412,3 +412,6 @@ def graph(paths: tuple[str, ...], output_format: str, **options: Any) -> int:
     if not run.compose_files:
         return EXIT_ERROR
     return EXIT_ERROR if any(e.kind is not DiagnosticKind.NOTE for e in run.errors) else EXIT_OK
+
+
+from harden.cli import config as _config  # noqa: E402,F401 - registers `harden config`

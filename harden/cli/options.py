@@ -1,8 +1,11 @@
 """The command line's shared options and what they make: the PATHs and the run's Settings.
 
 Every command that reads files takes `common_options` (and the registry options with them);
-`settings()` turns what click parsed into the one Settings value the engine reads, after
-checking what click cannot (rule ids, `--registry-mirror` values). A credential typed into an
+`settings()` turns what click parsed, over the project's configuration file
+(harden.configuration: flags typed on the command line win over the file, the file over the
+defaults), into the one Settings value the engine reads, after checking what click cannot (rule
+ids, `--registry-mirror` values). A configuration file harden cannot use stops the command with
+`path:line: message`, exit 2, before anything is read or written. A credential typed into an
 option is never printed (`without_credentials`).
 """
 
@@ -36,6 +39,16 @@ SHOW_UNUSED_IGNORES = click.option(
 )
 
 
+SELECT = click.option("--select", metavar="RULE,...", help="Run only these rules (instead of the configuration's selection).")
+IGNORE = click.option("--ignore", metavar="RULE,...", help="Skip these rules (besides the configuration's).")
+UNSAFE_FIXES = click.option(
+    "--unsafe-fixes/--no-unsafe-fixes",
+    default=False,
+    help="Apply also fixes harden has no evidence for (unknown images, unreadable scripts): verify what each says. "
+    "--no-unsafe-fixes overrides the configuration's unsafe-fixes = true.",
+)
+
+
 def common_options(command: Callable[..., Any]) -> Callable[..., Any]:
     options = [
         click.argument("paths", nargs=-1, metavar="PATH..."),
@@ -55,14 +68,10 @@ def common_options(command: Callable[..., Any]) -> Callable[..., Any]:
             help="Read Compose interpolation variables from this file instead of each project's .env, as "
             "`docker compose --env-file` does (repeatable; later files win). harden never reads the process environment.",
         ),
-        click.option("--select", metavar="RULE,...", help="Run only these rules."),
-        click.option("--ignore", metavar="RULE,...", help="Skip these rules."),
+        SELECT,
+        IGNORE,
         click.option("--safe-only", is_flag=True, help="Apply only fixes that cannot change runtime behaviour."),
-        click.option(
-            "--unsafe-fixes",
-            is_flag=True,
-            help="Apply also fixes harden has no evidence for (unknown images, unreadable scripts): verify what each says.",
-        ),
+        UNSAFE_FIXES,
         click.option(
             "--format",
             "output_format",
@@ -97,14 +106,8 @@ def common_options(command: Callable[..., Any]) -> Callable[..., Any]:
     return command
 
 
-REGISTRY_OPTIONS = [
-    click.option("--offline", is_flag=True, help="Pin only from the lockfile and the cache; never contact a registry."),
-    click.option(
-        "--lockfile",
-        type=click.Path(dir_okay=False, path_type=Path),
-        help="Use this lockfile (default: harden.lock found from PATH upwards).",
-    ),
-    click.option("--platform", metavar="OS/ARCH", help="Pin one platform's manifest instead of the multi-platform index."),
+# The registry options a configuration file also sets ([tool.harden.registry]); `harden config` takes them too.
+CONFIGURED_REGISTRY_OPTIONS = [
     click.option(
         "--registry-mirror",
         "mirrors",
@@ -137,6 +140,16 @@ REGISTRY_OPTIONS = [
         metavar="SECONDS",
         help="Give up on registry lookups after this long in all; what is not resolved by then is reported.",
     ),
+]
+REGISTRY_OPTIONS = [
+    click.option("--offline", is_flag=True, help="Pin only from the lockfile and the cache; never contact a registry."),
+    click.option(
+        "--lockfile",
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="Use this lockfile (default: harden.lock found from PATH upwards).",
+    ),
+    click.option("--platform", metavar="OS/ARCH", help="Pin one platform's manifest instead of the multi-platform index."),
+    *CONFIGURED_REGISTRY_OPTIONS,
     click.option(
         "--refresh", is_flag=True, help="Move existing pins to the digest their tag points to now (pins never move otherwise)."
     ),
@@ -151,16 +164,79 @@ def paths_of(paths: tuple[str, ...], options: dict[str, Any]) -> tuple[str, ...]
     return paths + files
 
 
-def settings(options: dict[str, Any]) -> Settings:
-    from harden import passes
+class ConfigFileError(click.ClickException):
+    """A configuration file harden cannot use: printed as `path:line: message`, exit 2."""
 
-    for name in ("select", "ignore"):
-        if not options.get(name):
-            continue  # validating rule ids imports every pass: only when some are named
-        known = {module.RULE.id for module in passes.all_passes()}
-        unknown = rule_list(options[name]) - known
+    exit_code = 2
+
+    def show(self, file: Any = None) -> None:
+        click.echo(self.message, err=True)
+
+
+def given_flags() -> set[str]:
+    """The options of the running command typed on the command line (or set from the
+    environment), not left at their defaults: only those override the configuration file."""
+    from click.core import ParameterSource
+
+    context = click.get_current_context(silent=True)
+    if context is None:
+        return set()
+    typed = (ParameterSource.COMMANDLINE, ParameterSource.ENVIRONMENT)
+    return {name for name in context.params if context.get_parameter_source(name) in typed}
+
+
+def configured(options: dict[str, Any]) -> tuple[Settings, list[Any], Path | None]:
+    """The run's Settings, every configuration key's value and where it came from
+    (harden.configuration.effective.Value), and the configuration file (None: there is none),
+    from the options and the PATHs' configuration file."""
+    from harden import configuration
+    from harden.configuration import effective
+
+    flags = {**options, "select": _rules(options, "select"), "ignore": _rules(options, "ignore"), "mirrors": _mirrors(options)}
+    try:
+        found, notes = configuration.for_paths(options.get("paths") or (), options.get("stdin_filename"))
+    except configuration.ConfigError as error:
+        raise ConfigFileError(str(error)) from None
+    for note in notes:
+        click.echo(note, err=True)
+    fields, shown = effective.merge(found, flags, given_flags())
+    settings = Settings(
+        **fields,
+        safe_only=options.get("safe_only", False),
+        show_unused_ignores=options.get("show_unused_ignores", False),
+        max_file_size=options.get("max_file_size", DEFAULT_MAX_FILE_SIZE),
+        stdin_filename=options.get("stdin_filename"),
+        offline=options.get("offline", False),
+        refresh=options.get("refresh", False),
+        platform=options.get("platform"),
+        lockfile=options.get("lockfile"),
+        search_from=tuple(Path(p) for p in options.get("paths", ()) if p != "-"),
+        progress=True,
+        compose_files=tuple(options.get("compose_files") or ()),
+        env_files=tuple(options.get("env_files") or ()),
+        debug=options.get("debug", False),
+        workers=workers(),
+    )
+    return settings, shown, found.path if found is not None else None
+
+
+def settings(options: dict[str, Any]) -> Settings:
+    return configured(options)[0]
+
+
+def _rules(options: dict[str, Any], name: str) -> frozenset[str]:
+    """A `--select`/`--ignore` value's rule ids; BadParameter naming those no rule has."""
+    ids = rule_list(options.get(name))
+    if ids:  # validating rule ids imports passes: only when some are named
+        from harden.configuration.checks import unknown_rules
+
+        unknown = unknown_rules(set(ids))
         if unknown:
             raise click.BadParameter(f"unknown rule {', '.join(sorted(unknown))} (see `harden rules`)", param_hint=f"--{name}")
+    return ids
+
+
+def _mirrors(options: dict[str, Any]) -> tuple[tuple[str, str], ...]:
     mirrors = []
     for mirror in options.get("mirrors") or ():
         registry, equals, url = mirror.partition("=")
@@ -170,30 +246,7 @@ def settings(options: dict[str, Any]) -> Settings:
                 param_hint="--registry-mirror",
             )
         mirrors.append((registry, url.rstrip("/")))
-    return Settings(
-        select=rule_list(options.get("select")),
-        ignore=rule_list(options.get("ignore")),
-        safe_only=options.get("safe_only", False),
-        unsafe_fixes=options.get("unsafe_fixes", False),
-        show_unused_ignores=options.get("show_unused_ignores", False),
-        max_file_size=options.get("max_file_size", DEFAULT_MAX_FILE_SIZE),
-        stdin_filename=options.get("stdin_filename"),
-        offline=options.get("offline", False),
-        refresh=options.get("refresh", False),
-        platform=options.get("platform"),
-        mirrors=tuple(mirrors),
-        insecure=tuple(options.get("insecure") or ()),
-        jobs=options.get("jobs", 8),
-        timeout=options.get("timeout", DEFAULT_TIMEOUT),
-        cache_ttl_hours=options.get("cache_ttl_hours", 24.0),
-        lockfile=options.get("lockfile"),
-        search_from=tuple(Path(p) for p in options.get("paths", ()) if p != "-"),
-        progress=True,
-        compose_files=tuple(options.get("compose_files") or ()),
-        env_files=tuple(options.get("env_files") or ()),
-        debug=options.get("debug", False),
-        workers=workers(),
-    )
+    return tuple(mirrors)
 
 
 def workers() -> int | None:

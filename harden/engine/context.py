@@ -80,7 +80,7 @@ def resolve(wanted: Sequence[str], settings: Settings) -> Resolution:
     records (harden.verified; RecordsError when they cannot be read: the run stops, exit 2)."""
     from harden import verified
 
-    records = verified.load(settings.search_from)
+    records = verified.load(settings.search_from, settings.verified)
     if not wanted:
         return Resolution(verified=records)
     from harden.engine import pinning

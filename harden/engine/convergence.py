@@ -35,6 +35,7 @@ from typing import Any
 
 from harden import passes, suppressions
 from harden.config import MAX_ROUNDS, Settings
+from harden.configuration import patterns
 from harden.discover import display_path
 from harden.engine import guard
 from harden.engine.load import BOM, Document, Loaded, document_module, internal_error
@@ -63,7 +64,8 @@ def analyse(loaded: Loaded, settings: Settings, context: passes.Context, apply: 
     fixable = getattr(document, "fixable", True)
     try:
         module = document_module(result.kind)
-        selected = bind(passes.passes_for(result.kind, settings), context)
+        off = patterns.ignored_rules(settings, loaded.source.path)  # per-file-ignores of the configuration
+        selected = bind([m for m in passes.passes_for(result.kind, settings) if m.RULE.id not in off], context)
         result.findings = result.remaining = run_passes(selected, document, result.path, settings.show_unused_ignores)
         if apply and fixable:
             directory = loaded.source.path.parent

@@ -85,7 +85,9 @@ def inputs(paths: list[str], settings: Settings, stdin: BinaryIO | None) -> tupl
         if stdin is None:
             raise ValueError("`-` needs standard input")
         return [stdin_input(settings, stdin)], []
-    sources, skipped = discover(paths)
+    from harden.configuration import patterns
+
+    sources, skipped = discover(paths, patterns.excluder(settings))
     kinds = {False: DiagnosticKind.SKIPPED, True: DiagnosticKind.NOTE}
     return [Input(s) for s in sources], [Diagnostic(kinds[s.note], s.display, 0, 0, s.message) for s in skipped]
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from harden import passes
+from harden import knowledge, passes
 from harden.config import Settings
 from harden.discover import Source
 from harden.engine import context, convergence, load
@@ -71,6 +71,7 @@ def run(paths: list[str], settings: Settings, selector: Selector, sink: Sink, st
     hand each file's result to `sink`. Raises pinning.PinningError for a lockfile it cannot read,
     passes.options.OptionError for rule options it cannot use (before reading any file)."""
     passes.check_options(settings)
+    knowledge.use_project(settings.images)
     items, skipped = load.inputs(paths, settings, stdin)
     outcome = Run(skipped=skipped)
     if streams(settings, len(items)):
@@ -88,6 +89,7 @@ def run_text(
     """One file given as bytes (named `display`), through the same pipeline as standard input;
     by default with the settings' selector, into a Preview (fixes applied, nothing written)."""
     passes.check_options(settings)
+    knowledge.use_project(settings.images)
     item = load.Input(Source(Path(display), display, kind, display), raw)
     outcome = Run()
     run_together([item], settings, selector or from_settings(settings), sink or Preview(), outcome)

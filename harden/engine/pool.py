@@ -116,6 +116,9 @@ def _scan_task(arguments: tuple[list[load.Input], Settings]) -> list[Scanned]:
 
 
 def _analyse_task(task: Task) -> list[tuple[int, Source, FileResult]]:
+    from harden import knowledge
+
+    knowledge.use_project(task.settings.images)  # a worker that did not fork has not seen the run's
     loaded = [load.read(item, task.settings) for _, item, _ in task.items]
     for item, (_, _, sha) in zip(loaded, task.items, strict=True):
         snapshot = item.source.snapshot

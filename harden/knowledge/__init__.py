@@ -18,10 +18,13 @@ from __future__ import annotations
 
 import re
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from fnmatch import fnmatchcase
 from functools import cache
 from pathlib import Path
+
+from harden.knowledge import schema
 
 IMAGES_DIR = Path(__file__).parent / "images"
 
@@ -107,18 +110,26 @@ def _index() -> dict[str, Path]:
 
 @cache
 def _load(path: Path) -> ImageFacts:
-    data = tomllib.loads(path.read_text(encoding="utf-8"))
+    return entry(path.stem, tomllib.loads(path.read_text(encoding="utf-8")))
+
+
+def entry(name: str, data: dict[str, object]) -> ImageFacts:
+    """The facts of one entry as parsed from TOML (a shipped file or a project's own entry),
+    merged with the shipped entry it `derives_from`; schema.KnowledgeError when it is not valid."""
+    schema.check(name, data)
     parent = str(data.get("derives_from", ""))
     if not parent:
-        return _facts(path.stem, data)
+        return _facts(name, data)
     parent_path = IMAGES_DIR / f"{parent}.toml"
-    assert parent_path.is_file() and parent != path.stem, f"{path.name}: derives_from {parent!r} names no other entry"
+    if not parent_path.is_file() or parent == name:
+        raise schema.KnowledgeError("derives_from", f"{parent!r} names no other shipped entry")
     parent_data = tomllib.loads(parent_path.read_text(encoding="utf-8"))
-    assert "derives_from" not in parent_data, f"{path.name}: {parent}.toml derives from another entry itself"
+    if "derives_from" in parent_data:
+        raise schema.KnowledgeError("derives_from", f"{parent}.toml derives from another entry itself")
     merged = {k: v for k, v in parent_data.items() if k not in ("repositories", "derived_names", "verified")}
     merged.update(data)
-    merged["evidence"] = [*data.get("evidence", []), *parent_data.get("evidence", [])]
-    return replace(_facts(path.stem, merged), inherited_from=parent, inherited_by="derives_from")
+    merged["evidence"] = [*data.get("evidence", []), *parent_data.get("evidence", [])]  # type: ignore[misc]
+    return replace(_facts(name, merged), inherited_from=parent, inherited_by="derives_from")
 
 
 def _entries() -> dict[str, ImageFacts]:
@@ -127,20 +138,16 @@ def _entries() -> dict[str, ImageFacts]:
 
 
 def _facts(name: str, data: dict[str, object]) -> ImageFacts:
+    """ImageFacts from an entry schema.check accepted (the types are known)."""
+
     def strings(key: str) -> tuple[str, ...]:
-        value = data.get(key, [])
-        assert isinstance(value, list), f"{name}.toml: {key} must be a list"
-        return tuple(str(v) for v in value)
+        return tuple(str(v) for v in data.get(key, []))  # type: ignore[attr-defined]
 
     def mapping(key: str) -> dict[str, str]:
-        value = data.get(key, {})
-        assert isinstance(value, dict), f"{name}.toml: {key} must be a table"
-        return {str(k): str(v) for k, v in value.items()}
+        return {str(k): str(v) for k, v in data.get(key, {}).items()}  # type: ignore[attr-defined]
 
-    variants = data.get("variants", {})
-    assert isinstance(variants, dict)
-    ports = data.get("ports", [])
-    assert isinstance(ports, list)
+    variants: dict[str, dict[str, object]] = data.get("variants", {})  # type: ignore[assignment]
+    ports: list[int] = data.get("ports", [])  # type: ignore[assignment]
     return ImageFacts(
         name=name,
         repositories=tuple(normalise_repository(r) for r in strings("repositories")),
@@ -195,13 +202,46 @@ def _by_name(repository: str) -> Path | None:
     return next((path for pattern, path in _derived_patterns() if fnmatchcase(repository, pattern)), None)
 
 
+# The project's own entries (harden.configuration: `[tool.harden.images.<name>]`), by repository:
+# they come before the shipped ones. Set once per run by the engine (use_project).
+_project: dict[str, ImageFacts] = {}
+_project_source: tuple[tuple[str, str], ...] = ()
+
+
+def project_entry(name: str, data: dict[str, object]) -> ImageFacts:
+    """A project's own entry: the shipped schema (`entry`), and it must name the repositories it
+    describes and its evidence (as every shipped entry does); it matches those repositories only."""
+    if not data.get("repositories"):
+        raise schema.KnowledgeError("repositories", "a project's entry must name the images it describes")
+    if not data.get("evidence"):
+        raise schema.KnowledgeError("evidence", "a project's entry must name its evidence (a file and line, a document)")
+    if "derived_names" in data:
+        raise schema.KnowledgeError("derived_names", "a project's entry matches its repositories only")
+    return entry(name, data)
+
+
+def use_project(entries: Mapping[str, Mapping[str, object]]) -> None:
+    """Make `entries` (name -> entry data, already checked by project_entry) the project's own
+    entries for every later lookup; an empty mapping removes them. Cheap when nothing changed
+    (the engine calls it at the start of each run and of each worker's task)."""
+    global _project, _project_source
+    source = tuple(sorted((name, repr(data)) for name, data in entries.items()))
+    if source == _project_source:
+        return
+    found: dict[str, ImageFacts] = {}
+    for name, data in entries.items():
+        facts = project_entry(name, dict(data))
+        found.update((repository, facts) for repository in facts.repositories)
+    _project, _project_source = found, source
+
+
 def lookup(reference: str) -> ImageFacts | None:
-    """The entry for an image reference, with the overrides of the first variant whose tag
-    pattern matches (e.g. `-alpine` tags are built on Alpine); for an unknown name that a
-    known entry's `derived_names` matches, that entry, marked as inherited by name."""
+    """The entry for an image reference (a project's own entry first), with the overrides of the
+    first variant whose tag pattern matches (e.g. `-alpine` tags are built on Alpine); for an
+    unknown name that a known entry's `derived_names` matches, that entry, marked as inherited by name."""
     repository = normalise_repository(reference)
     path = _index().get(repository)
-    facts = _load(path) if path is not None else None
+    facts = _project.get(repository) or (_load(path) if path is not None else None)
     if facts is None:
         parent = _by_name(repository)
         if parent is None:

@@ -4,7 +4,7 @@ A pass module may declare `OPTIONS`, a tuple of `Option`s: a name, a default, wh
 `harden explain`), and what a value must be beyond its type. The type is the default's: a
 boolean, an integer, a string, or a list of strings (a tuple here). The engine gives each pass
 its own options in its Context (`context.options`, read-only): the defaults, overridden by
-`Settings.rule_options[rule id]` (which configuration files will fill in).
+`Settings.rule_options[rule id]` (`[tool.harden.rules.<rule id>]` in the configuration).
 
 Settings the user writes are checked once, when a run starts (`check`): a rule id or option
 name harden does not know, a value of the wrong type (`true` for an integer: YAML and TOML tell

@@ -90,7 +90,7 @@ def _learn(project: Project, settings: Settings, engine: Engine, runner: Runner,
     if not found.records:
         print(f"harden: {project.shown}: no image to learn: nothing was recorded", file=err)
         return 0
-    path = write_records(project, found.records, replace=True)
+    path = write_records(project, found.records, replace=True, configured=settings.verified)
     out.write(f"{project.shown}: recorded {len(found.records)} image(s) in {path}:\n\n{render(found.records)}")
     return len(found.records)
 

@@ -62,14 +62,14 @@ class Trial(NamedTuple):
         copy = self.workdir / f"trial-{len(list(self.workdir.glob('trial-*')))}"
         self.project.copy(copy)
         if record is not None:  # the records in force where the run looks (perhaps a parent directory's)
-            records = dict(verified.load(self.settings.search_from))
+            records = dict(verified.load(self.settings.search_from, self.settings.verified))
             name = verified.key(record.reference)
             records[name] = verified.merge(records[name], record) if merged and name in records else record
             (copy / verified.RECORDS_PATH).parent.mkdir(parents=True, exist_ok=True)
             (copy / verified.RECORDS_PATH).write_text(verified.render(records))
         settings = self.settings
         if record is not None:  # the records are read from where the run starts: the copy
-            settings = dataclasses.replace(self.settings, search_from=(copy,))
+            settings = dataclasses.replace(self.settings, search_from=(copy,), verified=None)
         harden_copy(self.project, settings, Both(self.selector, ByIds(ids)), copy)
         run = self.runner.stack("trial", copy, self.project.files, self.project.name("trial"), self.wrapper)
         shutil.rmtree(copy, ignore_errors=True)

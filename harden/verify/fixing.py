@@ -116,8 +116,10 @@ def _with(settings: Settings, records: dict[str, verified.Record], project: Proj
     if not records:
         return settings
     copy = project.copy(here / "records")
-    write_records(Project(copy, project.files, project.shown), records, search_from=settings.search_from)
-    return dataclasses.replace(settings, search_from=(copy,))
+    in_copy = copy / verified.RECORDS_PATH
+    copied = Project(copy, project.files, project.shown)
+    write_records(copied, records, search_from=settings.search_from, configured=settings.verified, path=in_copy)
+    return dataclasses.replace(settings, search_from=(copy,), verified=None)
 
 
 def plan(
@@ -146,7 +148,7 @@ def plan(
     for project, one in decided:
         left_off |= one.left_off
         if one.records:
-            written[write_records(project, one.records)] = list(one.records.values())
+            written[write_records(project, one.records, configured=settings.verified)] = list(one.records.values())
     _say([one for _, one in decided], left_off, written, err)
     return Plan(Both(selector, Without(left_off)) if left_off else selector, left_off, written)
 

@@ -142,16 +142,23 @@ def harden_copy(project: Project, settings: Settings, selector: Selector, copy: 
 
 
 def write_records(
-    project: Project, records: dict[str, verified.Record], replace: bool = False, search_from: tuple[Path, ...] = ()
+    project: Project,
+    records: dict[str, verified.Record],
+    replace: bool = False,
+    search_from: tuple[Path, ...] = (),
+    configured: Path | None = None,
+    path: Path | None = None,
 ) -> Path:
     """Merge `records` into the project's records file (harden.verified.merge with a record of the
     same image; with `replace`, instead of it: a new measurement); its path. The records already
         in force (the nearest file from `search_from`, by default from the project: perhaps a parent
     directory's) are kept in it. RecordsError when
     that file cannot be read, OSError when it cannot be written: nothing is
-    written then. Written as the lockfile is: atomically, an existing file's owner kept."""
-    path = project.directory / verified.RECORDS_PATH
-    merged = dict(verified.load(search_from or (project.directory,)))
+    written then. Written as the lockfile is: atomically, an existing file's owner kept.
+    `configured`: the records file the configuration names (Settings.verified), read and, unless
+    `path` says where else (a copy of the project), written instead of the project's own."""
+    path = path or configured or project.directory / verified.RECORDS_PATH
+    merged = dict(verified.load(search_from or (project.directory,), configured))
     for name, record in records.items():
         merged[name] = verified.merge(merged[name], record) if name in merged and not replace else record
     path.parent.mkdir(parents=True, exist_ok=True)
