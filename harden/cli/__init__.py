@@ -1,7 +1,8 @@
 """The command line: options in, one engine call, rendering out.
 
 Exit codes follow black and ruff: 0 nothing to do, 1 findings to fix (check, diff) or findings
-left after fixing (fix), 2 a usage or input error (any file: the others are still processed).
+left after fixing (fix), 2 a usage or input error (any file: the others are still processed);
+`--exit-zero` and `--exit-non-zero-on-fix` change them as ruff's do (harden/cli/exits.py).
 """
 
 from __future__ import annotations
@@ -17,17 +18,16 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from harden import __version__
+from harden.cli.exits import EXIT_ERROR, EXIT_FINDINGS, EXIT_NON_ZERO_ON_FIX, EXIT_OK, EXIT_ZERO, Contract
 from harden.cli.options import common_options, paths_of
 from harden.cli.options import settings as settings_of
 from harden.config import DEFAULT_MAX_FILE_SIZE, Settings
-from harden.model import DiagnosticKind, FileResult, Severity
+from harden.model import DiagnosticKind, FileResult
 
 if TYPE_CHECKING:
     from harden.engine import Run
     from harden.engine.select import Selector
     from harden.engine.sinks import Sink
-
-EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
 
 def _color(choice: str) -> bool | None:
@@ -129,19 +129,14 @@ class InputError(click.ClickException):
     exit_code = EXIT_ERROR
 
 
-def _status(errors: int, findings: list[Any]) -> int:
-    if errors:
-        return EXIT_ERROR
-    return EXIT_FINDINGS if any(f.severity is not Severity.INFO for f in findings) else EXIT_OK
-
-
 @main.command()
 @common_options
+@EXIT_ZERO
 @guarded
-def check(paths: tuple[str, ...], output_format: str, quiet: bool, color: str, **options: Any) -> int:
+def check(paths: tuple[str, ...], output_format: str, quiet: bool, color: str, exit_zero: bool, **options: Any) -> int:
     """Report what to harden in PATH... (files or directories; `-` reads standard input).
 
-    Exits 0 when there is nothing to fix, 1 when there is, 2 on a usage or input error.
+    Exits 0 when there is nothing to fix, 1 when there is (0 with --exit-zero), 2 on a usage or input error.
     """
     from harden.engine import sinks
     from harden.output import text
@@ -154,13 +149,16 @@ def check(paths: tuple[str, ...], output_format: str, quiet: bool, color: str, *
     elif not quiet:
         click.echo(text.text(run.results), nl=False, color=_color(color))
         click.echo(text.summary(run.results, errors))
-    return _status(errors, [f for r in run.results for f in r.findings])
+    return Contract(exit_zero).status(errors, [f for r in run.results for f in r.findings])
 
 
 @main.command()
 @common_options
+@EXIT_ZERO
 @guarded
-def diff(paths: tuple[str, ...], output_format: str, quiet: bool, color: str, redact: bool, **options: Any) -> int:
+def diff(
+    paths: tuple[str, ...], output_format: str, quiet: bool, color: str, redact: bool, exit_zero: bool, **options: Any
+) -> int:
     """Print the reviewed diff for PATH...: what each change does and might break, then a
     unified diff that `git apply` and `patch -p1` accept. Writes nothing; exits like check."""
     from harden.engine import sinks
@@ -181,7 +179,7 @@ def diff(paths: tuple[str, ...], output_format: str, quiet: bool, color: str, re
             reviewed = diffs.reviewed(result, color=use_color, redact=redact)
             if reviewed:
                 click.echo(reviewed, nl=False, color=use_color)
-    return _status(errors, [f for r in run.results for f in r.findings])
+    return Contract(exit_zero).status(errors, [f for r in run.results for f in r.findings])
 
 
 @main.command()
@@ -207,6 +205,8 @@ def diff(paths: tuple[str, ...], output_format: str, quiet: bool, color: str, re
     metavar="SECONDS",
     help="With --verify: give up (writing nothing) after this long.",
 )
+@EXIT_ZERO
+@EXIT_NON_ZERO_ON_FIX
 @guarded
 def fix(
     paths: tuple[str, ...],
@@ -216,6 +216,8 @@ def fix(
     output_dir: Path | None,
     verify_first: bool,
     verify_timeout: float,
+    exit_zero: bool,
+    exit_non_zero_on_fix: bool,
     **options: Any,
 ) -> int:
     """Apply the fixes to PATH... in place (or, with --output DIR, write every discovered file,
@@ -223,13 +225,15 @@ def fix(
     standard input and writes the result to standard output. With --verify, only the fixes that
     `harden verify` showed keep each working service working, or their repairs.
 
-    Exits 0 when nothing is left to fix, 1 when findings remain, 2 on a usage or input error
-    (--verify: also when verify could not run; nothing is written then), 130 on Ctrl-C during --verify.
+    Exits 0 when nothing is left to fix, 1 when findings remain (or, with --exit-non-zero-on-fix,
+    when a file changed; 0 with --exit-zero), 2 on a usage or input error (--verify: also when
+    verify could not run; nothing is written then), 130 on Ctrl-C during --verify.
     """
     given, paths = paths, paths_of(paths, options)
     settings = settings_of({**options, "paths": paths})
+    contract = Contract(exit_zero, exit_non_zero_on_fix)
     if not verify_first:
-        return _apply(paths, settings, output_dir, quiet, output_format)
+        return _apply(paths, settings, output_dir, quiet, output_format, contract)
     if output_dir is not None or "-" in paths:
         raise click.UsageError("--verify changes Compose projects in place: it takes neither --output nor `-`")
     from harden.engine import select
@@ -239,7 +243,7 @@ def fix(
     plan = fixing.plan(given or (".",), files, settings, select.from_settings(settings), verify_timeout, sys.stderr)
     if isinstance(plan, int):
         return plan
-    return _apply(paths, settings, None, quiet, output_format, selector=plan.selector)
+    return _apply(paths, settings, None, quiet, output_format, contract, selector=plan.selector)
 
 
 def _apply(
@@ -248,10 +252,12 @@ def _apply(
     output_dir: Path | None,
     quiet: bool,
     output_format: str,
+    contract: Contract,
     lock: bool = False,
     selector: Selector | None = None,
 ) -> int:
-    """fix and pin: run with fixes applied, write the results, report what is left."""
+    """fix and pin: run with fixes applied, write the results, report what is left; exit as
+    `contract` says (a changed file counts for --exit-non-zero-on-fix)."""
     from harden.engine import sinks
     from harden.output import text
 
@@ -268,8 +274,9 @@ def _apply(
         if result.written and result.applied_rules and not quiet and output_format == "text":
             rules = ", ".join(dict.fromkeys(result.applied_rules))
             click.echo(f"hardened {result.path} ({rules})", err=True)
+    fixed = any(r.changed for r in run.results)
     if paths == ("-",):
-        return _status(errors, _remaining(run.results))
+        return contract.status(errors, _remaining(run.results), fixed)
     if lock:
         errors += _write_lockfile(run, settings, quiet)
     results = run.results
@@ -284,7 +291,7 @@ def _apply(
         if remaining:
             left = [dataclasses.replace(r, findings=r.remaining) for r in results if not r.errors]
             click.echo(text.text(left), nl=False, err=True)
-    return _status(errors, _remaining(results))
+    return contract.status(errors, _remaining(results), fixed)
 
 
 def _write_lockfile(run: Run, settings: Settings, quiet: bool) -> int:
@@ -311,8 +318,19 @@ def _remaining(results: list[FileResult]) -> list[Any]:
 @main.command()
 @common_options
 @click.option("--lock", is_flag=True, help="Write harden.lock with every digest resolved (see --lockfile).")
+@EXIT_ZERO
+@EXIT_NON_ZERO_ON_FIX
 @guarded
-def pin(paths: tuple[str, ...], output_format: str, quiet: bool, color: str, lock: bool, **options: Any) -> int:
+def pin(
+    paths: tuple[str, ...],
+    output_format: str,
+    quiet: bool,
+    color: str,
+    lock: bool,
+    exit_zero: bool,
+    exit_non_zero_on_fix: bool,
+    **options: Any,
+) -> int:
     """Pin every base image (FROM) and Compose image: to the digest its tag points to (from the
     lockfile, else the cache or the registry), in place; keep the tag for humans. Existing pins
     move only with --refresh. --lock records the digests in harden.lock, the input of
@@ -321,7 +339,7 @@ def pin(paths: tuple[str, ...], output_format: str, quiet: bool, color: str, loc
     settings = settings_of({**options, "paths": paths})
     pin_rules = frozenset({"pin-base-image", "pin-image"})
     settings = dataclasses.replace(settings, select=(settings.select & pin_rules) or pin_rules)
-    return _apply(paths, settings, None, quiet, output_format, lock=lock)
+    return _apply(paths, settings, None, quiet, output_format, Contract(exit_zero, exit_non_zero_on_fix), lock=lock)
 
 
 @main.command()
