@@ -67,6 +67,7 @@ def main() -> None:
     harden check PATH...   report what to harden
     harden diff PATH...    show the reviewed diff, write nothing
     harden fix PATH...     apply the fixes (or write a hardened copy with --output DIR)
+    harden review PATH...  approve each change, as `git add -p` does, then apply those
     harden verify PATH...  run a Compose project as it is and hardened, and compare
     harden graph PATH...   show which service reaches which, and why
     harden rules           list the rules; harden explain RULE documents one
@@ -200,6 +201,13 @@ def diff(paths: tuple[str, ...], output_format: str, quiet: bool, color: str, re
     "that kept every working service working, with the repairs verify found (recorded in .harden/verified.toml).",
 )
 @click.option(
+    "--decisions",
+    "decisions_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="FILE",
+    help="Apply exactly what a review decided (`harden review --save-decisions FILE`), as the review wrote it.",
+)
+@click.option(
     "--verify-timeout",
     type=click.FloatRange(min=0, min_open=True),
     default=600.0,
@@ -216,6 +224,7 @@ def fix(
     output_dir: Path | None,
     verify_first: bool,
     verify_timeout: float,
+    decisions_file: Path | None,
     **options: Any,
 ) -> int:
     """Apply the fixes to PATH... in place (or, with --output DIR, write every discovered file,
@@ -228,6 +237,12 @@ def fix(
     """
     given, paths = paths, paths_of(paths, options)
     settings = settings_of({**options, "paths": paths})
+    if decisions_file is not None:
+        from harden.cli import review
+
+        if verify_first or "-" in paths:
+            raise click.UsageError("--decisions takes neither --verify nor `-`")
+        return review.replay(paths, settings, decisions_file, quiet, output_dir, options)
     if not verify_first:
         return _apply(paths, settings, output_dir, quiet, output_format)
     if output_dir is not None or "-" in paths:
@@ -250,8 +265,10 @@ def _apply(
     output_format: str,
     lock: bool = False,
     selector: Selector | None = None,
+    wrap: Callable[[Sink], Sink] | None = None,
 ) -> int:
-    """fix and pin: run with fixes applied, write the results, report what is left."""
+    """fix and pin: run with fixes applied, write the results, report what is left (`wrap`: a
+    sink around the writing one, harden.review.edits.Reviewed)."""
     from harden.engine import sinks
     from harden.output import text
 
@@ -259,6 +276,8 @@ def _apply(
     sink: Sink = sinks.Copy(output_dir, keep) if output_dir else sinks.InPlace(keep)
     if paths == ("-",):
         sink = sinks.Stdout(sys.stdout.buffer)
+    if wrap is not None:
+        sink = wrap(sink)
     run = _run(paths, settings, sink, selector)
     errors = _report_errors(run)
     for result in run.results:
@@ -412,3 +431,6 @@ def graph(paths: tuple[str, ...], output_format: str, **options: Any) -> int:
     if not run.compose_files:
         return EXIT_ERROR
     return EXIT_ERROR if any(e.kind is not DiagnosticKind.NOTE for e in run.errors) else EXIT_OK
+
+
+from harden.cli import review as _review  # noqa: E402, F401 - registers `harden review`
