@@ -89,7 +89,7 @@ RULES = (
         "verify runs containers through the engine's pipeline (engine, output, config, model), never passes or files directly",
     ),
     Rule("model", ("harden.",), "plain data that every part shares"),
-    Rule("review", ("harden.cli", "click"), "the review's questions and edits serve any front end: the terminal is the command line's"),
+    Rule("review", ("harden.cli", "click"), "the review serves any front end: the terminal is the command line's"),
 )
 
 
