@@ -113,7 +113,7 @@ def review(
     if interactive:
         try:
             session.run()
-        except click.Abort:
+        except (click.Abort, KeyboardInterrupt):
             click.echo("\nharden: review stopped: nothing written", err=True)
             return EXIT_INTERRUPTED
     if not changes:
