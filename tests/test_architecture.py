@@ -94,6 +94,7 @@ RULES = (
         ("harden.engine", "harden.registry", "harden.output", "harden.cli", "harden.verify", "click"),
         "the configuration file is read and checked before any run, by every front end",
     ),
+    Rule("review", ("harden.cli", "click"), "the review serves any front end: the terminal is the command line's"),
 )
 
 

@@ -67,6 +67,7 @@ def main() -> None:
     harden check PATH...   report what to harden
     harden diff PATH...    show the reviewed diff, write nothing
     harden fix PATH...     apply the fixes (or write a hardened copy with --output DIR)
+    harden review PATH...  approve each change, as `git add -p` does, then apply those
     harden verify PATH...  run a Compose project as it is and hardened, and compare
     harden graph PATH...   show which service reaches which, and why
     harden rules           list the rules; harden explain RULE documents one
@@ -198,6 +199,13 @@ def diff(
     "that kept every working service working, with the repairs verify found (recorded in .harden/verified.toml).",
 )
 @click.option(
+    "--decisions",
+    "decisions_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="FILE",
+    help="Apply exactly what a review decided (`harden review --save-decisions FILE`), as the review wrote it.",
+)
+@click.option(
     "--verify-timeout",
     type=click.FloatRange(min=0, min_open=True),
     default=600.0,
@@ -218,6 +226,7 @@ def fix(
     verify_timeout: float,
     exit_zero: bool,
     exit_non_zero_on_fix: bool,
+    decisions_file: Path | None,
     **options: Any,
 ) -> int:
     """Apply the fixes to PATH... in place (or, with --output DIR, write every discovered file,
@@ -232,6 +241,12 @@ def fix(
     given, paths = paths, paths_of(paths, options)
     settings = settings_of({**options, "paths": paths})
     contract = Contract(exit_zero, exit_non_zero_on_fix)
+    if decisions_file is not None:
+        from harden.cli import review
+
+        if verify_first or "-" in paths:
+            raise click.UsageError("--decisions takes neither --verify nor `-`")
+        return review.replay(paths, settings, decisions_file, quiet, output_dir, options, contract)
     if not verify_first:
         return _apply(paths, settings, output_dir, quiet, output_format, contract)
     if output_dir is not None or "-" in paths:
@@ -255,9 +270,11 @@ def _apply(
     contract: Contract,
     lock: bool = False,
     selector: Selector | None = None,
+    wrap: Callable[[Sink], Sink] | None = None,
 ) -> int:
     """fix and pin: run with fixes applied, write the results, report what is left; exit as
-    `contract` says (a changed file counts for --exit-non-zero-on-fix)."""
+    `contract` says (a changed file counts for --exit-non-zero-on-fix). `wrap`: a sink around the
+    writing one (harden.review.edits.Reviewed)."""
     from harden.engine import sinks
     from harden.output import text
 
@@ -265,6 +282,8 @@ def _apply(
     sink: Sink = sinks.Copy(output_dir, keep) if output_dir else sinks.InPlace(keep)
     if paths == ("-",):
         sink = sinks.Stdout(sys.stdout.buffer)
+    if wrap is not None:
+        sink = wrap(sink)
     run = _run(paths, settings, sink, selector)
     errors = _report_errors(run)
     for result in run.results:
@@ -433,3 +452,4 @@ def graph(paths: tuple[str, ...], output_format: str, **options: Any) -> int:
 
 
 from harden.cli import config as _config  # noqa: E402,F401 - registers `harden config`
+from harden.cli import review as _review  # noqa: E402, F401 - registers `harden review`
