@@ -157,10 +157,14 @@ def proposals(result: FileResult, shown: Sequence[Finding], indent: str) -> list
 
 def _hunk_lines(before: list[str], after: list[str], indent: str) -> list[str]:
     """A unified diff's hunks (one line of context) as commentary lines, without line endings."""
-    before = [line.rstrip("\r\n") for line in before]
-    after = [line.rstrip("\r\n") for line in after]
+    return unified_hunks([line.rstrip("\r\n") for line in before], [line.rstrip("\r\n") for line in after], 1, indent)
+
+
+def unified_hunks(before: list[str], after: list[str], context: int, indent: str = "") -> list[str]:
+    """The unified hunks (`@@` headers, ` `, `-` and `+` lines) from `before` to `after` (lines
+    without endings), with `context` lines around each change, each line after `indent`."""
     lines = []
-    for group in difflib.SequenceMatcher(None, before, after, autojunk=False).get_grouped_opcodes(1):
+    for group in difflib.SequenceMatcher(None, before, after, autojunk=False).get_grouped_opcodes(context):
         lines.append(f"{indent}@@ -{_range(group[0][1], group[-1][2])} +{_range(group[0][3], group[-1][4])} @@")
         for tag, i1, i2, j1, j2 in group:
             if tag == "equal":

@@ -11,9 +11,10 @@ keeps its final newline (or its absence) whatever the edit says.
 
 from __future__ import annotations
 
-import difflib
 import re
 from typing import NamedTuple
+
+from harden.output.diff import unified_hunks
 
 CONTEXT_LINES = 3
 _HEADER = re.compile(r"^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@")
@@ -43,23 +44,9 @@ class Lines(NamedTuple):
         return joined + self.newline if self.final_newline and lines else joined
 
 
-def _range(start: int, length: int) -> str:
-    return f"{start + 1 if length else start},{length}"
-
-
 def make(before: list[str], after: list[str]) -> str:
     """The unified hunks from `before` to `after` (lines without endings), without file headers."""
-    out: list[str] = []
-    for group in difflib.SequenceMatcher(None, before, after, autojunk=False).get_grouped_opcodes(CONTEXT_LINES):
-        first, last = group[0], group[-1]
-        out.append(f"@@ -{_range(first[1], last[2] - first[1])} +{_range(first[3], last[4] - first[3])} @@")
-        for tag, i1, i2, j1, j2 in group:
-            if tag == "equal":
-                out.extend(f" {line}" for line in before[i1:i2])
-                continue
-            out.extend(f"-{line}" for line in before[i1:i2])
-            out.extend(f"+{line}" for line in after[j1:j2])
-    return "".join(line + "\n" for line in out)
+    return "".join(line + "\n" for line in unified_hunks(before, after, CONTEXT_LINES))
 
 
 def apply(before: list[str], patch: str) -> list[str]:
