@@ -10,18 +10,10 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from test_cli import DIGEST, LOCKFILE
 
 from harden.cli import main
 
-DIGEST = "sha256:" + "ab" * 32
-LOCKFILE = f"""version = 1
-
-[[image]]
-reference = "docker.io/library/python:3.12-slim"
-digest = "{DIGEST}"
-media_type = "application/vnd.oci.image.index.v1+json"
-resolved_at = 2001-01-01T00:00:00Z
-"""
 # Only an unpinned base image: `fix` pins it from the lockfile and leaves nothing to fix.
 FIXABLE = 'FROM python:3.12-slim\nUSER nobody\nCMD ["python"]\n'
 PINNED = f'FROM python:3.12-slim@{DIGEST}\nUSER nobody\nCMD ["python"]\n'

@@ -260,8 +260,8 @@ class Segmentation:
         shared_before, shared_after = pairs(members(self.before)), pairs(members(self.after))
         self.cut = sorted(shared_before - shared_after)
         self.opened = sorted(shared_after - shared_before)
-        inferred = {tuple(sorted((e.source, e.target))) for e in graph.edges if e.source in joined and e.target in joined}
-        self.unasked = sorted(shared_after - inferred)
+        self.inferred = {tuple(sorted((e.source, e.target))) for e in graph.edges if e.source in joined and e.target in joined}
+        self.unasked = sorted(shared_after - self.inferred)
 
     def _implicit(self, service: str) -> str:
         return BRIDGE if self.document.services[service].get("network_mode") == "bridge" else "default"
@@ -300,9 +300,10 @@ class Segmentation:
             return f"the {len(self.joined)} services share one network, so each can reach every other: {does}"
         flat = [s for s in self.joined if not self.declared[s]]
         parts = [f"{', '.join(flat)} share the default network with every service on it"] if len(flat) > 1 else []
-        uncovered = len([p for p in self.opened if any(_edge(self.graph, *p, way) for way in (1, -1))])
+        uncovered = len(set(self.opened) & self.inferred)
         if uncovered:
-            parts.append(f"{uncovered} inferred connections share none of the project's networks")
+            many = "connections share" if uncovered > 1 else "connection shares"
+            parts.append(f"{uncovered} inferred {many} none of the project's networks")
         return f"{'; '.join(parts) or 'the project keeps its networks'}: {does}"
 
     def _edits(self) -> list:  # type: ignore[type-arg]
@@ -331,11 +332,6 @@ class Segmentation:
 
     def _internal(self, network_members: list[str]) -> bool:
         return all(self.graph.egress.get(m) is False and m not in self.graph.exposed for m in network_members)
-
-
-def _edge(graph: service_graph.Graph, a: str, b: str, way: int) -> bool:
-    source, target = (a, b)[::way]
-    return any(e.source == source and e.target == target for e in graph.edges)
 
 
 def opaque_services(document: ComposeDocument, context: Context, joined: list[str], graph: service_graph.Graph) -> dict[str, str]:
