@@ -137,7 +137,9 @@ def test_a_project_with_its_own_networks_keeps_them_and_only_adds(tmp_path: Path
         "could talk before and cannot after: cache and db",
         "can talk after and could not before: app and db",
     ]
-    assert finding.message.startswith("db, cache share the default network with every service on it; 1 inferred connection shares")
+    assert finding.message.startswith(
+        "db, cache share the default network with every service on it; 1 inferred connection shares"
+    )
     (tmp_path / "compose.yaml").write_text(output)
     project = merged([tmp_path / "compose.yaml"])
     joined = {name: set(service["networks"]) for name, service in project["services"].items()}
