@@ -15,6 +15,9 @@ ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT.parent / "shared" / "corpus"
 sys.path.insert(0, str(ROOT / "tests"))
 
+# Fixtures every test may use: git_env, git_token, git_server (a git server on 127.0.0.1).
+pytest_plugins = ["gitserver"]
+
 
 def corpus_files(kind: str) -> list[Path]:
     from harden.discover import kind_of

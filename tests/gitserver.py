@@ -149,7 +149,7 @@ class GitServer:
         return [r for r in self.log if "git-receive-pack" in r.path]
 
     def __enter__(self) -> GitServer:
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+        threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
         return self
 
     def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None) -> None:
