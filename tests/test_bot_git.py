@@ -89,7 +89,9 @@ def test_worktree_is_removed_when_the_block_raises(repo: Repository, git_env: di
     assert git(git_env, checkout, "worktree", "list", "--porcelain").count("worktree ") == 1
 
 
-def test_commit_is_none_when_nothing_changed_and_made_otherwise(repo: Repository, git_env: dict[str, str], checkout: Path) -> None:
+def test_commit_is_none_when_nothing_changed_and_made_otherwise(
+    repo: Repository, git_env: dict[str, str], checkout: Path
+) -> None:
     main = git(git_env, checkout, "rev-parse", "HEAD")
     with repo.worktree(main) as tree:
         (tree / "compose.yaml").write_text(COMPOSE)  # rewritten, same bytes
@@ -115,7 +117,9 @@ def test_identity_is_the_users_else_the_bots(git_env: dict[str, str], checkout: 
     assert Repository(checkout, environ=bare_env).identity() == Identity("Configured", "configured@example.com")
 
 
-def test_push_creates_a_branch(repo: Repository, git_server: GitServer, git_env: dict[str, str], origin: str, checkout: Path) -> None:
+def test_push_creates_a_branch(
+    repo: Repository, git_server: GitServer, git_env: dict[str, str], origin: str, checkout: Path
+) -> None:
     main = git(git_env, checkout, "rev-parse", "HEAD")
     sha = bot_commit(repo, main, COMPOSE + "# hardened\n")
     assert "harden/hardening" not in remote_heads(git_env, git_server, origin, checkout)
@@ -284,10 +288,10 @@ def test_whatever_git_prints_a_git_error_shows_no_credential(
     bin_dir.mkdir()
     (bin_dir / "git").write_text(
         "#!/bin/sh\n"
-        'case "$*" in *ls-remote*) ;; *) exec "%s" "$@" ;; esac\n'
+        f'case "$*" in *ls-remote*) ;; *) exec "{real}" "$@" ;; esac\n'
         'echo "> Authorization: $GIT_CONFIG_VALUE_1" >&2\n'
-        'echo "fatal: unable to access http://x-access-token:%s@127.0.0.1/app: 502" >&2\n'
-        "exit 128\n" % (real, git_token)
+        f'echo "fatal: unable to access http://x-access-token:{git_token}@127.0.0.1/app: 502" >&2\n'
+        "exit 128\n"
     )
     (bin_dir / "git").chmod(0o755)
     header = basic_auth(USER, git_token)
@@ -312,4 +316,3 @@ def test_a_persisted_checkout_header_is_replaced_not_doubled(
     assert repo.default_branch() == "main"
     users = [r.user for r in git_server.log[seen:]]
     assert users and set(users) == {USER}  # with two headers the server reads the first: the stale one
-
