@@ -289,7 +289,7 @@ def test_whatever_git_prints_a_git_error_shows_no_credential(
     (bin_dir / "git").write_text(
         "#!/bin/sh\n"
         f'case "$*" in *ls-remote*) ;; *) exec "{real}" "$@" ;; esac\n'
-        'echo "> Authorization: $GIT_CONFIG_VALUE_1" >&2\n'
+        'echo "> $GIT_CONFIG_VALUE_0$GIT_CONFIG_VALUE_1" >&2\n'
         f'echo "fatal: unable to access http://x-access-token:{git_token}@127.0.0.1/app: 502" >&2\n'
         "exit 128\n"
     )
@@ -299,17 +299,18 @@ def test_whatever_git_prints_a_git_error_shows_no_credential(
     with pytest.raises(GitError) as error:
         repo.default_branch()
     message = str(error.value)
-    assert message.startswith("git ls-remote failed: > Authorization: ***; fatal: unable to access http://***@127.0.0.1/app")
+    assert message.startswith("git ls-remote failed: > ***; fatal: unable to access http://***@127.0.0.1/app")
     assert git_token not in message and header.split()[-1] not in message
 
 
 def test_a_persisted_checkout_header_is_replaced_not_doubled(
-    git_server: GitServer, git_env: dict[str, str], checkout: Path
+    git_server: GitServer, git_env: dict[str, str], origin: str, checkout: Path
 ) -> None:
     """actions/checkout stores `http.https://github.com/.extraheader` in .git/config; the bot's
     header must win over it, not be sent beside it (the server then sees two)."""
     stale = basic_auth(USER, "an-old-token-from-checkout")
     git(git_env, checkout, "config", f"http.{git_server.url}/.extraheader", stale)
+    git(git_env, checkout, "config", f"http.{origin}.extraheader", stale)  # as specific as the bot's
     git(git_env, checkout, "config", "http.extraHeader", stale)
     repo = Repository(checkout, auth_header=git_server.auth_header(), environ=git_env)
     seen = len(git_server.log)
