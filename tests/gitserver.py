@@ -3,7 +3,8 @@
 The server is RECIPES.md §4: the standard library's HTTP server in front of git's own
 `git http-backend` (CGI), so fetch, push, protocol v0 and v2 and chunked uploads behave as
 they do on a forge. Every request is logged (`GitServer.log`: method, path, user) so a test can
-prove that no push reached the server. Users are a dict user -> password (a token).
+prove that no push reached the server. Users are a dict user -> password (a token); a
+`read_only` user may fetch, and its pushes are answered 403.
 
 Use the fixtures from any test file with one line at the top of the module:
 
@@ -24,7 +25,7 @@ import secrets
 import subprocess
 import tempfile
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -84,6 +85,11 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header("Content-Length", "0")
             self.end_headers()
             return
+        if user in self.server.git.read_only and "git-receive-pack" in self.path:
+            self.send_response(403)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
         self._backend(body, user)
 
     do_POST = do_GET
@@ -126,9 +132,10 @@ class _HTTPServer(ThreadingHTTPServer):
 class GitServer:
     """Bare repositories under `root`, served at `url` (http://127.0.0.1:PORT/<name>) while entered."""
 
-    def __init__(self, root: Path, users: Mapping[str, str]) -> None:
+    def __init__(self, root: Path, users: Mapping[str, str], read_only: Collection[str] = ()) -> None:
         self.root = str(root)
         self.users = dict(users)
+        self.read_only = set(read_only)  # users whose pushes are answered 403, as a token without write access
         self.log: list[Request] = []
         self.backend = _backend()
         self.httpd = _HTTPServer(("127.0.0.1", 0), _Handler)

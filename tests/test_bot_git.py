@@ -317,3 +317,30 @@ def test_a_persisted_checkout_header_is_replaced_not_doubled(
     assert repo.default_branch() == "main"
     users = [r.user for r in git_server.log[seen:]]
     assert users and set(users) == {USER}  # with two headers the server reads the first: the stale one
+
+
+def test_a_token_without_write_access_is_named(git_server: GitServer, git_env: dict[str, str], checkout: Path) -> None:
+    git_server.users["reader"] = "reader-token"
+    git_server.read_only.add("reader")
+    repo = Repository(checkout, auth_header=git_server.auth_header("reader"), environ=git_env)
+    main = repo.fetch(["main"])["main"]
+    assert main is not None
+    with pytest.raises(
+        GitError, match=r"git push: remote 'origin' answered HTTP 403: the token lacks permission \(contents: write\)"
+    ):
+        repo.push(bot_commit(repo, main, COMPOSE + "# x\n"), "harden/hardening", None, ["main"])
+
+
+def test_the_repositorys_hooks_never_run(repo: Repository, git_env: dict[str, str], checkout: Path, tmp_path: Path) -> None:
+    ran = tmp_path / "hooks-ran"
+    for hook in ("post-checkout", "pre-push", "reference-transaction", "pre-commit", "post-commit"):
+        script = checkout / ".git" / "hooks" / hook
+        script.write_text(f"#!/bin/sh\necho {hook} >> {ran}\n")
+        script.chmod(0o755)
+    git(git_env, checkout, "checkout", "-q", "-b", "proof")  # the hooks do run for the user's own git
+    assert ran.exists()
+    ran.unlink()
+    main = repo.fetch(["main"])["main"]
+    assert main is not None
+    repo.push(bot_commit(repo, main, COMPOSE + "# hooks\n"), "harden/hardening", None, ["main"])
+    assert not ran.exists()

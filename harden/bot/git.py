@@ -40,7 +40,8 @@ from urllib.parse import urlsplit, urlunsplit
 __all__ = ["BOT_IDENTITY", "TRAILER", "Commit", "GitError", "Identity", "Repository"]
 
 TRAILER = "Harden-Bot"  # every bot commit carries `Harden-Bot: <topic>`; a commit without it is a human's
-NO_HOOKS = ("-c", "core.hooksPath=/dev/null")  # a directory with no hooks in it
+# No hook of the repository runs (pre-push, post-checkout, reference-transaction...): /dev/null holds none.
+NO_HOOKS = ("-c", "core.hooksPath=/dev/null")
 # Variables that point git at another repository or index: set when harden runs inside a git
 # hook, they would make `git -C <worktree>` work on the hook's repository instead.
 REPOSITORY_VARIABLES = ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_COMMON_DIR", "GIT_OBJECT_DIRECTORY")
@@ -135,7 +136,7 @@ class Repository:
         environ = {**self._environ, **(env or {}), **(self._auth_environment() if network else {})}
         try:
             done = subprocess.run(
-                ["git", "-C", str(cwd or self.root), *args],
+                ["git", *NO_HOOKS, "-C", str(cwd or self.root), *args],
                 env=environ,
                 input=input,
                 stdin=None if input is not None else subprocess.DEVNULL,
@@ -153,6 +154,9 @@ class Repository:
         if any(failure in stderr.lower() for failure in AUTH_FAILURES):
             given = "the token was refused" if self._auth_header else "no token was given"
             return f"git {command}: authentication failed for remote {self.remote!r} ({given})"
+        if "returned error: 403" in stderr:
+            needed = "write" if command == "push" else "read"
+            return f"git {command}: remote {self.remote!r} answered HTTP 403: the token lacks permission (contents: {needed})"
         lines = [line.strip() for line in _scrub(stderr, self._secrets).splitlines() if line.strip()]
         return f"git {command} failed: " + ("; ".join(lines) or "no message")
 
@@ -218,7 +222,7 @@ class Repository:
         repository; removed (and pruned) afterwards, also when the block raises."""
         path = Path(tempfile.mkdtemp(prefix="harden-worktree-"))
         try:
-            self._git(*NO_HOOKS, "worktree", "add", "--quiet", "--detach", str(path), f"{start}^{{commit}}")
+            self._git("worktree", "add", "--quiet", "--detach", str(path), f"{start}^{{commit}}")
             yield path
         finally:
             self._git("worktree", "remove", "--force", str(path), check=False)
@@ -272,13 +276,13 @@ class Repository:
         fails (someone else moved the branch): nothing is changed then."""
         self._refuse_protected(branch, protected)
         lease = f"--force-with-lease=refs/heads/{branch}:{expected or ''}"
-        self._git("push", "--quiet", "--no-verify", lease, self.remote, f"{sha}:refs/heads/{branch}", network=True)
+        self._git("push", "--quiet", lease, self.remote, f"{sha}:refs/heads/{branch}", network=True)
 
     def delete_branch(self, branch: str, expected: str, protected: Sequence[str]) -> None:
         """Delete the remote's `branch` if it still is `expected`; refuses a protected branch."""
         self._refuse_protected(branch, protected)
         lease = f"--force-with-lease=refs/heads/{branch}:{expected}"
-        self._git("push", "--quiet", "--no-verify", lease, self.remote, f":refs/heads/{branch}", network=True)
+        self._git("push", "--quiet", lease, self.remote, f":refs/heads/{branch}", network=True)
 
     def _refuse_protected(self, branch: str, protected: Sequence[str]) -> None:
         if branch in protected:
