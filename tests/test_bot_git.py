@@ -344,3 +344,22 @@ def test_the_repositorys_hooks_never_run(repo: Repository, git_env: dict[str, st
     assert main is not None
     repo.push(bot_commit(repo, main, COMPOSE + "# hooks\n"), "harden/hardening", None, ["main"])
     assert not ran.exists()
+
+
+def test_a_shallow_clone_sees_only_the_branchs_own_commits(
+    repo: Repository, git_server: GitServer, git_env: dict[str, str], origin: str, tmp_path: Path
+) -> None:
+    """actions/checkout clones one commit deep: the base's history must not look like commits on the branch."""
+    header = git_server.auth_header()
+    old_main = repo.fetch(["main"])["main"]
+    assert old_main is not None
+    bot = bot_commit(repo, old_main, COMPOSE + "# bot\n")
+    repo.push(bot, "harden/hardening", None, ["main"])
+    human = commit_files(git_env, origin, header, "harden/hardening", {"notes.txt": "mine\n"}, "Keep port 8080")
+    for step in ("two", "three"):
+        commit_files(git_env, origin, header, "main", {"README.md": f"# app {step}\n"}, f"main moves: {step}")
+    git(git_env, tmp_path, "clone", "-q", "--depth", "1", origin, str(tmp_path / "shallow"), header=header)
+    shallow = Repository(tmp_path / "shallow", auth_header=header, environ=git_env)
+    heads = shallow.fetch(["main", "harden/hardening"])
+    assert heads["harden/hardening"] == human and heads["main"] is not None
+    assert [c.sha for c in shallow.commits_between(heads["main"], human)] == [bot, human]

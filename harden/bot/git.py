@@ -192,14 +192,20 @@ class Repository:
     def fetch(self, branches: Sequence[str]) -> dict[str, str | None]:
         """Fetch each of `branches` that exists on the remote into `refs/harden/<remote>/<branch>`
         (the user's remote-tracking refs stay as they were). Returns branch -> sha, None for a
-        branch the remote does not have (its old refs/harden ref is deleted)."""
+        branch the remote does not have (its old refs/harden ref is deleted).
+
+        A shallow clone (actions/checkout's default, fetch-depth 1) is made complete here: at a
+        shallow boundary git cannot see that the base is an ancestor of the bot's branch, and
+        the base's old commits would look like foreign commits on it. That costs one full fetch.
+        """
         wanted = {f"refs/heads/{b}": b for b in branches}
         out = self._git("ls-remote", "--heads", self.remote, *wanted, network=True)
         present = [wanted[ref] for _, ref in (line.split("\t", 1) for line in out.splitlines()) if ref in wanted]
         local = {b: f"refs/harden/{self.remote}/{b}" for b in branches}
         if present:
             specs = [f"+refs/heads/{b}:{local[b]}" for b in present]
-            self._git("fetch", "--quiet", "--no-tags", "--no-write-fetch-head", self.remote, *specs, network=True)
+            complete = ["--unshallow"] if self._git("rev-parse", "--is-shallow-repository") == "true" else []
+            self._git("fetch", "--quiet", "--no-tags", "--no-write-fetch-head", *complete, self.remote, *specs, network=True)
         found: dict[str, str | None] = {}
         for branch in branches:
             if branch in present:
