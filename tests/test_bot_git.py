@@ -141,6 +141,7 @@ def test_a_stale_lease_fails_and_changes_nothing(
     with pytest.raises(GitError, match="stale info"):
         repo.delete_branch("harden/hardening", main, ["main"])
     assert remote_heads(git_env, git_server, origin, checkout)["harden/hardening"] == first
+    repo.push(first, "harden/hardening", None, ["main"])  # already there: nothing to push, no error
     repo.push(second, "harden/hardening", first, ["main"])  # the right lease goes through
     assert remote_heads(git_env, git_server, origin, checkout)["harden/hardening"] == second
 
@@ -195,6 +196,11 @@ def test_a_signed_commit_with_ssh_signing(repo: Repository, git_env: dict[str, s
     verify = ["git", "verify-commit"]
     assert subprocess.run([*verify, signed], cwd=checkout, env=git_env, capture_output=True).returncode == 0
     assert subprocess.run([*verify, unsigned], cwd=checkout, env=git_env, capture_output=True).returncode != 0
+    git(git_env, checkout, "config", "commit.gpgSign", "true")  # the user signs every commit: so does the bot
+    with repo.worktree(main) as tree:
+        (tree / "compose.yaml").write_text(COMPOSE + "# configured\n")
+        configured = repo.commit(tree, main, f"fix: configured\n\n{TRAILER}: hardening\n", BOT, sign=False)
+    assert configured and subprocess.run([*verify, configured], cwd=checkout, env=git_env).returncode == 0
 
 
 def test_gitattributes_line_endings_make_a_one_line_change(

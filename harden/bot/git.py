@@ -279,7 +279,8 @@ class Repository:
     def push(self, sha: str, branch: str, expected: str | None, protected: Sequence[str]) -> None:
         """Set the remote's `branch` to `sha` if it still is `expected` (None: it must not exist).
         GitError, before any git runs, when `branch` is protected; GitError when the lease
-        fails (someone else moved the branch): nothing is changed then."""
+        fails (someone else moved the branch): nothing is changed then. Pushing the sha the
+        branch already has changes nothing and is no error, whatever `expected` says."""
         self._refuse_protected(branch, protected)
         lease = f"--force-with-lease=refs/heads/{branch}:{expected or ''}"
         self._git("push", "--quiet", lease, self.remote, f"{sha}:refs/heads/{branch}", network=True)
