@@ -212,7 +212,7 @@ def commit_files(
     message: str = "A human change",
     start: str | None = None,
 ) -> str:
-    """Push one commit writing `files` to `branch` of `url` (a human's: the environment's author,
+    """Push one commit writing `files` to `branch` of `url` (or a bare repository's path) (a human's: the environment's author,
     no trailer). The branch starts at `start` (a ref on the remote, e.g. "main") when it does
     not exist yet. Returns the commit's sha."""
     with tempfile.TemporaryDirectory(prefix="gitserver-") as tmp:
@@ -238,9 +238,10 @@ def commit_files(
 
 def seed(server: GitServer, env: Mapping[str, str], name: str, files: Mapping[str, str | bytes], branch: str = "main") -> str:
     """A new repository `name` on the server whose `branch` (its default) holds `files` in one
-    commit; returns its URL."""
+    commit; returns its URL. Pushed straight into the bare repository (quicker than over HTTP,
+    and not in the server's log)."""
     url = server.create_repo(name, branch)
-    commit_files(env, url, server.auth_header(), branch, files, message="Initial commit")
+    commit_files(env, os.path.join(server.root, name), server.auth_header(), branch, files, message="Initial commit")
     return url
 
 
