@@ -12,7 +12,7 @@ from gitserver import USER, GitServer, basic_auth, clone, commit_files, git, see
 from harden.bot.git import BOT_IDENTITY, TRAILER, GitError, Identity, Repository
 
 COMPOSE = "services:\n  web:\n    image: nginx:1.27\n    ports:\n      - 8080:80\n"
-BOT = Identity("harden", "harden@users.noreply.invalid")
+BOT = BOT_IDENTITY
 
 
 @pytest.fixture
@@ -50,6 +50,13 @@ def test_default_branch_is_the_remotes_head(git_server: GitServer, git_env: dict
     repo = Repository(checkout, auth_header=git_server.auth_header(), environ=git_env)
     assert repo.default_branch() == "trunk"
     assert repo.root == checkout.resolve()
+
+
+def test_no_repository_or_no_git_is_a_clear_error(git_env: dict[str, str], tmp_path: Path) -> None:
+    with pytest.raises(GitError, match="git rev-parse failed: fatal: not a git repository"):
+        Repository(tmp_path, environ=git_env)
+    with pytest.raises(GitError, match="git is not installed"):
+        Repository(tmp_path, environ={**git_env, "PATH": str(tmp_path)})
 
 
 def test_fetch_present_and_absent_branches(repo: Repository, git_env: dict[str, str], checkout: Path) -> None:
