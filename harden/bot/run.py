@@ -198,9 +198,7 @@ def _graph(results: list[FileResult], settings: Settings) -> str | None:
     return graph.mermaid(graphing.graphs(changed, settings).graphs) or None
 
 
-def look(
-    topic: Topic, base: str, base_sha: str, protected: tuple[str, ...], repo: Repository, forge: Forge | None
-) -> Remote:
+def look(topic: Topic, base: str, base_sha: str, protected: tuple[str, ...], repo: Repository, forge: Forge | None) -> Remote:
     """Fetch the topic's branch; read the bot's pull request and its ticked boxes (not on a dry run)."""
     branch_sha = repo.fetch([topic.branch]).get(topic.branch)
     pull = forge.find_open(topic.branch) if forge is not None else None

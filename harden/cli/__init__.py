@@ -453,5 +453,5 @@ def graph(paths: tuple[str, ...], output_format: str, **options: Any) -> int:
 
 
 from harden.cli import config as _config  # noqa: E402,F401 - registers `harden config`
-from harden.cli import review as _review  # noqa: E402, F401 - registers `harden review`
 from harden.cli import pr as _pr  # noqa: E402, F401 - registers `harden pr`
+from harden.cli import review as _review  # noqa: E402, F401 - registers `harden review`

@@ -33,7 +33,10 @@ from harden.cli import guarded, main
 from harden.cli.options import IGNORE, REGISTRY_OPTIONS, SELECT, UNSAFE_FIXES, configured
 
 GITHUB_API = "https://api.github.com"
-TOKEN_VARIABLES = {"github": ("HARDEN_TOKEN", "GITHUB_TOKEN", "GH_TOKEN"), "gitea": ("HARDEN_TOKEN", "GITEA_TOKEN", "FORGEJO_TOKEN")}
+TOKEN_VARIABLES = {
+    "github": ("HARDEN_TOKEN", "GITHUB_TOKEN", "GH_TOKEN"),
+    "gitea": ("HARDEN_TOKEN", "GITEA_TOKEN", "FORGEJO_TOKEN"),
+}
 
 
 def _options(command: Any) -> Any:
@@ -43,7 +46,11 @@ def _options(command: Any) -> Any:
         click.option("--api-url", metavar="URL", help="The forge's API (default: $GITHUB_API_URL, else api.github.com)."),
         click.option("--repository", metavar="OWNER/NAME", help="The forge's repository (default: from the remote's URL)."),
         click.option("--remote", default="origin", show_default=True, help="The git remote to fetch from and push to."),
-        click.option("--base", metavar="BRANCH", help="The branch to harden and open pull requests against (default: the remote's default)."),
+        click.option(
+            "--base",
+            metavar="BRANCH",
+            help="The branch to harden and open pull requests against (default: the remote's default).",
+        ),
         click.option(
             "--topic",
             "topic_names",
@@ -53,8 +60,12 @@ def _options(command: Any) -> Any:
         ),
         click.option("--token-file", type=click.Path(dir_okay=False, path_type=Path), help="Read the forge's token from FILE."),
         click.option("--dry-run", is_flag=True, help="Print each branch, commit message and body; push nothing, call no API."),
-        click.option("--sign", is_flag=True, help="Sign the commits (git commit -S, with the signing key git is configured with)."),
-        click.option("--verify", "verify_first", is_flag=True, help="First verify each Compose project (as `harden fix --verify`)."),
+        click.option(
+            "--sign", is_flag=True, help="Sign the commits (git commit -S, with the signing key git is configured with)."
+        ),
+        click.option(
+            "--verify", "verify_first", is_flag=True, help="First verify each Compose project (as `harden fix --verify`)."
+        ),
         click.option("--verify-timeout", type=click.FloatRange(min=0, min_open=True), default=600.0, show_default=True),
         SELECT,
         IGNORE,
