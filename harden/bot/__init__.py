@@ -1,0 +1,1 @@
+"""The pull-request bot (`harden pr`): see the modules of this package."""
