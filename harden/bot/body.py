@@ -95,14 +95,18 @@ def ticked(body: str) -> list[Dropped]:
 
 def digest_moves(results: Sequence[FileResult]) -> list[DigestMove]:
     """The pins the applied fixes move (pin-image, pin-base-image with `--refresh`), once each per
-    file, in order. A pin set for the first time is not a move."""
-    moves: dict[DigestMove, None] = {}
-    for result in results:
-        for finding in result.applied:
-            match = _MOVED.match(finding.message) if finding.rule.id in PIN_RULES else None
-            if match:
-                moves[DigestMove(match["image"], match["tag"], match["old"], match["new"], result.path)] = None
-    return list(moves)
+    file (two services of one image move alike), in order. A pin set for the first time is not a move."""
+    return list(dict.fromkeys(move for result in results for move in _moves(result)))
+
+
+def _moves(result: FileResult) -> list[DigestMove]:
+    """A move per applied pin finding that moves one."""
+    moves = []
+    for finding in result.applied:
+        match = _MOVED.match(finding.message) if finding.rule.id in PIN_RULES else None
+        if match:
+            moves.append(DigestMove(match["image"], match["tag"], match["old"], match["new"], result.path))
+    return moves
 
 
 @dataclass(frozen=True)
@@ -149,7 +153,7 @@ def render(
     moves = digest_moves(results)
     body = _Body(
         marker=f"<!-- harden:pull-request topic={topic} -->",
-        summary=line.prose(_summary(results, len(gone), len(moves))),
+        summary=line.prose(_summary(results, len(gone), sum(len(_moves(r)) for r in results))),
         rows=tuple(_row(result, finding, cell) for result, finding in applied),
         digests=tuple(tuple(cell.code(v) for v in (m.image, m.tag, m.old, m.new, m.path)) for m in moves),
         graph=_fenced(graph, "mermaid", secrets),
