@@ -225,8 +225,8 @@ def test_when_even_the_boxes_do_not_fit_the_ticked_ones_stay(many: list[FileResu
     total = sum(len(r.applied) for r in many)
     dropped = [body.Dropped(f"{n:012x}", f"`rule` in `gone{n}`") for n in range(5)]
     text = body.render("hardening", many, dropped, None, None, 20000, VERSION)
-    assert len(text) <= 20000 and "| File |" not in text
-    assert f"… and {total} more changes (see the commit)" in text
+    assert len(text) <= 20000 and "| File | Service |" not in text
+    assert f"{total} changes are not listed here (the description's limit): see the commit." in text
     kept = boxes(text)
     assert 5 < kept < total + 5 and body.ticked(text) == dropped
     assert f"{total + 5 - kept} more changes have no box here" in text
@@ -260,6 +260,14 @@ def test_the_digest_table_shows_the_pins_that_moved(registry: RunningRegistry, t
     assert "harden hardens 2 files: 3 changes (3 safe); 3 pins moved to the digest their tags point to now." in text
     assert f"| `redis` | `7` | `{old}` | `{new}` | `compose.yaml` |" in text
     assert boxes(text) == 3
+    assert_tables_hold(text)
+    # a refresh of 100 projects: the table of changes goes before the digest table is cut
+    copies = [dataclasses.replace(r, path=f"p{n:03}/{r.path}") for n in range(100) for r in results]
+    text = body.render("pin-refresh", copies, [], None, None, 40000, VERSION)
+    assert len(text) <= 40000 and "| File | Service |" not in text and "300 changes are not listed here" in text
+    shown = len(table_rows(text)[0]) - 2
+    assert 0 < shown < 200 and f"… and {200 - shown} more moved pins (see the commit)" in text
+    assert boxes(text) == 300
     assert_tables_hold(text)
 
 
