@@ -95,6 +95,11 @@ RULES = (
         "the configuration file is read and checked before any run, by every front end",
     ),
     Rule("review", ("harden.cli", "click"), "the review serves any front end: the terminal is the command line's"),
+    Rule(
+        "bot.body",
+        ("click", "harden.cli", "harden.engine", "harden.passes", "harden.registry", "harden.verify", "harden.bot.", *IO_MODULES),
+        "the pull request's body is a renderer: results in, Markdown out (no run, no forge, no git)",
+    ),
 )
 
 
