@@ -206,7 +206,7 @@ ERRORS = [
             {"resource": "PullRequest", "code": "custom", "message": "A pull request already exists for acme:x."},
             {"resource": "PullRequest", "field": "base", "code": "invalid"},
         ],
-        ["rejected (422 Validation Failed: A pull request already exists for acme:x.: base invalid)"],
+        ["rejected (422 Validation Failed: A pull request already exists for acme:x.; base invalid)"],
     ),
     (
         500,
@@ -289,6 +289,17 @@ def test_the_github_fake_rejects_what_github_would_reject(github_fake: GitHubFak
     assert "no such endpoint" in github_fake.errors[2]
     assert github_fake.pulls == {}
     github_fake.errors.clear()  # provoked on purpose: the fixture fails any test that leaves errors
+
+
+@pytest.mark.parametrize("make", [GitHub, Gitea], ids=["GitHub", "Gitea"])
+def test_an_answer_that_is_not_what_the_forge_documents_is_an_error_not_none(make: Callable[..., GitHub | Gitea]) -> None:
+    """Taking a malformed listing for "no pull request" would open a second one: it is an error."""
+    client = httpx.Client(transport=httpx.MockTransport(lambda request: httpx.Response(200, json={"message": "a proxy's page"})))
+    forge = make("http://127.0.0.1:9/api", "acme", "app", TOKEN, client)
+    with pytest.raises(ForgeError, match="the answer is not a list as .* documents it"):
+        forge.find_open(HEAD)
+    with pytest.raises(ForgeError, match="the answer is not a pull request as .* documents it"):
+        forge.open(HEAD, "main", "t", "b", draft=False)
 
 
 @pytest.fixture(scope="module")
@@ -448,7 +459,7 @@ def test_gitea_git_auth_is_the_token_as_user_name() -> None:
     [
         (401, {}, "the token was refused (401 failure); set a valid token in HARDEN_TOKEN, GITEA_TOKEN or FORGEJO_TOKEN"),
         (403, {}, "permission denied (403 failure); the token needs the scopes write:repository and write:issue"),
-        (429, {"Retry-After": "30"}, "a secondary rate limit stopped this call (429 failure); retry after 30 seconds"),
+        (429, {"Retry-After": "30"}, "a rate limit stopped this call (429 failure); retry after 30 seconds"),
         (500, {}, "Gitea is unavailable (500 failure); nothing was changed by this call"),
     ],
 )

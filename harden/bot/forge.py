@@ -191,13 +191,14 @@ def _rate_limit(response: httpx.Response, said: str) -> str | None:
     if headers.get("x-ratelimit-remaining") == "0" and headers.get("x-ratelimit-reset", "").isdigit():
         reset = dt.datetime.fromtimestamp(int(headers["x-ratelimit-reset"]), dt.UTC)
         minutes = max(0, math.ceil((reset - clock.now()).total_seconds() / 60))
-        when = f"{reset:%Y-%m-%d %H:%M} UTC, in {minutes} minutes"
+        when = f"{reset:%Y-%m-%d %H:%M} UTC, in {minutes} minute{'' if minutes == 1 else 's'}"
         return f"the API rate limit is used up ({response.status_code} {said}); it resets at {when}"
+    kind = "a secondary rate limit" if response.status_code == 403 else "a rate limit"  # GitHub's secondary limits use both
     retry = headers.get("retry-after", "")
     if retry.isdigit():
-        return f"a secondary rate limit stopped this call ({response.status_code} {said}); retry after {int(retry)} seconds"
+        return f"{kind} stopped this call ({response.status_code} {said}); retry after {int(retry)} seconds"
     if "secondary rate limit" in said.lower() or response.status_code == 429:
-        return f"a secondary rate limit stopped this call ({response.status_code} {said}); retry after at least a minute"
+        return f"{kind} stopped this call ({response.status_code} {said}); retry after at least a minute"
     return None
 
 
@@ -227,7 +228,8 @@ def _details(response: httpx.Response) -> str:
             parts.append(_one_line(str(text)))
         elif isinstance(error, str):
             parts.append(_one_line(error))
-    return "".join(f": {part}" for part in parts if part)
+    parts = [part for part in parts if part]
+    return ": " + "; ".join(parts) if parts else ""
 
 
 def _one_line(text: str) -> str:

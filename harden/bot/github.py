@@ -65,8 +65,11 @@ class GitHub:
         target different bases). GitHub filters on `head=<owner>:<branch>`, which also keeps out
         pull requests from forks with a branch of the same name."""
         params = {"head": f"{self.owner}:{head}", "state": "open", "per_page": "100"}
-        found = self._api.call("GET", f"{self._path}/pulls", f"look for the open pull request from {head}", params=params)
-        pulls = [_pull(item) for item in found if isinstance(item, dict)]
+        action = f"look for the open pull request from {head}"
+        found = self._api.call("GET", f"{self._path}/pulls", action, params=params)
+        if not isinstance(found, list):  # taken for "none", this would open a second pull request
+            raise ForgeError(f"GitHub: cannot {action}: the answer is not a list as GitHub documents it")
+        pulls = [_pull(item) for item in found]
         mine = sorted((pull for pull in pulls if pull.head == head), key=lambda pull: pull.number)
         return mine[0] if mine else None
 
