@@ -14,6 +14,7 @@ os.environ["XDG_CACHE_HOME"] = tempfile.mkdtemp(prefix="harden-test-cache-")
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT.parent / "shared" / "corpus"
 sys.path.insert(0, str(ROOT / "tests"))
+pytest_plugins = ["forges.plugin"]  # the fake GitHub and Gitea APIs (github_fake, gitea_fake fixtures)
 
 
 def corpus_files(kind: str) -> list[Path]:
@@ -32,6 +33,15 @@ def require(tool: str) -> str:
     if os.environ.get("CI") == "true":
         pytest.fail(f"{tool} is not installed, and CI=true: .ci/run must install it")
     pytest.skip(f"{tool} is not installed")
+
+
+def require_file(path: Path, what: str) -> Path:
+    """A file the test needs (a spec, a schema) that .ci/run provides; skipped locally, a failure when CI=true."""
+    if path.is_file():
+        return path
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"{what} is missing at {path}, and CI=true: .ci/run must provide it")
+    pytest.skip(f"{what} is missing at {path}")
 
 
 @pytest.fixture(scope="session")
