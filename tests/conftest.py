@@ -14,9 +14,10 @@ os.environ["XDG_CACHE_HOME"] = tempfile.mkdtemp(prefix="harden-test-cache-")
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT.parent / "shared" / "corpus"
 sys.path.insert(0, str(ROOT / "tests"))
-
-# Fixtures every test may use: git_env, git_token, git_server (a git server on 127.0.0.1).
-pytest_plugins = ["gitserver"]
+pytest_plugins = [
+    "forges.plugin",  # the fake GitHub and Gitea APIs (github_fake, gitea_fake fixtures)
+    "gitserver",  # a git server on 127.0.0.1 (git_server, git_env, git_token fixtures)
+]
 
 
 def corpus_files(kind: str) -> list[Path]:
@@ -35,6 +36,15 @@ def require(tool: str) -> str:
     if os.environ.get("CI") == "true":
         pytest.fail(f"{tool} is not installed, and CI=true: .ci/run must install it")
     pytest.skip(f"{tool} is not installed")
+
+
+def require_file(path: Path, what: str) -> Path:
+    """A file the test needs (a spec, a schema) that .ci/run provides; skipped locally, a failure when CI=true."""
+    if path.is_file():
+        return path
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"{what} is missing at {path}, and CI=true: .ci/run must provide it")
+    pytest.skip(f"{what} is missing at {path}")
 
 
 @pytest.fixture(scope="session")

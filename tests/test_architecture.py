@@ -95,6 +95,12 @@ RULES = (
         "the configuration file is read and checked before any run, by every front end",
     ),
     Rule("review", ("harden.cli", "click"), "the review serves any front end: the terminal is the command line's"),
+    Rule(
+        "bot.body",
+        ("click", "harden.cli", "harden.engine", "harden.passes", "harden.registry", "harden.verify", "harden.bot.", *IO_MODULES),
+        "the pull request's body is a renderer: results in, Markdown out (no run, no forge, no git)",
+    ),
+    Rule("bot.git", ("harden.", "click", "httpx", "jinja2"), "the git command line and the standard library only"),
 )
 
 

@@ -96,7 +96,7 @@ def test_the_action_is_valid_against_schemastore() -> None:
 def test_the_action_follows_githubs_metadata_rules() -> None:
     metadata = action()
     assert metadata_problems(metadata) == []
-    assert set(metadata["inputs"]) == {"paths", "mode", "args", "sarif", "python-version"}
+    assert set(metadata["inputs"]) == {"paths", "mode", "args", "sarif", "python-version", "token"}
 
 
 def test_a_broken_action_is_seen() -> None:
@@ -246,5 +246,5 @@ def test_sarif_is_written_and_uploaded(tmp_path: Path, installed: dict[str, dict
 def test_an_unknown_mode_is_an_error(tmp_path: Path, installed: dict[str, dict[str, str]]) -> None:
     status, runner = run_action(tmp_path, DIRTY, installed, mode="review", sarif="true")
     assert status == 2
-    assert "::error title=harden::mode must be check or fix, not 'review'" in runner.log
+    assert "::error title=harden::mode must be check, fix or pr, not 'review'" in runner.log
     assert runner.outputs["harden"] == {} and runner.uses[-1][0] == "actions/setup-python@v6"  # nothing uploaded

@@ -21,6 +21,7 @@ def test_wheel_carries_templates_and_finds_them(tmp_path: Path) -> None:
     wheel = next(tmp_path.glob("harden-*.whl"))
     names = zipfile.ZipFile(wheel).namelist()
     assert "harden/templates/dockerfile/user-debian.j2" in names
+    assert "harden/templates/pr/body.md.j2" in names
     assert any(n.startswith("harden/knowledge/images/") and n.endswith(".toml") for n in names)
     site = tmp_path / "site"
     zipfile.ZipFile(wheel).extractall(site)

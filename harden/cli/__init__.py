@@ -354,10 +354,11 @@ def pin(
     lockfile, else the cache or the registry), in place; keep the tag for humans. Existing pins
     move only with --refresh. --lock records the digests in harden.lock, the input of
     reproducible and --offline runs."""
+    from harden.passes.pins import PIN_RULES
+
     paths = paths_of(paths, options)
     settings = settings_of({**options, "paths": paths})
-    pin_rules = frozenset({"pin-base-image", "pin-image"})
-    settings = dataclasses.replace(settings, select=(settings.select & pin_rules) or pin_rules)
+    settings = dataclasses.replace(settings, select=(settings.select & PIN_RULES) or PIN_RULES)
     return _apply(paths, settings, None, quiet, output_format, Contract(exit_zero, exit_non_zero_on_fix), lock=lock)
 
 
@@ -452,4 +453,5 @@ def graph(paths: tuple[str, ...], output_format: str, **options: Any) -> int:
 
 
 from harden.cli import config as _config  # noqa: E402,F401 - registers `harden config`
+from harden.cli import pr as _pr  # noqa: E402, F401 - registers `harden pr`
 from harden.cli import review as _review  # noqa: E402, F401 - registers `harden review`

@@ -17,6 +17,9 @@ pass that must know what another fix adds in the same run asks it (passes.Contex
 - `Without`: every finding but those with these ids (`harden fix --verify` leaves off the fixes
   that broke a service it could not repair).
 - `Both`: what two selectors both choose.
+- `PinMoves`: only fixes that move an existing pin (`harden pr`'s pin-refresh topic); with
+  `moves=False`, every fix but those (its hardening topic), so that the two pull requests never
+  change the same line.
 
 Selectors are small picklable values: a worker process gets the run's selector with its files.
 They are named tuples and plain classes, not dataclasses: each dataclass costs a run's start-up
@@ -85,6 +88,15 @@ class Both(NamedTuple):
 
     def chooses(self, finding: Finding) -> bool:
         return self.first.chooses(finding) and self.second.chooses(finding)
+
+
+class PinMoves(NamedTuple):
+    moves: bool = True
+
+    def chooses(self, finding: Finding) -> bool:
+        from harden.passes.pins import moves_a_pin
+
+        return moves_a_pin(finding.rule.id, finding.message) is self.moves
 
 
 def from_settings(settings: Settings) -> Selector:

@@ -7,6 +7,9 @@
 - `Copy`: every file, changed or not, is written under a directory at its path relative to the
   PATH it was found under (`harden fix --output DIR`).
 - `Stdout`: the one file read from standard input is written to standard output (`fix -`).
+- `Worktree`: in place inside a clean temporary git worktree of the base branch, keeping the
+  texts and findings the pull request's body is made from (`harden pr`, harden.bot; the bot
+  commits the worktree and pushes that commit).
 
 Writing follows harden.files: atomic, keeping mode, owner and group, refusing to write through a
 link, over a hard-linked or read-only file, or over a file edited while harden ran. A refusal or
@@ -196,6 +199,18 @@ class InPlace(_Writer):
 
         self.create(source.path.parent, result, replace)
         return True
+
+
+class Worktree(InPlace):
+    """In place, inside a temporary worktree harden.bot made for one pull request: every result
+    keeps its texts and findings (the body's summary, commentary and digest table), and runs in
+    one process (the bot's runs are one repository's files)."""
+
+    keeps_texts = True
+    parallel = False
+
+    def __init__(self) -> None:
+        super().__init__(keeps_findings=True)
 
 
 class Copy(_Writer):

@@ -20,6 +20,16 @@ RATIONALE = (
 )
 
 
+MOVED = " moved: "  # in the message of every finding whose fix moves an existing pin (`decide`)
+PIN_RULES = frozenset({"pin-base-image", "pin-image"})
+
+
+def moves_a_pin(rule_id: str, message: str) -> bool:
+    """Whether a finding's fix moves an existing pin to a newer digest (`--refresh`), rather than
+    pinning a reference for the first time: the pull-request bot offers the two separately."""
+    return rule_id in PIN_RULES and MOVED in message
+
+
 def needs_resolution(text: str, refresh: bool) -> bool:
     """Whether the engine must resolve `text` for this run: an unpinned reference, or a pinned
     `name:tag@digest` when pins are being refreshed. A reference that does not parse is not
@@ -83,7 +93,7 @@ def decide(text: str, digests: Mapping[str, Any], refresh: bool, locked: Mapping
             else ""
         )
         return PinDecision(
-            f"{reference.name_text}:{reference.tag} moved: {reference.digest} -> {digest}{scope}{since}",
+            f"{reference.name_text}:{reference.tag}{MOVED}{reference.digest} -> {digest}{scope}{since}",
             Severity.WARNING,
             new_text,
             "the image changes to what the unchanged tag points to now (a newer build): rebuild and test",
