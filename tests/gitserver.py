@@ -206,7 +206,7 @@ def clone(env: Mapping[str, str], url: str, dest: Path, header: str) -> Path:
 def commit_files(
     env: Mapping[str, str],
     url: str,
-    header: str,
+    header: str | None,
     branch: str,
     files: Mapping[str, str | bytes],
     message: str = "A human change",
@@ -241,7 +241,7 @@ def seed(server: GitServer, env: Mapping[str, str], name: str, files: Mapping[st
     commit; returns its URL. Pushed straight into the bare repository (quicker than over HTTP,
     and not in the server's log)."""
     url = server.create_repo(name, branch)
-    commit_files(env, os.path.join(server.root, name), server.auth_header(), branch, files, message="Initial commit")
+    commit_files(env, os.path.join(server.root, name), None, branch, files, message="Initial commit")
     return url
 
 
