@@ -101,6 +101,18 @@ RULES = (
         "the pull request's body is a renderer: results in, Markdown out (no run, no forge, no git)",
     ),
     Rule("bot.git", ("harden.", "click", "httpx", "jinja2"), "the git command line and the standard library only"),
+    *(
+        Rule(
+            f"bot.{forge}",
+            ("click", "harden.cli", "harden.engine", "harden.passes", "harden.bot.git", "harden.bot.body", "harden.bot.run"),
+            "a forge's API client knows nothing of runs, git or bodies: GitLab could join with one module",
+        )
+        for forge in ("forge", "github", "gitea")
+    ),
+    *(
+        Rule(f"bot.{part}", ("click", "harden.cli"), "the bot serves any front end: the terminal is the command line's")
+        for part in ("run", "publish", "topics")
+    ),
 )
 
 
