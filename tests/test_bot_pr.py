@@ -24,8 +24,11 @@ from click.testing import CliRunner, Result
 from forges.github_fake import GitHubFake
 from forges.plugin import TOKEN
 from gitserver import USER, GitServer, basic_auth, clone, commit_files, git, seed
+from test_verify import podman
 
 from harden.cli import main
+
+__all__ = ["podman"]  # the fixture, for the --verify test
 
 PROJECT = Path(__file__).resolve().parent.parent.parent / "shared" / "corpus" / "awesome-compose" / "nginx-flask-mysql"
 BRANCH = "harden/hardening"
@@ -68,9 +71,11 @@ def setup(git_server: GitServer, github_fake: GitHubFake, git_env: dict[str, str
 
 
 def harden_pr(setup: Setup, *args: str, token: str | None = TOKEN) -> Result:
+    """`harden pr` in the maintainer's clone (or the PATH that ends `args`), offline."""
     env: dict[str, str | None] = {**setup.env, "XDG_CACHE_HOME": str(setup.cache), "GITHUB_TOKEN": token}
     env.update({name: None for name in ("HARDEN_TOKEN", "GH_TOKEN", "GITHUB_REPOSITORY", "GITHUB_API_URL")})
-    command = ["pr", "--api-url", setup.fake.url, "--offline", *args, str(setup.work)]
+    path = [] if args and args[-1].startswith("/") else [str(setup.work)]
+    command = ["pr", "--api-url", setup.fake.url, "--offline", *args, *path]
     return CliRunner().invoke(main, command, env=env, catch_exceptions=False)
 
 
@@ -313,3 +318,45 @@ def test_pin_refresh_opens_its_own_pull_request_with_the_digest_table(setup: Set
     assert setup.show("harden/pin-refresh", "cache/compose.yaml") == compose.replace(old, new)
     assert setup.head(BRANCH) is None  # the hardening topic did not run
     shutil.rmtree(tmp_path / "registry", ignore_errors=True)
+
+
+def test_verify_runs_first_and_its_report_is_in_the_body(setup: Setup, podman: str) -> None:
+    from test_verify import CHOWNS
+
+    commit_files(setup.env, setup.url, basic_auth(USER, TOKEN), "main", {"app/compose.yaml": f"services:\n{CHOWNS}"})
+    git(setup.env, setup.work, "pull", "-q", "--ff-only", header=basic_auth(USER, TOKEN))
+    result = harden_pr(setup, "--verify", "--topic", "hardening", str(setup.work / "app"))
+    assert result.exit_code == 0, result.output
+    body = setup.fake.pulls[1].body
+    assert "0 of 1 services broke after hardening" in body
+    assert "no-new-privileges:true" in setup.show(BRANCH, "app/compose.yaml")
+
+
+def test_signed_commits_when_asked(setup: Setup, tmp_path: Path) -> None:
+    key = tmp_path / "signing"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True, capture_output=True)
+    git(setup.env, setup.work, "config", "gpg.format", "ssh")
+    git(setup.env, setup.work, "config", "user.signingkey", str(key))
+    assert harden_pr(setup, "--topic", "hardening").exit_code == 0
+    assert "gpgsig -----BEGIN SSH SIGNATURE-----" not in git(setup.env, setup.bare, "cat-file", "-p", BRANCH)
+    setup.fake.pulls.clear()
+    git(setup.env, setup.bare, "branch", "-D", BRANCH)
+    result = harden_pr(setup, "--topic", "hardening", "--sign")
+    assert result.exit_code == 0, result.output
+    assert "gpgsig -----BEGIN SSH SIGNATURE-----" in git(setup.env, setup.bare, "cat-file", "-p", BRANCH)
+
+
+def test_the_service_graph_is_in_the_body_when_networks_change(
+    git_server: GitServer, github_fake: GitHubFake, git_env: dict[str, str], tmp_path: Path
+) -> None:
+    git_server.users[USER] = TOKEN
+    demo = Path(__file__).resolve().parent.parent / "fixtures" / "demo"
+    url = seed(git_server, git_env, "acme/app.git", project_files(demo))
+    work = clone(git_env, url, tmp_path / "work", basic_auth(USER, TOKEN))
+    setup = Setup(git_server, github_fake, git_env, url, Path(git_server.root) / "acme/app.git", work, tmp_path / "cache")
+    result = harden_pr(setup, "--topic", "hardening")
+    assert result.exit_code == 0, result.output
+    body = setup.fake.pulls[1].body
+    assert "user-defined-networks" in git(git_env, setup.bare, "log", "-1", "--format=%B", BRANCH)
+    graph = body.split("```mermaid\n", 1)[1].split("```", 1)[0]
+    assert "%% compose.yaml" in graph and "graph LR" in graph

@@ -248,3 +248,37 @@ def test_an_unknown_mode_is_an_error(tmp_path: Path, installed: dict[str, dict[s
     assert status == 2
     assert "::error title=harden::mode must be check, fix or pr, not 'review'" in runner.log
     assert runner.outputs["harden"] == {} and runner.uses[-1][0] == "actions/setup-python@v6"  # nothing uploaded
+
+
+def test_pr_mode_opens_a_pull_request_with_the_token_it_is_given(
+    tmp_path: Path,
+    installed: dict[str, dict[str, str]],
+    git_server: Any,
+    github_fake: Any,
+    git_env: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """mode: pr runs `harden pr` in the workspace (a clone) against a real git server and the
+    GitHub fake (tests/test_bot_pr.py covers the bot itself); the token reaches harden only
+    through the environment, and the log never shows it."""
+    from forges.plugin import TOKEN
+    from gitserver import USER, basic_auth, clone, seed
+
+    git_server.users[USER] = TOKEN
+    url = seed(git_server, git_env, "acme/app.git", DIRTY)
+    work = clone(git_env, url, tmp_path / "workspace", basic_auth(USER, TOKEN))
+    monkeypatch.setenv("HARDEN_WHEELHOUSE", str(wheelhouse()))  # found before HOME moves
+    for name, value in git_env.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    for name in ("GITHUB_TOKEN", "GH_TOKEN", "GITHUB_REPOSITORY", "GITHUB_API_URL"):
+        monkeypatch.delenv(name, raising=False)
+    args = f"--api-url {github_fake.url} --offline --topic hardening"
+    runner = Runner({"mode": "pr", "token": TOKEN, "args": args}, work, tmp_path, installed)
+    assert runner.run() == 0, runner.log
+    assert "hardening: opened #1" in runner.log
+    assert github_fake.pulls[1].head == "harden/hardening"
+    assert TOKEN not in runner.log
+    no_token = Runner({"mode": "pr", "token": "", "args": args}, work, tmp_path, installed)
+    assert no_token.run() == 2  # and the step fails when harden pr does
+    assert "GITHUB_TOKEN" in no_token.log
