@@ -360,3 +360,37 @@ def test_the_service_graph_is_in_the_body_when_networks_change(
     assert "user-defined-networks" in git(git_env, setup.bare, "log", "-1", "--format=%B", BRANCH)
     graph = body.split("```mermaid\n", 1)[1].split("```", 1)[0]
     assert "%% compose.yaml" in graph and "graph LR" in graph
+
+
+def test_a_pull_request_closed_without_merging_is_not_opened_again(setup: Setup) -> None:
+    assert harden_pr(setup, "--topic", "hardening").exit_code == 0
+    setup.fake.pulls[1].state = "closed"  # a maintainer said no
+    compose = (PROJECT / "compose.yaml").read_text().replace("services:\n", "services:\n  cache:\n    image: redis:7.2\n", 1)
+    commit_files(setup.env, setup.url, basic_auth(USER, TOKEN), "main", {"compose.yaml": compose})
+    branch, pushes, writes = setup.head(BRANCH), setup.pushes(), len(setup.fake.writes())
+    result = harden_pr(setup, "--topic", "hardening")
+    assert result.exit_code == 0, result.output
+    assert "closed without merging" in result.stdout
+    assert (setup.head(BRANCH), setup.pushes(), len(setup.fake.writes())) == (branch, pushes, writes)
+    git(setup.env, setup.bare, "branch", "-D", BRANCH)  # the maintainer deletes the branch: a fresh start
+    assert harden_pr(setup, "--topic", "hardening").exit_code == 0
+    assert sorted(setup.fake.pulls) == [1, 2] and setup.fake.pulls[2].state == "open"
+
+
+def test_a_broken_file_is_reported_and_the_others_still_go_into_the_pull_request(setup: Setup) -> None:
+    header = basic_auth(USER, TOKEN)
+    commit_files(setup.env, setup.url, header, "main", {"broken/compose.yaml": "services:\n  web: [unclosed\n"})
+    result = harden_pr(setup, "--topic", "hardening")
+    assert result.exit_code == 2
+    assert "broken/compose.yaml:" in result.stderr and "Traceback" not in result.output
+    assert "opened #1" in result.stdout
+    assert setup.show(BRANCH, "broken/compose.yaml") == "services:\n  web: [unclosed\n"  # untouched
+    assert "cap_drop" in setup.show(BRANCH, "compose.yaml")
+
+
+def test_a_lockfile_harden_cannot_read_stops_the_topic_with_its_line(setup: Setup) -> None:
+    commit_files(setup.env, setup.url, basic_auth(USER, TOKEN), "main", {"harden.lock": "not = [valid\n"})
+    result = harden_pr(setup, "--topic", "hardening")
+    assert result.exit_code == 2
+    assert "harden pr: hardening: harden.lock:" in result.stderr and "Traceback" not in result.output
+    assert setup.head(BRANCH) is None and setup.fake.writes() == []

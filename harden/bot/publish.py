@@ -7,6 +7,10 @@ The decisions (harden.bot.run's docstring has the whole flow):
   someone else has edited its branch.
 - The branch is pushed only when its tree or its base differ from what the run made, and always
   with `--force-with-lease` on the head the run fetched: a commit pushed meanwhile is never lost.
+- The bot's branch with commits the base does not have, but no open pull request, is one a
+  human closed without merging: "no, thanks", which the bot respects as Renovate and Dependabot
+  do, until someone deletes the branch. (A merged branch's commits are in the base; one the bot
+  closed itself was deleted with it.)
 - The title and body are written only when they differ, so that a run with nothing new makes
   no API write at all.
 - A forge error after the push undoes the push; one after opening the pull request (labels,
@@ -30,9 +34,15 @@ def publish(built: Built, repo: Repository, forge: Forge) -> str:
     if built.commit is None:
         return _nothing_left(built, repo, forge)
     if remote.branch_sha is not None:
-        foreign = [c for c in repo.commits_between(remote.base_sha, remote.branch_sha) if not c.by_bot]
+        ahead = repo.commits_between(remote.base_sha, remote.branch_sha)
+        foreign = [c for c in ahead if not c.by_bot]
         if foreign:
             return _left_alone(built, forge, [f"{c.sha[:12]} {c.subject}" for c in foreign])
+        if remote.pull is None and ahead:
+            return (
+                f"left {built.topic.branch} alone: its pull request was closed without merging, and harden opens no "
+                "new one while the branch is there (delete the branch to have harden open one again)"
+            )
     pushed = _push(built, repo)
     try:
         return _pull_request(built, forge, pushed)

@@ -170,7 +170,15 @@ def _harden(topic: Topic, request: Request, settings: Settings, dropped: list[st
     report = None
     if request.verify_timeout is not None:
         selector, report = _verified(request, settings, selector)
-    run = engine.run(list(request.paths), settings, selector, sinks.Worktree())
+    from harden.output import text
+    from harden.verified import RecordsError
+
+    try:
+        run = engine.run(list(request.paths), settings, selector, sinks.Worktree())
+    except engine.PinningError as error:
+        raise BotError(text.diagnostic(error.diagnostic)) from None
+    except RecordsError as error:
+        raise BotError(str(error)) from None
     return run.results, report
 
 
