@@ -394,3 +394,25 @@ def test_a_lockfile_harden_cannot_read_stops_the_topic_with_its_line(setup: Setu
     assert result.exit_code == 2
     assert "harden pr: hardening: harden.lock:" in result.stderr and "Traceback" not in result.output
     assert setup.head(BRANCH) is None and setup.fake.writes() == []
+
+
+def test_a_github_app_installation_token_opens_the_pull_request(setup: Setup, tmp_path: Path) -> None:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from forges.github_fake import App
+
+    made = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    private = made.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    public = made.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    setup.fake.app = App("12345", public.decode())
+    setup.server.users[USER] = setup.fake.app.token  # the installation token is what git gets too
+    key = tmp_path / "app.pem"
+    key.write_bytes(private)
+    env: dict[str, str | None] = {**setup.env, "XDG_CACHE_HOME": str(setup.cache), "HARDEN_GITHUB_APP_ID": "12345"}
+    env.update(HARDEN_GITHUB_APP_KEY_FILE=str(key), GITHUB_TOKEN=None, HARDEN_TOKEN=None, GH_TOKEN=None, GITHUB_REPOSITORY=None)
+    command = ["pr", "--api-url", setup.fake.url, "--offline", "--topic", "hardening", str(setup.work)]
+    result = CliRunner().invoke(main, command, env=env, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert [r.path for r in setup.fake.requests[:2]] == ["/repos/acme/app/installation", "/app/installations/4242/access_tokens"]
+    assert setup.fake.pulls[1].head == BRANCH and setup.head(BRANCH) is not None
+    assert setup.fake.app.token not in result.output and private.decode() not in result.output

@@ -33,10 +33,17 @@ from harden.cli import guarded, main
 from harden.cli.options import IGNORE, REGISTRY_OPTIONS, SELECT, UNSAFE_FIXES, configured
 
 GITHUB_API = "https://api.github.com"
-TOKEN_VARIABLES = {
-    "github": ("HARDEN_TOKEN", "GITHUB_TOKEN", "GH_TOKEN"),
-    "gitea": ("HARDEN_TOKEN", "GITEA_TOKEN", "FORGEJO_TOKEN"),
-}
+
+
+def _token_variables(kind: str) -> tuple[str, ...]:
+    """The environment variables the forge's token is read from, in order (its client module says)."""
+    if kind == "gitea":
+        from harden.bot import gitea
+
+        return tuple(gitea.TOKEN_VARIABLES)
+    from harden.bot import github
+
+    return tuple(github.TOKEN_VARIABLES)
 
 
 def _options(command: Any) -> Any:
@@ -154,7 +161,7 @@ def _token(kind: str, options: dict[str, Any], owner: str, name: str) -> str:
     from harden.bot.forge import ForgeError, load_token
 
     app_id, key_file = os.environ.get("HARDEN_GITHUB_APP_ID"), os.environ.get("HARDEN_GITHUB_APP_KEY_FILE")
-    given = options["token_file"] is not None or any(os.environ.get(v) for v in TOKEN_VARIABLES[kind])
+    given = options["token_file"] is not None or any(os.environ.get(v) for v in _token_variables(kind))
     if kind == "github" and app_id and key_file and not given:
         from harden.bot.github import installation_token
 
@@ -163,7 +170,7 @@ def _token(kind: str, options: dict[str, Any], owner: str, name: str) -> str:
         except (OSError, UnicodeDecodeError) as error:
             raise ForgeError(f"HARDEN_GITHUB_APP_KEY_FILE: cannot read {key_file}: {getattr(error, 'strerror', error)}") from None
         return installation_token(_github_api(options), app_id, key, owner, name)
-    return load_token(os.environ, options["token_file"], TOKEN_VARIABLES[kind])
+    return load_token(os.environ, options["token_file"], _token_variables(kind))
 
 
 def _repository(kind: str, remote_url: str, given: str | None) -> tuple[str, str]:
