@@ -164,15 +164,14 @@ def _harden(topic: Topic, request: Request, settings: Settings, dropped: list[st
     verify's report when `--verify` ran first."""
     from harden import engine
     from harden.engine import select, sinks
+    from harden.output import text
+    from harden.verified import RecordsError
 
     settings = topic.settings(settings)
     selector: Selector = topic.selector(select.from_settings(settings), dropped)
     report = None
     if request.verify_timeout is not None:
         selector, report = _verified(request, settings, selector)
-    from harden.output import text
-    from harden.verified import RecordsError
-
     try:
         run = engine.run(list(request.paths), settings, selector, sinks.Worktree())
     except engine.PinningError as error:

@@ -70,6 +70,7 @@ def main() -> None:
     harden review PATH...  approve each change, as `git add -p` does, then apply those
     harden verify PATH...  run a Compose project as it is and hardened, and compare
     harden graph PATH...   show which service reaches which, and why
+    harden pr [PATH]       open or update harden's pull requests (hardening, pin refresh)
     harden rules           list the rules; harden explain RULE documents one
     """
 

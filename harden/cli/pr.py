@@ -99,6 +99,8 @@ def pr(path: Path, forge_kind: str, topic_names: tuple[str, ...], dry_run: bool,
     from harden.bot.forge import ForgeError
     from harden.bot.git import GitError, Repository
 
+    if options["lockfile"] is not None:  # the run happens in a worktree: a relative path would move with it
+        options["lockfile"] = options["lockfile"].absolute()
     try:
         local = Repository(path, options["remote"])
         relative = Path(os.path.relpath(path.resolve(), local.root.resolve())).as_posix()
