@@ -87,6 +87,19 @@ def test_named_fixes_that_do_not_break_alone_cost_one_run_and_the_search_runs_am
     assert calls[0] == frozenset({"caps"}) and len(calls) == 4
 
 
+def test_named_fixes_are_not_tried_alone_when_that_cannot_save_a_run() -> None:
+    """Two fixes, one named: the search among both costs two runs, as trying the named one
+    alone and then none would."""
+    calls: list[frozenset[str]] = []
+
+    def breaks(subset: frozenset[str]) -> bool:
+        calls.append(subset)
+        return {"caps", "ro"} <= subset
+
+    assert culprits(["caps", "ro"], breaks, frozenset({"caps"})) == ("caps", "ro")
+    assert calls == [frozenset({"ro"}), frozenset({"caps"})]
+
+
 def test_the_logs_name_read_only_and_capabilities() -> None:
     assert named_rules("sh: can't create /etc/x: Read-only file system") == {"read-only-rootfs"}
     assert named_rules("chown: /tmp/owned: Operation not permitted") == {"cap-drop-all"}

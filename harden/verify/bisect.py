@@ -63,12 +63,13 @@ def culprits(
 ) -> tuple[str, ...]:
     """A 1-minimal subset of `applied` (finding ids) that still breaks the service. `breaks`
     is called with subsets only; the caller knows `breaks(frozenset(applied))` is true.
-    `suspects` (the fixes the logs name, `named_rules`) are tried first: when only they, applied
-    alone, still break the service, the search runs among them (one run each) instead of among
-    all; else one run is lost and the search runs among all. When the break has more than one
-    cause, the culprits found are then those the logs named."""
+    `suspects` (the fixes the logs name, `named_rules`) are tried first when that can save a run
+    (they are at least two fewer than the fixes applied): when only they, applied alone, still
+    break the service, the search runs among them (one run each) instead of among all; else one
+    run is lost and the search runs among all. When the break has more than one cause, the
+    culprits found are then those the logs named."""
     named = [fix for fix in applied if fix in suspects]
-    if named and len(named) < len(applied) and breaks(frozenset(named)):
+    if named and len(named) + 1 < len(applied) and breaks(frozenset(named)):
         applied = named
     kept = list(applied)
     for fix in applied:
