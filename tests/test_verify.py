@@ -373,6 +373,7 @@ def test_learn_records_what_an_unknown_image_needs_and_fix_then_applies_it_as_re
     run = verify(directory, "--learn")
     assert run.returncode == 0, run.stdout + run.stderr
     assert "owner: without CHOWN it breaks: kept" in run.stderr and "owner: without SETUID it works" in run.stderr
+    assert run.stderr.count("owner: dropped ") == 5  # harden.verify.needs: all, three halves, the confirmation
     [record] = tomllib.loads((directory / ".harden" / "verified.toml").read_text())["image"]
     assert (record["reference"], record["cap_add"], record["writable_paths"]) == (IMAGE, ["CHOWN"], ["/run/app"])
     assert record["engine"].startswith("podman ") and record["digest"].startswith("sha256:") and "note" not in record

@@ -3,7 +3,7 @@ that stand for real runs (tests/test_verify.py runs the real thing)."""
 
 from __future__ import annotations
 
-from harden.verify.bisect import DEFAULT_CAPABILITIES, Repair, candidates, culprits, narrowest
+from harden.verify.bisect import DEFAULT_CAPABILITIES, Repair, candidates, culprits, named_rules, narrowest
 
 
 def test_one_breaking_fix_is_found_with_one_run_per_fix() -> None:
@@ -61,3 +61,47 @@ def test_two_culprits_are_repaired_by_a_repair_of_either() -> None:
     found = narrowest(["read-only-rootfs", "cap-drop-all"], logs, works)
     assert found == Repair("cap_add", "CHOWN", "without CHOWN the service failed to start")
     assert tried == ["CHOWN"]  # no tmpfs was named: read_only has no narrower repair to try first
+
+
+def test_the_fixes_the_logs_name_are_tried_alone_first() -> None:
+    """read_only named by `Read-only file system`: two runs (it alone breaks, none of the fixes
+    does not) instead of one per fix, and the same culprit."""
+    calls: list[frozenset[str]] = []
+
+    def breaks(subset: frozenset[str]) -> bool:
+        calls.append(subset)
+        return "ro" in subset
+
+    assert culprits(["user", "caps", "pids", "ro"], breaks, frozenset({"ro"})) == ("ro",)
+    assert calls == [frozenset({"ro"}), frozenset()]
+
+
+def test_named_fixes_that_do_not_break_alone_cost_one_run_and_the_search_runs_among_all() -> None:
+    calls: list[frozenset[str]] = []
+
+    def breaks(subset: frozenset[str]) -> bool:
+        calls.append(subset)
+        return {"user", "caps"} <= subset
+
+    assert culprits(["user", "caps", "pids"], breaks, frozenset({"caps"})) == ("user", "caps")
+    assert calls[0] == frozenset({"caps"}) and len(calls) == 4
+
+
+def test_named_fixes_are_not_tried_alone_when_that_cannot_save_a_run() -> None:
+    """Two fixes, one named: the search among both costs two runs, as trying the named one
+    alone and then none would."""
+    calls: list[frozenset[str]] = []
+
+    def breaks(subset: frozenset[str]) -> bool:
+        calls.append(subset)
+        return {"caps", "ro"} <= subset
+
+    assert culprits(["caps", "ro"], breaks, frozenset({"caps"})) == ("caps", "ro")
+    assert calls == [frozenset({"ro"}), frozenset({"caps"})]
+
+
+def test_the_logs_name_read_only_and_capabilities() -> None:
+    assert named_rules("sh: can't create /etc/x: Read-only file system") == {"read-only-rootfs"}
+    assert named_rules("chown: /tmp/owned: Operation not permitted") == {"cap-drop-all"}
+    assert named_rules("needs CAP_NET_RAW") == {"cap-drop-all"}
+    assert named_rules("exited: no config") == frozenset()

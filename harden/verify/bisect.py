@@ -5,8 +5,11 @@ hardened one. `culprits` finds the fixes responsible by running the hardened con
 with fewer fixes applied (the oracle `breaks(subset)` builds the configuration with only those
 finding ids applied, through the one pipeline and harden.engine.select.ByIds, and tells whether
 the service still fails). It returns a 1-minimal set: every fix in it is needed for the break
-(removing any one makes the service work), found with one run per applied fix. A break that
-needs two fixes together (a user and the capabilities that user no longer needs) returns both.
+(removing any one makes the service work), found with one run per applied fix, or, when the
+fixes the logs name (`named_rules`: `Read-only file system` names read_only) break the service
+applied alone, with one run more than there are such fixes (2 instead of 5 for a service with
+five fixes that writes to its read-only root). A break that needs two fixes together (a user and
+the capabilities that user no longer needs) returns both.
 
 `narrowest` then tries repairs in order, each one run: for a capability fix, one `cap_add` at a
 time from Docker's default set (the capability a log line names first); for `read_only`, a tmpfs
@@ -55,15 +58,35 @@ class Repair(NamedTuple):
     reason: str  # why, in words (with the log line when one said it)
 
 
-def culprits(applied: Sequence[str], breaks: Callable[[frozenset[str]], bool]) -> tuple[str, ...]:
+def culprits(
+    applied: Sequence[str], breaks: Callable[[frozenset[str]], bool], suspects: frozenset[str] = frozenset()
+) -> tuple[str, ...]:
     """A 1-minimal subset of `applied` (finding ids) that still breaks the service. `breaks`
-    is called with subsets only; the caller knows `breaks(frozenset(applied))` is true."""
+    is called with subsets only; the caller knows `breaks(frozenset(applied))` is true.
+    `suspects` (the fixes the logs name, `named_rules`) are tried first when that can save a run
+    (they are at least two fewer than the fixes applied): when only they, applied alone, still
+    break the service, the search runs among them (one run each) instead of among all; else one
+    run is lost and the search runs among all. When the break has more than one cause, the
+    culprits found are then those the logs named."""
+    named = [fix for fix in applied if fix in suspects]
+    if named and len(named) + 1 < len(applied) and breaks(frozenset(named)):
+        applied = named
     kept = list(applied)
     for fix in applied:
         trial = [f for f in kept if f != fix]
         if breaks(frozenset(trial)):
             kept = trial
     return tuple(kept)
+
+
+def named_rules(logs: str) -> frozenset[str]:
+    """The rules whose fixes the log lines name: `Read-only file system` (EROFS, which only a
+    read-only mount gives) names read-only-rootfs; `Operation not permitted` (EPERM) or a
+    `CAP_` name names cap-drop-all, its most common cause."""
+    rules = {"read-only-rootfs"} if "Read-only file system" in logs else set()
+    if "Operation not permitted" in logs or re.search(r"\bCAP_[A-Z_]+\b", logs):
+        rules.add("cap-drop-all")
+    return frozenset(rules)
 
 
 def candidates(rule: str, logs: str) -> list[Repair]:

@@ -3,7 +3,8 @@
 For each service that worked in the original and broke hardened, `blame` runs the hardened
 project again with fewer of that service's fixes applied (every other service keeps all of
 its own), through the one pipeline with `ByIds` (harden.verify.project.harden_copy), until it
-has the fixes that break it (bisect.culprits: one run per fix applied to the service). Then it
+has the fixes that break it (bisect.culprits: one run per fix applied to the service, or one
+more than the fixes its logs name when those alone break it). Then it
 tries the narrowest repairs (bisect.narrowest): each repair is a verified record
 (harden.verified: one `cap_add` or one writable path, for the service's image, or `build:<service>`
 for a service that builds its image and names none) written into the hardened copy's
@@ -29,7 +30,7 @@ from harden import clock, verified
 from harden.config import Settings
 from harden.engine.select import Both, ByIds, Selector
 from harden.model import Finding
-from harden.verify.bisect import Repair, culprits, narrowest
+from harden.verify.bisect import Repair, culprits, named_rules, narrowest
 from harden.verify.project import Project, harden_copy
 from harden.verify.report import Outcome
 from harden.verify.run import Runner
@@ -85,11 +86,12 @@ def blame(outcome: Outcome, applied: list[Finding], image: str | None, trial: Tr
     def breaks(subset: frozenset[str]) -> bool:
         return not trial.works(outcome.service, others | subset)
 
-    found = culprits(outcome.applied, breaks)
+    logs = "\n".join(outcome.why())
+    named = named_rules(logs)
+    found = culprits(outcome.applied, breaks, frozenset(f.id for f in applied if f.rule.id in named))
     rules = tuple(f.rule.id for f in applied if f.id in found)
     if not found or image is None:
         return Blame(outcome.service, found, rules, None, None)
-    logs = "\n".join(outcome.why())
     attempt = _attempt(image, trial, outcome.service, everything)
     repair = narrowest(rules, logs, attempt) or Repair(
         "drop", ", ".join(rules), "nothing narrower made it work: leave this fix off for the service"

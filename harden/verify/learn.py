@@ -11,22 +11,26 @@ and restart, harden.verify.run):
    volume) needs nothing; any other path means read_only was not verified: the record lists no
    writable paths, says so in its `note`, and the runs below leave read_only off that service.
 2. capabilities: starting from Docker's default set (harden.verify.bisect.DEFAULT_CAPABILITIES),
-   the hardened project (every fix, the `--unsafe-fixes` tier) runs once per capability with a
-   verified record whose `cap_add` is the default set minus that capability and minus those
-   already found unnecessary (harden.verify.blame.Trial); a capability is kept when its removal
-   breaks start-up or health.
+   the hardened project (every fix, the `--unsafe-fixes` tier) runs with a verified record whose
+   `cap_add` is the default set minus the capabilities tried (harden.verify.blame.Trial);
+   harden.verify.needs chooses which to drop together in each run (all at once, then halves,
+   then one run to confirm the set found; one at a time when that confirmation breaks). A
+   capability is kept when its removal breaks start-up or health.
 3. the records are merged into the project's `.harden/verified.toml` (harden.verified.render;
    a record of the same image is replaced) and printed.
 
-Cost: one run of the original plus one run of the whole hardened project per capability: 15
-start-ups, restarts and teardowns per learned image (about two and a half minutes for a
-busybox service on podman); `--timeout` bounds the whole command.
+Cost: one run of the original plus a few runs of the whole hardened project: 1 when the service
+needs no default capability, 5 when it needs one, about 10 for two (harden.verify.needs; 14
+more when its confirmation breaks), each a start-up, restart and teardown (about ten seconds
+for a busybox service on podman); `--timeout` bounds the whole command.
 
 What might break: a write directly in /run or /tmp gives that whole directory as a tmpfs; a
 runtime directory the image ships files in is hidden by its tmpfs. A capability needed only
 later than the settling time (harden.verify.run.SETTLE), or only on some code path, is not
-seen. The final set of capabilities ran together only when the last one tried was unnecessary:
-run `harden verify` afterwards (it uses the record as evidence). A service that is `read_only`
+seen. Needs are taken to be independent (harden.verify.needs states the assumption): the
+final set of capabilities ran together (the confirmation run), except after the fallback to one
+at a time, where it ran together only when the last one tried was unnecessary: run `harden
+verify` afterwards (it uses the record as evidence). A service that is `read_only`
 in the original is learned as it is (it can only have written to its own tmpfs and volumes).
 """
 
@@ -39,6 +43,7 @@ from typing import NamedTuple
 from harden import clock, knowledge, verified
 from harden.config import Settings
 from harden.engine import select
+from harden.verify import needs
 from harden.verify.bisect import DEFAULT_CAPABILITIES
 from harden.verify.blame import Trial
 from harden.verify.engine import Engine
@@ -136,16 +141,24 @@ def learn_project(project: Project, settings: Settings, engine: Engine, runner: 
 
 
 def _capabilities(trial: Trial, service: str, image: str, ids: frozenset[str], writes: Writes) -> tuple[str, ...]:
-    """The default capabilities whose removal breaks the service (one run each)."""
-    unnecessary: list[str] = []
-    for capability in DEFAULT_CAPABILITIES:
-        keep = tuple(c for c in DEFAULT_CAPABILITIES if c != capability and c not in unnecessary)
+    """The default capabilities whose removal breaks the service (harden.verify.needs: a few
+    runs, each with a record whose `cap_add` is the default set minus the capabilities dropped)."""
+
+    def works(dropped: frozenset[str]) -> bool:
+        keep = tuple(c for c in DEFAULT_CAPABILITIES if c not in dropped)
         record = verified.Record(image, "", "", "", "harden verify --learn", keep, writes.tmpfs, (), "", "")
-        works = trial.works(service, ids, record, merged=False)
-        trial.runner.progress(f"{service}: without {capability} it {'works' if works else 'breaks: kept'}")
-        if works:
-            unnecessary.append(capability)
-    return tuple(c for c in DEFAULT_CAPABILITIES if c not in unnecessary)
+        worked = trial.works(service, ids, record, merged=False)
+        names = "every default capability" if not keep else ", ".join(c for c in DEFAULT_CAPABILITIES if c in dropped)
+        trial.runner.progress(f"{service}: dropped {names}: {'works' if worked else 'breaks'}")
+        return worked
+
+    def say(message: str) -> None:
+        trial.runner.progress(f"{service}: {message}")
+
+    caps = needs.needed(DEFAULT_CAPABILITIES, works, say)
+    for capability in DEFAULT_CAPABILITIES:
+        trial.runner.progress(f"{service}: without {capability} it {'breaks: kept' if capability in caps else 'works'}")
+    return caps
 
 
 def _record(image: str, service: str, digest: str, engine: str, caps: tuple[str, ...], writes: Writes) -> verified.Record:
