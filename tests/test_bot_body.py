@@ -235,9 +235,12 @@ def test_when_even_the_boxes_do_not_fit_the_ticked_ones_stay(many: list[FileResu
 
 
 @pytest.fixture
-def registry(tmp_path: Path) -> Iterator[RunningRegistry]:
+def registry(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[RunningRegistry]:
+    """A registry on 127.0.0.1, and a digest cache of this test's own: the test process's cache
+    (tests/conftest.py) would hand the digests it resolves to later offline tests."""
     from conftest import require
 
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     running = start_registry(tmp_path / "registry", binary=require("docker-registry"))
     try:
         yield running
