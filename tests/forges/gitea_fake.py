@@ -20,11 +20,10 @@ fixture fails the test at teardown while `errors` is not empty. Every request is
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import unquote
 
 import jsonschema
 
@@ -145,21 +144,15 @@ class GiteaFake(FakeServer):
         return pull
 
     def handle(self, method: str, target: str, headers: dict[str, str], raw: bytes) -> Answer:
-        split = urlsplit(target)
-        query = parse_qs(split.query, keep_blank_values=True)
-        try:
-            body = json.loads(raw) if raw else None
-        except ValueError:
-            body = None
-            self.errors.append(f"{method} {split.path}: the body is not JSON")
-        path = split.path.removeprefix("/api/v1")
+        full, query, body = self.decode(method, target, raw)
+        path = full.removeprefix("/api/v1")
         with self.lock:
             self.requests.append(Recorded(method, path, query, body, headers))
             route = next(
                 ((name, match) for verb, pattern, name in self._routes if verb == method and (match := pattern.match(path))), None
             )
-            if route is None or not split.path.startswith("/api/v1/"):
-                self.errors.append(f"{method} {split.path}: not an endpoint of Gitea's API (or not faked)")
+            if route is None or not full.startswith("/api/v1/"):
+                self.errors.append(f"{method} {full}: not an endpoint of Gitea's API (or not faked)")
                 return 404, _error("Not Found"), {}
             name, match = route
             problems = self._check(name, query, body)

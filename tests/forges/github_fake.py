@@ -36,7 +36,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import unquote
 
 from forges.server import Answer, FakeServer, Recorded, route_pattern
 
@@ -149,20 +149,14 @@ class GitHubFake(FakeServer):
     # The request cycle ---------------------------------------------------------------------
 
     def handle(self, method: str, target: str, headers: dict[str, str], raw: bytes) -> Answer:
-        split = urlsplit(target)
-        query = parse_qs(split.query, keep_blank_values=True)
-        try:
-            body = json.loads(raw) if raw else None
-        except ValueError:
-            body = None
-            self.errors.append(f"{method} {split.path}: the body is not JSON")
-        path = split.path.removeprefix(self.prefix) if split.path.startswith(self.prefix + "/") else None
+        full, query, body = self.decode(method, target, raw)
+        path = full.removeprefix(self.prefix) if full.startswith(self.prefix + "/") else None
         with self.lock:
-            self.requests.append(Recorded(method, path or split.path, query, body, headers))
+            self.requests.append(Recorded(method, path or full, query, body, headers))
             if path is None:
-                self.errors.append(f"{method} {split.path}: outside the API's base path {self.prefix!r}")
+                self.errors.append(f"{method} {full}: outside the API's base path {self.prefix!r}")
                 return 404, _error("Not Found"), {}
-            return self._answer(method, split.path, path, query, headers, raw, body)
+            return self._answer(method, full, path, query, headers, raw, body)
 
     def _answer(
         self, method: str, full: str, path: str, query: dict[str, list[str]], headers: dict[str, str], raw: bytes, body: Any

@@ -9,6 +9,7 @@ import threading
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 Answer = tuple[int, Any, dict[str, str]]  # status, JSON body, extra headers
 
@@ -60,6 +61,17 @@ class FakeServer:
 
     def handle(self, method: str, target: str, headers: dict[str, str], raw: bytes) -> Answer:
         raise NotImplementedError
+
+    def decode(self, method: str, target: str, raw: bytes) -> tuple[str, dict[str, list[str]], Any]:
+        """The request's path, query and JSON body (None, and a contract error, when it is not JSON)."""
+        split = urlsplit(target)
+        query = parse_qs(split.query, keep_blank_values=True)
+        try:
+            body = json.loads(raw) if raw else None
+        except ValueError:
+            body = None
+            self.errors.append(f"{method} {split.path}: the body is not JSON")
+        return split.path, query, body
 
     def fail_next(
         self,
