@@ -416,3 +416,18 @@ def test_a_github_app_installation_token_opens_the_pull_request(setup: Setup, tm
     assert [r.path for r in setup.fake.requests[:2]] == ["/repos/acme/app/installation", "/app/installations/4242/access_tokens"]
     assert setup.fake.pulls[1].head == BRANCH and setup.head(BRANCH) is not None
     assert setup.fake.app.token not in result.output and private.decode() not in result.output
+
+
+def test_after_a_squash_merge_the_next_change_gets_a_new_pull_request(setup: Setup) -> None:
+    assert harden_pr(setup, "--topic", "hardening").exit_code == 0
+    squashed = {name: setup.show(BRANCH, name) for name in project_files()}
+    header = basic_auth(USER, TOKEN)
+    commit_files(setup.env, setup.url, header, "main", squashed, message="fix(security): harden container configuration (#1)")
+    setup.fake.pulls[1].state = "closed"  # merged by squashing: the branch stays (no auto-delete)
+    compose = squashed["compose.yaml"].replace("services:\n", "services:\n  cache:\n    image: redis:7.2\n", 1)
+    commit_files(setup.env, setup.url, header, "main", {"compose.yaml": compose})
+    result = harden_pr(setup, "--topic", "hardening")
+    assert result.exit_code == 0, result.output
+    assert "opened #2" in result.stdout
+    assert "- [ ] drop: `cap-drop-all` in `compose.yaml` (`cache`)" in setup.fake.pulls[2].body
+    assert "`db`" not in setup.fake.pulls[2].body.split("### Drop a change", 1)[-1]  # the merged changes are not offered again

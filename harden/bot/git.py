@@ -276,6 +276,12 @@ class Repository:
                 commits.append(Commit(sha, author, subject, by_bot=bool(trailer.strip())))
         return commits
 
+    def unmerged(self, base: str, head: str) -> list[str]:
+        """The commits of base..head whose change `base` does not hold yet, by patch id (`git
+        cherry`): a commit squashed or rebased into `base` unchanged counts as merged."""
+        out = self._git("cherry", "--end-of-options", base, head)
+        return [line[2:] for line in out.splitlines() if line.startswith("+ ")]
+
     def push(self, sha: str, branch: str, expected: str | None, protected: Sequence[str]) -> None:
         """Set the remote's `branch` to `sha` if it still is `expected` (None: it must not exist).
         GitError, before any git runs, when `branch` is protected; GitError when the lease

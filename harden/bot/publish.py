@@ -9,8 +9,9 @@ The decisions (harden.bot.run's docstring has the whole flow):
   with `--force-with-lease` on the head the run fetched: a commit pushed meanwhile is never lost.
 - The bot's branch with commits the base does not have, but no open pull request, is one a
   human closed without merging: "no, thanks", which the bot respects as Renovate and Dependabot
-  do, until someone deletes the branch. (A merged branch's commits are in the base; one the bot
-  closed itself was deleted with it.)
+  do, until someone deletes the branch. A merged branch's commits are in the base, or their
+  change is (a squash or rebase merge of the bot's one commit has its patch id: `git cherry`);
+  one the bot closed itself was deleted with it.
 - The title and body are written only when they differ, so that a run with nothing new makes
   no API write at all.
 - A forge error after the push undoes the push; one after opening the pull request (labels,
@@ -38,7 +39,7 @@ def publish(built: Built, repo: Repository, forge: Forge) -> str:
         foreign = [c for c in ahead if not c.by_bot]
         if foreign:
             return _left_alone(built, forge, [f"{c.sha[:12]} {c.subject}" for c in foreign])
-        if remote.pull is None and ahead:
+        if remote.pull is None and ahead and repo.unmerged(remote.base_sha, remote.branch_sha):
             return (
                 f"left {built.topic.branch} alone: its pull request was closed without merging, and harden opens no "
                 "new one while the branch is there (delete the branch to have harden open one again)"
