@@ -325,3 +325,18 @@ def test_a_reader_that_stops_early_is_not_an_error(project: Path) -> None:
     assert run.stdout.startswith("# harden:")
     assert "error" not in run.stderr and "Traceback" not in run.stderr
     assert run.returncode == 1
+
+
+def test_diff_on_a_terminal_is_coloured_unless_no_color_is_set(project: Path) -> None:
+    """--color auto: colour on a terminal (a real pseudo-terminal here), none when NO_COLOR is
+    set to anything but the empty string (no-color.org), as `harden review` does."""
+    import pexpect
+
+    command = f"{sys.executable} -m harden diff {project / 'app'}"
+    env = {k: v for k, v in os.environ.items() if k != "NO_COLOR"}
+    coloured = pexpect.run(command, env=env, timeout=60).decode()
+    assert "\x1b[32m+FROM python:3.12-slim@sha256:" in coloured
+    plain = pexpect.run(command, env={**env, "NO_COLOR": "1"}, timeout=60).decode()
+    assert "\n+FROM python:3.12-slim@sha256:" in plain and "\x1b[" not in plain
+    empty = pexpect.run(command, env={**env, "NO_COLOR": ""}, timeout=60).decode()
+    assert "\x1b[32m+FROM python:3.12-slim@sha256:" in empty

@@ -30,8 +30,12 @@ if TYPE_CHECKING:
     from harden.engine.sinks import Sink
 
 
-def _color(choice: str) -> bool | None:
-    return {"always": True, "never": False}.get(choice)
+def use_color(choice: str) -> bool:
+    """--color always or never; auto: standard output is a terminal and NO_COLOR is unset or
+    empty (no-color.org, as the review and most command-line tools honour it)."""
+    if choice != "auto":
+        return choice == "always"
+    return sys.stdout.isatty() and not os.environ.get("NO_COLOR")
 
 
 def guarded(command: Callable[..., int]) -> Callable[..., None]:
@@ -149,7 +153,7 @@ def check(paths: tuple[str, ...], output_format: str, quiet: bool, color: str, e
     if output_format != "text":
         click.echo(_report(run, output_format), nl=False)
     elif not quiet:
-        click.echo(text.text(run.results), nl=False, color=_color(color))
+        click.echo(text.text(run.results), nl=False, color=use_color(color))
         click.echo(text.summary(run.results, errors))
     return Contract(exit_zero).status(errors, [f for r in run.results for f in r.findings])
 
@@ -169,18 +173,16 @@ def diff(
     paths = paths_of(paths, options)
     run = _run(paths, settings_of({**options, "paths": paths}), sinks.Preview())
     errors = _report_errors(run)
-    use_color = _color(color)
-    if use_color is None:
-        use_color = sys.stdout.isatty()
+    colored = use_color(color)
     if output_format == "json":
         click.echo(_report(run, output_format, {r.path: diffs.reviewed(r, redact=redact) for r in run.results}), nl=False)
     elif output_format != "text":
         click.echo(_report(run, output_format), nl=False)  # SARIF carries the fixes; annotations need no diff
     else:
         for result in run.results:
-            reviewed = diffs.reviewed(result, color=use_color, redact=redact)
+            reviewed = diffs.reviewed(result, color=colored, redact=redact)
             if reviewed:
-                click.echo(reviewed, nl=False, color=use_color)
+                click.echo(reviewed, nl=False, color=colored)
     return Contract(exit_zero).status(errors, [f for r in run.results for f in r.findings])
 
 

@@ -15,14 +15,13 @@ a full-screen library: the review prints and asks, as `git add -p` does.
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 
-from harden.cli import InputError, _apply, _run, guarded, main
+from harden.cli import InputError, _apply, _run, guarded, main, use_color
 from harden.cli.exits import EXIT_ERROR, Contract
 from harden.cli.options import common_options, paths_of
 from harden.cli.options import settings as settings_of
@@ -50,13 +49,6 @@ EDIT_HELP = """# ---
 """
 
 DEFAULT_CONTRACT = Contract()  # a review's own exit: as `harden fix` without --exit-zero or --exit-non-zero-on-fix
-
-
-def use_color(choice: str) -> bool:
-    """--color always or never; auto: standard output is a terminal and NO_COLOR is unset or empty."""
-    if choice != "auto":
-        return choice == "always"
-    return sys.stdout.isatty() and not os.environ.get("NO_COLOR")
 
 
 @main.command()
