@@ -197,6 +197,12 @@ def test_a_ticked_drop_box_is_honoured(setup: Setup) -> None:
     pushes, requests = setup.pushes(), len(setup.fake.writes())
     assert harden_pr(setup).exit_code == 0
     assert setup.pushes() == pushes and len(setup.fake.writes()) == requests
+    # A ticked box whose finding the run no longer has is not listed as dropped.
+    stale = "- [x] drop: `cap-drop-all` in `gone.yaml` (`old`) <!-- harden:drop 0123456789ab -->"
+    setup.fake.pulls[1].body += stale + "\n"
+    assert harden_pr(setup).exit_code == 0
+    assert "0123456789ab" not in setup.fake.pulls[1].body
+    assert "- [x] drop: `cap-drop-all` in `compose.yaml` (`db`)" in setup.fake.pulls[1].body
 
 
 def test_nothing_left_closes_the_stale_pull_request(setup: Setup) -> None:

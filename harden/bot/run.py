@@ -141,8 +141,12 @@ def build(topic: Topic, request: Request, repo: Repository, forge: Forge | None,
         if why is not None:
             raise Skipped(why)
         results, verified = _harden(topic, request, settings, [d.id for d in remote.dropped])
+        # A ticked box whose finding this run no longer has (fixed on the base, or its id
+        # changed) is not listed as dropped: the body says only what the branch holds.
+        found = {finding.id for result in results for finding in result.findings}
+        dropped = [d for d in remote.dropped if d.id in found]
         limit = forge.body_limit if forge is not None else GITHUB_BODY_LIMIT
-        text = body.render(topic.name, results, remote.dropped, _graph(results, settings), verified, limit, __version__)
+        text = body.render(topic.name, results, dropped, _graph(results, settings), verified, limit, __version__)
         built = Built(topic, remote, results, topic.message(results), text, config, errors=_errors(results))
         if not request.dry_run and any(r.changed for r in results):
             built.commit = repo.commit(tree, base_sha, built.message, repo.identity(), request.sign)
