@@ -41,6 +41,7 @@ SHOW_UNUSED_IGNORES = click.option(
 
 SELECT = click.option("--select", metavar="RULE,...", help="Run only these rules (instead of the configuration's selection).")
 IGNORE = click.option("--ignore", metavar="RULE,...", help="Skip these rules (besides the configuration's).")
+SAFE_ONLY = click.option("--safe-only", is_flag=True, help="Apply only fixes that cannot change runtime behaviour.")
 UNSAFE_FIXES = click.option(
     "--unsafe-fixes/--no-unsafe-fixes",
     default=False,
@@ -70,7 +71,7 @@ def common_options(command: Callable[..., Any]) -> Callable[..., Any]:
         ),
         SELECT,
         IGNORE,
-        click.option("--safe-only", is_flag=True, help="Apply only fixes that cannot change runtime behaviour."),
+        SAFE_ONLY,
         UNSAFE_FIXES,
         click.option(
             "--format",
@@ -141,7 +142,8 @@ CONFIGURED_REGISTRY_OPTIONS = [
         help="Give up on registry lookups after this long in all; what is not resolved by then is reported.",
     ),
 ]
-REGISTRY_OPTIONS = [
+# The lookup options without --refresh: `harden pr` refreshes pins in its own topic (pin-refresh).
+LOOKUP_OPTIONS = [
     click.option("--offline", is_flag=True, help="Pin only from the lockfile and the cache; never contact a registry."),
     click.option(
         "--lockfile",
@@ -150,6 +152,9 @@ REGISTRY_OPTIONS = [
     ),
     click.option("--platform", metavar="OS/ARCH", help="Pin one platform's manifest instead of the multi-platform index."),
     *CONFIGURED_REGISTRY_OPTIONS,
+]
+REGISTRY_OPTIONS = [
+    *LOOKUP_OPTIONS,
     click.option(
         "--refresh", is_flag=True, help="Move existing pins to the digest their tag points to now (pins never move otherwise)."
     ),

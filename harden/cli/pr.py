@@ -24,13 +24,18 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import click
 
 from harden.cli import guarded, main
-from harden.cli.options import IGNORE, REGISTRY_OPTIONS, SELECT, UNSAFE_FIXES, configured
+from harden.cli.options import IGNORE, LOOKUP_OPTIONS, SAFE_ONLY, SELECT, UNSAFE_FIXES, configured
+
+if TYPE_CHECKING:
+    from harden.bot.forge import Forge
+    from harden.bot.git import Repository
+    from harden.bot.run import SettingsFor
 
 GITHUB_API = "https://api.github.com"
 
@@ -77,8 +82,8 @@ def _options(command: Any) -> Any:
         SELECT,
         IGNORE,
         UNSAFE_FIXES,
-        click.option("--safe-only", is_flag=True, help="Apply only fixes that cannot change runtime behaviour."),
-        *REGISTRY_OPTIONS,
+        SAFE_ONLY,
+        *LOOKUP_OPTIONS,
         click.option("--debug", is_flag=True, help="Show tracebacks for internal errors."),
     ]
     for option in reversed(options):
@@ -116,11 +121,12 @@ def pr(path: Path, forge_kind: str, topic_names: tuple[str, ...], dry_run: bool,
     return run.run(chosen, request, repo, None if dry_run else forge, _settings_for(options), sys.stdout, sys.stderr)
 
 
-def _settings_for(options: dict[str, Any]) -> Any:
+def _settings_for(options: dict[str, Any]) -> SettingsFor:
     """The run's Settings and `[tool.harden.bot]` for PATHs in the current directory (the worktree)."""
     from harden.bot.run import BotConfig
+    from harden.config import Settings
 
-    def settings_for(paths: tuple[str, ...]) -> tuple[Any, BotConfig]:
+    def settings_for(paths: tuple[str, ...]) -> tuple[Settings, BotConfig]:
         settings, shown, _ = configured({**options, "paths": paths})
         bot = {value.key.removeprefix("bot."): value.value for value in shown if value.key.startswith("bot.")}
         config = BotConfig(
@@ -131,7 +137,7 @@ def _settings_for(options: dict[str, Any]) -> Any:
     return settings_for
 
 
-def _forge(kind: str, local: Any, options: dict[str, Any], dry_run: bool) -> Any:
+def _forge(kind: str, local: Repository, options: dict[str, Any], dry_run: bool) -> Forge | None:
     """The forge client (None on a dry run without a token: git then fetches without one)."""
     from harden.bot.forge import ForgeError
 
