@@ -57,6 +57,10 @@ class Setup:
     def pushes(self) -> int:
         return len(self.server.receive_packs())
 
+    def commit(self, branch: str, files: dict[str, str], message: str = "A human change") -> str:
+        """A human's commit of `files` on `branch`, pushed over HTTP; its sha."""
+        return commit_files(self.env, self.url, basic_auth(USER, TOKEN), branch, files, message=message)
+
 
 def project_files(source: Path = PROJECT) -> dict[str, str]:
     return {p.relative_to(source).as_posix(): p.read_text() for p in sorted(source.rglob("*")) if p.is_file()}
@@ -70,10 +74,16 @@ def setup(git_server: GitServer, github_fake: GitHubFake, git_env: dict[str, str
     yield Setup(git_server, github_fake, git_env, url, Path(git_server.root) / "acme/app.git", work, tmp_path / "cache")
 
 
+def environment(git_env: dict[str, str], cache: Path, **variables: str | None) -> dict[str, str | None]:
+    """harden pr's environment: the isolated git one, a digest cache of its own, no token or
+    GitHub Actions variable from the test's own environment but those given."""
+    cleared = ("HARDEN_TOKEN", "GITHUB_TOKEN", "GH_TOKEN", "GITEA_TOKEN", "GITHUB_REPOSITORY", "GITHUB_API_URL")
+    return {**git_env, **dict.fromkeys(cleared), "XDG_CACHE_HOME": str(cache), **variables}
+
+
 def harden_pr(setup: Setup, *args: str, token: str | None = TOKEN) -> Result:
     """`harden pr` in the maintainer's clone (or the PATH that ends `args`), offline."""
-    env: dict[str, str | None] = {**setup.env, "XDG_CACHE_HOME": str(setup.cache), "GITHUB_TOKEN": token}
-    env.update({name: None for name in ("HARDEN_TOKEN", "GH_TOKEN", "GITHUB_REPOSITORY", "GITHUB_API_URL")})
+    env = environment(setup.env, setup.cache, GITHUB_TOKEN=token)
     path = [] if args and args[-1].startswith("/") else [str(setup.work)]
     command = ["pr", "--api-url", setup.fake.url, "--offline", *args, *path]
     return CliRunner().invoke(main, command, env=env, catch_exceptions=False)
@@ -153,7 +163,7 @@ def test_a_change_on_main_rebuilds_the_branch_on_it_and_updates_the_body(setup: 
     assert harden_pr(setup).exit_code == 0
     first = setup.head(BRANCH)
     compose = (PROJECT / "compose.yaml").read_text().replace("services:\n", "services:\n  cache:\n    image: redis:7.2\n", 1)
-    main_head = commit_files(setup.env, setup.url, basic_auth(USER, TOKEN), "main", {"compose.yaml": compose})
+    main_head = setup.commit("main", {"compose.yaml": compose})
     result = harden_pr(setup)
     assert result.exit_code == 0, result.output
     assert "updated #1" in result.stdout
@@ -167,9 +177,8 @@ def test_a_change_on_main_rebuilds_the_branch_on_it_and_updates_the_body(setup: 
 
 def test_a_human_commit_on_the_branch_stops_the_push_and_is_said_once(setup: Setup) -> None:
     assert harden_pr(setup).exit_code == 0
-    header = basic_auth(USER, TOKEN)
-    human = commit_files(setup.env, setup.url, header, BRANCH, {"NOTES.md": "keep this\n"}, message="A reviewer's fix")
-    commit_files(setup.env, setup.url, header, "main", {"README.md": "main moved\n"})
+    human = setup.commit(BRANCH, {"NOTES.md": "keep this\n"}, message="A reviewer's fix")
+    setup.commit("main", {"README.md": "main moved\n"})
     result = harden_pr(setup)
     assert result.exit_code == 0, result.output
     assert f"left {BRANCH} alone" in result.stdout and "commented on #1" in result.stdout
@@ -208,7 +217,7 @@ def test_a_ticked_drop_box_is_honoured(setup: Setup) -> None:
 def test_nothing_left_closes_the_stale_pull_request(setup: Setup) -> None:
     assert harden_pr(setup).exit_code == 0
     merged = {name: setup.show(BRANCH, name) for name in project_files()}
-    commit_files(setup.env, setup.url, basic_auth(USER, TOKEN), "main", merged, message="Merge the hardening by hand")
+    setup.commit("main", merged, message="Merge the hardening by hand")
     result = harden_pr(setup)
     assert result.exit_code == 0, result.output
     assert f"closed #1: nothing left to change; deleted {BRANCH}" in result.stdout
@@ -245,7 +254,7 @@ def test_an_error_updating_the_body_puts_the_branch_back(setup: Setup) -> None:
     assert harden_pr(setup).exit_code == 0
     before, body = setup.head(BRANCH), setup.fake.pulls[1].body
     compose = (PROJECT / "compose.yaml").read_text().replace("services:\n", "services:\n  cache:\n    image: redis:7.2\n", 1)
-    commit_files(setup.env, setup.url, basic_auth(USER, TOKEN), "main", {"compose.yaml": compose})
+    setup.commit("main", {"compose.yaml": compose})
     setup.fake.fail_next(500, "boom", method="PATCH")
     result = harden_pr(setup)
     assert result.exit_code == 2 and "500" in result.stderr
@@ -256,7 +265,7 @@ def test_an_error_updating_the_body_puts_the_branch_back(setup: Setup) -> None:
 def test_the_configuration_sets_labels_assignees_reviewers_draft_and_branch(setup: Setup) -> None:
     config = '[bot]\nbranch = "security/harden"\nlabels = ["security"]\n'
     config += 'assignees = ["alice"]\nreviewers = ["bob"]\ndraft = true\n'
-    commit_files(setup.env, setup.url, basic_auth(USER, TOKEN), "main", {".harden.toml": config})
+    setup.commit("main", {".harden.toml": config})
     result = harden_pr(setup)
     assert result.exit_code == 0, result.output
     pull = setup.fake.pulls[1]
@@ -271,7 +280,7 @@ def test_the_configuration_sets_labels_assignees_reviewers_draft_and_branch(setu
 
 
 def test_the_bot_never_pushes_to_the_base_branch(setup: Setup) -> None:
-    commit_files(setup.env, setup.url, basic_auth(USER, TOKEN), "main", {".harden.toml": '[bot]\nbranch = "main"\n'})
+    setup.commit("main", {".harden.toml": '[bot]\nbranch = "main"\n'})
     main_head, pushes = setup.head("main"), setup.pushes()
     result = harden_pr(setup)
     assert result.exit_code == 2
@@ -285,8 +294,7 @@ def test_gitea_opens_a_pull_request_and_a_second_run_changes_nothing(
     git_server.users[TOKEN] = "x-oauth-basic"  # Gitea takes the token as the user name
     url = seed(git_server, git_env, "acme/app.git", project_files())
     work = clone(git_env, url, tmp_path / "work", basic_auth(TOKEN, "x-oauth-basic"))
-    env: dict[str, str | None] = {**git_env, "XDG_CACHE_HOME": str(tmp_path / "cache"), "GITEA_TOKEN": TOKEN}
-    env["HARDEN_TOKEN"] = None
+    env = environment(git_env, tmp_path / "cache", GITEA_TOKEN=TOKEN)
     command = ["pr", "--forge", "gitea", "--api-url", f"{gitea_fake.origin}/api/v1", "--offline", str(work)]  # type: ignore[attr-defined]
     first = CliRunner().invoke(main, command, env=env, catch_exceptions=False)
     assert first.exit_code == 0, first.output
@@ -307,10 +315,9 @@ def test_pin_refresh_opens_its_own_pull_request_with_the_digest_table(setup: Set
             old = push_index(client, registry.base, "library/redis", "7")[0]["digest"]
             new = push_index(client, registry.base, "library/redis", "7", platforms=(("linux", "arm64"),))[0]["digest"]
         compose = f"services:\n  cache:\n    image: redis:7@{old}\n    cap_drop: [ALL]\n"
-        commit_files(setup.env, setup.url, basic_auth(USER, TOKEN), "main", {"cache/compose.yaml": compose})
+        setup.commit("main", {"cache/compose.yaml": compose})
         git(setup.env, setup.work, "pull", "-q", "--ff-only", header=basic_auth(USER, TOKEN))
-        env: dict[str, str | None] = {**setup.env, "XDG_CACHE_HOME": str(setup.cache), "GITHUB_TOKEN": TOKEN}
-        env.update({name: None for name in ("HARDEN_TOKEN", "GH_TOKEN", "GITHUB_REPOSITORY", "GITHUB_API_URL")})
+        env = environment(setup.env, setup.cache, GITHUB_TOKEN=TOKEN)
         mirror = f"docker.io={registry.base}"
         command = ["pr", "--api-url", setup.fake.url, "--topic", "pin-refresh", "--registry-mirror", mirror]
         command.append(str(setup.work / "cache"))
@@ -329,7 +336,7 @@ def test_pin_refresh_opens_its_own_pull_request_with_the_digest_table(setup: Set
 def test_verify_runs_first_and_its_report_is_in_the_body(setup: Setup, podman: str) -> None:
     from test_verify import CHOWNS
 
-    commit_files(setup.env, setup.url, basic_auth(USER, TOKEN), "main", {"app/compose.yaml": f"services:\n{CHOWNS}"})
+    setup.commit("main", {"app/compose.yaml": f"services:\n{CHOWNS}"})
     git(setup.env, setup.work, "pull", "-q", "--ff-only", header=basic_auth(USER, TOKEN))
     result = harden_pr(setup, "--verify", "--topic", "hardening", str(setup.work / "app"))
     assert result.exit_code == 0, result.output
@@ -372,7 +379,7 @@ def test_a_pull_request_closed_without_merging_is_not_opened_again(setup: Setup)
     assert harden_pr(setup, "--topic", "hardening").exit_code == 0
     setup.fake.pulls[1].state = "closed"  # a maintainer said no
     compose = (PROJECT / "compose.yaml").read_text().replace("services:\n", "services:\n  cache:\n    image: redis:7.2\n", 1)
-    commit_files(setup.env, setup.url, basic_auth(USER, TOKEN), "main", {"compose.yaml": compose})
+    setup.commit("main", {"compose.yaml": compose})
     branch, pushes, writes = setup.head(BRANCH), setup.pushes(), len(setup.fake.writes())
     result = harden_pr(setup, "--topic", "hardening")
     assert result.exit_code == 0, result.output
@@ -384,8 +391,7 @@ def test_a_pull_request_closed_without_merging_is_not_opened_again(setup: Setup)
 
 
 def test_a_broken_file_is_reported_and_the_others_still_go_into_the_pull_request(setup: Setup) -> None:
-    header = basic_auth(USER, TOKEN)
-    commit_files(setup.env, setup.url, header, "main", {"broken/compose.yaml": "services:\n  web: [unclosed\n"})
+    setup.commit("main", {"broken/compose.yaml": "services:\n  web: [unclosed\n"})
     result = harden_pr(setup, "--topic", "hardening")
     assert result.exit_code == 2
     assert "broken/compose.yaml:" in result.stderr and "Traceback" not in result.output
@@ -395,7 +401,7 @@ def test_a_broken_file_is_reported_and_the_others_still_go_into_the_pull_request
 
 
 def test_a_lockfile_harden_cannot_read_stops_the_topic_with_its_line(setup: Setup) -> None:
-    commit_files(setup.env, setup.url, basic_auth(USER, TOKEN), "main", {"harden.lock": "not = [valid\n"})
+    setup.commit("main", {"harden.lock": "not = [valid\n"})
     result = harden_pr(setup, "--topic", "hardening")
     assert result.exit_code == 2
     assert "harden pr: hardening: harden.lock:" in result.stderr and "Traceback" not in result.output
@@ -414,8 +420,7 @@ def test_a_github_app_installation_token_opens_the_pull_request(setup: Setup, tm
     setup.server.users[USER] = setup.fake.app.token  # the installation token is what git gets too
     key = tmp_path / "app.pem"
     key.write_bytes(private)
-    env: dict[str, str | None] = {**setup.env, "XDG_CACHE_HOME": str(setup.cache), "HARDEN_GITHUB_APP_ID": "12345"}
-    env.update(HARDEN_GITHUB_APP_KEY_FILE=str(key), GITHUB_TOKEN=None, HARDEN_TOKEN=None, GH_TOKEN=None, GITHUB_REPOSITORY=None)
+    env = environment(setup.env, setup.cache, HARDEN_GITHUB_APP_ID="12345", HARDEN_GITHUB_APP_KEY_FILE=str(key))
     command = ["pr", "--api-url", setup.fake.url, "--offline", "--topic", "hardening", str(setup.work)]
     result = CliRunner().invoke(main, command, env=env, catch_exceptions=False)
     assert result.exit_code == 0, result.output
@@ -427,13 +432,18 @@ def test_a_github_app_installation_token_opens_the_pull_request(setup: Setup, tm
 def test_after_a_squash_merge_the_next_change_gets_a_new_pull_request(setup: Setup) -> None:
     assert harden_pr(setup, "--topic", "hardening").exit_code == 0
     squashed = {name: setup.show(BRANCH, name) for name in project_files()}
-    header = basic_auth(USER, TOKEN)
-    commit_files(setup.env, setup.url, header, "main", squashed, message="fix(security): harden container configuration (#1)")
+    setup.commit("main", squashed, message="fix(security): harden container configuration (#1)")
     setup.fake.pulls[1].state = "closed"  # merged by squashing: the branch stays (no auto-delete)
     compose = squashed["compose.yaml"].replace("services:\n", "services:\n  cache:\n    image: redis:7.2\n", 1)
-    commit_files(setup.env, setup.url, header, "main", {"compose.yaml": compose})
+    setup.commit("main", {"compose.yaml": compose})
     result = harden_pr(setup, "--topic", "hardening")
     assert result.exit_code == 0, result.output
     assert "opened #2" in result.stdout
     assert "- [ ] drop: `cap-drop-all` in `compose.yaml` (`cache`)" in setup.fake.pulls[2].body
     assert "`db`" not in setup.fake.pulls[2].body.split("### Drop a change", 1)[-1]  # the merged changes are not offered again
+
+
+def test_refresh_is_not_an_option_of_pr_which_refreshes_pins_in_its_own_topic(tmp_path: Path) -> None:
+    result = CliRunner().invoke(main, ["pr", "--refresh", str(tmp_path)])
+    assert result.exit_code == 2 and "No such option '--refresh'" in result.output
+    assert "--topic [hardening|pin-refresh]" in CliRunner().invoke(main, ["pr", "--help"]).output
